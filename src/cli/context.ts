@@ -1,0 +1,33 @@
+import type { Command } from 'commander';
+import { createLogger, type Logger } from './logger.js';
+
+/** Options every verb accepts (declared once on the root program). */
+export interface GlobalOptions {
+  verbose?: boolean;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+export interface CliContext {
+  opts: GlobalOptions;
+  log: Logger;
+}
+
+/** Reads the root program's global options from inside a subcommand's action. */
+export function contextOf(cmd: Command): CliContext {
+  const opts = cmd.optsWithGlobals<GlobalOptions>();
+  return { opts, log: createLogger(opts) };
+}
+
+/** Commander option parsers that name the bad value. */
+export const parseNumber = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`${name} must be a number, got "${v}"`);
+  return n;
+};
+export const parseInteger = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new Error(`${name} must be an integer, got "${v}"`);
+  return n;
+};
+export const collect = (v: string, prev: string[] = []) => [...prev, v];

@@ -1,0 +1,117 @@
+/**
+ * Config precedence, as in Vite's resolveConfig: typed defaults < config file < flags.
+ * Every command builds its `flags` object from the CLI (undefined = not given) and calls
+ * `resolveConfig`; the result is saved with the run's outputs by `saveResolvedConfig`.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { FaceMaeError } from '../core/errors.js';
+import { writeJsonAtomic } from '../core/fs.js';
+import { VERSION } from '../version.js';
+
+export type DeepPartial<T> = T extends readonly unknown[]
+  ? T
+  : T extends object
+    ? { [K in keyof T]?: DeepPartial<T[K]> }
+    : T;
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+
+/** Deep-merges `override` onto `base`: objects merge, arrays and scalars replace, undefined is skipped. */
+export function mergeConfig<T>(base: T, override: DeepPartial<T> | undefined): T {
+  if (override === undefined) return base;
+  if (!isPlainObject(base) || !isPlainObject(override)) return override as T;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(override)) {
+    if (v === undefined) continue;
+    out[k] = k in base ? mergeConfig((base as Record<string, unknown>)[k], v as never) : v;
+  }
+  return out as T;
+}
+
+/** Reads a JSON config file; errors name the file. */
+export function loadConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new FaceMaeError(`config file not found: ${file}`, 'E_CONFIG');
+  }
+  try {
+    const v: unknown = JSON.parse(text);
+    if (!isPlainObject(v)) throw new Error('top level must be an object');
+    return v;
+  } catch (e) {
+    throw new FaceMaeError(`config file ${file} is not a valid JSON object: ${(e as Error).message}`, 'E_CONFIG');
+  }
+}
+
+/** Flags given as `--set a.b.c=value` (value parsed as JSON when it parses, else kept as a string). */
+export function parseDottedOverrides(pairs: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new FaceMaeError(`--set expects key=value, got "${pair}"`, 'E_CONFIG');
+    const keys = pair.slice(0, eq).split('.');
+    const raw = pair.slice(eq + 1);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      /* a bare string */
+    }
+    let node = out;
+    keys.slice(0, -1).forEach((k) => {
+      if (!isPlainObject(node[k])) node[k] = {};
+      node = node[k] as Record<string, unknown>;
+    });
+    node[keys[keys.length - 1] as string] = value;
+  }
+  return out;
+}
+
+/**
+ * Unknown keys are refused (a typo in a config file should not be ignored silently).
+ * `path` names the position for the error message.
+ */
+export function checkKnownKeys(defaults: unknown, value: unknown, where = 'config'): void {
+  if (!isPlainObject(defaults) || !isPlainObject(value)) return;
+  for (const [k, v] of Object.entries(value)) {
+    if (!(k in defaults)) {
+      throw new FaceMaeError(
+        `unknown key "${where === 'config' ? k : `${where}.${k}`}" in ${where === 'config' ? 'config' : where.split('.')[0]}; known: ${Object.keys(defaults).join(', ')}`,
+        'E_CONFIG',
+      );
+    }
+    checkKnownKeys(defaults[k], v, where === 'config' ? k : `${where}.${k}`);
+  }
+}
+
+export interface ResolveOptions<T> {
+  defaults: T;
+  /** Path given with --config, if any. */
+  configFile?: string;
+  /** Already-parsed file contents (used instead of configFile when given). */
+  fileConfig?: DeepPartial<T>;
+  flags?: DeepPartial<T>;
+  /** When true (default), keys not present in `defaults` are an error. */
+  strict?: boolean;
+}
+
+/** defaults < file < flags. */
+export function resolveConfig<T>(opts: ResolveOptions<T>): T {
+  const file = opts.fileConfig ?? (opts.configFile ? (loadConfigFile(opts.configFile) as DeepPartial<T>) : undefined);
+  if (opts.strict !== false) {
+    checkKnownKeys(opts.defaults, file);
+    checkKnownKeys(opts.defaults, opts.flags);
+  }
+  return mergeConfig(mergeConfig(opts.defaults, file), opts.flags);
+}
+
+/** Writes `<dir>/config.json`: the resolved config plus what is needed to reproduce the run. */
+export function saveResolvedConfig(dir: string, command: string, config: unknown): string {
+  const file = path.join(dir, 'config.json');
+  writeJsonAtomic(file, { command, version: VERSION, node: process.version, createdAt: new Date().toISOString(), config });
+  return file;
+}

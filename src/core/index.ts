@@ -1,0 +1,3 @@
+export * from './rng.js';
+export * from './errors.js';
+export * from './fs.js';

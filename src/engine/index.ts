@@ -1,0 +1,1 @@
+export { initEngine, type EngineInfo, type EngineOptions, type BackendName } from './backend.js';
