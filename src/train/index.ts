@@ -1,1 +1,3 @@
-export {};
+export * from './optimizer.js';
+export * from './schedule.js';
+export * from './checkpoint.js';
