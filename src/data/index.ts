@@ -1,1 +1,3 @@
-export {};
+export * from './image-folder.js';
+export * from './source.js';
+export * from './loader.js';
