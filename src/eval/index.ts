@@ -1,1 +1,2 @@
-export {};
+export * from './retrieval.js';
+export * from './ivf-index.js';

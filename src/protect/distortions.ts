@@ -1,0 +1,197 @@
+/**
+ * The simple face protections FaceMAE (Wang, Zhao et al. 2022, Sec. 4) is compared against:
+ * mask-only (MAE random patch masking without reconstruction), Gaussian blur, pixelation and
+ * additive Gaussian noise. Pure functions on `RgbImage`; randomness comes from an explicit `Rng`.
+ */
+import { FaceMaeError } from '../core/errors.js';
+import type { Rng } from '../core/rng.js';
+import type { RgbImage } from '../types.js';
+
+export const DISTORTION_METHODS = ['mask', 'blur', 'pixelate', 'noise'] as const;
+export type DistortionMethod = (typeof DISTORTION_METHODS)[number];
+
+export interface DistortionSpec {
+  method: DistortionMethod;
+  /** mask: ratio in [0,1]; blur: sigma in px; pixelate: block size in px; noise: std in [0,255] units. */
+  strength: number;
+  /** mask only: patch side in px (default 16, MAE's); the image side must be a multiple of it. */
+  patchSize?: number;
+  /** mask only: value of removed pixels (default 128, mid-gray; 0 gives black patches). */
+  fill?: number;
+}
+
+export const DEFAULT_PATCH_SIZE = 16;
+export const DEFAULT_MASK_FILL = 128;
+
+/** Number of patches MAE removes at `ratio`: L - floor(L * (1 - ratio)), as `random_masking` keeps `int(L*(1-r))`. */
+export function maskedCount(numPatches: number, ratio: number): number {
+  return numPatches - Math.floor(numPatches * (1 - ratio) + 1e-9);
+}
+
+/**
+ * MAE random masking over a gh×gw patch grid: per-patch uniform noise, argsort, keep the lowest.
+ * Returns the mask [gh*gw], 1 = removed.
+ */
+export function randomPatchMask(numPatches: number, ratio: number, rng: Rng): Uint8Array {
+  checkRange('mask ratio', ratio, 0, 1);
+  const noise = rng.uniformArray(numPatches);
+  const order = Array.from({ length: numPatches }, (_, i) => i).sort((a, b) => (noise[a] as number) - (noise[b] as number));
+  const mask = new Uint8Array(numPatches);
+  const removed = maskedCount(numPatches, ratio);
+  for (let j = numPatches - removed; j < numPatches; j++) mask[order[j] as number] = 1;
+  return mask;
+}
+
+/** Mask-only protection: removed patches are set to `fill`. Returns the image and the patch mask (1 = removed). */
+export function maskPatches(
+  img: RgbImage,
+  ratio: number,
+  rng: Rng,
+  opts: { patchSize?: number; fill?: number } = {},
+): { image: RgbImage; mask: Uint8Array } {
+  const p = opts.patchSize ?? DEFAULT_PATCH_SIZE;
+  const fill = opts.fill ?? DEFAULT_MASK_FILL;
+  if (!Number.isInteger(p) || p < 1 || img.width % p !== 0 || img.height % p !== 0) {
+    throw new FaceMaeError(
+      `mask patch size ${p} must be a positive integer dividing the image size ${img.width}×${img.height}; pick e.g. 8, 14 or 16 for 112×112`,
+      'E_BAD_VALUE',
+    );
+  }
+  checkRange('mask fill', fill, 0, 255);
+  const gw = img.width / p;
+  const gh = img.height / p;
+  const mask = randomPatchMask(gw * gh, ratio, rng);
+  const out = new Uint8Array(img.data);
+  for (let gy = 0; gy < gh; gy++) {
+    for (let gx = 0; gx < gw; gx++) {
+      if (!mask[gy * gw + gx]) continue;
+      for (let y = gy * p; y < (gy + 1) * p; y++) out.fill(fill, (y * img.width + gx * p) * 3, (y * img.width + (gx + 1) * p) * 3);
+    }
+  }
+  return { image: { data: out, width: img.width, height: img.height }, mask };
+}
+
+/** 1-D Gaussian taps for sigma, radius ceil(3 sigma), normalised to sum 1. */
+export function gaussianKernel(sigma: number): Float32Array {
+  const r = Math.max(1, Math.ceil(3 * sigma));
+  const k = new Float32Array(2 * r + 1);
+  let s = 0;
+  for (let i = -r; i <= r; i++) {
+    const v = Math.exp(-(i * i) / (2 * sigma * sigma));
+    k[i + r] = v;
+    s += v;
+  }
+  for (let i = 0; i < k.length; i++) k[i] = (k[i] as number) / s;
+  return k;
+}
+
+/** Separable Gaussian blur with replicated borders (so a constant image stays constant). sigma 0 = copy. */
+export function gaussianBlur(img: RgbImage, sigma: number): RgbImage {
+  checkRange('blur sigma', sigma, 0, 1000);
+  const { width: w, height: h } = img;
+  if (sigma === 0) return { data: new Uint8Array(img.data), width: w, height: h };
+  const k = gaussianKernel(sigma);
+  const r = (k.length - 1) / 2;
+  const tmp = new Float32Array(w * h * 3);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      for (let c = 0; c < 3; c++) {
+        let s = 0;
+        for (let i = -r; i <= r; i++) {
+          const xx = Math.min(w - 1, Math.max(0, x + i));
+          s += (k[i + r] as number) * (img.data[(y * w + xx) * 3 + c] as number);
+        }
+        tmp[(y * w + x) * 3 + c] = s;
+      }
+    }
+  }
+  const out = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      for (let c = 0; c < 3; c++) {
+        let s = 0;
+        for (let i = -r; i <= r; i++) {
+          const yy = Math.min(h - 1, Math.max(0, y + i));
+          s += (k[i + r] as number) * (tmp[(yy * w + x) * 3 + c] as number);
+        }
+        out[(y * w + x) * 3 + c] = clampByte(s);
+      }
+    }
+  }
+  return { data: out, width: w, height: h };
+}
+
+/** Replaces each block×block cell (partial at the right/bottom edge) by its mean colour. */
+export function pixelate(img: RgbImage, block: number): RgbImage {
+  if (!Number.isInteger(block) || block < 1) {
+    throw new FaceMaeError(`pixelate block size must be a positive integer, got ${block}`, 'E_BAD_VALUE');
+  }
+  const { width: w, height: h } = img;
+  const out = new Uint8Array(w * h * 3);
+  for (let by = 0; by < h; by += block) {
+    for (let bx = 0; bx < w; bx += block) {
+      const y1 = Math.min(h, by + block);
+      const x1 = Math.min(w, bx + block);
+      const sum = [0, 0, 0];
+      for (let y = by; y < y1; y++)
+        for (let x = bx; x < x1; x++) for (let c = 0; c < 3; c++) sum[c]! += img.data[(y * w + x) * 3 + c] as number;
+      const n = (y1 - by) * (x1 - bx);
+      const mean = sum.map((s) => clampByte(s / n));
+      for (let y = by; y < y1; y++)
+        for (let x = bx; x < x1; x++) for (let c = 0; c < 3; c++) out[(y * w + x) * 3 + c] = mean[c] as number;
+    }
+  }
+  return { data: out, width: w, height: h };
+}
+
+/** Adds i.i.d. N(0, std²) per channel value (std in [0,255] units), rounded and clipped to [0,255]. */
+export function addGaussianNoise(img: RgbImage, std: number, rng: Rng): RgbImage {
+  checkRange('noise std', std, 0, 255);
+  const out = new Uint8Array(img.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = clampByte((img.data[i] as number) + std * rng.normal());
+  return { data: out, width: img.width, height: img.height };
+}
+
+/** Applies one protection; `rng` is used by mask and noise only. */
+export function applyDistortion(img: RgbImage, spec: DistortionSpec, rng: Rng): RgbImage {
+  switch (spec.method) {
+    case 'mask':
+      return maskPatches(img, spec.strength, rng, { patchSize: spec.patchSize, fill: spec.fill }).image;
+    case 'blur':
+      return gaussianBlur(img, spec.strength);
+    case 'pixelate':
+      return pixelate(img, spec.strength);
+    case 'noise':
+      return addGaussianNoise(img, spec.strength, rng);
+    default: {
+      const never: never = spec.method;
+      throw new FaceMaeError(`unknown distortion method "${String(never)}"; use one of ${DISTORTION_METHODS.join(', ')}`);
+    }
+  }
+}
+
+/** Validates a spec (method name and strength range) with a message naming the bad value. */
+export function checkDistortionSpec(spec: DistortionSpec): void {
+  if (!DISTORTION_METHODS.includes(spec.method)) {
+    throw new FaceMaeError(
+      `unknown distortion method "${spec.method}"; use one of ${DISTORTION_METHODS.join(', ')}`,
+      'E_BAD_VALUE',
+    );
+  }
+  const s = spec.strength;
+  if (spec.method === 'mask') checkRange('mask ratio (--strength)', s, 0, 1);
+  else if (spec.method === 'blur') checkRange('blur sigma (--strength)', s, 0, 1000);
+  else if (spec.method === 'noise') checkRange('noise std (--strength)', s, 0, 255);
+  else if (!Number.isInteger(s) || s < 1)
+    throw new FaceMaeError(`pixelate block size (--strength) must be a positive integer, got ${s}`, 'E_BAD_VALUE');
+}
+
+function checkRange(name: string, v: number, lo: number, hi: number): void {
+  if (!Number.isFinite(v) || v < lo || v > hi) {
+    throw new FaceMaeError(`${name} must be a number in [${lo}, ${hi}], got ${v}`, 'E_BAD_VALUE');
+  }
+}
+
+function clampByte(v: number): number {
+  return v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
+}
