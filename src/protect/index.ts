@@ -1,1 +1,3 @@
 export * from './distortions.js';
+export * from './distort-dataset.js';
+export * from './privacy-audit.js';

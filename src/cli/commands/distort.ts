@@ -1,12 +1,63 @@
 import type { Command } from 'commander';
-import { FaceMaeError } from '../../core/errors.js';
+import { resolveConfig } from '../../config/resolve.js';
+import { distortDataset, type DistortDatasetConfig } from '../../protect/distort-dataset.js';
+import { DISTORTION_METHODS, type DistortionMethod } from '../../protect/distortions.js';
+import { contextOf, parseInteger, parseNumber } from '../context.js';
+import { printJson } from '../logger.js';
+import { createProgress, type ProgressBar } from '../progress.js';
 
-// Placeholder until the verb lands; replaced by its implementation.
+const DEFAULTS: DistortDatasetConfig = { method: 'mask', strength: 0.75, data: '', out: '', seed: 0 };
+
 export function registerDistort(program: Command): void {
   program
     .command('distort')
-    .description('baseline protections: mask, blur, pixelate, noise')
-    .action(() => {
-      throw new FaceMaeError('distort is not implemented yet');
+    .description('baseline protections of a dataset: mask (MAE patch masking, no reconstruction), blur, pixelate, noise')
+    .option('--method <name>', `[string] ${DISTORTION_METHODS.join('|')} (default: mask)`)
+    .option(
+      '--strength <x>',
+      '[number] mask: ratio in [0,1]; blur: Gaussian sigma px; pixelate: block px; noise: std in [0,255] (default: 0.75)',
+      parseNumber('--strength'),
+    )
+    .option('--data <dir>', '[string] input identity folders <dir>/<identity>/<image>')
+    .option('--out <dir>', '[string] output folder (same layout)')
+    .option('--seed <n>', '[integer] seed for mask/noise (default: 0)', parseInteger('--seed'))
+    .option('--patch-size <n>', '[integer] mask patch side in px (default: 16)', parseInteger('--patch-size'))
+    .option('--fill <v>', '[integer] mask: value of removed pixels, 0..255 (default: 128 gray)', parseInteger('--fill'))
+    .option('--size <n>', '[integer] resize inputs to n×n first', parseInteger('--size'))
+    .option('--config <file>', '[string] JSON config (flags win)')
+    .option('--resume', 'continue an interrupted output')
+    .option('--overwrite', 'write over a non-empty output')
+    .action(async (o: Record<string, unknown>, cmd: Command) => {
+      const { opts, log } = contextOf(cmd);
+      const cfg = resolveConfig<DistortDatasetConfig>({
+        defaults: DEFAULTS,
+        configFile: o.config as string | undefined,
+        flags: {
+          method: o.method as DistortionMethod | undefined,
+          strength: o.strength as number | undefined,
+          data: o.data as string | undefined,
+          out: o.out as string | undefined,
+          seed: o.seed as number | undefined,
+          patchSize: o.patchSize as number | undefined,
+          fill: o.fill as number | undefined,
+          size: o.size as number | undefined,
+        },
+        strict: false,
+      });
+      if (!cfg.data) throw new Error('--data <dir> is required');
+      if (!cfg.out) throw new Error('--out <dir> is required');
+      let bar: ProgressBar | undefined;
+      const res = await distortDataset(cfg, {
+        resume: Boolean(o.resume),
+        overwrite: Boolean(o.overwrite),
+        onWarning: log.warn,
+        onProgress: (d, t) => {
+          bar ??= createProgress('distort', t, { quiet: opts.quiet });
+          bar.update(d);
+        },
+      });
+      bar?.finish();
+      if (opts.json) printJson({ ...res, config: cfg });
+      else log.result(`${cfg.method} ${cfg.strength}: wrote ${res.written}, kept ${res.skipped} of ${res.total} images in ${res.out}`);
     });
 }

@@ -1,0 +1,178 @@
+/**
+ * The privacy audit: embeds a protected dataset and its originals with an attacker recognizer,
+ * then runs the retrieval attack of src/eval/retrieval.ts (every protected image a probe against
+ * the gallery of all originals). Protected images are matched to their source by
+ * `<identity>/<file stem>` (extensions may differ, e.g. .jpg originals and .png reconstructions).
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FaceMaeError } from '../core/errors.js';
+import { createRng } from '../core/rng.js';
+import { listImageFolder, readImage, type OnWarning } from '../data/image-folder.js';
+import { retrievalMetrics, type RetrievalMetrics } from '../eval/retrieval.js';
+import type { Embedder, FaceRecord, OnProgress } from '../types.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** The bundled recognizer the spec 'faceplugin' names. */
+export const FACEPLUGIN_ONNX = path.join(ROOT, 'assets/models/faceplugin/fr_feature.onnx');
+
+export interface EmbeddedSet {
+  records: FaceRecord[];
+  identities: string[];
+  /** [n, dim] */
+  embeddings: Float32Array;
+  dim: number;
+}
+
+/** Embeds every image of an identity folder, `batchSize` at a time (bounded memory). */
+export async function embedFolder(
+  dir: string,
+  embedder: Embedder,
+  opts: { batchSize?: number; onProgress?: OnProgress; onWarning?: OnWarning } = {},
+): Promise<EmbeddedSet> {
+  const { records, identities } = await listImageFolder(dir, { onWarning: opts.onWarning });
+  const s = embedder.inputSize;
+  const bs = opts.batchSize ?? 32;
+  const out = new Float32Array(records.length * embedder.embeddingDim);
+  for (let i = 0; i < records.length; i += bs) {
+    const batch = records.slice(i, i + bs);
+    const pixels = new Uint8Array(batch.length * s * s * 3);
+    const imgs = await Promise.all(batch.map((r) => readImage(r.path, { size: s, onWarning: opts.onWarning })));
+    imgs.forEach((img, j) => pixels.set(img.data, j * s * s * 3));
+    const emb = await embedder.embed(pixels, batch.length);
+    if (emb.length !== batch.length * embedder.embeddingDim) {
+      throw new FaceMaeError(
+        `embedder ${embedder.name} returned ${emb.length} values for ${batch.length} images of dim ${embedder.embeddingDim}`,
+        'E_SHAPE',
+      );
+    }
+    out.set(emb, i * embedder.embeddingDim);
+    opts.onProgress?.(Math.min(records.length, i + bs), records.length, path.basename(dir));
+  }
+  return { records, identities, embeddings: out, dim: embedder.embeddingDim };
+}
+
+const keyOf = (r: FaceRecord) => `${r.identity}/${path.parse(r.path).name}`;
+
+export interface PrivacyAuditResult extends RetrievalMetrics {
+  attacker: string;
+  original: string;
+  protected: string;
+}
+
+/**
+ * Runs the attack. `gallery` may be passed in to reuse the originals' embeddings across several
+ * protected sets (same attacker). Every protected image must have a source in the originals.
+ */
+export async function privacyAudit(opts: {
+  original: string;
+  protected: string;
+  embedder: Embedder;
+  gallery?: EmbeddedSet;
+  seed?: number;
+  search?: 'exact' | 'ivf' | 'auto';
+  batchSize?: number;
+  onProgress?: OnProgress;
+  onWarning?: OnWarning;
+}): Promise<PrivacyAuditResult> {
+  const gallery = opts.gallery ?? (await embedFolder(opts.original, opts.embedder, opts));
+  const probes = await embedFolder(opts.protected, opts.embedder, opts);
+  if (probes.dim !== gallery.dim) {
+    throw new FaceMaeError(`probe dim ${probes.dim} differs from gallery dim ${gallery.dim}`, 'E_SHAPE');
+  }
+  const index = new Map<string, number>();
+  gallery.records.forEach((r, i) => index.set(keyOf(r), i));
+  const missing: string[] = [];
+  const src = new Int32Array(probes.records.length);
+  probes.records.forEach((r, i) => {
+    const g = index.get(keyOf(r));
+    if (g === undefined) missing.push(r.path);
+    else src[i] = g;
+  });
+  if (missing.length > 0) {
+    throw new FaceMaeError(
+      `${missing.length} protected image(s) have no original of the same <identity>/<name> in ${opts.original}, e.g. ${missing.slice(0, 3).join(', ')}: pass the folder the protected set was made from`,
+      'E_NO_SOURCE',
+    );
+  }
+  const rng = createRng(opts.seed ?? 0);
+  const m = retrievalMetrics(
+    {
+      probes: probes.embeddings,
+      gallery: gallery.embeddings,
+      dim: gallery.dim,
+      probeSource: src,
+      galleryLabels: Int32Array.from(gallery.records, (r) => r.label),
+      search: opts.search,
+      ivf: { rng: rng.fork('ivf') },
+    },
+    rng.fork('chance'),
+  );
+  return { ...m, attacker: opts.embedder.name, original: opts.original, protected: opts.protected };
+}
+
+/**
+ * A fingerprint of a recognizer spec for the attacker-independence check: the SHA-256 of the
+ * model file ('faceplugin' resolves to the bundled file; a run folder hashes its files' names
+ * and sizes plus its checkpoint weights when found), so two names for one model compare equal.
+ */
+export function modelFingerprint(spec: string): string {
+  const file = spec === 'faceplugin' ? FACEPLUGIN_ONNX : spec;
+  if (!fs.existsSync(file)) return `spec:${spec}`;
+  const st = fs.statSync(file);
+  const h = crypto.createHash('sha256');
+  if (st.isFile()) return `sha256:${h.update(fs.readFileSync(file)).digest('hex')}`;
+  h.update(`dir:${fs.realpathSync(file)}`);
+  return `dir:${h.digest('hex')}`;
+}
+
+/** Looks for the IRM teacher a FaceMAE output was made with: a `teacher`-like key in its config.json chain. */
+export function findIrmTeacher(dir: string, depth = 0): string | undefined {
+  const cfgFile = path.join(dir, 'config.json');
+  if (depth > 3 || !fs.existsSync(cfgFile)) return undefined;
+  let cfg: unknown;
+  try {
+    cfg = JSON.parse(fs.readFileSync(cfgFile, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  const found: { teacher?: string; runs: string[] } = { runs: [] };
+  const walk = (v: unknown) => {
+    if (!v || typeof v !== 'object') return;
+    for (const [k, x] of Object.entries(v)) {
+      if (typeof x === 'string' && /teacher/i.test(k) && !found.teacher) found.teacher = x;
+      else if (typeof x === 'string' && /^(checkpoint|ckpt|run|model|maeRun|mae)$/i.test(k)) found.runs.push(x);
+      else walk(x);
+    }
+  };
+  walk(cfg);
+  if (found.teacher) return found.teacher;
+  for (const r of found.runs) {
+    const d = fs.existsSync(r) && fs.statSync(r).isFile() ? path.dirname(r) : r;
+    const t = findIrmTeacher(d, depth + 1);
+    if (t) return t;
+  }
+  return undefined;
+}
+
+/**
+ * The attacker must not be the IRM teacher (FaceMAE optimises its reconstructions against the
+ * teacher's features, so attacking with it measures the training objective, not privacy).
+ */
+export function checkAttackerIndependence(
+  attacker: string,
+  teacher: string | undefined,
+  opts: { allowSame?: boolean; onWarning?: OnWarning } = {},
+): { same: boolean; note: string } {
+  if (!teacher) return { same: false, note: 'IRM teacher unknown (no --irm-teacher, none found in the protected set\'s config)' };
+  const same = attacker === teacher || modelFingerprint(attacker) === modelFingerprint(teacher);
+  if (!same) return { same, note: `attacker ${attacker} is independent of the IRM teacher ${teacher}` };
+  const msg = `the attacker (${attacker}) is the IRM teacher (${teacher}): FaceMAE was optimised against this network, so the attack is not an independent privacy measure`;
+  if (!opts.allowSame) {
+    throw new FaceMaeError(`${msg}; pass another --attacker, or --allow-same-attacker to run it anyway`, 'E_SAME_ATTACKER');
+  }
+  opts.onWarning?.(`!!! ${msg} (allowed by --allow-same-attacker)`);
+  return { same, note: msg };
+}

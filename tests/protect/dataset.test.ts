@@ -1,0 +1,128 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { distortDataset } from '../../src/protect/distort-dataset.js';
+import {
+  checkAttackerIndependence,
+  FACEPLUGIN_ONNX,
+  findIrmTeacher,
+  privacyAudit,
+} from '../../src/protect/privacy-audit.js';
+import type { Embedder } from '../../src/types.js';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'facemae-protect-'));
+
+/** A stand-in attacker: the mean-centred 16×16 pixels (enough to re-identify lightly distorted copies). */
+const pixelEmbedder: Embedder = {
+  name: 'pixels16',
+  embeddingDim: 16 * 16 * 3,
+  inputSize: 16,
+  async embed(images, n) {
+    const d = 16 * 16 * 3;
+    const out = new Float32Array(n * d);
+    for (let i = 0; i < n; i++) {
+      let m = 0;
+      for (let j = 0; j < d; j++) m += images[i * d + j]!;
+      m /= d;
+      for (let j = 0; j < d; j++) out[i * d + j] = images[i * d + j]! - m;
+    }
+    return out;
+  },
+  dispose() {},
+};
+
+let data = '';
+beforeAll(() => {
+  // 6 identities × 4 images from the built-in sample.
+  data = path.join(tmp(), 'orig');
+  const src = path.join(root, 'assets/sample/deploy');
+  for (const id of fs.readdirSync(src).sort().slice(0, 6)) fs.cpSync(path.join(src, id), path.join(data, id), { recursive: true });
+});
+
+describe('distortDataset', () => {
+  it('writes the same layout, saves its config, is seeded, and resumes', async () => {
+    const out = path.join(tmp(), 'noise');
+    const cfg = { method: 'noise' as const, strength: 20, data, out, seed: 3 };
+    const r1 = await distortDataset(cfg);
+    expect(r1).toMatchObject({ total: 24, written: 24, skipped: 0, identities: 6 });
+    const files = fs.readdirSync(data).flatMap((id) => fs.readdirSync(path.join(data, id)).map((f) => `${id}/${f}`));
+    for (const f of files) expect(fs.existsSync(path.join(out, f))).toBe(true);
+    const saved = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
+    expect(saved.command).toBe('distort');
+    expect(saved.config).toMatchObject({ method: 'noise', strength: 20, seed: 3 });
+
+    // Simulate a kill: drop two outputs, resume writes exactly those, byte-identical (per-image seeds).
+    const victim = path.join(out, files[5]!);
+    const before = fs.readFileSync(victim);
+    fs.rmSync(victim);
+    fs.rmSync(path.join(out, files[17]!));
+    const r2 = await distortDataset(cfg, { resume: true });
+    expect(r2).toMatchObject({ written: 2, skipped: 22 });
+    expect(fs.readFileSync(victim).equals(before)).toBe(true);
+
+    await expect(distortDataset(cfg)).rejects.toThrow(/not empty: pass --resume/);
+    await expect(distortDataset({ ...cfg, strength: 5 }, { resume: true })).rejects.toThrow(
+      /cannot resume .*strength=20, now 5/,
+    );
+  });
+
+  it('refuses a bad strength before touching the output', async () => {
+    const out = path.join(tmp(), 'bad');
+    await expect(distortDataset({ method: 'mask', strength: 2, data, out, seed: 0 })).rejects.toThrow(/mask ratio/);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+});
+
+describe('privacyAudit', () => {
+  it('re-identifies lightly blurred copies and much less of heavily pixelated ones', async () => {
+    const light = path.join(tmp(), 'light');
+    const heavy = path.join(tmp(), 'heavy');
+    await distortDataset({ method: 'blur', strength: 1, data, out: light, seed: 0 });
+    await distortDataset({ method: 'pixelate', strength: 56, data, out: heavy, seed: 0 });
+    const a = await privacyAudit({ original: data, protected: light, embedder: pixelEmbedder });
+    expect(a.numProbes).toBe(24);
+    expect(a.numIdentities).toBe(6);
+    expect(a.instanceTop1).toBeGreaterThan(0.9);
+    expect(a.identityTopK.top1).toBeGreaterThan(0.9);
+    expect(a.meanCosineToSource).toBeGreaterThan(0.95);
+    const b = await privacyAudit({ original: data, protected: heavy, embedder: pixelEmbedder });
+    expect(b.meanCosineToSource).toBeLessThan(a.meanCosineToSource);
+    expect(b.instanceTop1).toBeLessThan(a.instanceTop1);
+    expect(b.chance.instanceTop1).toBeCloseTo(1 / 24);
+  });
+
+  it('names protected images without a source', async () => {
+    const prot = path.join(tmp(), 'stray');
+    fs.mkdirSync(path.join(prot, 'Nobody'), { recursive: true });
+    const first = fs.readdirSync(data)[0]!;
+    const file = fs.readdirSync(path.join(data, first))[0]!;
+    fs.copyFileSync(path.join(data, first, file), path.join(prot, 'Nobody', 'x.jpg'));
+    await expect(privacyAudit({ original: data, protected: prot, embedder: pixelEmbedder })).rejects.toThrow(
+      /1 protected image\(s\) have no original .*Nobody[\\/]x\.jpg/,
+    );
+  });
+});
+
+describe('attacker independence', () => {
+  it('refuses the IRM teacher as attacker, also under another name for the same file', () => {
+    expect(() => checkAttackerIndependence('faceplugin', FACEPLUGIN_ONNX)).toThrow(/is the IRM teacher .*--allow-same-attacker/);
+    const warnings: string[] = [];
+    const r = checkAttackerIndependence('faceplugin', 'faceplugin', { allowSame: true, onWarning: (m) => warnings.push(m) });
+    expect(r.same).toBe(true);
+    expect(warnings[0]).toMatch(/^!!! the attacker/);
+    const other = path.join(tmp(), 'other.onnx');
+    fs.writeFileSync(other, 'not the same bytes');
+    expect(checkAttackerIndependence('faceplugin', other).same).toBe(false);
+  });
+
+  it("finds the teacher in a reconstruction's config chain", () => {
+    const run = tmp();
+    const rec = tmp();
+    fs.writeFileSync(path.join(run, 'config.json'), JSON.stringify({ config: { irm: { teacher: 'faceplugin', weight: 1 } } }));
+    fs.writeFileSync(path.join(rec, 'config.json'), JSON.stringify({ config: { checkpoint: run, maskRatio: 0.75 } }));
+    expect(findIrmTeacher(rec)).toBe('faceplugin');
+    expect(findIrmTeacher(tmp())).toBeUndefined();
+  });
+});
