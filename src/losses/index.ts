@@ -1,1 +1,2 @@
-export {};
+export * from './reconstruction.js';
+export * from './irm.js';

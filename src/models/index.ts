@@ -1,1 +1,2 @@
-export {};
+export * from './vit/index.js';
+export * from './mae/index.js';

@@ -1,0 +1,93 @@
+/**
+ * Identity relation matching (IRM, the FaceMAE paper's second loss term): a frozen
+ * face-recognition network embeds the real batch and the reconstructed batch; each batch's
+ * cosine-similarity matrix divided by a temperature τ is turned into row-wise softmax
+ * distributions; the loss is KL(P_real ‖ P_rec) averaged over rows. The real side carries no
+ * gradient (it is a fixed target); the reconstructed side back-propagates through the frozen
+ * network into the MAE. Details (τ, KL direction, diagonal) are our choices: docs/METHOD.md.
+ */
+import { tf } from '../engine/backend.js';
+import { FaceMaeError } from '../core/errors.js';
+import type { FaceNet } from '../types.js';
+
+export type KlDirection = 'real-rec' | 'rec-real' | 'symmetric';
+
+export interface IrmConfig {
+  /** Softmax temperature over cosine similarities (default 0.1). */
+  temperature: number;
+  /** Weight λ of the IRM term in the total loss (default 1). */
+  weight: number;
+  /** 'real-rec' = KL(P_real ‖ P_rec) (default), 'rec-real', or their mean. */
+  direction: KlDirection;
+  /** Leave out each sample's similarity to itself (default true: it is always 1/τ and carries no relation). */
+  excludeDiagonal: boolean;
+}
+
+export const DEFAULT_IRM: IrmConfig = { temperature: 0.1, weight: 1, direction: 'real-rec', excludeDiagonal: true };
+
+/** Identity forward, zero gradient (tfjs-core has no stopGradient op). */
+export function stopGradient<T extends tf.Tensor>(x: T): T {
+  const f = tf.customGrad((a: tf.Tensor) => ({ value: tf.clone(a), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) }));
+  return f(x) as T;
+}
+
+/** Row-wise log-softmax of cosine similarities: e [N,D] (any norm) -> [N,N]. */
+export function relationLogits(e: tf.Tensor2D, temperature: number, excludeDiagonal: boolean): tf.Tensor2D {
+  return tf.tidy(() => {
+    const n = e.shape[0];
+    const z = tf.div(e, tf.sqrt(tf.add(tf.sum(tf.square(e), 1, true), 1e-12)));
+    let s = tf.div(tf.matMul(z, z, false, true), temperature) as tf.Tensor2D;
+    // a large negative constant on the diagonal (arithmetic mask, differentiable everywhere)
+    if (excludeDiagonal) s = tf.sub(s, tf.mul(tf.eye(n), 1e4));
+    return tf.logSoftmax(s) as tf.Tensor2D;
+  });
+}
+
+/** KL(P‖Q) from log-probabilities [N,N], mean over rows; diagonal terms left out when asked. */
+function klRows(logP: tf.Tensor2D, logQ: tf.Tensor2D, excludeDiagonal: boolean): tf.Scalar {
+  const n = logP.shape[0];
+  let terms = tf.mul(tf.exp(logP), tf.sub(logP, logQ));
+  if (excludeDiagonal) terms = tf.mul(terms, tf.sub(1, tf.eye(n)));
+  return tf.div(tf.sum(terms), n) as tf.Scalar;
+}
+
+/**
+ * embReal, embRec [N,D] -> scalar IRM (unweighted). 0 when both batches have the same relations.
+ * embReal is treated as a constant.
+ */
+export function irmFromEmbeddings(embReal: tf.Tensor2D, embRec: tf.Tensor2D, cfg: IrmConfig = DEFAULT_IRM): tf.Scalar {
+  const minN = cfg.excludeDiagonal ? 3 : 2; // with 2 and no diagonal each row has one entry: no relation to match
+  if (embReal.shape[0] < minN) {
+    throw new FaceMaeError(`IRM needs a batch of at least ${minN} images, got ${embReal.shape[0]} (raise --batch-size)`);
+  }
+  if (!(cfg.temperature > 0)) throw new FaceMaeError(`irm.temperature must be > 0, got ${cfg.temperature}`, 'E_CONFIG');
+  return tf.tidy(() => {
+    const lr = stopGradient(relationLogits(embReal, cfg.temperature, cfg.excludeDiagonal));
+    const lq = relationLogits(embRec, cfg.temperature, cfg.excludeDiagonal);
+    switch (cfg.direction) {
+      case 'real-rec':
+        return klRows(lr, lq, cfg.excludeDiagonal);
+      case 'rec-real':
+        return klRows(lq, lr, cfg.excludeDiagonal);
+      case 'symmetric':
+        return tf.mul(tf.add(klRows(lr, lq, cfg.excludeDiagonal), klRows(lq, lr, cfg.excludeDiagonal)), 0.5) as tf.Scalar;
+    }
+  });
+}
+
+/** Resizes [N,S,S,3] to the teacher's input size when they differ. */
+function toTeacherSize(x: tf.Tensor4D, size: number): tf.Tensor4D {
+  return x.shape[1] === size && x.shape[2] === size ? x : tf.image.resizeBilinear(x, [size, size], true);
+}
+
+/**
+ * real, rec [N,S,S,3] in [0,1] -> scalar IRM (unweighted). `teacher` is frozen: its variables are
+ * never handed to an optimizer; gradients flow through it to `rec` only.
+ */
+export function irmLoss(teacher: FaceNet, real: tf.Tensor4D, rec: tf.Tensor4D, cfg: IrmConfig = DEFAULT_IRM): tf.Scalar {
+  return tf.tidy(() => {
+    const eReal = stopGradient(teacher.apply(toTeacherSize(real, teacher.inputSize), false)) as tf.Tensor2D;
+    const eRec = teacher.apply(toTeacherSize(rec, teacher.inputSize), false);
+    return irmFromEmbeddings(eReal, eRec, cfg);
+  });
+}

@@ -1,0 +1,3 @@
+export * from './config.js';
+export * from './masking.js';
+export * from './mae.js';
