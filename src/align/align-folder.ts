@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { FaceMaeError } from '../core/errors.js';
-import { atomicWriteFile, writeJsonAtomic } from '../core/fs.js';
+import { atomicWriteFile, prepareOutDir, writeJsonAtomic } from '../core/fs.js';
+import { saveResolvedConfig } from '../config/resolve.js';
 import type { OnProgress } from '../types.js';
 import { alignPhoto } from './align-face.js';
 import { createFaceDetector } from './detector.js';
@@ -102,13 +103,14 @@ async function isCompleteOutput(file: string): Promise<boolean> {
 
 /**
  * Aligns a folder with an already-created detector (the caller owns and disposes it).
- * `out` must exist (see prepareOutDir).
+ * Existing complete outputs are kept unless `keepExisting` is false.
  */
 export async function alignFolderWith(
   detector: FaceDetector,
   cfg: AlignConfig,
-  onProgress?: OnProgress,
+  opts: { keepExisting?: boolean; onProgress?: OnProgress } = {},
 ): Promise<{ report: AlignReport; noFace: NoFaceEntry[] }> {
+  const { keepExisting = true, onProgress } = opts;
   const t0 = performance.now();
   const photos = listPhotos(cfg.data);
   const noFace: NoFaceEntry[] = [];
@@ -118,7 +120,7 @@ export async function alignFolderWith(
   for (let i = 0; i < photos.length; i++) {
     const rel = photos[i] as string;
     const dst = outputPathFor(cfg.out, rel);
-    if (await isCompleteOutput(dst)) {
+    if (keepExisting && (await isCompleteOutput(dst))) {
       kept++;
     } else {
       let img;
@@ -156,14 +158,49 @@ export async function alignFolderWith(
   return { report, noFace };
 }
 
-/** Creates the detector from `cfg.detector`, aligns the folder, disposes the detector. */
+export interface AlignFolderOptions {
+  /** Continue a non-empty output, keeping complete outputs. */
+  resume?: boolean;
+  /** Write into a non-empty output, replacing existing crops. */
+  overwrite?: boolean;
+  onProgress?: OnProgress;
+}
+
+/** Checks a resolved config; errors quote the bad value. */
+export function validateAlignConfig(cfg: AlignConfig): void {
+  if (!cfg.data) throw new FaceMaeError('align needs --data <dir> (a folder of photos)', 'E_CONFIG');
+  if (!cfg.out) throw new FaceMaeError('align needs --out <dir> (where the aligned faces go)', 'E_CONFIG');
+  if (cfg.pick !== 'largest' && cfg.pick !== 'central') {
+    throw new FaceMaeError(`--pick must be largest or central, got "${String(cfg.pick)}"`, 'E_CONFIG');
+  }
+  if (!(cfg.padRetry >= 0 && cfg.padRetry <= 2)) {
+    throw new FaceMaeError(`padRetry must be in [0, 2], got ${cfg.padRetry}`, 'E_CONFIG');
+  }
+  if (cfg.threshold !== null && !(cfg.threshold > 0 && cfg.threshold < 1)) {
+    throw new FaceMaeError(`--threshold must be in (0, 1), got ${cfg.threshold}`, 'E_CONFIG');
+  }
+  const data = path.resolve(cfg.data);
+  const out = path.resolve(cfg.out);
+  if (out === data || out.startsWith(data + path.sep)) {
+    throw new FaceMaeError(`--out ${cfg.out} must not be inside --data ${cfg.data}: choose a folder outside it`, 'E_CONFIG');
+  }
+}
+
+/**
+ * The `align` job: validates, prepares `out` (refusing a non-empty one without resume/overwrite),
+ * saves the resolved config, creates the detector from `cfg.detector`, aligns, disposes.
+ */
 export async function alignFolder(
   cfg: AlignConfig,
-  onProgress?: OnProgress,
+  opts: AlignFolderOptions = {},
 ): Promise<{ report: AlignReport; noFace: NoFaceEntry[] }> {
+  validateAlignConfig(cfg);
+  listPhotos(cfg.data); // fail on a bad --data before touching --out
+  prepareOutDir(cfg.out, { resume: opts.resume, overwrite: opts.overwrite });
+  saveResolvedConfig(cfg.out, 'align', cfg);
   const detector = await createFaceDetector(cfg.detector, cfg.threshold === null ? {} : { threshold: cfg.threshold });
   try {
-    return await alignFolderWith(detector, cfg, onProgress);
+    return await alignFolderWith(detector, cfg, { keepExisting: !opts.overwrite, onProgress: opts.onProgress });
   } finally {
     await detector.dispose();
   }

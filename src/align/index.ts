@@ -17,6 +17,8 @@ export {
   alignFolderWith,
   listPhotos,
   DEFAULT_ALIGN_CONFIG,
+  validateAlignConfig,
+  type AlignFolderOptions,
   type AlignConfig,
   type AlignReport,
   type NoFaceEntry,

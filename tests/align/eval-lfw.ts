@@ -26,7 +26,7 @@ const { values } = parseArgs({
 });
 const detector = values.detector as string;
 const out = values.out ?? fs.mkdtempSync(path.join(os.tmpdir(), 'align-eval-'));
-const { report, noFace } = await alignFolder({ ...DEFAULT_ALIGN_CONFIG, data: values.data as string, out, detector });
+const { report, noFace } = await alignFolder({ ...DEFAULT_ALIGN_CONFIG, data: values.data as string, out, detector }, { resume: true });
 const fr = await createFaceRecognizerForCheck();
 const cos: number[] = [];
 let missingRef = 0;
