@@ -91,7 +91,8 @@ export async function runSteps(
     };
     const bad = deps.find((d) => outcomes.get(d)?.status === 'failed' || outcomes.get(d)?.status === 'skipped');
     if (bad) {
-      finish({ id: step.id, status: 'skipped', hash, error: `needs "${bad}", which did not finish` });
+      const cause = outcomes.get(bad)?.error;
+      finish({ id: step.id, status: 'skipped', hash, error: `needs "${bad}", which did not finish${cause ? `: ${cause}` : ''}` });
       continue;
     }
     if (!step.always && fs.existsSync(marker)) {

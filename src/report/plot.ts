@@ -1,0 +1,80 @@
+/**
+ * The privacy–utility plot as inline SVG: identity-retrieval top-1 (x; lower = more private)
+ * against verification accuracy (y; higher = more useful), one colour and polyline per method,
+ * points ordered by strength. Pure string building, no DOM.
+ */
+import type { ReportRow } from './types.js';
+
+export const METHOD_COLORS: Record<string, string> = {
+  original: '#111111',
+  facemae: '#d62728',
+  mask: '#ff7f0e',
+  blur: '#1f77b4',
+  pixelate: '#2ca02c',
+  noise: '#9467bd',
+};
+
+export const esc = (s: string): string =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+export function privacyUtilityPlot(rows: ReportRow[], set: string, opts: { width?: number; height?: number } = {}): string {
+  const W = opts.width ?? 640;
+  const H = opts.height ?? 420;
+  const m = { l: 60, r: 140, t: 20, b: 50 };
+  const pts = rows
+    .filter((r) => r.privacy && r.utility[set])
+    .map((r) => ({ r, x: r.privacy!.identityTop1, y: r.utility[set]!.accuracy }));
+  const ys = pts.map((p) => p.y);
+  let y0 = Math.min(0.5, ...ys);
+  let y1 = Math.max(0.5, ...ys, 0);
+  if (y1 - y0 < 0.05) {
+    y0 -= 0.025;
+    y1 += 0.025;
+  }
+  y0 = Math.max(0, Math.floor(y0 * 20) / 20);
+  y1 = Math.min(1, Math.ceil(y1 * 20) / 20);
+  const sx = (x: number) => m.l + x * (W - m.l - m.r);
+  const sy = (y: number) => H - m.b - ((y - y0) / (y1 - y0 || 1)) * (H - m.t - m.b);
+  const parts: string[] = [];
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" id="pu-plot" role="img" aria-label="privacy-utility plot" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<rect x="0" y="0" width="${W}" height="${H}" fill="#fff"/>`,
+  );
+  for (let i = 0; i <= 10; i += 2) {
+    const x = sx(i / 10);
+    parts.push(`<line x1="${x}" y1="${m.t}" x2="${x}" y2="${H - m.b}" stroke="#eee"/>`);
+    parts.push(`<text x="${x}" y="${H - m.b + 16}" text-anchor="middle">${i * 10}%</text>`);
+  }
+  const ySteps = Math.round((y1 - y0) / 0.05);
+  for (let i = 0; i <= ySteps; i++) {
+    const v = y0 + (i * (y1 - y0)) / (ySteps || 1);
+    parts.push(`<line x1="${m.l}" y1="${sy(v)}" x2="${W - m.r}" y2="${sy(v)}" stroke="#eee"/>`);
+    parts.push(`<text x="${m.l - 6}" y="${sy(v) + 4}" text-anchor="end">${(v * 100).toFixed(0)}%</text>`);
+  }
+  parts.push(
+    `<rect x="${m.l}" y="${m.t}" width="${W - m.l - m.r}" height="${H - m.t - m.b}" fill="none" stroke="#333"/>`,
+    `<text x="${(m.l + W - m.r) / 2}" y="${H - 12}" text-anchor="middle">identity-retrieval top-1 (attack success; lower = more private)</text>`,
+    `<text transform="translate(16 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">${esc(set)} verification accuracy</text>`,
+  );
+  const methods = [...new Set(pts.map((p) => p.r.method))];
+  methods.forEach((method, mi) => {
+    const color = METHOD_COLORS[method] ?? '#777';
+    const mine = pts.filter((p) => p.r.method === method).sort((a, b) => (a.r.strength ?? 0) - (b.r.strength ?? 0));
+    if (mine.length > 1) {
+      parts.push(`<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${mine.map((p) => `${sx(p.x)},${sy(p.y)}`).join(' ')}"/>`);
+    }
+    for (const p of mine) {
+      parts.push(
+        `<circle class="pt" cx="${sx(p.x)}" cy="${sy(p.y)}" r="5" fill="${color}"><title>${esc(p.r.label)}: top-1 ${(p.x * 100).toFixed(1)}%, acc ${(p.y * 100).toFixed(1)}%</title></circle>`,
+      );
+    }
+    const ly = m.t + 14 + mi * 18;
+    parts.push(`<circle cx="${W - m.r + 16}" cy="${ly - 4}" r="5" fill="${color}"/>`);
+    parts.push(`<text x="${W - m.r + 26}" y="${ly}">${esc(method)}</text>`);
+  });
+  if (pts.length === 0) {
+    parts.push(`<text x="${(m.l + W - m.r) / 2}" y="${H / 2}" text-anchor="middle" fill="#999">no method has both figures yet</text>`);
+  }
+  parts.push('</svg>');
+  return parts.join('\n');
+}

@@ -1,0 +1,110 @@
+/**
+ * The sweep report: a pure function from results to one self-contained HTML page (inline CSS and
+ * SVG; image grids are referenced as PNG files beside it) plus the asset files to write with it.
+ */
+import { esc, METHOD_COLORS, privacyUtilityPlot } from './plot.js';
+import type { ReportData, ReportRow } from './types.js';
+
+export interface ReportAsset {
+  /** Relative to the report folder. */
+  path: string;
+  data: string | Uint8Array;
+}
+
+const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '—' : `${(x * 100).toFixed(1)}%`);
+
+function rowHtml(r: ReportRow, sets: string[]): string {
+  const p = r.privacy;
+  const cells = [
+    `<td><span class="dot" style="background:${METHOD_COLORS[r.method] ?? '#777'}"></span>${esc(r.label)}</td>`,
+    `<td class="st-${r.status.replace(/ /g, '-')}">${esc(r.status)}</td>`,
+    `<td>${pct(p?.instanceTop1)}</td>`,
+    `<td>${pct(p?.identityTop1)}</td>`,
+    `<td>${pct(p?.identityTop5)}</td>`,
+    `<td>${pct(p?.identityTop10)}</td>`,
+    `<td>${p ? p.meanCosineToSource.toFixed(3) : '—'}</td>`,
+    ...sets.map((s) => {
+      const u = r.utility[s];
+      return `<td>${u ? `${pct(u.accuracy)} <small>± ${(u.std * 100).toFixed(1)}</small>` : '—'}</td>`;
+    }),
+    `<td class="notes">${r.notes.map(esc).join('<br>')}</td>`,
+  ];
+  return `<tr data-row="${esc(r.id)}">${cells.join('')}</tr>`;
+}
+
+export function renderReport(data: ReportData): { html: string; assets: ReportAsset[] } {
+  const sets = data.verificationSets;
+  const head = [
+    'method',
+    'status',
+    'instance top-1',
+    'identity top-1',
+    'identity top-5',
+    'identity top-10',
+    'cos to source',
+    ...sets.map((s) => `${s} acc`),
+    'notes',
+  ];
+  const c = data.chance;
+  const chanceRow = `<tr class="chance"><td>chance</td><td></td><td>${pct(c.instanceTop1)}</td><td>${pct(c.identityTop1)}</td><td>${pct(c.identityTop5)}</td><td>${pct(c.identityTop10)}</td><td></td>${sets.map(() => '<td>50.0%</td>').join('')}<td></td></tr>`;
+  const plots = sets.length
+    ? sets.map((s) => `<figure>${privacyUtilityPlot(data.rows, s)}<figcaption>Privacy–utility on ${esc(s)}: each point is one protected version of the deployment set; up and left is better.</figcaption></figure>`).join('\n')
+    : '<p>No verification set configured.</p>';
+  const grids = data.grids
+    .map(
+      (g) => `<figure class="grid">
+<div class="cols" style="gap:${g.pad}px;padding:0 ${g.pad}px">${g.columns.map((c) => `<span style="width:${g.cell}px">${esc(c)}</span>`).join('')}</div>
+<img src="${esc(g.file)}" alt="${esc(g.caption)}">
+<figcaption>${esc(g.caption)}</figcaption></figure>`,
+    )
+    .join('\n');
+  const steps = data.steps
+    .map((s) => `<tr><td>${esc(s.id)}</td><td class="st-${esc(s.status)}">${esc(s.status)}</td><td>${s.seconds !== undefined ? s.seconds.toFixed(1) : ''}</td><td class="notes">${esc(s.error ?? '')}</td></tr>`)
+    .join('\n');
+  const html = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(data.title)}</title>
+<style>
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1200px;padding:0 1rem;color:#222}
+table{border-collapse:collapse;font-size:14px;margin:1rem 0}
+th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}
+td:first-child,th:first-child,td.notes{text-align:left}
+td.notes{font-size:12px;color:#666;max-width:22rem}
+tr.chance td{color:#888;font-style:italic}
+.dot{display:inline-block;width:10px;height:10px;border-radius:5px;margin-right:6px}
+.st-failed,.st-not-available{color:#b00}
+.st-partial{color:#a60}
+figure{margin:1rem 0}
+.grid .cols{display:flex;font-size:12px;color:#444}
+.grid .cols span{text-align:center;overflow:hidden;white-space:nowrap}
+.grid img{display:block;image-rendering:pixelated}
+pre{background:#f6f6f6;padding:1rem;overflow:auto;font-size:12px}
+</style></head>
+<body>
+<h1>${esc(data.title)}</h1>
+<p>Created ${esc(data.createdAt)}. Attacker: <code>${esc(data.attacker)}</code>; IRM teacher: <code>${esc(data.teacher)}</code>.
+Each protected image of the deployment set is a probe against the gallery of all original deployment images, embedded by the attacker
+(identities ranked by their nearest gallery image; the gallery includes the probe's own source). Utility: the same recognizer trained on each
+version of the deployment set, verified on ${sets.map(esc).join(', ') || 'no set'}.</p>
+${data.notes.length ? `<ul class="run-notes">${data.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}
+<h2>Privacy–utility table</h2>
+<table id="results"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>
+<tbody>
+${data.rows.map((r) => rowHtml(r, sets)).join('\n')}
+${chanceRow}
+</tbody></table>
+<h2>Privacy–utility plot</h2>
+${plots}
+<h2>Image grids</h2>
+${grids || '<p>No image grids.</p>'}
+<h2>Steps</h2>
+<table id="steps"><thead><tr><th>step</th><th>status</th><th>seconds</th><th>note</th></tr></thead><tbody>
+${steps}
+</tbody></table>
+<h2>Resolved config</h2>
+<pre id="config">${esc(JSON.stringify(data.config, null, 2))}</pre>
+</body></html>
+`;
+  return { html, assets: [{ path: 'results.json', data: JSON.stringify(data, null, 2) + '\n' }] };
+}

@@ -1,0 +1,59 @@
+/** What the sweep hands to the report renderer. */
+
+export interface PrivacyFigures {
+  instanceTop1: number;
+  identityTop1: number;
+  identityTop5: number;
+  identityTop10: number;
+  meanCosineToSource: number;
+}
+
+export interface UtilityFigures {
+  /** Mean k-fold verification accuracy in [0,1]. */
+  accuracy: number;
+  std: number;
+  /** TAR at FAR=1e-3 when the set is large enough to estimate it. */
+  tarAtFar?: number;
+}
+
+export type RowStatus = 'ok' | 'partial' | 'not available' | 'failed';
+
+export interface ReportRow {
+  id: string;
+  /** 'original' | 'facemae' | 'mask' | 'blur' | 'pixelate' | 'noise' */
+  method: string;
+  label: string;
+  strength?: number;
+  privacy?: PrivacyFigures;
+  /** By verification-set name. */
+  utility: Record<string, UtilityFigures>;
+  status: RowStatus;
+  /** Why a figure is missing (a step not available, failed, or skipped). */
+  notes: string[];
+}
+
+export interface ReportGrid {
+  /** Path relative to the report folder. */
+  file: string;
+  columns: string[];
+  caption: string;
+  /** Cell side in px, to align the column labels. */
+  cell: number;
+  pad: number;
+}
+
+export interface ReportData {
+  title: string;
+  createdAt: string;
+  attacker: string;
+  teacher: string;
+  verificationSets: string[];
+  rows: ReportRow[];
+  chance: { instanceTop1: number; identityTop1: number; identityTop5: number; identityTop10: number };
+  grids: ReportGrid[];
+  /** The resolved sweep config, shown verbatim. */
+  config: unknown;
+  notes: string[];
+  /** Step outcomes, for the run log section. */
+  steps: Array<{ id: string; status: string; seconds?: number; error?: string }>;
+}

@@ -1,0 +1,317 @@
+/**
+ * The FaceMAE privacy–utility sweep (FaceMAE, Wang, Zhao et al. 2022, Sec. 4): train FaceMAE on A,
+ * protect the deployment set B with FaceMAE at several mask ratios and with each baseline, attack
+ * every version of B, train the same recognizer on every version, verify on T, and write the
+ * report. Each stage is a cached, resumable step of ./runner.ts under `<out>/steps/`.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { saveResolvedConfig } from '../config/resolve.js';
+import { FaceMaeError } from '../core/errors.js';
+import { createRng } from '../core/rng.js';
+import { listImageFolder, readImage } from '../data/image-folder.js';
+import { distortDataset } from '../protect/distort-dataset.js';
+import { maskPatches } from '../protect/distortions.js';
+import { checkAttackerIndependence, embedFolder, findIrmTeacher, privacyAudit, type EmbeddedSet, type PrivacyAuditResult } from '../protect/privacy-audit.js';
+import { composeGrid } from '../report/grid.js';
+import type { ReportData, ReportRow, UtilityFigures } from '../report/types.js';
+import { writePng, writeReport } from '../report/write.js';
+import type { Embedder, OnProgress, RgbImage } from '../types.js';
+import type { SweepConfig } from './config.js';
+import { runSteps, type Step, type StepOutcome, type StepResult } from './runner.js';
+
+/** The other areas' functions the sweep calls; injectable so tests can run a tiny fake sweep. */
+export interface SweepDeps {
+  trainMae(a: { data: string; out: string; teacher: string; config: Record<string, unknown>; seed: number; size: number; onProgress?: OnProgress }): Promise<{ run: string }>;
+  reconstruct(a: { run: string; data: string; out: string; maskRatio: number; seed: number; size: number; onProgress?: OnProgress }): Promise<void>;
+  trainRecognizer(a: { data: string; out: string; config: Record<string, unknown>; seed: number; size: number; onProgress?: OnProgress }): Promise<{ run: string }>;
+  createEmbedder(spec: string): Promise<Embedder>;
+  verify(a: { model: string; set: string; size: number; batchSize: number; onProgress?: OnProgress }): Promise<UtilityFigures>;
+}
+
+export interface SweepOptions {
+  out: string;
+  deps: SweepDeps;
+  /** Where relative steps put their logs; progress per step. */
+  onLog?: (msg: string) => void;
+  onProgress?: (step: string, done: number, total: number, status?: string) => void;
+}
+
+interface ProtectedSet {
+  id: string;
+  method: string;
+  label: string;
+  strength?: number;
+  /** Step id that makes the set (undefined for the original). */
+  step?: string;
+}
+
+const setDir = (stepsDir: string, s: ProtectedSet, deployDir: string) =>
+  s.step ? path.join(stepsDir, s.step, 'images') : deployDir;
+
+/** Copies a selection of identities/images (sorted, deterministic) into `out`. */
+async function selectDeploy(sel: Exclude<SweepConfig['deploy'], string>, out: string): Promise<{ identities: number; images: number }> {
+  const { records, identities } = await listImageFolder(sel.dir);
+  const exclude = new Set(sel.exclude ?? []);
+  const byId = new Map<string, string[]>();
+  for (const r of records) byId.set(r.identity, [...(byId.get(r.identity) ?? []), r.path]);
+  const chosen = identities.filter((id) => !exclude.has(id) && (byId.get(id)?.length ?? 0) >= sel.minImages).slice(0, sel.maxIdentities);
+  if (chosen.length < 2) {
+    throw new FaceMaeError(`deploy selection from ${sel.dir} found ${chosen.length} identities with >= ${sel.minImages} images; lower minImages`, 'E_CONFIG');
+  }
+  let n = 0;
+  for (const id of chosen) {
+    for (const f of byId.get(id)!.slice(0, sel.maxImagesPerIdentity)) {
+      fs.mkdirSync(path.join(out, id), { recursive: true });
+      fs.copyFileSync(f, path.join(out, id, path.basename(f)));
+      n++;
+    }
+  }
+  return { identities: chosen.length, images: n };
+}
+
+/** Builds the step list and runs it; returns the report path and the step outcomes. */
+export async function runSweep(cfg: SweepConfig, opts: SweepOptions): Promise<{ report: string; outcomes: Map<string, StepOutcome>; data: ReportData }> {
+  const { deps } = opts;
+  const stepsDir = path.join(opts.out, 'steps');
+  fs.mkdirSync(stepsDir, { recursive: true });
+  saveResolvedConfig(opts.out, 'sweep', cfg);
+  const log = opts.onLog ?? (() => {});
+  const prog = (id: string): OnProgress => (d, t, s) => opts.onProgress?.(id, d, t, s);
+  const steps: Step[] = [];
+  const seed = cfg.seed;
+
+  // B: a folder, or a selection copied into the run.
+  let deployDir: string;
+  const deploySteps: string[] = [];
+  if (typeof cfg.deploy === 'string') {
+    deployDir = cfg.deploy;
+  } else {
+    const sel = cfg.deploy;
+    deployDir = path.join(stepsDir, 'deploy-data', 'images');
+    steps.push({ id: 'deploy-data', config: sel, run: async ({ outDir }) => selectDeploy(sel, path.join(outDir, 'images')) });
+    deploySteps.push('deploy-data');
+  }
+
+  // The IRM teacher: trained on A here, or given.
+  const teacherSteps: string[] = [];
+  if (cfg.teacher === 'train') {
+    steps.push({
+      id: 'teacher',
+      config: { data: cfg.train, train: cfg.teacherTrain, seed, size: cfg.size },
+      run: async ({ outDir }) => deps.trainRecognizer({ data: cfg.train, out: outDir, config: cfg.teacherTrain, seed, size: cfg.size, onProgress: prog('teacher') }),
+    });
+    teacherSteps.push('teacher');
+  }
+
+  // FaceMAE: the pretrained run when it exists, else trained on A with the teacher.
+  const pretrained = cfg.mae.pretrained && fs.existsSync(cfg.mae.pretrained) ? cfg.mae.pretrained : null;
+  steps.push({
+    id: 'mae',
+    deps: pretrained ? [] : teacherSteps,
+    config: pretrained ? { pretrained } : { data: cfg.train, teacher: cfg.teacher, train: cfg.mae.train, seed, size: cfg.size },
+    run: async ({ outDir, deps: d }) => {
+      if (pretrained) return { run: pretrained, pretrained: true, teacher: findIrmTeacher(pretrained) ?? null };
+      const teacher = cfg.teacher === 'train' ? (d.teacher?.run as string) : cfg.teacher;
+      const r = await deps.trainMae({ data: cfg.train, out: outDir, teacher, config: cfg.mae.train, seed, size: cfg.size, onProgress: prog('mae') });
+      return { run: r.run, pretrained: false, teacher };
+    },
+  });
+
+  // Every version of B.
+  const sets: ProtectedSet[] = [{ id: 'original', method: 'original', label: 'original (no protection)' }];
+  for (const r of cfg.maskRatios) {
+    const id = `facemae-r${r}`;
+    sets.push({ id, method: 'facemae', label: `FaceMAE, mask ratio ${r}`, strength: r, step: id });
+    steps.push({
+      id,
+      deps: ['mae', ...deploySteps],
+      config: { ratio: r, seed, size: cfg.size, deploy: cfg.deploy },
+      run: async ({ outDir, deps: d }) => {
+        await deps.reconstruct({ run: d.mae!.run as string, data: deployDir, out: path.join(outDir, 'images'), maskRatio: r, seed, size: cfg.size, onProgress: prog(id) });
+        return { images: path.join(outDir, 'images') };
+      },
+    });
+  }
+  const unitOf: Record<string, string> = { mask: 'ratio', blur: 'sigma', pixelate: 'block', noise: 'std' };
+  for (const b of cfg.baselines) {
+    const id = `${b.method}-${b.strength}`;
+    sets.push({ id, method: b.method, label: `${b.method === 'mask' ? 'mask only' : b.method}, ${unitOf[b.method]} ${b.strength}`, strength: b.strength, step: id });
+    steps.push({
+      id,
+      deps: deploySteps,
+      config: { ...b, seed, size: cfg.size, patchSize: cfg.patchSize, deploy: cfg.deploy },
+      run: async ({ outDir }) =>
+        ({ ...(await distortDataset(
+          { ...b, data: deployDir, out: path.join(outDir, 'images'), seed, size: cfg.size, patchSize: b.method === 'mask' ? cfg.patchSize : undefined },
+          { onProgress: prog(id) },
+        )) }) as StepResult,
+    });
+  }
+
+  // The attack on every version (gallery embeddings shared within this process).
+  let attacker: Embedder | undefined;
+  let gallery: EmbeddedSet | undefined;
+  const getAttacker = async () => (attacker ??= await deps.createEmbedder(cfg.attacker));
+  for (const s of sets) {
+    const makers = [...(s.step ? [s.step] : deploySteps), 'mae'];
+    steps.push({
+      id: `privacy-${s.id}`,
+      deps: s.method === 'facemae' ? makers : makers.filter((m) => m !== 'mae'),
+      config: { attacker: cfg.attacker, seed, allowSame: cfg.allowSameAttacker },
+      run: async ({ deps: d }) => {
+        const teacher = (d.mae?.teacher as string | null | undefined) ?? (cfg.teacher === 'train' ? undefined : cfg.teacher);
+        const indep = s.method === 'facemae' ? checkAttackerIndependence(cfg.attacker, teacher ?? undefined, { allowSame: cfg.allowSameAttacker, onWarning: log }) : undefined;
+        const emb = await getAttacker();
+        gallery ??= await embedFolder(deployDir, emb, { batchSize: cfg.batchSize, onProgress: prog('gallery') });
+        const m: PrivacyAuditResult = await privacyAudit({ original: deployDir, protected: setDir(stepsDir, s, deployDir), embedder: emb, gallery, seed, batchSize: cfg.batchSize, onProgress: prog(`privacy-${s.id}`) });
+        return { ...m, attackerIsTeacher: indep?.same ?? false } as unknown as StepResult;
+      },
+    });
+  }
+
+  // Utility: the same recognizer trained on every version, verified on T.
+  for (const s of sets) {
+    steps.push({
+      id: `fr-${s.id}`,
+      deps: s.step ? [s.step] : deploySteps,
+      config: { recognizer: cfg.recognizer, seed, size: cfg.size },
+      run: async ({ outDir }) => deps.trainRecognizer({ data: setDir(stepsDir, s, deployDir), out: outDir, config: cfg.recognizer, seed, size: cfg.size, onProgress: prog(`fr-${s.id}`) }),
+    });
+    steps.push({
+      id: `verify-${s.id}`,
+      deps: [`fr-${s.id}`],
+      config: { sets: cfg.verify, size: cfg.size },
+      run: async ({ deps: d }) => {
+        const out: Record<string, UtilityFigures> = {};
+        for (const v of cfg.verify) out[v] = await deps.verify({ model: d[`fr-${s.id}`]!.run as string, set: v, size: cfg.size, batchSize: cfg.batchSize, onProgress: prog(`verify-${s.id}`) });
+        return out as unknown as StepResult;
+      },
+    });
+  }
+
+  // Image grid: one image of each of the first identities, across every version.
+  const gridCols = ['original', ...cfg.maskRatios.flatMap((r) => [`masked ${r}`, `FaceMAE ${r}`]), ...cfg.baselines.map((b) => `${b.method} ${b.strength}`)];
+  steps.push({
+    id: 'grids',
+    deps: [...new Set(sets.flatMap((s) => (s.step ? [s.step] : deploySteps)))],
+    config: { rows: cfg.gridRows, cols: gridCols, seed, patchSize: cfg.patchSize },
+    run: async ({ outDir }) => {
+      const { records } = await listImageFolder(deployDir);
+      const firsts = records.filter((r, i) => i === 0 || records[i - 1]!.identity !== r.identity).slice(0, cfg.gridRows);
+      const rng = createRng(seed).fork('grid');
+      const rows: Array<Array<RgbImage | undefined>> = [];
+      const find = async (dir: string, rec: { identity: string; path: string }) => {
+        const stem = path.parse(rec.path).name;
+        const folder = path.join(dir, rec.identity);
+        const f = fs.existsSync(folder) ? fs.readdirSync(folder).find((x) => path.parse(x).name === stem) : undefined;
+        return f ? readImage(path.join(folder, f), { size: cfg.size }) : undefined;
+      };
+      for (const rec of firsts) {
+        const orig = await readImage(rec.path, { size: cfg.size });
+        const row: Array<RgbImage | undefined> = [orig];
+        for (const r of cfg.maskRatios) {
+          row.push(maskPatches(orig, r, rng.fork(`${rec.identity}/${r}`), { patchSize: cfg.patchSize }).image);
+          row.push(await find(path.join(stepsDir, `facemae-r${r}`, 'images'), rec));
+        }
+        for (const b of cfg.baselines) row.push(await find(path.join(stepsDir, `${b.method}-${b.strength}`, 'images'), rec));
+        rows.push(row);
+      }
+      await writePng(path.join(outDir, 'grid.png'), composeGrid(rows, cfg.size, 4));
+      return { file: path.join(outDir, 'grid.png'), rows: rows.length };
+    },
+  });
+
+  let outcomes: Map<string, StepOutcome>;
+  const seconds = new Map<string, number>();
+  try {
+    outcomes = await runSteps(steps, {
+      dir: stepsDir,
+      onEvent: (e) => {
+        if (e.type === 'start') log(`[${e.index + 1}/${e.total}] ${e.id} …`);
+        else seconds.set(e.outcome.id, e.seconds);
+        if (e.type === 'end' && e.outcome.status !== 'cached') log(`  ${e.outcome.id}: ${e.outcome.status}${e.outcome.error ? ` (${e.outcome.error})` : ''} in ${e.seconds.toFixed(1)} s`);
+      },
+    });
+  } finally {
+    await attacker?.dispose();
+  }
+
+  const data = collectReport(cfg, sets, outcomes, gridCols, seconds);
+  const reportDir = path.join(opts.out, 'report');
+  const grid = outcomes.get('grids');
+  if (grid?.result?.file) {
+    fs.mkdirSync(reportDir, { recursive: true });
+    fs.copyFileSync(grid.result.file as string, path.join(reportDir, 'grid.png'));
+  }
+  const report = await writeReport(reportDir, data);
+  return { report, outcomes, data };
+}
+
+function collectReport(
+  cfg: SweepConfig,
+  sets: ProtectedSet[],
+  outcomes: Map<string, StepOutcome>,
+  gridCols: string[],
+  seconds: Map<string, number>,
+): ReportData {
+  const why = (o: StepOutcome | undefined) => (o ? `${o.id}: ${o.status}${o.error ? ` — ${o.error}` : ''}` : 'not run');
+  const rows: ReportRow[] = sets.map((s) => {
+    const pv = outcomes.get(`privacy-${s.id}`);
+    const vf = outcomes.get(`verify-${s.id}`);
+    const notes: string[] = [];
+    let privacy: ReportRow['privacy'];
+    if (pv?.result) {
+      const m = pv.result as unknown as PrivacyAuditResult;
+      privacy = {
+        instanceTop1: m.instanceTop1,
+        identityTop1: m.identityTopK.top1 ?? NaN,
+        identityTop5: m.identityTopK.top5 ?? NaN,
+        identityTop10: m.identityTopK.top10 ?? NaN,
+        meanCosineToSource: m.meanCosineToSource,
+      };
+      if ((pv.result as { attackerIsTeacher?: boolean }).attackerIsTeacher) notes.push('attacker is the IRM teacher (allowed by config)');
+    } else notes.push(`privacy not available (${why(pv)})`);
+    const utility = (vf?.result ?? {}) as unknown as Record<string, UtilityFigures>;
+    if (!vf?.result) notes.push(`utility not available (${why(vf)})`);
+    const failed = [pv, vf].some((o) => o?.status === 'failed');
+    const missing = [pv, vf].filter((o) => !o?.result).length;
+    const notAvail = [pv, vf].some((o) => /not available/.test(o?.error ?? ''));
+    return {
+      id: s.id,
+      method: s.method,
+      label: s.label,
+      strength: s.strength,
+      privacy,
+      utility,
+      status: missing === 0 ? 'ok' : missing === 2 ? (notAvail && !failed ? 'not available' : 'failed') : 'partial',
+      notes,
+    };
+  });
+  const firstPrivacy = sets.map((s) => outcomes.get(`privacy-${s.id}`)?.result as unknown as PrivacyAuditResult | undefined).find(Boolean);
+  const ch = firstPrivacy?.chance;
+  const mae = outcomes.get('mae')?.result;
+  const notes: string[] = [];
+  if (mae?.pretrained) notes.push(`FaceMAE: pretrained run ${String(mae.run)} (not trained in this sweep)`);
+  const grid = outcomes.get('grids');
+  return {
+    title: `FaceMAE privacy–utility sweep: ${cfg.name}`,
+    createdAt: new Date().toISOString(),
+    attacker: cfg.attacker,
+    teacher: String(mae?.teacher ?? cfg.teacher),
+    verificationSets: cfg.verify,
+    rows,
+    chance: {
+      instanceTop1: ch?.instanceTop1 ?? NaN,
+      identityTop1: ch?.identityTopK.top1 ?? NaN,
+      identityTop5: ch?.identityTopK.top5 ?? NaN,
+      identityTop10: ch?.identityTopK.top10 ?? NaN,
+    },
+    grids: grid?.result
+      ? [{ file: 'grid.png', columns: gridCols, cell: cfg.size, pad: 4, caption: `One image of each of the first ${String(grid.result.rows)} deployment identities. "masked r" is a random mask at ratio r (the one FaceMAE drew may differ); FaceMAE r is its reconstruction.` }]
+      : [],
+    config: cfg,
+    notes,
+    steps: [...outcomes.values()].map((o) => ({ id: o.id, status: o.status, seconds: seconds.get(o.id), error: o.error })),
+  };
+}
