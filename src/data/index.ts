@@ -5,3 +5,4 @@ export * from './pickle.js';
 export * from './bin-file.js';
 export * from './pairs.js';
 export * from './verification-set.js';
+export * from './recordio.js';

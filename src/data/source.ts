@@ -3,7 +3,15 @@
  * `train.rec`), so the loader and trainers do not care where the pixels come from.
  */
 import type { FaceRecord, RgbImage } from '../types.js';
-import { readImage, type ImageFolder, type ReadImageOptions } from './image-folder.js';
+import fs from 'node:fs';
+import {
+  listImageFolder,
+  readImage,
+  type ImageFolder,
+  type OnWarning,
+  type ReadImageOptions,
+} from './image-folder.js';
+import { openRecordIO, resolveRecPath } from './recordio.js';
 
 export interface FaceSource {
   /** For messages, e.g. the folder or .rec path. */
@@ -48,4 +56,17 @@ export function folderSource(folder: ImageFolder | FaceRecord[], name = 'records
     },
     async close() {},
   };
+}
+
+/**
+ * Opens a training set: a .rec (or a folder holding train.rec, or a prefix with PREFIX.rec) as a
+ * RecordIO source, otherwise an identity-folder tree.
+ */
+export async function openFaceSource(
+  spec: string,
+  opts: { onWarning?: OnWarning } = {},
+): Promise<FaceSource> {
+  const rec = resolveRecPath(spec);
+  if (spec.endsWith('.rec') || fs.existsSync(rec)) return openRecordIO(spec);
+  return folderSource(await listImageFolder(spec, opts), spec);
 }
