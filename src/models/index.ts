@@ -1,2 +1,4 @@
 export * from './vit/index.js';
 export * from './mae/index.js';
+export * from './onnx/index.js';
+export * from './load-face-net.js';

@@ -1,0 +1,3 @@
+export * from './onnx-proto.js';
+export * from './face-input.js';
+export * from './import.js';
