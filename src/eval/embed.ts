@@ -31,7 +31,7 @@ export function packImages(images: readonly RgbImage[], size: number, flip = fal
 }
 
 /** Scales each row of an n×d matrix to unit L2 norm in place (sklearn.preprocessing.normalize). */
-export function l2NormalizeRows(m: Float32Array, d: number): Float32Array {
+export function normalizeRowsInPlace(m: Float32Array, d: number): Float32Array {
   for (let i = 0; i < m.length; i += d) {
     let s = 0;
     for (let k = 0; k < d; k++) s += (m[i + k] as number) ** 2;
@@ -71,5 +71,5 @@ export async function embedImages(embedder: Embedder, images: readonly RgbImage[
     out.set(e, i * d);
     opts.onProgress?.(Math.min(images.length, i + bs), images.length, 'embedding');
   }
-  return opts.normalize === false ? out : l2NormalizeRows(out, d);
+  return opts.normalize === false ? out : normalizeRowsInPlace(out, d);
 }
