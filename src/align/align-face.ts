@@ -51,13 +51,11 @@ export async function findFace(
   const frac = opts.padRetry ?? 0.25;
   if (!(frac > 0)) return undefined;
   const pad = Math.max(1, Math.round(frac * Math.max(img.width, img.height)));
-  const faces = (await detector.detect(padImage(img, pad))).map(
-    (f): FaceDetection => ({
-      score: f.score,
-      box: [f.box[0] - pad, f.box[1] - pad, f.box[2] - pad, f.box[3] - pad],
-      landmarks: f.landmarks.map(([x, y]) => [x - pad, y - pad] as [number, number]),
-    }),
-  );
+  const faces = (await detector.detect(padImage(img, pad))).map((f): FaceDetection => ({
+    score: f.score,
+    box: [f.box[0] - pad, f.box[1] - pad, f.box[2] - pad, f.box[3] - pad],
+    landmarks: f.landmarks.map(([x, y]) => [x - pad, y - pad] as [number, number]),
+  }));
   const face = pickFace(faces, img.width, img.height, pick);
   return face ? { face, padded: true } : undefined;
 }

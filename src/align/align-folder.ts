@@ -153,7 +153,10 @@ export async function alignFolderWith(
     detectionRate: (aligned + kept) / photos.length,
     seconds: (performance.now() - t0) / 1000,
   };
-  await atomicWriteFile(path.join(cfg.out, 'no-face.jsonl'), noFace.map((e) => JSON.stringify(e) + '\n').join(''));
+  await atomicWriteFile(
+    path.join(cfg.out, 'no-face.jsonl'),
+    noFace.map((e) => JSON.stringify(e) + '\n').join(''),
+  );
   writeJsonAtomic(path.join(cfg.out, 'align-report.json'), { ...report, noFaceList: noFace });
   return { report, noFace };
 }
@@ -182,7 +185,10 @@ export function validateAlignConfig(cfg: AlignConfig): void {
   const data = path.resolve(cfg.data);
   const out = path.resolve(cfg.out);
   if (out === data || out.startsWith(data + path.sep)) {
-    throw new FaceMaeError(`--out ${cfg.out} must not be inside --data ${cfg.data}: choose a folder outside it`, 'E_CONFIG');
+    throw new FaceMaeError(
+      `--out ${cfg.out} must not be inside --data ${cfg.data}: choose a folder outside it`,
+      'E_CONFIG',
+    );
   }
 }
 
@@ -198,9 +204,15 @@ export async function alignFolder(
   listPhotos(cfg.data); // fail on a bad --data before touching --out
   prepareOutDir(cfg.out, { resume: opts.resume, overwrite: opts.overwrite });
   saveResolvedConfig(cfg.out, 'align', cfg);
-  const detector = await createFaceDetector(cfg.detector, cfg.threshold === null ? {} : { threshold: cfg.threshold });
+  const detector = await createFaceDetector(
+    cfg.detector,
+    cfg.threshold === null ? {} : { threshold: cfg.threshold },
+  );
   try {
-    return await alignFolderWith(detector, cfg, { keepExisting: !opts.overwrite, onProgress: opts.onProgress });
+    return await alignFolderWith(detector, cfg, {
+      keepExisting: !opts.overwrite,
+      onProgress: opts.onProgress,
+    });
   } finally {
     await detector.dispose();
   }

@@ -14,8 +14,10 @@ export interface DetectorOptions {
 
 export async function createFaceDetector(spec: string, opts: DetectorOptions = {}): Promise<FaceDetector> {
   if (spec === 'faceplugin') return createFacepluginDetector(opts);
-  if (spec.startsWith('faceplugin:')) return createFacepluginDetector({ ...opts, dir: spec.slice('faceplugin:'.length) });
-  if (spec.startsWith('scrfd:') && spec.length > 'scrfd:'.length) return createScrfdDetector(spec.slice('scrfd:'.length), opts);
+  if (spec.startsWith('faceplugin:'))
+    return createFacepluginDetector({ ...opts, dir: spec.slice('faceplugin:'.length) });
+  if (spec.startsWith('scrfd:') && spec.length > 'scrfd:'.length)
+    return createScrfdDetector(spec.slice('scrfd:'.length), opts);
   throw new FaceMaeError(
     `unknown detector "${spec}": use "faceplugin" (bundled) or "scrfd:PATH/TO/scrfd_500m_kps.onnx"`,
     'E_CONFIG',

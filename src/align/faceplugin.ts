@@ -14,7 +14,10 @@ import type { FaceDetection, FaceDetector } from './types.js';
 import { decodeUltraface, fiveFrom68, landmarkCropRect } from './ultraface-decode.js';
 
 /** assets/models/faceplugin inside the installed package. */
-export const FACEPLUGIN_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../assets/models/faceplugin');
+export const FACEPLUGIN_DIR = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../assets/models/faceplugin',
+);
 
 export interface FacepluginOptions {
   /** Folder holding fr_detect.onnx and fr_landmark.onnx. */
@@ -49,7 +52,10 @@ export async function createFacepluginDetector(opts: FacepluginOptions = {}): Pr
   const threshold = opts.threshold ?? 0.65;
   const nmsThreshold = opts.nmsThreshold ?? 0.4;
 
-  async function landmarks(img: RgbImage, box: FaceDetection['box']): Promise<Array<[number, number]> | undefined> {
+  async function landmarks(
+    img: RgbImage,
+    box: FaceDetection['box'],
+  ): Promise<Array<[number, number]> | undefined> {
     const rect = landmarkCropRect(box, img.width, img.height);
     if (!rect) return undefined;
     const [x, y, w, h] = rect;
@@ -69,7 +75,13 @@ export async function createFacepluginDetector(opts: FacepluginOptions = {}): Pr
       // The SDK stretches the photo to 320×240 (no letterbox); boxes come back as fractions.
       const input = toNchw(resizeBilinear(img, DET_W, DET_H), 127, 128, 'rgb');
       const out = await det.run({ input: tensor(input, [1, 3, DET_H, DET_W]) });
-      const cands = decodeUltraface(outputData(out, 'scores'), outputData(out, 'boxes'), img.width, img.height, threshold);
+      const cands = decodeUltraface(
+        outputData(out, 'scores'),
+        outputData(out, 'boxes'),
+        img.width,
+        img.height,
+        threshold,
+      );
       const keep = nms(
         cands.map((c) => c.box),
         cands.map((c) => c.score),

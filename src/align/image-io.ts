@@ -18,7 +18,11 @@ export async function decodePhoto(file: string): Promise<RgbImage> {
       .raw()
       .toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`unexpected ${info.channels} channels`);
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
+    return {
+      data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+      width: info.width,
+      height: info.height,
+    };
   } catch (e) {
     throw new FaceMaeError(
       `cannot decode image ${file}: ${(e as Error).message}; remove or replace the file`,

@@ -54,7 +54,8 @@ export function halve(img: RgbImage): RgbImage {
       const r = p + W * 3;
       const q = (y * w + x) * 3;
       for (let c = 0; c < 3; c++) {
-        const s = (d[p + c] as number) + (d[p + 3 + c] as number) + (d[r + c] as number) + (d[r + 3 + c] as number);
+        const s =
+          (d[p + c] as number) + (d[p + 3 + c] as number) + (d[r + c] as number) + (d[r + 3 + c] as number);
         out[q + c] = (s + 2) >> 2;
       }
     }
@@ -63,7 +64,13 @@ export function halve(img: RgbImage): RgbImage {
 }
 
 /** Places `img` at (left, top) on a black canvas of canvasW × canvasH (parts outside are cut). */
-export function placeOnCanvas(img: RgbImage, canvasW: number, canvasH: number, left: number, top: number): RgbImage {
+export function placeOnCanvas(
+  img: RgbImage,
+  canvasW: number,
+  canvasH: number,
+  left: number,
+  top: number,
+): RgbImage {
   const out = new Uint8Array(canvasW * canvasH * 3);
   for (let y = 0; y < img.height; y++) {
     const cy = y + top;
@@ -71,7 +78,10 @@ export function placeOnCanvas(img: RgbImage, canvasW: number, canvasH: number, l
     const x0 = Math.max(0, -left);
     const x1 = Math.min(img.width, canvasW - left);
     if (x1 <= x0) continue;
-    out.set(img.data.subarray((y * img.width + x0) * 3, (y * img.width + x1) * 3), (cy * canvasW + x0 + left) * 3);
+    out.set(
+      img.data.subarray((y * img.width + x0) * 3, (y * img.width + x1) * 3),
+      (cy * canvasW + x0 + left) * 3,
+    );
   }
   return { data: out, width: canvasW, height: canvasH };
 }
@@ -107,7 +117,10 @@ export function toNchw(img: RgbImage, mean: number, std: number, order: 'rgb' | 
 }
 
 /** Luma with the given RGB weights (default ITU-R 601, as cv2 RGB2GRAY), as float 0..255. */
-export function toGray(img: RgbImage, weights: readonly [number, number, number] = [0.299, 0.587, 0.114]): Float32Array {
+export function toGray(
+  img: RgbImage,
+  weights: readonly [number, number, number] = [0.299, 0.587, 0.114],
+): Float32Array {
   const n = img.width * img.height;
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {

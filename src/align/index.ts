@@ -11,7 +11,13 @@ export { decodeUltraface, landmarkCropRect, fiveFrom68 } from './ultraface-decod
 export { createScrfdDetector, type ScrfdOptions } from './scrfd.js';
 export { createFacepluginDetector, FACEPLUGIN_DIR, type FacepluginOptions } from './faceplugin.js';
 export { createFaceDetector, DETECTOR_SPECS, type DetectorOptions } from './detector.js';
-export { alignToTemplate, findFace, alignPhoto, type AlignPhotoOptions, type AlignedFace } from './align-face.js';
+export {
+  alignToTemplate,
+  findFace,
+  alignPhoto,
+  type AlignPhotoOptions,
+  type AlignedFace,
+} from './align-face.js';
 export {
   alignFolder,
   alignFolderWith,

@@ -11,12 +11,19 @@ export async function openSession(file: string, what: string, threads = 1): Prom
   try {
     return await ort.InferenceSession.create(file, { intraOpNumThreads: threads, interOpNumThreads: 1 });
   } catch (e) {
-    throw new FaceMaeError(`cannot load ${what} model ${file}: ${(e as Error).message}`, 'E_MODEL', { cause: e });
+    throw new FaceMaeError(`cannot load ${what} model ${file}: ${(e as Error).message}`, 'E_MODEL', {
+      cause: e,
+    });
   }
 }
 
 /** Checks that a session has the expected input/output names (catches the wrong model file early). */
-export function expectNames(s: ort.InferenceSession, file: string, inputs: string[], outputs: string[]): void {
+export function expectNames(
+  s: ort.InferenceSession,
+  file: string,
+  inputs: string[],
+  outputs: string[],
+): void {
   const missing = [
     ...inputs.filter((n) => !s.inputNames.includes(n)),
     ...outputs.filter((n) => !s.outputNames.includes(n)),

@@ -35,7 +35,9 @@ export function decodeScrfd(
     const h = Math.floor(inputH / stride);
     const count = w * h * numAnchors;
     if (scores.length !== count) {
-      throw new Error(`SCRFD stride ${stride}: expected ${count} scores for a ${inputW}x${inputH} input, got ${scores.length}`);
+      throw new Error(
+        `SCRFD stride ${stride}: expected ${count} scores for a ${inputW}x${inputH} input, got ${scores.length}`,
+      );
     }
     for (let k = 0; k < count; k++) {
       const score = scores[k] as number;
@@ -52,7 +54,10 @@ export function decodeScrfd(
       ];
       const landmarks: Array<[number, number]> = [];
       for (let p = 0; p < 5; p++) {
-        landmarks.push([cx + (kps[k * 10 + 2 * p] as number) * stride, cy + (kps[k * 10 + 2 * p + 1] as number) * stride]);
+        landmarks.push([
+          cx + (kps[k * 10 + 2 * p] as number) * stride,
+          cy + (kps[k * 10 + 2 * p + 1] as number) * stride,
+        ]);
       }
       out.push({ box, score, landmarks });
     }

@@ -45,7 +45,9 @@ export async function createScrfdDetector(file: string, opts: ScrfdOptions = {})
     name: 'scrfd',
     async detect(img: RgbImage): Promise<FaceDetection[]> {
       const { image, scale } = letterbox(img, size, size);
-      const out = await session.run({ [inputName]: tensor(toNchw(image, 127.5, 128, 'rgb'), [1, 3, size, size]) });
+      const out = await session.run({
+        [inputName]: tensor(toNchw(image, 127.5, 128, 'rgb'), [1, 3, size, size]),
+      });
       const levels: ScrfdLevel[] = STRIDES.map((stride, i) => ({
         stride,
         scores: outputData(out, names[i] as string),

@@ -41,7 +41,11 @@ export function decodeUltraface(
  * The faceplugin SDK's landmark crop: a square of side = box height centred on the box, clipped
  * to the photo -> integer [x, y, side_w, side_h]. Returns undefined when nothing is left.
  */
-export function landmarkCropRect(box: Box, width: number, height: number): [number, number, number, number] | undefined {
+export function landmarkCropRect(
+  box: Box,
+  width: number,
+  height: number,
+): [number, number, number, number] | undefined {
   const side = box[3] - box[1];
   const cx = (box[0] + box[2]) / 2;
   const cy = (box[1] + box[3]) / 2;
@@ -68,6 +72,9 @@ export function fiveFrom68(pts: ReadonlyArray<readonly [number, number]>): Array
     }
     return [x / (b - a + 1), y / (b - a + 1)];
   };
-  const at = (i: number): [number, number] => [(pts[i] as readonly [number, number])[0], (pts[i] as readonly [number, number])[1]];
+  const at = (i: number): [number, number] => [
+    (pts[i] as readonly [number, number])[0],
+    (pts[i] as readonly [number, number])[1],
+  ];
   return [mean(36, 41), mean(42, 47), at(30), at(48), at(54)];
 }

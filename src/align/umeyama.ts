@@ -48,7 +48,8 @@ export function estimateSimilarity(
     num_im += px * qy - py * qx;
     den += px * px + py * py;
   }
-  if (!(den > 1e-12)) throw new FaceMaeError('estimateSimilarity: source points are all identical (degenerate landmarks)');
+  if (!(den > 1e-12))
+    throw new FaceMaeError('estimateSimilarity: source points are all identical (degenerate landmarks)');
   const a = num_re / den;
   const b = num_im / den;
   // [a −b; b a] is rotation × scale.

@@ -52,7 +52,9 @@ describe('decodeScrfd', () => {
 
   it('rejects outputs that do not fit the input size', () => {
     const z = new Float32Array(3);
-    expect(() => decodeScrfd([{ stride: 8, scores: z, boxes: z, kps: z }], 640, 640, 0.5)).toThrow(/expected 12800 scores/);
+    expect(() => decodeScrfd([{ stride: 8, scores: z, boxes: z, kps: z }], 640, 640, 0.5)).toThrow(
+      /expected 12800 scores/,
+    );
   });
 });
 

@@ -1,11 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { applyAffine, ARCFACE_DST, estimateSimilarity, invertAffine, type Affine } from '../../src/align/index.js';
+import {
+  applyAffine,
+  ARCFACE_DST,
+  estimateSimilarity,
+  invertAffine,
+  type Affine,
+} from '../../src/align/index.js';
 
 describe('estimateSimilarity (Umeyama)', () => {
   it('recovers a known rotation + scale + translation exactly', () => {
     const th = (23 * Math.PI) / 180;
     const s = 1.7;
-    const truth: Affine = [s * Math.cos(th), -s * Math.sin(th), 12.5, s * Math.sin(th), s * Math.cos(th), -40.25];
+    const truth: Affine = [
+      s * Math.cos(th),
+      -s * Math.sin(th),
+      12.5,
+      s * Math.sin(th),
+      s * Math.cos(th),
+      -40.25,
+    ];
     const src: Array<[number, number]> = [
       [10, 20],
       [200, 35],
@@ -28,7 +41,9 @@ describe('estimateSimilarity (Umeyama)', () => {
       [108.8, 161.0],
       [145.3, 159.3],
     ];
-    const golden = [0.82977279755, -0.03484493044087, -43.48605983634, 0.03484493044087, 0.82977279755, -45.75841628072];
+    const golden = [
+      0.82977279755, -0.03484493044087, -43.48605983634, 0.03484493044087, 0.82977279755, -45.75841628072,
+    ];
     const m = estimateSimilarity(src, ARCFACE_DST);
     m.forEach((v, i) => expect(v).toBeCloseTo(golden[i] as number, 8));
   });
@@ -49,7 +64,18 @@ describe('estimateSimilarity (Umeyama)', () => {
   });
 
   it('refuses degenerate input with a clear message', () => {
-    expect(() => estimateSimilarity([[1, 1], [1, 1]], [[0, 0], [1, 1]])).toThrow(/all identical/);
+    expect(() =>
+      estimateSimilarity(
+        [
+          [1, 1],
+          [1, 1],
+        ],
+        [
+          [0, 0],
+          [1, 1],
+        ],
+      ),
+    ).toThrow(/all identical/);
     expect(() => estimateSimilarity([[1, 1]], [[0, 0]])).toThrow(/≥ 2 matching point pairs, got 1 and 1/);
   });
 

@@ -5,11 +5,11 @@ import type { RgbImage } from '../../src/types.js';
 /** w×h image whose pixel (x, y) is (x·10, y·10, 7). */
 function ramp(w: number, h: number): RgbImage {
   const data = new Uint8Array(w * h * 3);
-  for (let y = 0; y < h; y++)
-    for (let x = 0; x < w; x++) data.set([x * 10, y * 10, 7], (y * w + x) * 3);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data.set([x * 10, y * 10, 7], (y * w + x) * 3);
   return { data, width: w, height: h };
 }
-const px = (img: RgbImage, x: number, y: number) => Array.from(img.data.subarray((y * img.width + x) * 3, (y * img.width + x) * 3 + 3));
+const px = (img: RgbImage, x: number, y: number) =>
+  Array.from(img.data.subarray((y * img.width + x) * 3, (y * img.width + x) * 3 + 3));
 
 describe('warpAffine', () => {
   it('identity reproduces the image', () => {

@@ -14,8 +14,16 @@ export function registerAlign(program: Command): void {
     .option('--out <dir>', '[string] output folder (same layout, 112x112 crops)')
     .option('--detector <spec>', '[string] faceplugin (bundled) | scrfd:FILE.onnx (default: faceplugin)')
     .option('--pick <mode>', '[string] largest | central face when a photo has several (default: largest)')
-    .option('--pad-retry <x>', '[number] black border per side, fraction of the longer side, for a second try when no face is found; 0 = off (default: 0.25)', parseNumber('--pad-retry'))
-    .option('--threshold <x>', '[number] detector score threshold (default: faceplugin 0.65, scrfd 0.5)', parseNumber('--threshold'))
+    .option(
+      '--pad-retry <x>',
+      '[number] black border per side, fraction of the longer side, for a second try when no face is found; 0 = off (default: 0.25)',
+      parseNumber('--pad-retry'),
+    )
+    .option(
+      '--threshold <x>',
+      '[number] detector score threshold (default: faceplugin 0.65, scrfd 0.5)',
+      parseNumber('--threshold'),
+    )
     .option('--config <file>', '[string] JSON config (flags win)')
     .option('--resume', 'continue an interrupted output, keeping finished crops')
     .option('--overwrite', 'write over a non-empty output')

@@ -1,0 +1,137 @@
+/** Detection + alignment on the committed photos, with the bundled faceplugin detector (no ../shared needed). */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  alignPhoto,
+  applyAffine,
+  ARCFACE_DST,
+  createFacepluginDetector,
+  findFace,
+  type FaceDetection,
+  type FaceDetector,
+} from '../../src/align/index.js';
+import { decodePhoto } from '../../src/align/image-io.js';
+import type { RgbImage } from '../../src/types.js';
+import { cosine, createFaceRecognizerForCheck } from './fr-check.js';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const RAW = path.join(root, 'assets/sample/raw');
+const DEPLOY = path.join(root, 'assets/sample/deploy');
+const rawFiles = fs
+  .readdirSync(RAW)
+  .flatMap((id) => fs.readdirSync(path.join(RAW, id)).map((f) => path.join(RAW, id, f)))
+  .sort();
+
+let det: FaceDetector;
+beforeAll(async () => {
+  det = await createFacepluginDetector();
+});
+afterAll(async () => {
+  await det.dispose();
+});
+
+describe('faceplugin detector on assets/sample/raw', () => {
+  it('finds a face with plausible five points in each of the 8 raw photos', async () => {
+    expect(rawFiles).toHaveLength(8);
+    for (const f of rawFiles) {
+      const img = await decodePhoto(f);
+      const faces = await det.detect(img);
+      expect(faces.length, f).toBeGreaterThan(0);
+      const [le, re, nose, lm, rm] = (faces[0] as FaceDetection).landmarks as Array<[number, number]>;
+      const [x1, y1, x2, y2] = (faces[0] as FaceDetection).box;
+      expect(le![0], f).toBeLessThan(re![0]);
+      expect(lm![0], f).toBeLessThan(rm![0]);
+      expect(Math.max(le![1], re![1]), f).toBeLessThan(nose![1]);
+      expect(nose![1], f).toBeLessThan(Math.min(lm![1], rm![1]));
+      for (const [x, y] of [le!, re!, nose!, lm!, rm!]) {
+        expect(x).toBeGreaterThan(x1 - 5);
+        expect(x).toBeLessThan(x2 + 5);
+        expect(y).toBeGreaterThan(y1 - 5);
+        expect(y).toBeLessThan(y2 + 5);
+      }
+    }
+  });
+
+  it('aligns each photo so its landmarks land on the arcface template', async () => {
+    for (const f of rawFiles) {
+      const r = await alignPhoto(det, await decodePhoto(f));
+      expect(r, f).toBeDefined();
+      expect(r!.image.width).toBe(112);
+      expect(r!.image.height).toBe(112);
+      let err = 0;
+      r!.face.landmarks.forEach(([x, y], i) => {
+        const [u, v] = applyAffine(r!.transform, x, y);
+        err += Math.hypot(u - ARCFACE_DST[i]![0], v - ARCFACE_DST[i]![1]);
+      });
+      // mean residual in 112-px units: pose makes five points non-similar (Bob Hope, turned: 4.4)
+      expect(err / 5, f).toBeLessThan(6);
+    }
+  });
+});
+
+describe('tight face crops', () => {
+  it('re-aligning an insightface crop gives nearly the same face (cosine ≥ 0.9)', async () => {
+    const fr = await createFaceRecognizerForCheck();
+    try {
+      const ids = fs.readdirSync(DEPLOY).sort().slice(0, 6);
+      for (const id of ids) {
+        const file = path.join(DEPLOY, id, fs.readdirSync(path.join(DEPLOY, id)).sort()[0] as string);
+        const img = await decodePhoto(file);
+        const r = await alignPhoto(det, img);
+        expect(r, file).toBeDefined();
+        expect(cosine(await fr.embed(img.data), await fr.embed(r!.image.data)), file).toBeGreaterThan(0.9);
+      }
+    } finally {
+      await fr.dispose();
+    }
+  });
+
+  it('retries on a padded canvas when nothing is found and maps coordinates back', async () => {
+    const seen: number[] = [];
+    // finds a face only on images wider than 150 px, at the photo centre in its own coordinates
+    const picky: FaceDetector = {
+      name: 'picky',
+      async detect(img: RgbImage) {
+        seen.push(img.width);
+        if (img.width <= 150) return [];
+        const c = img.width / 2;
+        return [
+          {
+            box: [c - 20, c - 20, c + 20, c + 20],
+            score: 0.9,
+            landmarks: [
+              [c - 10, c - 5],
+              [c + 10, c - 5],
+              [c, c + 3],
+              [c - 8, c + 12],
+              [c + 8, c + 12],
+            ],
+          },
+        ];
+      },
+      async dispose() {},
+    };
+    const img: RgbImage = { data: new Uint8Array(112 * 112 * 3), width: 112, height: 112 };
+    const found = await findFace(picky, img, { padRetry: 0.25 });
+    expect(seen).toEqual([112, 168]); // 28 px of black on each side
+    expect(found?.padded).toBe(true);
+    expect(found?.face.box).toEqual([36, 36, 76, 76]);
+    expect(found?.face.landmarks[0]).toEqual([46, 51]);
+    expect(await findFace(picky, img, { padRetry: 0 })).toBeUndefined();
+  });
+});
+
+describe('detector errors and lifetime', () => {
+  it('names a missing model file', async () => {
+    await expect(createFacepluginDetector({ dir: '/nonexistent/models' })).rejects.toThrow(
+      /faceplugin detector model not found: \/nonexistent\/models\/fr_detect.onnx/,
+    );
+  });
+
+  it('refuses to run after dispose()', async () => {
+    const d = await createFacepluginDetector();
+    await d.dispose();
+    await expect(d.detect(await decodePhoto(rawFiles[0] as string))).rejects.toThrow();
+  });
+});
