@@ -8,7 +8,6 @@
  *
  * The learning rate is passed to every `step` call: the schedule lives outside (schedule.ts).
  */
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { tf } from '../engine/backend.js';
 import { FaceMaeError } from '../core/errors.js';
 

@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { initEngine, tf } from '../../src/engine/backend.js';
 import { createRng } from '../../src/core/rng.js';
 import { createOptimizer, isNoDecay } from '../../src/train/optimizer.js';

@@ -1,0 +1,64 @@
+/**
+ * Loads a trained MAE from a run folder written by trainMae (or a compact exported checkpoint,
+ * e.g. assets/models/facemae-tiny): model config from the checkpoint metadata, weights by name.
+ */
+import path from 'node:path';
+import { FaceMaeError } from '../core/errors.js';
+import { createRng } from '../core/rng.js';
+import { initEngine } from '../engine/backend.js';
+import { createMae, type Mae } from '../models/mae/mae.js';
+import { resolveMaeConfig, type MaeConfig } from '../models/mae/config.js';
+import { assignWeights, disposeCheckpoint, loadCheckpoint, readCheckpointInfo, saveCheckpoint } from '../train/checkpoint.js';
+
+export interface LoadedMae {
+  mae: Mae;
+  config: MaeConfig;
+  /** Training step of the checkpoint. */
+  step: number;
+  /** Mask ratio the model was trained with (default for deployment). */
+  maskRatio: number;
+  /** Seed of the training run. */
+  seed: number | null;
+}
+
+/** dir: a run folder (or a folder holding checkpoint.json). */
+export async function loadMaeRun(dir: string): Promise<LoadedMae> {
+  await initEngine();
+  const info = readCheckpointInfo(dir);
+  const meta = (info.meta ?? {}) as { model?: MaeConfig; kind?: string };
+  if (!meta.model) {
+    throw new FaceMaeError(`${path.join(dir, 'checkpoint.json')} is not a FaceMAE MAE checkpoint (no model config in its metadata)`, 'E_BAD_CKPT');
+  }
+  const config = resolveMaeConfig({ ...meta.model, preset: null });
+  const train = (info.config ?? {}) as { maskRatio?: number; seed?: number };
+  const mae = createMae(config, createRng(0));
+  const ck = loadCheckpoint(dir);
+  try {
+    assignWeights(mae.variables, ck.weights, path.join(dir, 'checkpoint.json'));
+  } catch (e) {
+    mae.dispose();
+    throw e;
+  } finally {
+    disposeCheckpoint(ck);
+  }
+  return { mae, config, step: info.step, maskRatio: train.maskRatio ?? 0.75, seed: train.seed ?? null };
+}
+
+/** Writes a compact weights-only copy of a run (float16 by default) for shipping, e.g. in assets/. */
+export async function exportCompactMae(runDir: string, outDir: string, opts: { half?: boolean } = {}): Promise<string> {
+  const loaded = await loadMaeRun(runDir);
+  try {
+    return await saveCheckpoint(
+      outDir,
+      {
+        step: loaded.step,
+        weights: loaded.mae.variables,
+        config: { maskRatio: loaded.maskRatio, seed: loaded.seed },
+        meta: { model: loaded.config, kind: 'facemae-mae', source: path.resolve(runDir) },
+      },
+      { half: opts.half ?? true },
+    );
+  } finally {
+    loaded.mae.dispose();
+  }
+}

@@ -1,0 +1,123 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initEngine } from '../../src/engine/backend.js';
+import { createRng } from '../../src/core/rng.js';
+import { writeImage } from '../../src/data/image-folder.js';
+import { DEFAULT_TRAIN_MAE, trainMae, type TrainMaeConfig } from '../../src/train/pretrain-mae.js';
+import { loadCheckpoint, disposeCheckpoint } from '../../src/train/checkpoint.js';
+import { tinyFaceNet, TINY_TEST } from './helpers.js';
+
+let data = '';
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'facemae-train-'));
+
+/** 3 identities × 4 images, 32×32, smooth colour blobs (learnable). */
+async function makeDataset(): Promise<string> {
+  const dir = tmp();
+  const rng = createRng(11);
+  for (let id = 0; id < 3; id++) {
+    for (let k = 0; k < 4; k++) {
+      const buf = new Uint8Array(32 * 32 * 3);
+      const cx = rng.next() * 32;
+      const cy = rng.next() * 32;
+      const col = [rng.int(256), rng.int(256), rng.int(256)];
+      for (let y = 0; y < 32; y++)
+        for (let x = 0; x < 32; x++) {
+          const w = Math.exp(-((x - cx) ** 2 + (y - cy) ** 2) / 80);
+          for (let c = 0; c < 3; c++) buf[(y * 32 + x) * 3 + c] = Math.round(40 + w * ((col[c] as number) - 40));
+        }
+      await writeImage(path.join(dir, `id${id}`, `${k}.png`), { data: buf, width: 32, height: 32 });
+    }
+  }
+  return dir;
+}
+
+const base = (out: string, over: Partial<TrainMaeConfig> = {}): TrainMaeConfig => ({
+  ...DEFAULT_TRAIN_MAE,
+  data,
+  out,
+  model: { ...TINY_TEST, preset: null },
+  steps: 8,
+  epochs: null,
+  batchSize: 4,
+  lr: 2e-3,
+  logEvery: 1,
+  checkpointEvery: 3,
+  sampleEvery: 4,
+  seed: 5,
+  ...over,
+});
+
+beforeAll(async () => {
+  await initEngine();
+  data = await makeDataset();
+});
+
+describe('trainMae', () => {
+  it('writes log.jsonl, checkpoints, sample grids and config; says IRM is off; resume after a kill gives the same weights', async () => {
+    const outA = tmp();
+    const warnings: string[] = [];
+    const r = await trainMae(base(outA), { onWarning: (w) => warnings.push(w) });
+    expect(r.steps).toBe(8);
+    expect(warnings.join('\n')).toMatch(/IRM is off/);
+    const lines = fs.readFileSync(path.join(outA, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(Object.keys(lines[0])).toEqual(expect.arrayContaining(['step', 'lr', 'loss', 'mse', 'irm', 'imgPerSec']));
+    expect(lines[0].irm).toBeNull();
+    expect(fs.existsSync(path.join(outA, 'samples', 'latest.png'))).toBe(true);
+    expect(fs.existsSync(path.join(outA, 'samples', 'step-000004.png'))).toBe(true);
+    expect(fs.existsSync(path.join(outA, 'config.json'))).toBe(true);
+
+    // killed at step 5 (after the step-3 checkpoint), then resumed
+    const outB = tmp();
+    await expect(
+      trainMae(base(outB), {
+        onStep: (s) => {
+          if (s.step === 5) throw new Error('killed');
+        },
+      }),
+    ).rejects.toThrow('killed');
+    expect(loadCheckpoint(outB).step).toBe(3);
+    await expect(trainMae(base(outB))).rejects.toThrow(/not empty: pass --resume/);
+    const r2 = await trainMae(base(outB), { resume: true });
+    expect(r2.steps).toBe(8);
+    const a = loadCheckpoint(outA);
+    const b = loadCheckpoint(outB);
+    for (const [k, t] of Object.entries(a.weights)) expect(Array.from(b.weights[k]!.dataSync()), k).toEqual(Array.from(t.dataSync()));
+    const logB = fs.readFileSync(path.join(outB, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(logB.map((l) => l.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(logB.map((l) => l.loss)).toEqual(lines.map((l) => l.loss));
+    disposeCheckpoint(a);
+    disposeCheckpoint(b);
+  });
+
+  it('trains with IRM through a frozen teacher and logs both terms', async () => {
+    const out = tmp();
+    const teacher = tinyFaceNet(32, 8, createRng(3));
+    const w1 = Array.from(teacher.w1.dataSync());
+    let disposed = false;
+    const r = await trainMae(base(out, { steps: 3, irm: { ...DEFAULT_TRAIN_MAE.irm, teacher: 'test', weight: 1 } }), {
+      loadTeacher: async () => ({
+        ...teacher,
+        dispose: () => {
+          expect(Array.from(teacher.w1.dataSync())).toEqual(w1); // never updated
+          disposed = true;
+          teacher.dispose();
+        },
+      }),
+    });
+    expect(r.irm).toBe(true);
+    expect(disposed).toBe(true);
+    const lines = fs.readFileSync(path.join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines[0].irm).toBeGreaterThan(0);
+    expect(lines[0].loss).toBeCloseTo(lines[0].mse + lines[0].irm, 4);
+  });
+
+  it('aborts on a non-finite loss naming the step and the batch images', async () => {
+    const out = tmp();
+    await expect(trainMae(base(out, { lr: 1e38, clipNorm: 0, weightDecay: 0, steps: 6 }))).rejects.toThrow(
+      /non-finite (loss|gradient norm).* at step \d+.*batch: .*id\d[/\\]\d\.png/,
+    );
+  });
+});
