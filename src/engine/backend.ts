@@ -1,32 +1,66 @@
 /**
  * The one place the tensor backend is set up. Model code uses plain tfjs ops; this module
- * picks the backend and registers the project's kernels (see docs/PERFORMANCE.md).
+ * picks the backend and registers the project's kernels (see docs/PERFORMANCE.md): native BLAS
+ * GEMM (OpenBLAS/Accelerate through koffi) for every matmul-shaped kernel, plus the training
+ * kernels stock tfjs-wasm lacks.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
+import { blasLoadError, jsGemm, loadBlas } from './blas.js';
+import { registerEngineKernels } from './kernels/index.js';
+import { enableKernelProfile } from './profile.js';
+import { ensureGradients } from './gradients.js';
 
 export type BackendName = 'wasm' | 'cpu';
 
 export interface EngineOptions {
   /** 'wasm' (default, fast) or 'cpu' (plain JS reference, used by gradient tests). */
   backend?: BackendName;
+  /**
+   * 'auto' (default): use the system BLAS when it loads; 'off': JS/stock kernels only.
+   * The environment variable FACEMAE_BLAS=off forces 'off'.
+   */
+  blas?: 'auto' | 'off';
+  /** BLAS threads; default: FACEMAE_THREADS or the number of cores. */
+  threads?: number;
 }
 
 export interface EngineInfo {
   backend: BackendName;
+  /** Loaded BLAS library, or null when the kernels use the JS fallback (or backend is cpu). */
+  blas: string | null;
+  threads: number;
 }
 
 let current: Promise<EngineInfo> | undefined;
-let currentBackend: BackendName | undefined;
+let currentKey: string | undefined;
+let warned = false;
+
+function blasMode(opts: EngineOptions): 'auto' | 'off' {
+  const env = process.env.FACEMAE_BLAS?.toLowerCase();
+  if (env === 'off' || env === '0' || env === 'false') return 'off';
+  return opts.blas ?? 'auto';
+}
+
+function threadsOf(opts: EngineOptions): number {
+  const env = Number(process.env.FACEMAE_THREADS);
+  if (opts.threads && opts.threads > 0) return opts.threads;
+  if (Number.isInteger(env) && env > 0) return env;
+  return os.availableParallelism();
+}
 
 /** Idempotent: the first call sets the backend up, later calls with the same options return it. */
 export function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> {
   const backend = opts.backend ?? 'wasm';
-  if (current && currentBackend === backend) return current;
-  currentBackend = backend;
+  const mode = blasMode(opts);
+  const threads = threadsOf(opts);
+  const key = `${backend}/${mode}/${threads}`;
+  if (current && currentKey === key) return current;
+  currentKey = key;
   current = (async () => {
     if (backend === 'wasm') {
       const require = createRequire(import.meta.url);
@@ -36,7 +70,19 @@ export function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> {
     const ok = await tf.setBackend(backend);
     if (!ok) throw new Error(`tensor backend "${backend}" failed to initialise`);
     await tf.ready();
-    return { backend };
+    await ensureGradients();
+    if (backend !== 'wasm') return { backend, blas: null, threads: 1 };
+    const blas = mode === 'auto' ? loadBlas(threads) : null;
+    if (mode === 'auto' && !blas && !warned) {
+      warned = true;
+      process.stderr.write(
+        `facemae: ${blasLoadError()}; using the slower wasm/JS kernels. ` +
+          `For fast training install OpenBLAS (Debian/Ubuntu: apt-get install libopenblas0-pthread).\n`,
+      );
+    }
+    registerEngineKernels(blas ? blas.sgemm : jsGemm, Boolean(blas));
+    if (process.env.FACEMAE_PROFILE === '1') enableKernelProfile('wasm');
+    return { backend, blas: blas?.library ?? null, threads: blas ? threads : 1 };
   })();
   return current;
 }

@@ -1,1 +1,11 @@
-export { initEngine, type EngineInfo, type EngineOptions, type BackendName } from './backend.js';
+export { initEngine, tf, type EngineInfo, type EngineOptions, type BackendName } from './backend.js';
+export { loadBlas, jsGemm, blasLoadError, type Blas, type Gemm } from './blas.js';
+export { ENGINE_KERNELS, collapseTranspose, releaseConvScratch } from './kernels/index.js';
+export {
+  enableKernelProfile,
+  kernelProfile,
+  resetKernelProfile,
+  formatKernelProfile,
+  type KernelStat,
+} from './profile.js';
+export { ensureGradients } from './gradients.js';

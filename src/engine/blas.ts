@@ -1,0 +1,161 @@
+/**
+ * Native single-precision GEMM. Loads the system OpenBLAS (Linux) or Accelerate (macOS) through
+ * koffi and calls `cblas_sgemm` directly on Float32Array views (plain arrays or wasm memory: koffi
+ * passes the pointer, no copy). When no library is found, `jsGemm` is the portable fallback.
+ */
+import os from 'node:os';
+import { createRequire } from 'node:module';
+
+/**
+ * Row-major C = alpha·op(A)·op(B) + beta·C with op(A) [M,K], op(B) [K,N], C [M,N].
+ * lda/ldb/ldc are row strides of A, B, C as stored (A is [K,M] when transA).
+ */
+export type Gemm = (
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float32Array,
+  lda: number,
+  b: Float32Array,
+  ldb: number,
+  beta: number,
+  c: Float32Array,
+  ldc: number,
+) => void;
+
+export interface Blas {
+  /** Library file that was loaded. */
+  library: string;
+  threads: number;
+  sgemm: Gemm;
+}
+
+const CBLAS_ROW_MAJOR = 101;
+const CBLAS_NO_TRANS = 111;
+const CBLAS_TRANS = 112;
+
+function candidates(): string[] {
+  if (process.platform === 'darwin') {
+    return [
+      '/System/Library/Frameworks/Accelerate.framework/Accelerate',
+      '/opt/homebrew/opt/openblas/lib/libopenblas.dylib',
+      '/usr/local/opt/openblas/lib/libopenblas.dylib',
+    ];
+  }
+  if (process.platform === 'win32') return ['libopenblas.dll', 'openblas.dll'];
+  return [
+    'libopenblas.so.0',
+    '/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0',
+    '/usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0',
+    '/usr/lib/x86_64-linux-gnu/libopenblas.so.0',
+    '/usr/lib64/libopenblas.so.0',
+    '/usr/lib64/libopenblasp.so.0',
+    'libopenblasp.so.0',
+    'libopenblas.so',
+  ];
+}
+
+let cached: Blas | null | undefined;
+let loadError = '';
+
+/** Loads the native BLAS once; null when none could be loaded (see `blasLoadError()`). */
+export function loadBlas(threads = os.availableParallelism()): Blas | null {
+  if (cached !== undefined) {
+    if (cached) cached.threads = setThreads(threads) ?? cached.threads;
+    return cached;
+  }
+  cached = null;
+  let koffi: typeof import('koffi');
+  try {
+    const require = createRequire(import.meta.url);
+    koffi = require('koffi') as typeof import('koffi');
+  } catch (e) {
+    loadError = `koffi could not be loaded (${(e as Error).message})`;
+    return null;
+  }
+  const errors: string[] = [];
+  for (const file of candidates()) {
+    try {
+      const lib = koffi.load(file);
+      const raw = lib.func(
+        'void cblas_sgemm(int, int, int, int, int, int, float, const float *, int, const float *, int, float, float *, int)',
+      );
+      let setN: ((n: number) => void) | undefined;
+      try {
+        setN = lib.func('void openblas_set_num_threads(int)') as (n: number) => void;
+      } catch {
+        setN = undefined; // Accelerate manages its own threads
+      }
+      setThreadsFn = setN;
+      const sgemm: Gemm = (ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) => {
+        if (m === 0 || n === 0) return;
+        raw(
+          CBLAS_ROW_MAJOR,
+          ta ? CBLAS_TRANS : CBLAS_NO_TRANS,
+          tb ? CBLAS_TRANS : CBLAS_NO_TRANS,
+          m,
+          n,
+          k,
+          alpha,
+          a,
+          Math.max(1, lda),
+          b,
+          Math.max(1, ldb),
+          beta,
+          c,
+          Math.max(1, ldc),
+        );
+      };
+      cached = { library: file, threads: setThreads(threads) ?? threads, sgemm };
+      return cached;
+    } catch (e) {
+      errors.push(`${file}: ${(e as Error).message.split('\n')[0] ?? ''}`);
+    }
+  }
+  loadError = `no native BLAS found (tried ${errors.length} libraries)`;
+  return null;
+}
+
+let setThreadsFn: ((n: number) => void) | undefined;
+function setThreads(n: number): number | undefined {
+  if (!setThreadsFn) return undefined;
+  setThreadsFn(Math.max(1, Math.floor(n)));
+  return n;
+}
+
+/** Why `loadBlas()` returned null. */
+export function blasLoadError(): string {
+  return loadError;
+}
+
+/**
+ * Portable GEMM in plain JS (i-k-j order, contiguous inner loop): the fallback when no native
+ * BLAS is present. Slow (~1 GFLOP/s) but exact in the same way.
+ */
+export const jsGemm: Gemm = (ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) => {
+  for (let i = 0; i < m; i++) {
+    const ci = i * ldc;
+    if (beta === 0) c.fill(0, ci, ci + n);
+    else if (beta !== 1) for (let j = 0; j < n; j++) c[ci + j]! *= beta;
+  }
+  if (k === 0 || alpha === 0) return;
+  // op(B) as rows of length n: materialise B transposed once when needed.
+  let bb = b;
+  let ldbb = ldb;
+  if (tb) {
+    bb = new Float32Array(k * n);
+    for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) bb[p * n + j] = b[j * ldb + p]!;
+    ldbb = n;
+  }
+  for (let i = 0; i < m; i++) {
+    const ci = i * ldc;
+    for (let p = 0; p < k; p++) {
+      const av = alpha * (ta ? a[p * lda + i]! : a[i * lda + p]!);
+      const bp = p * ldbb;
+      for (let j = 0; j < n; j++) c[ci + j]! += av * bb[bp + j]!;
+    }
+  }
+};

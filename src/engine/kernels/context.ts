@@ -1,0 +1,65 @@
+/**
+ * Shared state of the project's wasm kernels: which GEMM they call and the stock kernels they
+ * delegate to (captured before being replaced), plus views of wasm memory.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { Gemm } from '../blas.js';
+
+export interface KernelContext {
+  gemm: Gemm;
+  /** true when `gemm` is native BLAS (fast at any shape); false for the JS fallback. */
+  native: boolean;
+  /** Stock wasm kernel functions by name, captured at registration. */
+  stock: Map<string, tf.KernelFunc>;
+  /** Upper bound (floats) of one im2col scratch buffer; convolution is chunked over the batch to fit. */
+  scratchFloats: number;
+}
+
+export const ctx: KernelContext = {
+  gemm: () => {
+    throw new Error('engine kernels used before initEngine()');
+  },
+  native: false,
+  stock: new Map(),
+  scratchFloats: 8 << 20,
+};
+
+/**
+ * Float32 view of a tensor's wasm memory. Make views only after every allocation of the kernel
+ * (makeOutput may grow the memory and detach older views).
+ */
+/** The wasm heap (typed loosely: the emscripten module type omits HEAPU8). */
+export function heap(backend: BackendWasm): Uint8Array {
+  return (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8;
+}
+
+export function f32(backend: BackendWasm, t: tf.TensorInfo): Float32Array {
+  const data = backend.dataIdMap.get(t.dataId);
+  if (!data || data.memoryOffset == null) throw new Error('tensor has no wasm memory');
+  return new Float32Array(heap(backend).buffer, data.memoryOffset, tf.util.sizeFromShape(t.shape));
+}
+
+export function i32(backend: BackendWasm, t: tf.TensorInfo): Int32Array {
+  const data = backend.dataIdMap.get(t.dataId);
+  if (!data || data.memoryOffset == null) throw new Error('tensor has no wasm memory');
+  return new Int32Array(heap(backend).buffer, data.memoryOffset, tf.util.sizeFromShape(t.shape));
+}
+
+/** Calls the captured stock wasm kernel `name`. */
+export function stock(
+  name: string,
+  backend: BackendWasm,
+  inputs: tf.NamedTensorInfoMap,
+  attrs: tf.NamedAttrMap = {},
+): tf.TensorInfo {
+  const fn = ctx.stock.get(name);
+  if (!fn) throw new Error(`stock wasm kernel ${name} not captured`);
+  return fn({ inputs, backend, attrs }) as tf.TensorInfo;
+}
+
+/** A reshaped alias of `t` that shares its memory (like the stock Reshape kernel). */
+export function alias(backend: BackendWasm, t: tf.TensorInfo, shape: number[]): tf.TensorInfo {
+  backend.incRef(t.dataId);
+  return { dataId: t.dataId, shape, dtype: t.dtype };
+}

@@ -1,0 +1,107 @@
+/**
+ * Gradients of DepthwiseConv2dNative (not registered on stock tfjs-wasm), as direct loops over
+ * NHWC data. Filter [KH,KW,C,M]; output channel c·M+q reads input channel c.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { f32 } from './context.js';
+
+type Args = { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: tf.NamedAttrMap };
+
+function infoOf(xShape: number[], filterShape: number[], attrs: tf.NamedAttrMap): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides as [number, number],
+    ((attrs.dilations as number | [number, number] | undefined) ?? 1) as [number, number],
+    attrs.pad as 'valid' | 'same' | number,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+    true,
+  );
+}
+
+/**
+ * Visits every (input pixel, output pixel, tap) triple: fn(xOffset, dyOffset, filterOffset),
+ * offsets of channel 0 (input), channel 0 of the output pixel, and tap (kh,kw) channel 0.
+ */
+function forEachTap(c: tf.backend_util.Conv2DInfo, fn: (xo: number, dyo: number, fo: number) => void): void {
+  const { inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = c;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = c;
+  const { dilationHeight: dh, dilationWidth: dw, outChannels: CO } = c;
+  const pt = c.padInfo.top;
+  const pl = c.padInfo.left;
+  const M = CO / C;
+  for (let n = 0; n < c.batchSize; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        const dyo = ((n * OH + oh) * OW + ow) * CO;
+        for (let kh = 0; kh < KH; kh++) {
+          const ih = oh * sh - pt + kh * dh;
+          if (ih < 0 || ih >= H) continue;
+          for (let kw = 0; kw < KW; kw++) {
+            const iw = ow * sw - pl + kw * dw;
+            if (iw < 0 || iw >= W) continue;
+            fn(((n * H + ih) * W + iw) * C, dyo, (kh * KW + kw) * C * M);
+          }
+        }
+      }
+    }
+  }
+}
+
+/** dW [KH,KW,C,M] from x [N,H,W,C] and dy [N,OH,OW,C·M]. */
+export function depthwiseBackpropFilter(args: Args): tf.TensorInfo {
+  const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const { backend, attrs } = args;
+  const filterShape = attrs.filterShape as number[];
+  const c = infoOf(x.shape, filterShape, attrs);
+  const out = backend.makeOutput(filterShape, 'float32');
+  const xv = f32(backend, x);
+  const dyv = f32(backend, dy);
+  const dwv = f32(backend, out);
+  dwv.fill(0);
+  const C = c.inChannels;
+  const M = c.outChannels / C;
+  if (M === 1) {
+    forEachTap(c, (xo, dyo, fo) => {
+      for (let ch = 0; ch < C; ch++) dwv[fo + ch]! += xv[xo + ch]! * dyv[dyo + ch]!;
+    });
+  } else {
+    forEachTap(c, (xo, dyo, fo) => {
+      for (let ch = 0; ch < C; ch++) {
+        const xval = xv[xo + ch]!;
+        for (let q = 0; q < M; q++) dwv[fo + ch * M + q]! += xval * dyv[dyo + ch * M + q]!;
+      }
+    });
+  }
+  return out;
+}
+
+/** dx [N,H,W,C] from dy [N,OH,OW,C·M] and filter [KH,KW,C,M]. */
+export function depthwiseBackpropInput(args: Args): tf.TensorInfo {
+  const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+  const { backend, attrs } = args;
+  const inputShape = attrs.inputShape as number[];
+  const c = infoOf(inputShape, filter.shape, attrs);
+  const out = backend.makeOutput(inputShape, 'float32');
+  const dyv = f32(backend, dy);
+  const wv = f32(backend, filter);
+  const dx = f32(backend, out);
+  dx.fill(0);
+  const C = c.inChannels;
+  const M = c.outChannels / C;
+  if (M === 1) {
+    forEachTap(c, (xo, dyo, fo) => {
+      for (let ch = 0; ch < C; ch++) dx[xo + ch]! += wv[fo + ch]! * dyv[dyo + ch]!;
+    });
+  } else {
+    forEachTap(c, (xo, dyo, fo) => {
+      for (let ch = 0; ch < C; ch++) {
+        let s = 0;
+        for (let q = 0; q < M; q++) s += wv[fo + ch * M + q]! * dyv[dyo + ch * M + q]!;
+        dx[xo + ch]! += s;
+      }
+    });
+  }
+  return out;
+}

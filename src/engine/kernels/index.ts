@@ -1,0 +1,47 @@
+/**
+ * Registers the project's wasm kernels, replacing (and keeping a handle on) the stock ones.
+ * Which GEMM they call (native BLAS or JS) is switched through `ctx` without re-registering.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { ctx } from './context.js';
+import { batchMatMul, fusedMatMul } from './matmul.js';
+import { conv2D, conv2DBackpropFilter, conv2DBackpropInput } from './conv.js';
+import { depthwiseBackpropFilter, depthwiseBackpropInput } from './depthwise.js';
+import { unsortedSegmentSum } from './segment.js';
+import { transpose } from './transpose.js';
+import type { Gemm } from '../blas.js';
+
+/** Kernel name -> implementation registered for backend 'wasm'. */
+export const ENGINE_KERNELS: Record<string, tf.KernelFunc> = {
+  BatchMatMul: batchMatMul as unknown as tf.KernelFunc,
+  _FusedMatMul: fusedMatMul as unknown as tf.KernelFunc,
+  Conv2D: conv2D as unknown as tf.KernelFunc,
+  Conv2DBackpropFilter: conv2DBackpropFilter as unknown as tf.KernelFunc,
+  Conv2DBackpropInput: conv2DBackpropInput as unknown as tf.KernelFunc,
+  DepthwiseConv2dNativeBackpropFilter: depthwiseBackpropFilter as unknown as tf.KernelFunc,
+  DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInput as unknown as tf.KernelFunc,
+  UnsortedSegmentSum: unsortedSegmentSum as unknown as tf.KernelFunc,
+  Transpose: transpose as unknown as tf.KernelFunc,
+};
+
+let registered = false;
+
+/** Idempotent; call after the wasm backend is initialised (stock kernels' setup has run). */
+export function registerEngineKernels(gemm: Gemm, native: boolean): void {
+  ctx.gemm = gemm;
+  ctx.native = native;
+  if (registered) return;
+  for (const [name, fn] of Object.entries(ENGINE_KERNELS)) {
+    const existing = tf.getKernel(name, 'wasm');
+    if (existing) {
+      ctx.stock.set(name, existing.kernelFunc);
+      tf.unregisterKernel(name, 'wasm');
+    }
+    tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: fn });
+  }
+  registered = true;
+}
+
+export { ctx } from './context.js';
+export { collapseTranspose } from './transpose.js';
+export { releaseConvScratch } from './conv.js';

@@ -1,0 +1,273 @@
+/**
+ * The kernel test suite, run once with native BLAS and once with the no-BLAS fallback.
+ */
+import { describe, expect, it } from 'vitest';
+import { tf, checkAgainstCpu, randn, rngFor } from './harness.js';
+import { collapseTranspose } from '../../src/engine/index.js';
+
+export function kernelSuite(): void {
+  describe('BatchMatMul', () => {
+    // tfjs-core's matMul gradient does not reduce broadcast batch dims (on any backend), so the
+    // broadcasting cases compare the forward pass only.
+    const cases: [string, number[], number[], boolean, boolean][] = [
+      ['2d', [7, 5], [5, 3], false, false],
+      ['2d tA', [5, 7], [5, 3], true, false],
+      ['2d tB', [7, 5], [3, 5], false, true],
+      ['2d tA tB', [5, 7], [3, 5], true, true],
+      ['3d', [4, 6, 5], [4, 5, 3], false, false],
+      ['3d tA tB', [4, 5, 6], [4, 3, 5], true, true],
+      ['bcast b', [2, 3, 6, 5], [5, 4], false, false],
+      ['bcast b tA', [2, 3, 5, 6], [5, 4], true, false],
+      ['bcast a', [6, 5], [3, 5, 4], false, false],
+      ['rank4 attention', [2, 3, 9, 8], [2, 3, 9, 8], false, true],
+      ['wide', [33, 70], [70, 65], false, false],
+    ];
+    for (const [name, sa, sb, ta, tb] of cases) {
+      const grad = !name.startsWith('bcast');
+      it(name, () => checkAgainstCpu(`mm ${name}`, (a, b) => tf.matMul(a!, b!, ta, tb), [sa, sb], { grad }));
+    }
+    it('bcast both sides (the cpu backend cannot: its reference tiles first)', () =>
+      checkAgainstCpu(
+        'mm bcast both',
+        (a, b) => tf.matMul(a!, b!, false, true),
+        [
+          [2, 1, 6, 5],
+          [1, 3, 4, 5],
+        ],
+        {
+          grad: false,
+          reference: (a, b) => tf.matMul(tf.tile(a!, [1, 3, 1, 1]), tf.tile(b!, [2, 1, 1, 1]), false, true),
+        },
+      ));
+  });
+
+  describe('_FusedMatMul', () => {
+    const acts = ['linear', 'relu', 'relu6', 'elu', 'leakyrelu', 'sigmoid', 'prelu'] as const;
+    for (const act of acts) {
+      it(`bias + ${act}`, () =>
+        checkAgainstCpu(
+          `fused ${act}`,
+          (a, b, bias, alpha) =>
+            tf.fused.matMul({
+              a: a!,
+              b: b!,
+              bias: bias!,
+              activation: act,
+              preluActivationWeights: act === 'prelu' ? alpha : undefined,
+              leakyreluAlpha: 0.1,
+            }),
+          act === 'prelu' ? [[6, 5], [5, 4], [4], [4]] : [[6, 5], [5, 4], [4]],
+          // the cpu fused kernel's gradient is only defined for linear/relu-like; compare outputs for all,
+          // gradients where tfjs defines them
+          { grad: act === 'linear' || act === 'relu' },
+        ));
+    }
+    it('transposed, batched, no bias', () =>
+      checkAgainstCpu(
+        'fused tt',
+        (a, b) => tf.fused.matMul({ a: a!, b: b!, transposeA: true, transposeB: true }),
+        [
+          [3, 5, 6],
+          [3, 4, 5],
+        ],
+      ));
+    it('bias broadcast [M,1]', () =>
+      checkAgainstCpu('fused bias2d', (a, b, bias) => tf.fused.matMul({ a: a!, b: b!, bias: bias! }), [
+        [6, 5],
+        [5, 4],
+        [6, 1],
+      ]));
+  });
+
+  describe('Conv2D and its backprops', () => {
+    const cases: [string, number[], number[], number, 'same' | 'valid' | number, number][] = [
+      ['3x3 same s1', [2, 7, 7, 3], [3, 3, 3, 4], 1, 'same', 1],
+      ['3x3 same s2', [2, 8, 8, 4], [3, 3, 4, 5], 2, 'same', 1],
+      ['3x3 valid s2 odd', [3, 9, 7, 2], [3, 3, 2, 3], 2, 'valid', 1],
+      ['1x1 s1', [2, 5, 5, 8], [1, 1, 8, 6], 1, 'valid', 1],
+      ['1x1 s2', [2, 6, 6, 4], [1, 1, 4, 6], 2, 'same', 1],
+      ['explicit pad 1', [2, 6, 6, 3], [3, 3, 3, 4], 1, 1, 1],
+      ['5x5 same s1 wide C', [1, 6, 6, 40], [5, 5, 40, 8], 1, 'same', 1],
+      ['patch embed 4x4 s4', [2, 8, 8, 3], [4, 4, 3, 6], 4, 'valid', 1],
+    ];
+    for (const [name, xs, ws, s, pad] of cases) {
+      it(name, () =>
+        checkAgainstCpu(`conv ${name}`, (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, s, pad), [
+          xs,
+          ws,
+        ]),
+      );
+    }
+    it('dilation 2 (forward)', () =>
+      checkAgainstCpu(
+        'conv dil',
+        (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same', 'NHWC', 2),
+        [
+          [2, 9, 9, 3],
+          [3, 3, 3, 2],
+        ],
+        { grad: false },
+      ));
+    it('chunked im2col matches (tiny scratch bound)', async () => {
+      const { ctx } = await import('../../src/engine/kernels/context.js');
+      const saved = ctx.scratchFloats;
+      ctx.scratchFloats = 100; // forces one image per chunk
+      try {
+        checkAgainstCpu('conv chunk', (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'same'), [
+          [5, 8, 8, 3],
+          [3, 3, 3, 4],
+        ]);
+      } finally {
+        ctx.scratchFloats = saved;
+      }
+    });
+    it('conv2dTranspose (uses Conv2DBackpropInput forward)', () =>
+      checkAgainstCpu(
+        'convT',
+        (x, w) => tf.conv2dTranspose(x as tf.Tensor4D, w as tf.Tensor4D, [2, 8, 8, 3], 2, 'same'),
+        [
+          [2, 4, 4, 5],
+          [3, 3, 3, 5],
+        ],
+      ));
+  });
+
+  describe('depthwise conv backprops', () => {
+    const cases: [string, number[], number[], number, 'same' | 'valid'][] = [
+      ['3x3 same s1', [2, 6, 6, 4], [3, 3, 4, 1], 1, 'same'],
+      ['3x3 same s2', [2, 7, 7, 3], [3, 3, 3, 1], 2, 'same'],
+      ['multiplier 2 valid', [1, 6, 5, 3], [3, 3, 3, 2], 1, 'valid'],
+      ['7x7 valid (GDC)', [2, 7, 7, 5], [7, 7, 5, 1], 1, 'valid'],
+    ];
+    for (const [name, xs, ws, s, pad] of cases) {
+      it(name, () =>
+        checkAgainstCpu(
+          `dw ${name}`,
+          (x, w) => tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, s, pad),
+          [xs, ws],
+        ),
+      );
+    }
+  });
+
+  describe('UnsortedSegmentSum / gather gradient', () => {
+    it('gather rows gradient, repeated indices', () => {
+      const idx = tf.tensor1d([3, 1, 3, 0, 4, 4, 4], 'int32');
+      checkAgainstCpu('gather', (x) => tf.gather(x!, idx), [[6, 5]]);
+      idx.dispose();
+    });
+    it('gather axis 1', () => {
+      const idx = tf.tensor1d([2, 0, 2], 'int32');
+      checkAgainstCpu('gather ax1', (x) => tf.gather(x!, idx, 1), [[3, 4, 5]]);
+      idx.dispose();
+    });
+    it('unsortedSegmentSum direct, ids out of range dropped', () => {
+      const rng = rngFor('seg');
+      const x = randn(rng, [6, 3]);
+      const ids = [0, 2, 2, -1, 5, 1];
+      const run = (b: string): Float32Array => {
+        tf.setBackend(b);
+        return tf.tidy(() =>
+          Float32Array.from(
+            tf.unsortedSegmentSum(tf.tensor(x.data, x.shape), tf.tensor1d(ids, 'int32'), 3).dataSync(),
+          ),
+        );
+      };
+      const want = new Float32Array(9);
+      ids.forEach((id, i) => {
+        if (id >= 0 && id < 3) for (let j = 0; j < 3; j++) want[id * 3 + j]! += x.data[i * 3 + j]!;
+      });
+      const got = run('wasm');
+      tf.setBackend('wasm');
+      for (let i = 0; i < 9; i++) expect(got[i]!).toBeCloseTo(want[i]!, 5);
+    });
+  });
+
+  describe('Transpose', () => {
+    it('collapses patchify permutations to rank 4', () => {
+      expect(collapseTranspose([2, 7, 16, 7, 16, 3], [0, 1, 3, 2, 4, 5])).toEqual({
+        shape: [14, 16, 7, 48],
+        perm: [0, 2, 1, 3],
+      });
+      expect(collapseTranspose([2, 1, 3], [1, 0, 2])).toEqual({ shape: [6], perm: [0] });
+    });
+    const cases: [string, number[], number[]][] = [
+      ['patchify', [2, 3, 4, 3, 4, 3], [0, 1, 3, 2, 4, 5]],
+      ['unpatchify', [2, 3, 3, 4, 4, 3], [0, 1, 3, 2, 4, 5]],
+      ['rank5 full shuffle', [2, 3, 4, 5, 2], [4, 2, 0, 3, 1]],
+      ['rank6 reverse', [2, 3, 2, 3, 2, 2], [5, 4, 3, 2, 1, 0]],
+      ['rank4 heads', [2, 5, 3, 4], [0, 2, 1, 3]],
+      ['size-1 axes', [1, 4, 1, 3], [2, 3, 0, 1]],
+      ['identity-like', [3, 1, 4], [1, 0, 2]],
+    ];
+    for (const [name, shape, perm] of cases) {
+      it(name, () => checkAgainstCpu(`tr ${name}`, (x) => tf.transpose(x!, perm), [shape]));
+    }
+    it('int32', () => {
+      const x = tf.reshape(tf.range(0, 120, 1, 'int32'), [2, 3, 4, 5, 1]);
+      const y = tf.transpose(x, [3, 1, 4, 0, 2]);
+      tf.setBackend('cpu');
+      const ref = tf.transpose(tf.reshape(tf.range(0, 120, 1, 'int32'), [2, 3, 4, 5, 1]), [3, 1, 4, 0, 2]);
+      const want = Array.from(ref.dataSync());
+      ref.dispose();
+      tf.setBackend('wasm');
+      expect(Array.from(y.dataSync())).toEqual(want);
+      tf.dispose([x, y]);
+    });
+  });
+
+  describe('training-shaped compositions', () => {
+    it('dense + gelu-like + layernorm-free MLP block', () =>
+      checkAgainstCpu(
+        'mlp',
+        (x, w1, w2) => {
+          const h = tf.matMul(tf.reshape(x!, [-1, 8]), w1!);
+          const a = tf.mul(h, tf.sigmoid(tf.mul(h, 1.702)));
+          return tf.reshape(tf.matMul(a, w2!), [2, 5, 8]);
+        },
+        [
+          [2, 5, 8],
+          [8, 16],
+          [16, 8],
+        ],
+      ));
+    it('conv + batchnorm + prelu + strided conv', () =>
+      checkAgainstCpu(
+        'convbn',
+        (x, w, g, b, a, w2) => {
+          const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same');
+          const { mean, variance } = tf.moments(y, [0, 1, 2]);
+          const z = tf.batchNorm(y, mean, variance, b as tf.Tensor1D, g as tf.Tensor1D, 1e-5);
+          const p = tf.prelu(z, a!);
+          return tf.conv2d(p as tf.Tensor4D, w2 as tf.Tensor4D, 2, 'same');
+        },
+        [[2, 6, 6, 3], [3, 3, 3, 4], [4], [4], [4], [3, 3, 4, 5]],
+        { tol: 5e-4 },
+      ));
+  });
+
+  describe('tensor leaks', () => {
+    it('kernels and their gradients leave no tensors behind', () => {
+      const rng = rngFor('leak');
+      const x = tf.tensor(randn(rng, [2, 6, 6, 4]).data, [2, 6, 6, 4]);
+      const w = tf.tensor(randn(rng, [3, 3, 4, 4]).data, [3, 3, 4, 4]);
+      const dw = tf.tensor(randn(rng, [3, 3, 4, 1]).data, [3, 3, 4, 1]);
+      const m = tf.tensor(randn(rng, [3, 4, 5]).data, [3, 4, 5]);
+      const before = tf.memory().numTensors;
+      for (let i = 0; i < 3; i++) {
+        const g = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => {
+          const y = tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same');
+          const z = tf.depthwiseConv2d(a as tf.Tensor4D, c as tf.Tensor4D, 1, 'same');
+          const t = tf.transpose(tf.reshape(d, [3, 2, 2, 5, 1]), [4, 3, 0, 2, 1]);
+          const q = tf.matMul(d, d, true, false);
+          const gth = tf.gather(d, tf.tensor1d([0, 2], 'int32'));
+          return tf.add(tf.add(tf.sum(y), tf.sum(z)), tf.add(tf.add(tf.sum(t), tf.sum(q)), tf.sum(gth)));
+        });
+        const gs = g([x, w, dw, m]);
+        tf.dispose(gs);
+      }
+      expect(tf.memory().numTensors).toBe(before);
+      tf.dispose([x, w, dw, m]);
+    });
+  });
+}
