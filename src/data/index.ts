@@ -6,3 +6,4 @@ export * from './bin-file.js';
 export * from './pairs.js';
 export * from './verification-set.js';
 export * from './recordio.js';
+export * from './inspect.js';

@@ -1,12 +1,24 @@
 import type { Command } from 'commander';
-import { FaceMaeError } from '../../core/errors.js';
+import { formatSummary, inspectDataset } from '../../data/inspect.js';
+import { contextOf, parseInteger } from '../context.js';
+import { printJson } from '../logger.js';
 
-// Placeholder until the verb lands; replaced by its implementation.
 export function registerInspect(program: Command): void {
   program
     .command('inspect')
-    .description('describe a dataset: folder, .rec, .bin or pairs')
-    .action(() => {
-      throw new FaceMaeError('inspect is not implemented yet');
+    .description(
+      'describe a dataset: image folder, .rec, .bin, or pairs folder (LFW pairs.txt / CFP Protocol)',
+    )
+    .argument('<path>', 'folder, FILE.rec, FILE.bin, pairs folder or pairs.txt')
+    .option(
+      '--sample <n>',
+      '[number] images whose headers are read for sizes (0 = all, default 200)',
+      parseInteger('--sample'),
+    )
+    .action(async (p: string, o: { sample?: number }, cmd: Command) => {
+      const { opts, log } = contextOf(cmd);
+      const summary = await inspectDataset(p, { sample: o.sample });
+      if (opts.json) return printJson(summary);
+      log.result(formatSummary(summary));
     });
 }
