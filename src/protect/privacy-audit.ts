@@ -119,8 +119,10 @@ export async function privacyAudit(opts: {
  * and sizes plus its checkpoint weights when found), so two names for one model compare equal.
  */
 export function modelFingerprint(spec: string): string {
-  const file = spec === 'faceplugin' ? FACEPLUGIN_ONNX : spec;
-  if (!fs.existsSync(file)) return `spec:${spec}`;
+  // 'tfjs:X' is the same network as X, only run by another engine.
+  const bare = spec.replace(/^tfjs:/, '');
+  const file = bare === 'faceplugin' ? FACEPLUGIN_ONNX : bare;
+  if (!fs.existsSync(file)) return `spec:${bare}`;
   const st = fs.statSync(file);
   const h = crypto.createHash('sha256');
   if (st.isFile()) return `sha256:${h.update(fs.readFileSync(file)).digest('hex')}`;

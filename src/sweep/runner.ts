@@ -15,6 +15,8 @@ export type StepResult = Record<string, unknown>;
 export interface StepContext {
   /** The step's own output folder (created before run; emptied when the step is redone). */
   outDir: string;
+  /** True when a `resumable` step finds the outputs of an interrupted run with the same config. */
+  resume: boolean;
   /** Results of the steps named in `deps`, by id. */
   deps: Record<string, StepResult>;
 }
@@ -26,6 +28,8 @@ export interface Step {
   deps?: string[];
   /** `always` steps (e.g. the report) run on every invocation. */
   always?: boolean;
+  /** Keep the outputs of an interrupted run with the same config (e.g. a training checkpoint) instead of emptying them. */
+  resumable?: boolean;
   run(ctx: StepContext): Promise<StepResult>;
 }
 
@@ -109,13 +113,24 @@ export async function runSteps(
     opts.onEvent?.({ type: 'start', id: step.id, index, total: steps.length });
     // Drop the stale marker first: a kill during the redo must not leave an old marker behind.
     fs.rmSync(marker, { force: true });
-    fs.rmSync(outDir, { recursive: true, force: true });
+    const started = path.join(opts.dir, `${step.id}.started.json`);
+    let resume = false;
+    if (step.resumable && fs.existsSync(started) && fs.existsSync(outDir)) {
+      try {
+        resume = (JSON.parse(fs.readFileSync(started, 'utf8')) as { hash?: string }).hash === hash;
+      } catch {
+        resume = false;
+      }
+    }
+    if (!resume) fs.rmSync(outDir, { recursive: true, force: true });
     fs.mkdirSync(outDir, { recursive: true });
+    writeJsonAtomic(started, { id: step.id, hash, startedAt: new Date().toISOString() });
     const depResults: Record<string, StepResult> = {};
     for (const d of deps) depResults[d] = outcomes.get(d)?.result ?? {};
     try {
-      const result = await step.run({ outDir, deps: depResults });
+      const result = await step.run({ outDir, deps: depResults, resume });
       writeJsonAtomic(marker, { id: step.id, hash, config: step.config, finishedAt: new Date().toISOString(), result });
+      fs.rmSync(started, { force: true });
       finish({ id: step.id, status: 'done', hash, result });
     } catch (e) {
       finish({ id: step.id, status: 'failed', hash, error: (e as Error).message ?? String(e) });

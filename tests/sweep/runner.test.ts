@@ -64,6 +64,32 @@ describe('runSteps', () => {
     expect(out.get('d')?.status).toBe('done');
   });
 
+  it('lets a resumable step continue the outputs of an interrupted run with the same config', async () => {
+    const dir = tmp();
+    let attempt = 0;
+    const seen: Array<{ resume: boolean; files: string[] }> = [];
+    const step = (cfg: unknown): Step => ({
+      id: 'train',
+      config: cfg,
+      resumable: true,
+      async run({ outDir, resume }) {
+        seen.push({ resume, files: fs.readdirSync(outDir) });
+        fs.writeFileSync(path.join(outDir, 'ckpt'), String(++attempt));
+        if (attempt === 1) throw new Error('killed');
+        return { ok: true };
+      },
+    });
+    await runSteps([step({ lr: 1 })], { dir });
+    await runSteps([step({ lr: 1 })], { dir });
+    expect(seen).toEqual([
+      { resume: false, files: [] },
+      { resume: true, files: ['ckpt'] },
+    ]);
+    // A changed config starts clean.
+    await runSteps([step({ lr: 2 })], { dir });
+    expect(seen[2]).toEqual({ resume: false, files: [] });
+  });
+
   it('refuses a dependency on a later or unknown step', async () => {
     const steps: Step[] = [{ id: 'x', deps: ['y'], config: {}, run: async () => ({}) }];
     await expect(runSteps(steps, { dir: tmp() })).rejects.toThrow(/depends on "y"/);

@@ -1,12 +1,15 @@
 import type { Command } from 'commander';
-import { FaceMaeError } from '../../core/errors.js';
+import { DEMO_CONFIG } from '../../sweep/cli-run.js';
+import { collect } from '../context.js';
+import { sweepAction } from './sweep.js';
 
-// Placeholder until the verb lands; replaced by its implementation.
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('run the whole FaceMAE sweep on the built-in sample and print where the report is')
-    .action(() => {
-      throw new FaceMaeError('demo is not implemented yet');
+    .description('run the whole FaceMAE sweep on the built-in sample (configs/demo.json) and print where the report is')
+    .option('--out <dir>', '[string] run folder (default: runs/demo); a re-run continues it', 'runs/demo')
+    .option('--set <key=value>', '[string] override a key of configs/demo.json (repeatable)', collect)
+    .action(async (o: { out: string; set?: string[] }, cmd: Command) => {
+      await sweepAction(cmd, DEMO_CONFIG, o);
     });
 }

@@ -1,12 +1,52 @@
 import type { Command } from 'commander';
-import { FaceMaeError } from '../../core/errors.js';
+import { parseDottedOverrides } from '../../config/resolve.js';
+import { runSweepCommand } from '../../sweep/cli-run.js';
+import { collect, contextOf } from '../context.js';
+import { printJson } from '../logger.js';
+import { createProgress, type ProgressBar } from '../progress.js';
 
-// Placeholder until the verb lands; replaced by its implementation.
+/** Runs the sweep and prints the report path (shared with `demo`). */
+export async function sweepAction(cmd: Command, configFile: string, o: { out?: string; set?: string[]; overwrite?: boolean }): Promise<void> {
+  const { opts, log } = contextOf(cmd);
+  let bar: ProgressBar | undefined;
+  let current = '';
+  const r = await runSweepCommand({
+    configFile,
+    out: o.out,
+    overrides: parseDottedOverrides(o.set ?? []),
+    overwrite: o.overwrite,
+    onLog: (m) => {
+      bar = undefined;
+      log.info(m);
+    },
+    onProgress: (step, d, t, s) => {
+      if (step !== current || !bar) {
+        current = step;
+        bar = createProgress(`  ${step}`, t, { quiet: opts.quiet, everySec: 15 });
+      }
+      bar.update(d, s);
+    },
+  });
+  const outcomes = [...r.outcomes.values()];
+  const bad = outcomes.filter((x) => x.status === 'failed' || x.status === 'skipped');
+  if (opts.json) {
+    printJson({ report: r.report, out: r.out, steps: outcomes.map(({ id, status, error }) => ({ id, status, error })) });
+  } else {
+    for (const b of bad) log.warn(`${b.id}: ${b.status}: ${b.error ?? ''}`);
+    log.result(`report: ${r.report}`);
+  }
+  if (outcomes.some((x) => x.status === 'failed')) process.exitCode = 1;
+}
+
 export function registerSweep(program: Command): void {
   program
     .command('sweep')
-    .description('privacy-utility sweep over FaceMAE mask ratios and baselines, with an HTML report')
-    .action(() => {
-      throw new FaceMaeError('sweep is not implemented yet');
+    .description('privacy–utility sweep: FaceMAE at several mask ratios and the baselines, attacked and used for training; writes report/index.html')
+    .requiredOption('--config <file>', '[string] sweep config (see configs/demo.json); relative paths are relative to the file')
+    .option('--out <dir>', '[string] run folder (default: runs/<name>); an existing sweep there is continued')
+    .option('--set <key=value>', '[string] override a config key, e.g. --set maskRatios=[0.75] (repeatable)', collect)
+    .option('--overwrite', 'use an output folder that is not a sweep run')
+    .action(async (o: { config: string; out?: string; set?: string[]; overwrite?: boolean }, cmd: Command) => {
+      await sweepAction(cmd, o.config, o);
     });
 }
