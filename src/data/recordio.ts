@@ -338,9 +338,9 @@ export async function packImageFolder(
   try {
     writer.write(0, packPayload([n + 1, n + 1 + k], 0));
     const ranges: [number, number][] = identities.map(() => [0, 0]);
-    for (let i = 0; i < n; i++) {
-      const r = records[i] as FaceRecord;
-      const key = i + 1;
+    // Read and verify a window of images in parallel (sharp decodes on libuv threads), write in order.
+    const WINDOW = 16;
+    const load = async (r: FaceRecord): Promise<Uint8Array> => {
       let bytes: Buffer;
       try {
         bytes = await fs.promises.readFile(r.path);
@@ -351,11 +351,19 @@ export async function packImageFolder(
         );
       }
       if (opts.verify ?? true) await decodeImage(bytes, r.path);
-      writer.write(key, packPayload(r.label, key, bytes));
-      const range = ranges[r.label] as [number, number];
-      if (range[0] === 0) range[0] = key;
-      range[1] = key + 1;
-      opts.onProgress?.(i + 1, n);
+      return bytes;
+    };
+    for (let lo = 0; lo < n; lo += WINDOW) {
+      const chunk = records.slice(lo, lo + WINDOW);
+      const loaded = await Promise.all(chunk.map(load));
+      chunk.forEach((r, j) => {
+        const key = lo + j + 1;
+        writer.write(key, packPayload(r.label, key, loaded[j]));
+        const range = ranges[r.label] as [number, number];
+        if (range[0] === 0) range[0] = key;
+        range[1] = key + 1;
+      });
+      opts.onProgress?.(lo + chunk.length, n);
     }
     ranges.forEach((range, label) => writer.write(n + 1 + label, packPayload(range, n + 1 + label)));
     fs.writeFileSync(`${prefix}.names.tmp-${process.pid}`, identities.join('\n') + '\n');
