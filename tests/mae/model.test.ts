@@ -135,7 +135,7 @@ describe('MAE', () => {
     const mk = () => createMae(TINY_TEST, createRng(9));
     const a = mk();
     const b = mk();
-    expect(Array.from(a.variables['blocks.0.attn.qkv.w']!.dataSync())).toEqual(Array.from(b.variables['blocks.0.attn.qkv.w']!.dataSync()));
+    expect(Array.from(a.variables['blocks.0.attn.q.w']!.dataSync())).toEqual(Array.from(b.variables['blocks.0.attn.q.w']!.dataSync()));
     b.dispose();
     const rng = createRng(2);
     const x = randomImages(4, 32, rng);

@@ -17,8 +17,11 @@ export function addBlockParams(ps: ParamStore, prefix: string, s: BlockSpec): vo
   const hidden = Math.round(s.dim * s.mlpRatio);
   ps.add(`${prefix}.norm1.g`, [s.dim], 'ones');
   ps.add(`${prefix}.norm1.b`, [s.dim], 'zeros');
-  ps.add(`${prefix}.attn.qkv.w`, [s.dim, 3 * s.dim], 'xavier');
-  ps.add(`${prefix}.attn.qkv.b`, [3 * s.dim], 'zeros');
+  // q, k, v as three dense layers (one fused qkv would need last-axis slices, slow on wasm)
+  for (const t of ['q', 'k', 'v']) {
+    ps.add(`${prefix}.attn.${t}.w`, [s.dim, s.dim], 'xavier');
+    ps.add(`${prefix}.attn.${t}.b`, [s.dim], 'zeros');
+  }
   ps.add(`${prefix}.attn.proj.w`, [s.dim, s.dim], 'xavier');
   ps.add(`${prefix}.attn.proj.b`, [s.dim], 'zeros');
   ps.add(`${prefix}.norm2.g`, [s.dim], 'ones');
@@ -35,12 +38,13 @@ type P = (k: string) => tf.Tensor;
 export function attention(x: tf.Tensor3D, p: P, prefix: string, heads: number): tf.Tensor3D {
   const [b, t, dim] = x.shape;
   const d = dim / heads;
-  const qkv = dense3(x, p(`${prefix}.qkv.w`) as tf.Tensor2D, p(`${prefix}.qkv.b`) as tf.Tensor1D);
-  const split = (i: number) =>
-    tf.reshape(tf.transpose(tf.reshape(tf.slice(qkv, [0, 0, i * dim], [b, t, dim]), [b, t, heads, d]), [0, 2, 1, 3]), [b * heads, t, d]);
-  const q = tf.mul(split(0), 1 / Math.sqrt(d));
-  const k = split(1);
-  const v = split(2);
+  const split = (name: string) => {
+    const y = dense3(x, p(`${prefix}.${name}.w`) as tf.Tensor2D, p(`${prefix}.${name}.b`) as tf.Tensor1D);
+    return tf.reshape(tf.transpose(tf.reshape(y, [b, t, heads, d]), [0, 2, 1, 3]), [b * heads, t, d]);
+  };
+  const q = tf.mul(split('q'), 1 / Math.sqrt(d));
+  const k = split('k');
+  const v = split('v');
   const attn = tf.softmax(tf.matMul(q, k, false, true) as tf.Tensor3D); // [B*H,T,T]
   const o = tf.matMul(attn, v) as tf.Tensor3D; // [B*H,T,d]
   const merged = tf.reshape(tf.transpose(tf.reshape(o, [b, heads, t, d]), [0, 2, 1, 3]), [b, t, dim]) as tf.Tensor3D;
@@ -50,7 +54,7 @@ export function attention(x: tf.Tensor3D, p: P, prefix: string, heads: number): 
 /** x [B,T,D] -> [B,T,D] */
 export function block(x: tf.Tensor3D, p: P, prefix: string, heads: number): tf.Tensor3D {
   const h1 = layerNorm(x, p(`${prefix}.norm1.g`) as tf.Tensor1D, p(`${prefix}.norm1.b`) as tf.Tensor1D);
-  const x1 = tf.add(x, attention(h1, p, `${prefix}.attn`, heads));
+  const x1 = tf.add(x, attention(h1, p, `${prefix}.attn`, heads)) as tf.Tensor3D;
   const h2 = layerNorm(x1, p(`${prefix}.norm2.g`) as tf.Tensor1D, p(`${prefix}.norm2.b`) as tf.Tensor1D);
   const m = dense3(
     gelu(dense3(h2, p(`${prefix}.mlp.fc1.w`) as tf.Tensor2D, p(`${prefix}.mlp.fc1.b`) as tf.Tensor1D)),
