@@ -10,7 +10,12 @@ import { FaceMaeError } from '../core/errors.js';
 export interface IvfIndex {
   readonly nlist: number;
   /** queries [nq, d] (normalised) -> top-k gallery indices [nq, k] (-1 pads) and scores [nq, k], best first. */
-  search(queries: Float32Array, nq: number, k: number, nprobe: number): { indices: Int32Array; scores: Float32Array };
+  search(
+    queries: Float32Array,
+    nq: number,
+    k: number,
+    nprobe: number,
+  ): { indices: Int32Array; scores: Float32Array };
 }
 
 function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, d: number): number {

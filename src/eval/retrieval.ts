@@ -95,15 +95,23 @@ export function retrievalMetrics(input: RetrievalInput, chanceRng?: Rng): Retrie
   const nq = probeSource.length;
   const ng = galleryLabels.length;
   if (input.probes.length !== nq * d) {
-    throw new FaceMaeError(`probe embeddings hold ${input.probes.length} values, expected ${nq}×${d}`, 'E_SHAPE');
+    throw new FaceMaeError(
+      `probe embeddings hold ${input.probes.length} values, expected ${nq}×${d}`,
+      'E_SHAPE',
+    );
   }
   if (input.gallery.length !== ng * d) {
-    throw new FaceMaeError(`gallery embeddings hold ${input.gallery.length} values, expected ${ng}×${d}`, 'E_SHAPE');
+    throw new FaceMaeError(
+      `gallery embeddings hold ${input.gallery.length} values, expected ${ng}×${d}`,
+      'E_SHAPE',
+    );
   }
-  if (nq === 0 || ng === 0) throw new FaceMaeError('retrieval needs at least one probe and one gallery image', 'E_EMPTY');
+  if (nq === 0 || ng === 0)
+    throw new FaceMaeError('retrieval needs at least one probe and one gallery image', 'E_EMPTY');
   for (let i = 0; i < nq; i++) {
     const s = probeSource[i] as number;
-    if (s < 0 || s >= ng) throw new FaceMaeError(`probe ${i} names source ${s}, outside the gallery of ${ng}`, 'E_BAD_VALUE');
+    if (s < 0 || s >= ng)
+      throw new FaceMaeError(`probe ${i} names source ${s}, outside the gallery of ${ng}`, 'E_BAD_VALUE');
   }
   const ks = input.ks ?? [1, 5, 10];
   let numIdentities = 0;
@@ -120,7 +128,13 @@ export function retrievalMetrics(input: RetrievalInput, chanceRng?: Rng): Retrie
   const idBest = new Float32Array(numIdentities);
 
   // Shared per-probe bookkeeping over a list of (gallery index, score) candidates.
-  const scoreProbe = (q: number, cand: Int32Array | null, scores: Float32Array, off: number, srcScore: number) => {
+  const scoreProbe = (
+    q: number,
+    cand: Int32Array | null,
+    scores: Float32Array,
+    off: number,
+    srcScore: number,
+  ) => {
     const src = probeSource[q] as number;
     const trueId = galleryLabels[src] as number;
     idBest.fill(-Infinity);
@@ -160,13 +174,17 @@ export function retrievalMetrics(input: RetrievalInput, chanceRng?: Rng): Retrie
   } else {
     const ivf = input.ivf;
     if (!ivf) throw new FaceMaeError('IVF search needs ivf.rng (a seeded Rng for k-means)', 'E_CONFIG');
-    const index = buildIvfIndex(gallery, ng, d, { nlist: ivf.nlist ?? Math.max(1, Math.round(Math.sqrt(ng))), rng: ivf.rng });
+    const index = buildIvfIndex(gallery, ng, d, {
+      nlist: ivf.nlist ?? Math.max(1, Math.round(Math.sqrt(ng))),
+      rng: ivf.rng,
+    });
     const kc = Math.min(ng, ivf.candidates ?? 256);
     const res = index.search(probes, nq, kc, ivf.nprobe ?? 8);
     for (let q = 0; q < nq; q++) {
       const src = probeSource[q] as number;
       let srcScore = 0;
-      for (let j = 0; j < d; j++) srcScore += (probes[q * d + j] as number) * (gallery[src * d + j] as number);
+      for (let j = 0; j < d; j++)
+        srcScore += (probes[q * d + j] as number) * (gallery[src * d + j] as number);
       const cand = res.indices.subarray(q * kc, (q + 1) * kc);
       const valid = cand.indexOf(-1) === -1 ? cand : cand.subarray(0, cand.indexOf(-1));
       scoreProbe(q, valid, res.scores, q * kc, srcScore);

@@ -35,7 +35,9 @@ export function maskedCount(numPatches: number, ratio: number): number {
 export function randomPatchMask(numPatches: number, ratio: number, rng: Rng): Uint8Array {
   checkRange('mask ratio', ratio, 0, 1);
   const noise = rng.uniformArray(numPatches);
-  const order = Array.from({ length: numPatches }, (_, i) => i).sort((a, b) => (noise[a] as number) - (noise[b] as number));
+  const order = Array.from({ length: numPatches }, (_, i) => i).sort(
+    (a, b) => (noise[a] as number) - (noise[b] as number),
+  );
   const mask = new Uint8Array(numPatches);
   const removed = maskedCount(numPatches, ratio);
   for (let j = numPatches - removed; j < numPatches; j++) mask[order[j] as number] = 1;
@@ -65,7 +67,8 @@ export function maskPatches(
   for (let gy = 0; gy < gh; gy++) {
     for (let gx = 0; gx < gw; gx++) {
       if (!mask[gy * gw + gx]) continue;
-      for (let y = gy * p; y < (gy + 1) * p; y++) out.fill(fill, (y * img.width + gx * p) * 3, (y * img.width + (gx + 1) * p) * 3);
+      for (let y = gy * p; y < (gy + 1) * p; y++)
+        out.fill(fill, (y * img.width + gx * p) * 3, (y * img.width + (gx + 1) * p) * 3);
     }
   }
   return { image: { data: out, width: img.width, height: img.height }, mask };
@@ -134,11 +137,13 @@ export function pixelate(img: RgbImage, block: number): RgbImage {
       const x1 = Math.min(w, bx + block);
       const sum = [0, 0, 0];
       for (let y = by; y < y1; y++)
-        for (let x = bx; x < x1; x++) for (let c = 0; c < 3; c++) sum[c]! += img.data[(y * w + x) * 3 + c] as number;
+        for (let x = bx; x < x1; x++)
+          for (let c = 0; c < 3; c++) sum[c]! += img.data[(y * w + x) * 3 + c] as number;
       const n = (y1 - by) * (x1 - bx);
       const mean = sum.map((s) => clampByte(s / n));
       for (let y = by; y < y1; y++)
-        for (let x = bx; x < x1; x++) for (let c = 0; c < 3; c++) out[(y * w + x) * 3 + c] = mean[c] as number;
+        for (let x = bx; x < x1; x++)
+          for (let c = 0; c < 3; c++) out[(y * w + x) * 3 + c] = mean[c] as number;
     }
   }
   return { data: out, width: w, height: h };
@@ -165,7 +170,9 @@ export function applyDistortion(img: RgbImage, spec: DistortionSpec, rng: Rng): 
       return addGaussianNoise(img, spec.strength, rng);
     default: {
       const never: never = spec.method;
-      throw new FaceMaeError(`unknown distortion method "${String(never)}"; use one of ${DISTORTION_METHODS.join(', ')}`);
+      throw new FaceMaeError(
+        `unknown distortion method "${String(never)}"; use one of ${DISTORTION_METHODS.join(', ')}`,
+      );
     }
   }
 }
@@ -183,7 +190,10 @@ export function checkDistortionSpec(spec: DistortionSpec): void {
   else if (spec.method === 'blur') checkRange('blur sigma (--strength)', s, 0, 1000);
   else if (spec.method === 'noise') checkRange('noise std (--strength)', s, 0, 255);
   else if (!Number.isInteger(s) || s < 1)
-    throw new FaceMaeError(`pixelate block size (--strength) must be a positive integer, got ${s}`, 'E_BAD_VALUE');
+    throw new FaceMaeError(
+      `pixelate block size (--strength) must be a positive integer, got ${s}`,
+      'E_BAD_VALUE',
+    );
 }
 
 function checkRange(name: string, v: number, lo: number, hi: number): void {

@@ -39,7 +39,9 @@ export async function embedFolder(
   for (let i = 0; i < records.length; i += bs) {
     const batch = records.slice(i, i + bs);
     const pixels = new Uint8Array(batch.length * s * s * 3);
-    const imgs = await Promise.all(batch.map((r) => readImage(r.path, { size: s, onWarning: opts.onWarning })));
+    const imgs = await Promise.all(
+      batch.map((r) => readImage(r.path, { size: s, onWarning: opts.onWarning })),
+    );
     imgs.forEach((img, j) => pixels.set(img.data, j * s * s * 3));
     const emb = await embedder.embed(pixels, batch.length);
     if (emb.length !== batch.length * embedder.embeddingDim) {
@@ -145,7 +147,8 @@ export function findIrmTeacher(dir: string, depth = 0): string | undefined {
     if (!v || typeof v !== 'object') return;
     for (const [k, x] of Object.entries(v)) {
       if (typeof x === 'string' && /teacher/i.test(k) && !found.teacher) found.teacher = x;
-      else if (typeof x === 'string' && /^(checkpoint|ckpt|run|model|maeRun|mae)$/i.test(k)) found.runs.push(x);
+      else if (typeof x === 'string' && /^(checkpoint|ckpt|run|model|maeRun|mae)$/i.test(k))
+        found.runs.push(x);
       else walk(x);
     }
   };
@@ -168,12 +171,19 @@ export function checkAttackerIndependence(
   teacher: string | undefined,
   opts: { allowSame?: boolean; onWarning?: OnWarning } = {},
 ): { same: boolean; note: string } {
-  if (!teacher) return { same: false, note: 'IRM teacher unknown (no --irm-teacher, none found in the protected set\'s config)' };
+  if (!teacher)
+    return {
+      same: false,
+      note: "IRM teacher unknown (no --irm-teacher, none found in the protected set's config)",
+    };
   const same = attacker === teacher || modelFingerprint(attacker) === modelFingerprint(teacher);
   if (!same) return { same, note: `attacker ${attacker} is independent of the IRM teacher ${teacher}` };
   const msg = `the attacker (${attacker}) is the IRM teacher (${teacher}): FaceMAE was optimised against this network, so the attack is not an independent privacy measure`;
   if (!opts.allowSame) {
-    throw new FaceMaeError(`${msg}; pass another --attacker, or --allow-same-attacker to run it anyway`, 'E_SAME_ATTACKER');
+    throw new FaceMaeError(
+      `${msg}; pass another --attacker, or --allow-same-attacker to run it anyway`,
+      'E_SAME_ATTACKER',
+    );
   }
   opts.onWarning?.(`!!! ${msg} (allowed by --allow-same-attacker)`);
   return { same, note: msg };

@@ -15,7 +15,10 @@ export function composeGrid(cells: Array<Array<RgbImage | undefined>>, cell: num
       const x0 = pad + c * (cell + pad);
       const y0 = pad + r * (cell + pad);
       if (img && (img.width !== cell || img.height !== cell)) {
-        throw new FaceMaeError(`grid cell [${r},${c}] is ${img.width}×${img.height}, expected ${cell}×${cell}`, 'E_IMAGE_SHAPE');
+        throw new FaceMaeError(
+          `grid cell [${r},${c}] is ${img.width}×${img.height}, expected ${cell}×${cell}`,
+          'E_IMAGE_SHAPE',
+        );
       }
       for (let y = 0; y < cell; y++) {
         const dst = ((y0 + y) * width + x0) * 3;

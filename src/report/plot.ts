@@ -17,7 +17,11 @@ export const METHOD_COLORS: Record<string, string> = {
 export const esc = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-export function privacyUtilityPlot(rows: ReportRow[], set: string, opts: { width?: number; height?: number } = {}): string {
+export function privacyUtilityPlot(
+  rows: ReportRow[],
+  set: string,
+  opts: { width?: number; height?: number } = {},
+): string {
   const W = opts.width ?? 640;
   const H = opts.height ?? 420;
   const m = { l: 60, r: 140, t: 20, b: 50 };
@@ -59,9 +63,13 @@ export function privacyUtilityPlot(rows: ReportRow[], set: string, opts: { width
   const methods = [...new Set(pts.map((p) => p.r.method))];
   methods.forEach((method, mi) => {
     const color = METHOD_COLORS[method] ?? '#777';
-    const mine = pts.filter((p) => p.r.method === method).sort((a, b) => (a.r.strength ?? 0) - (b.r.strength ?? 0));
+    const mine = pts
+      .filter((p) => p.r.method === method)
+      .sort((a, b) => (a.r.strength ?? 0) - (b.r.strength ?? 0));
     if (mine.length > 1) {
-      parts.push(`<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${mine.map((p) => `${sx(p.x)},${sy(p.y)}`).join(' ')}"/>`);
+      parts.push(
+        `<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${mine.map((p) => `${sx(p.x)},${sy(p.y)}`).join(' ')}"/>`,
+      );
     }
     for (const p of mine) {
       parts.push(
@@ -73,7 +81,9 @@ export function privacyUtilityPlot(rows: ReportRow[], set: string, opts: { width
     parts.push(`<text x="${W - m.r + 26}" y="${ly}">${esc(method)}</text>`);
   });
   if (pts.length === 0) {
-    parts.push(`<text x="${(m.l + W - m.r) / 2}" y="${H / 2}" text-anchor="middle" fill="#999">no method has both figures yet</text>`);
+    parts.push(
+      `<text x="${(m.l + W - m.r) / 2}" y="${H / 2}" text-anchor="middle" fill="#999">no method has both figures yet</text>`,
+    );
   }
   parts.push('</svg>');
   return parts.join('\n');

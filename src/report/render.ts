@@ -11,7 +11,8 @@ export interface ReportAsset {
   data: string | Uint8Array;
 }
 
-const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '—' : `${(x * 100).toFixed(1)}%`);
+const pct = (x: number | undefined) =>
+  x === undefined || !Number.isFinite(x) ? '—' : `${(x * 100).toFixed(1)}%`;
 
 function rowHtml(r: ReportRow, sets: string[]): string {
   const p = r.privacy;
@@ -48,7 +49,12 @@ export function renderReport(data: ReportData): { html: string; assets: ReportAs
   const c = data.chance;
   const chanceRow = `<tr class="chance"><td>chance</td><td></td><td>${pct(c.instanceTop1)}</td><td>${pct(c.identityTop1)}</td><td>${pct(c.identityTop5)}</td><td>${pct(c.identityTop10)}</td><td></td>${sets.map(() => '<td>50.0%</td>').join('')}<td></td></tr>`;
   const plots = sets.length
-    ? sets.map((s) => `<figure>${privacyUtilityPlot(data.rows, s)}<figcaption>Privacy–utility on ${esc(s)}: each point is one protected version of the deployment set; up and left is better.</figcaption></figure>`).join('\n')
+    ? sets
+        .map(
+          (s) =>
+            `<figure>${privacyUtilityPlot(data.rows, s)}<figcaption>Privacy–utility on ${esc(s)}: each point is one protected version of the deployment set; up and left is better.</figcaption></figure>`,
+        )
+        .join('\n')
     : '<p>No verification set configured.</p>';
   const grids = data.grids
     .map(
@@ -59,7 +65,10 @@ export function renderReport(data: ReportData): { html: string; assets: ReportAs
     )
     .join('\n');
   const steps = data.steps
-    .map((s) => `<tr><td>${esc(s.id)}</td><td class="st-${esc(s.status)}">${esc(s.status)}</td><td>${s.seconds !== undefined ? s.seconds.toFixed(1) : ''}</td><td class="notes">${esc(s.error ?? '')}</td></tr>`)
+    .map(
+      (s) =>
+        `<tr><td>${esc(s.id)}</td><td class="st-${esc(s.status)}">${esc(s.status)}</td><td>${s.seconds !== undefined ? s.seconds.toFixed(1) : ''}</td><td class="notes">${esc(s.error ?? '')}</td></tr>`,
+    )
     .join('\n');
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

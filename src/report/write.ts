@@ -7,7 +7,9 @@ import { renderReport } from './render.js';
 import type { ReportData } from './types.js';
 
 export async function writePng(file: string, img: RgbImage): Promise<void> {
-  const buf = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).png().toBuffer();
+  const buf = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .png()
+    .toBuffer();
   await atomicWriteFile(file, new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
 }
 

@@ -20,12 +20,19 @@ export const DEMO_CONFIG = path.join(PACKAGE_ROOT, 'configs', 'demo.json');
 function checkSweepKeys(file: string, v: Record<string, unknown>): void {
   for (const k of Object.keys(v)) {
     if (!(k in DEFAULT_SWEEP_CONFIG)) {
-      throw new FaceMaeError(`unknown key "${k}" in ${file}; known: ${Object.keys(DEFAULT_SWEEP_CONFIG).join(', ')}`, 'E_CONFIG');
+      throw new FaceMaeError(
+        `unknown key "${k}" in ${file}; known: ${Object.keys(DEFAULT_SWEEP_CONFIG).join(', ')}`,
+        'E_CONFIG',
+      );
     }
   }
   const mae = v.mae as Record<string, unknown> | undefined;
   for (const k of Object.keys(mae ?? {})) {
-    if (!['pretrained', 'train'].includes(k)) throw new FaceMaeError(`unknown key "mae.${k}" in ${file}; known: mae.pretrained, mae.train`, 'E_CONFIG');
+    if (!['pretrained', 'train'].includes(k))
+      throw new FaceMaeError(
+        `unknown key "mae.${k}" in ${file}; known: mae.pretrained, mae.train`,
+        'E_CONFIG',
+      );
   }
 }
 
@@ -62,10 +69,18 @@ export async function runSweepCommand(opts: {
       isSweep = false;
     }
     if (!isSweep) {
-      throw new FaceMaeError(`output folder ${out} is not empty and is not a sweep run: pick another --out or pass --overwrite`, 'E_OUT_EXISTS');
+      throw new FaceMaeError(
+        `output folder ${out} is not empty and is not a sweep run: pick another --out or pass --overwrite`,
+        'E_OUT_EXISTS',
+      );
     }
     opts.onLog?.(`continuing the sweep in ${out} (finished steps with unchanged config are reused)`);
   }
-  const r = await runSweep(cfg, { out, deps: opts.deps ?? defaultSweepDeps({ onWarning: opts.onLog }), onLog: opts.onLog, onProgress: opts.onProgress });
+  const r = await runSweep(cfg, {
+    out,
+    deps: opts.deps ?? defaultSweepDeps({ onWarning: opts.onLog }),
+    onLog: opts.onLog,
+    onProgress: opts.onProgress,
+  });
   return { report: r.report, out, outcomes: r.outcomes };
 }

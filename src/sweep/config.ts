@@ -16,6 +16,8 @@ export interface DeploySelection {
   maxImagesPerIdentity: number;
   /** Identity folders never to pick (e.g. those in the training set A). */
   exclude?: string[];
+  /** Text files (LFW people/pairs lists) whose names are never picked, e.g. the test split's people. */
+  excludeListed?: string[];
 }
 
 export interface SweepConfig {
@@ -92,11 +94,15 @@ export function resolveSweepPaths(cfg: SweepConfig, baseDir: string): SweepConfi
     const m = SPEC_PREFIX.exec(x);
     return m ? `${m[1]}:${p(m[2]!)}` : p(x);
   };
-  if (!cfg.train) throw new FaceMaeError('sweep config needs "train" (the training set A folder)', 'E_CONFIG');
+  if (!cfg.train)
+    throw new FaceMaeError('sweep config needs "train" (the training set A folder)', 'E_CONFIG');
   if (!cfg.deploy) throw new FaceMaeError('sweep config needs "deploy" (the deployment set B)', 'E_CONFIG');
   for (const b of cfg.baselines) {
     if (!DISTORTION_METHODS.includes(b.method)) {
-      throw new FaceMaeError(`sweep baseline method "${b.method}" is unknown; use ${DISTORTION_METHODS.join(', ')}`, 'E_CONFIG');
+      throw new FaceMaeError(
+        `sweep baseline method "${b.method}" is unknown; use ${DISTORTION_METHODS.join(', ')}`,
+        'E_CONFIG',
+      );
     }
   }
   for (const r of cfg.maskRatios) {
@@ -105,7 +111,10 @@ export function resolveSweepPaths(cfg: SweepConfig, baseDir: string): SweepConfi
   return {
     ...cfg,
     train: p(cfg.train),
-    deploy: typeof cfg.deploy === 'string' ? p(cfg.deploy) : { ...cfg.deploy, dir: p(cfg.deploy.dir) },
+    deploy:
+      typeof cfg.deploy === 'string'
+        ? p(cfg.deploy)
+        : { ...cfg.deploy, dir: p(cfg.deploy.dir), excludeListed: cfg.deploy.excludeListed?.map(p) },
     verify: cfg.verify.map(spec),
     teacher: model(cfg.teacher),
     attacker: model(cfg.attacker),

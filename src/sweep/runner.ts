@@ -80,7 +80,8 @@ export async function runSteps(
   for (const s of steps) {
     if (!SAFE_ID.test(s.id)) throw new Error(`step id "${s.id}" must be a plain file name`);
     if (seen.has(s.id)) throw new Error(`duplicate step id "${s.id}"`);
-    for (const d of s.deps ?? []) if (!seen.has(d)) throw new Error(`step "${s.id}" depends on "${d}", which is not an earlier step`);
+    for (const d of s.deps ?? [])
+      if (!seen.has(d)) throw new Error(`step "${s.id}" depends on "${d}", which is not an earlier step`);
     seen.add(s.id);
   }
   for (const [index, step] of steps.entries()) {
@@ -93,10 +94,17 @@ export async function runSteps(
       outcomes.set(step.id, o);
       opts.onEvent?.({ type: 'end', outcome: o, seconds: (Date.now() - t0) / 1000 });
     };
-    const bad = deps.find((d) => outcomes.get(d)?.status === 'failed' || outcomes.get(d)?.status === 'skipped');
+    const bad = deps.find(
+      (d) => outcomes.get(d)?.status === 'failed' || outcomes.get(d)?.status === 'skipped',
+    );
     if (bad) {
       const cause = outcomes.get(bad)?.error;
-      finish({ id: step.id, status: 'skipped', hash, error: `needs "${bad}", which did not finish${cause ? `: ${cause}` : ''}` });
+      finish({
+        id: step.id,
+        status: 'skipped',
+        hash,
+        error: `needs "${bad}", which did not finish${cause ? `: ${cause}` : ''}`,
+      });
       continue;
     }
     if (!step.always && fs.existsSync(marker)) {
@@ -129,7 +137,13 @@ export async function runSteps(
     for (const d of deps) depResults[d] = outcomes.get(d)?.result ?? {};
     try {
       const result = await step.run({ outDir, deps: depResults, resume });
-      writeJsonAtomic(marker, { id: step.id, hash, config: step.config, finishedAt: new Date().toISOString(), result });
+      writeJsonAtomic(marker, {
+        id: step.id,
+        hash,
+        config: step.config,
+        finishedAt: new Date().toISOString(),
+        result,
+      });
       fs.rmSync(started, { force: true });
       finish({ id: step.id, status: 'done', hash, result });
     } catch (e) {

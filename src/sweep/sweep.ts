@@ -12,7 +12,14 @@ import { createRng } from '../core/rng.js';
 import { listImageFolder, readImage } from '../data/image-folder.js';
 import { distortDataset } from '../protect/distort-dataset.js';
 import { maskPatches } from '../protect/distortions.js';
-import { checkAttackerIndependence, embedFolder, findIrmTeacher, privacyAudit, type EmbeddedSet, type PrivacyAuditResult } from '../protect/privacy-audit.js';
+import {
+  checkAttackerIndependence,
+  embedFolder,
+  findIrmTeacher,
+  privacyAudit,
+  type EmbeddedSet,
+  type PrivacyAuditResult,
+} from '../protect/privacy-audit.js';
 import { composeGrid } from '../report/grid.js';
 import type { ReportData, ReportRow, UtilityFigures } from '../report/types.js';
 import { writePng, writeReport } from '../report/write.js';
@@ -22,11 +29,40 @@ import { runSteps, type Step, type StepOutcome, type StepResult } from './runner
 
 /** The other areas' functions the sweep calls; injectable so tests can run a tiny fake sweep. */
 export interface SweepDeps {
-  trainMae(a: { data: string; out: string; teacher: string; config: Record<string, unknown>; seed: number; size: number; onProgress?: OnProgress }): Promise<{ run: string }>;
-  reconstruct(a: { run: string; data: string; out: string; maskRatio: number; seed: number; size: number; onProgress?: OnProgress }): Promise<void>;
-  trainRecognizer(a: { data: string; out: string; config: Record<string, unknown>; seed: number; size: number; onProgress?: OnProgress }): Promise<{ run: string }>;
+  trainMae(a: {
+    data: string;
+    out: string;
+    teacher: string;
+    config: Record<string, unknown>;
+    seed: number;
+    size: number;
+    onProgress?: OnProgress;
+  }): Promise<{ run: string }>;
+  reconstruct(a: {
+    run: string;
+    data: string;
+    out: string;
+    maskRatio: number;
+    seed: number;
+    size: number;
+    onProgress?: OnProgress;
+  }): Promise<void>;
+  trainRecognizer(a: {
+    data: string;
+    out: string;
+    config: Record<string, unknown>;
+    seed: number;
+    size: number;
+    onProgress?: OnProgress;
+  }): Promise<{ run: string }>;
   createEmbedder(spec: string): Promise<Embedder>;
-  verify(a: { model: string; set: string; size: number; batchSize: number; onProgress?: OnProgress }): Promise<UtilityFigures>;
+  verify(a: {
+    model: string;
+    set: string;
+    size: number;
+    batchSize: number;
+    onProgress?: OnProgress;
+  }): Promise<UtilityFigures>;
 }
 
 export interface SweepOptions {
@@ -50,14 +86,28 @@ const setDir = (stepsDir: string, s: ProtectedSet, deployDir: string) =>
   s.step ? path.join(stepsDir, s.step, 'images') : deployDir;
 
 /** Copies a selection of identities/images (sorted, deterministic) into `out`. */
-async function selectDeploy(sel: Exclude<SweepConfig['deploy'], string>, out: string): Promise<{ identities: number; images: number }> {
+async function selectDeploy(
+  sel: Exclude<SweepConfig['deploy'], string>,
+  out: string,
+): Promise<{ identities: number; images: number }> {
   const { records, identities } = await listImageFolder(sel.dir);
   const exclude = new Set(sel.exclude ?? []);
+  for (const f of sel.excludeListed ?? []) {
+    if (!fs.existsSync(f))
+      throw new FaceMaeError(`deploy.excludeListed file ${f} does not exist`, 'E_NOT_FOUND');
+    for (const tok of fs.readFileSync(f, 'utf8').split(/\s+/))
+      if (tok && !/^\d+$/.test(tok)) exclude.add(tok);
+  }
   const byId = new Map<string, string[]>();
   for (const r of records) byId.set(r.identity, [...(byId.get(r.identity) ?? []), r.path]);
-  const chosen = identities.filter((id) => !exclude.has(id) && (byId.get(id)?.length ?? 0) >= sel.minImages).slice(0, sel.maxIdentities);
+  const chosen = identities
+    .filter((id) => !exclude.has(id) && (byId.get(id)?.length ?? 0) >= sel.minImages)
+    .slice(0, sel.maxIdentities);
   if (chosen.length < 2) {
-    throw new FaceMaeError(`deploy selection from ${sel.dir} found ${chosen.length} identities with >= ${sel.minImages} images; lower minImages`, 'E_CONFIG');
+    throw new FaceMaeError(
+      `deploy selection from ${sel.dir} found ${chosen.length} identities with >= ${sel.minImages} images; lower minImages`,
+      'E_CONFIG',
+    );
   }
   let n = 0;
   for (const id of chosen) {
@@ -71,13 +121,19 @@ async function selectDeploy(sel: Exclude<SweepConfig['deploy'], string>, out: st
 }
 
 /** Builds the step list and runs it; returns the report path and the step outcomes. */
-export async function runSweep(cfg: SweepConfig, opts: SweepOptions): Promise<{ report: string; outcomes: Map<string, StepOutcome>; data: ReportData }> {
+export async function runSweep(
+  cfg: SweepConfig,
+  opts: SweepOptions,
+): Promise<{ report: string; outcomes: Map<string, StepOutcome>; data: ReportData }> {
   const { deps } = opts;
   const stepsDir = path.join(opts.out, 'steps');
   fs.mkdirSync(stepsDir, { recursive: true });
   saveResolvedConfig(opts.out, 'sweep', cfg);
   const log = opts.onLog ?? (() => {});
-  const prog = (id: string): OnProgress => (d, t, s) => opts.onProgress?.(id, d, t, s);
+  const prog =
+    (id: string): OnProgress =>
+    (d, t, s) =>
+      opts.onProgress?.(id, d, t, s);
   const steps: Step[] = [];
   const seed = cfg.seed;
 
@@ -89,7 +145,11 @@ export async function runSweep(cfg: SweepConfig, opts: SweepOptions): Promise<{ 
   } else {
     const sel = cfg.deploy;
     deployDir = path.join(stepsDir, 'deploy-data', 'images');
-    steps.push({ id: 'deploy-data', config: sel, run: async ({ outDir }) => selectDeploy(sel, path.join(outDir, 'images')) });
+    steps.push({
+      id: 'deploy-data',
+      config: sel,
+      run: async ({ outDir }) => selectDeploy(sel, path.join(outDir, 'images')),
+    });
     deploySteps.push('deploy-data');
   }
 
@@ -99,7 +159,15 @@ export async function runSweep(cfg: SweepConfig, opts: SweepOptions): Promise<{ 
     steps.push({
       id: 'teacher',
       config: { data: cfg.train, train: cfg.teacherTrain, seed, size: cfg.size },
-      run: async ({ outDir }) => deps.trainRecognizer({ data: cfg.train, out: outDir, config: cfg.teacherTrain, seed, size: cfg.size, onProgress: prog('teacher') }),
+      run: async ({ outDir }) =>
+        deps.trainRecognizer({
+          data: cfg.train,
+          out: outDir,
+          config: cfg.teacherTrain,
+          seed,
+          size: cfg.size,
+          onProgress: prog('teacher'),
+        }),
     });
     teacherSteps.push('teacher');
   }
@@ -109,11 +177,22 @@ export async function runSweep(cfg: SweepConfig, opts: SweepOptions): Promise<{ 
   steps.push({
     id: 'mae',
     deps: pretrained ? [] : teacherSteps,
-    config: pretrained ? { pretrained } : { data: cfg.train, teacher: cfg.teacher, train: cfg.mae.train, seed, size: cfg.size },
+    config: pretrained
+      ? { pretrained }
+      : { data: cfg.train, teacher: cfg.teacher, train: cfg.mae.train, seed, size: cfg.size },
     run: async ({ outDir, deps: d }) => {
-      if (pretrained) return { run: pretrained, pretrained: true, teacher: findIrmTeacher(pretrained) ?? null };
+      if (pretrained)
+        return { run: pretrained, pretrained: true, teacher: findIrmTeacher(pretrained) ?? null };
       const teacher = cfg.teacher === 'train' ? (d.teacher?.run as string) : cfg.teacher;
-      const r = await deps.trainMae({ data: cfg.train, out: outDir, teacher, config: cfg.mae.train, seed, size: cfg.size, onProgress: prog('mae') });
+      const r = await deps.trainMae({
+        data: cfg.train,
+        out: outDir,
+        teacher,
+        config: cfg.mae.train,
+        seed,
+        size: cfg.size,
+        onProgress: prog('mae'),
+      });
       return { run: r.run, pretrained: false, teacher };
     },
   });
@@ -128,7 +207,15 @@ export async function runSweep(cfg: SweepConfig, opts: SweepOptions): Promise<{ 
       deps: ['mae', ...deploySteps],
       config: { ratio: r, seed, size: cfg.size, deploy: cfg.deploy },
       run: async ({ outDir, deps: d }) => {
-        await deps.reconstruct({ run: d.mae!.run as string, data: deployDir, out: path.join(outDir, 'images'), maskRatio: r, seed, size: cfg.size, onProgress: prog(id) });
+        await deps.reconstruct({
+          run: d.mae!.run as string,
+          data: deployDir,
+          out: path.join(outDir, 'images'),
+          maskRatio: r,
+          seed,
+          size: cfg.size,
+          onProgress: prog(id),
+        });
         return { images: path.join(outDir, 'images') };
       },
     });
@@ -136,16 +223,31 @@ export async function runSweep(cfg: SweepConfig, opts: SweepOptions): Promise<{ 
   const unitOf: Record<string, string> = { mask: 'ratio', blur: 'sigma', pixelate: 'block', noise: 'std' };
   for (const b of cfg.baselines) {
     const id = `${b.method}-${b.strength}`;
-    sets.push({ id, method: b.method, label: `${b.method === 'mask' ? 'mask only' : b.method}, ${unitOf[b.method]} ${b.strength}`, strength: b.strength, step: id });
+    sets.push({
+      id,
+      method: b.method,
+      label: `${b.method === 'mask' ? 'mask only' : b.method}, ${unitOf[b.method]} ${b.strength}`,
+      strength: b.strength,
+      step: id,
+    });
     steps.push({
       id,
       deps: deploySteps,
       config: { ...b, seed, size: cfg.size, patchSize: cfg.patchSize, deploy: cfg.deploy },
       run: async ({ outDir }) =>
-        ({ ...(await distortDataset(
-          { ...b, data: deployDir, out: path.join(outDir, 'images'), seed, size: cfg.size, patchSize: b.method === 'mask' ? cfg.patchSize : undefined },
-          { onProgress: prog(id) },
-        )) }) as StepResult,
+        ({
+          ...(await distortDataset(
+            {
+              ...b,
+              data: deployDir,
+              out: path.join(outDir, 'images'),
+              seed,
+              size: cfg.size,
+              patchSize: b.method === 'mask' ? cfg.patchSize : undefined,
+            },
+            { onProgress: prog(id) },
+          )),
+        }) as StepResult,
     });
   }
 
@@ -160,11 +262,30 @@ export async function runSweep(cfg: SweepConfig, opts: SweepOptions): Promise<{ 
       deps: s.method === 'facemae' ? makers : makers.filter((m) => m !== 'mae'),
       config: { attacker: cfg.attacker, seed, allowSame: cfg.allowSameAttacker },
       run: async ({ deps: d }) => {
-        const teacher = (d.mae?.teacher as string | null | undefined) ?? (cfg.teacher === 'train' ? undefined : cfg.teacher);
-        const indep = s.method === 'facemae' ? checkAttackerIndependence(cfg.attacker, teacher ?? undefined, { allowSame: cfg.allowSameAttacker, onWarning: log }) : undefined;
+        const teacher =
+          (d.mae?.teacher as string | null | undefined) ??
+          (cfg.teacher === 'train' ? undefined : cfg.teacher);
+        const indep =
+          s.method === 'facemae'
+            ? checkAttackerIndependence(cfg.attacker, teacher ?? undefined, {
+                allowSame: cfg.allowSameAttacker,
+                onWarning: log,
+              })
+            : undefined;
         const emb = await getAttacker();
-        gallery ??= await embedFolder(deployDir, emb, { batchSize: cfg.batchSize, onProgress: prog('gallery') });
-        const m: PrivacyAuditResult = await privacyAudit({ original: deployDir, protected: setDir(stepsDir, s, deployDir), embedder: emb, gallery, seed, batchSize: cfg.batchSize, onProgress: prog(`privacy-${s.id}`) });
+        gallery ??= await embedFolder(deployDir, emb, {
+          batchSize: cfg.batchSize,
+          onProgress: prog('gallery'),
+        });
+        const m: PrivacyAuditResult = await privacyAudit({
+          original: deployDir,
+          protected: setDir(stepsDir, s, deployDir),
+          embedder: emb,
+          gallery,
+          seed,
+          batchSize: cfg.batchSize,
+          onProgress: prog(`privacy-${s.id}`),
+        });
         return { ...m, attackerIsTeacher: indep?.same ?? false } as unknown as StepResult;
       },
     });
@@ -176,7 +297,15 @@ export async function runSweep(cfg: SweepConfig, opts: SweepOptions): Promise<{ 
       id: `fr-${s.id}`,
       deps: s.step ? [s.step] : deploySteps,
       config: { recognizer: cfg.recognizer, seed, size: cfg.size },
-      run: async ({ outDir }) => deps.trainRecognizer({ data: setDir(stepsDir, s, deployDir), out: outDir, config: cfg.recognizer, seed, size: cfg.size, onProgress: prog(`fr-${s.id}`) }),
+      run: async ({ outDir }) =>
+        deps.trainRecognizer({
+          data: setDir(stepsDir, s, deployDir),
+          out: outDir,
+          config: cfg.recognizer,
+          seed,
+          size: cfg.size,
+          onProgress: prog(`fr-${s.id}`),
+        }),
     });
     steps.push({
       id: `verify-${s.id}`,
@@ -184,37 +313,55 @@ export async function runSweep(cfg: SweepConfig, opts: SweepOptions): Promise<{ 
       config: { sets: cfg.verify, size: cfg.size },
       run: async ({ deps: d }) => {
         const out: Record<string, UtilityFigures> = {};
-        for (const v of cfg.verify) out[v] = await deps.verify({ model: d[`fr-${s.id}`]!.run as string, set: v, size: cfg.size, batchSize: cfg.batchSize, onProgress: prog(`verify-${s.id}`) });
+        for (const v of cfg.verify)
+          out[v] = await deps.verify({
+            model: d[`fr-${s.id}`]!.run as string,
+            set: v,
+            size: cfg.size,
+            batchSize: cfg.batchSize,
+            onProgress: prog(`verify-${s.id}`),
+          });
         return out as unknown as StepResult;
       },
     });
   }
 
   // Image grid: one image of each of the first identities, across every version.
-  const gridCols = ['original', ...cfg.maskRatios.flatMap((r) => [`masked ${r}`, `FaceMAE ${r}`]), ...cfg.baselines.map((b) => `${b.method} ${b.strength}`)];
+  const gridCols = [
+    'original',
+    ...cfg.maskRatios.flatMap((r) => [`masked ${r}`, `FaceMAE ${r}`]),
+    ...cfg.baselines.map((b) => `${b.method} ${b.strength}`),
+  ];
   steps.push({
     id: 'grids',
     deps: [...new Set(sets.flatMap((s) => (s.step ? [s.step] : deploySteps)))],
     config: { rows: cfg.gridRows, cols: gridCols, seed, patchSize: cfg.patchSize },
     run: async ({ outDir }) => {
       const { records } = await listImageFolder(deployDir);
-      const firsts = records.filter((r, i) => i === 0 || records[i - 1]!.identity !== r.identity).slice(0, cfg.gridRows);
+      const firsts = records
+        .filter((r, i) => i === 0 || records[i - 1]!.identity !== r.identity)
+        .slice(0, cfg.gridRows);
       const rng = createRng(seed).fork('grid');
       const rows: Array<Array<RgbImage | undefined>> = [];
       const find = async (dir: string, rec: { identity: string; path: string }) => {
         const stem = path.parse(rec.path).name;
         const folder = path.join(dir, rec.identity);
-        const f = fs.existsSync(folder) ? fs.readdirSync(folder).find((x) => path.parse(x).name === stem) : undefined;
+        const f = fs.existsSync(folder)
+          ? fs.readdirSync(folder).find((x) => path.parse(x).name === stem)
+          : undefined;
         return f ? readImage(path.join(folder, f), { size: cfg.size }) : undefined;
       };
       for (const rec of firsts) {
         const orig = await readImage(rec.path, { size: cfg.size });
         const row: Array<RgbImage | undefined> = [orig];
         for (const r of cfg.maskRatios) {
-          row.push(maskPatches(orig, r, rng.fork(`${rec.identity}/${r}`), { patchSize: cfg.patchSize }).image);
+          row.push(
+            maskPatches(orig, r, rng.fork(`${rec.identity}/${r}`), { patchSize: cfg.patchSize }).image,
+          );
           row.push(await find(path.join(stepsDir, `facemae-r${r}`, 'images'), rec));
         }
-        for (const b of cfg.baselines) row.push(await find(path.join(stepsDir, `${b.method}-${b.strength}`, 'images'), rec));
+        for (const b of cfg.baselines)
+          row.push(await find(path.join(stepsDir, `${b.method}-${b.strength}`, 'images'), rec));
         rows.push(row);
       }
       await writePng(path.join(outDir, 'grid.png'), composeGrid(rows, cfg.size, 4));
@@ -230,7 +377,10 @@ export async function runSweep(cfg: SweepConfig, opts: SweepOptions): Promise<{ 
       onEvent: (e) => {
         if (e.type === 'start') log(`[${e.index + 1}/${e.total}] ${e.id} …`);
         else seconds.set(e.outcome.id, e.seconds);
-        if (e.type === 'end' && e.outcome.status !== 'cached') log(`  ${e.outcome.id}: ${e.outcome.status}${e.outcome.error ? ` (${e.outcome.error})` : ''} in ${e.seconds.toFixed(1)} s`);
+        if (e.type === 'end' && e.outcome.status !== 'cached')
+          log(
+            `  ${e.outcome.id}: ${e.outcome.status}${e.outcome.error ? ` (${e.outcome.error})` : ''} in ${e.seconds.toFixed(1)} s`,
+          );
       },
     });
   } finally {
@@ -255,7 +405,8 @@ function collectReport(
   gridCols: string[],
   seconds: Map<string, number>,
 ): ReportData {
-  const why = (o: StepOutcome | undefined) => (o ? `${o.id}: ${o.status}${o.error ? ` — ${o.error}` : ''}` : 'not run');
+  const why = (o: StepOutcome | undefined) =>
+    o ? `${o.id}: ${o.status}${o.error ? ` — ${o.error}` : ''}` : 'not run';
   const rows: ReportRow[] = sets.map((s) => {
     const pv = outcomes.get(`privacy-${s.id}`);
     const vf = outcomes.get(`verify-${s.id}`);
@@ -270,7 +421,8 @@ function collectReport(
         identityTop10: m.identityTopK.top10 ?? NaN,
         meanCosineToSource: m.meanCosineToSource,
       };
-      if ((pv.result as { attackerIsTeacher?: boolean }).attackerIsTeacher) notes.push('attacker is the IRM teacher (allowed by config)');
+      if ((pv.result as { attackerIsTeacher?: boolean }).attackerIsTeacher)
+        notes.push('attacker is the IRM teacher (allowed by config)');
     } else notes.push(`privacy not available (${why(pv)})`);
     const utility = (vf?.result ?? {}) as unknown as Record<string, UtilityFigures>;
     if (!vf?.result) notes.push(`utility not available (${why(vf)})`);
@@ -284,11 +436,14 @@ function collectReport(
       strength: s.strength,
       privacy,
       utility,
-      status: missing === 0 ? 'ok' : missing === 2 ? (notAvail && !failed ? 'not available' : 'failed') : 'partial',
+      status:
+        missing === 0 ? 'ok' : missing === 2 ? (notAvail && !failed ? 'not available' : 'failed') : 'partial',
       notes,
     };
   });
-  const firstPrivacy = sets.map((s) => outcomes.get(`privacy-${s.id}`)?.result as unknown as PrivacyAuditResult | undefined).find(Boolean);
+  const firstPrivacy = sets
+    .map((s) => outcomes.get(`privacy-${s.id}`)?.result as unknown as PrivacyAuditResult | undefined)
+    .find(Boolean);
   const ch = firstPrivacy?.chance;
   const mae = outcomes.get('mae')?.result;
   const notes: string[] = [];
@@ -308,10 +463,23 @@ function collectReport(
       identityTop10: ch?.identityTopK.top10 ?? NaN,
     },
     grids: grid?.result
-      ? [{ file: 'grid.png', columns: gridCols, cell: cfg.size, pad: 4, caption: `One image of each of the first ${String(grid.result.rows)} deployment identities. "masked r" is a random mask at ratio r (the one FaceMAE drew may differ); FaceMAE r is its reconstruction.` }]
+      ? [
+          {
+            file: 'grid.png',
+            columns: gridCols,
+            cell: cfg.size,
+            pad: 4,
+            caption: `One image of each of the first ${String(grid.result.rows)} deployment identities. "masked r" is a random mask at ratio r (the one FaceMAE drew may differ); FaceMAE r is its reconstruction.`,
+          },
+        ]
       : [],
     config: cfg,
     notes,
-    steps: [...outcomes.values()].map((o) => ({ id: o.id, status: o.status, seconds: seconds.get(o.id), error: o.error })),
+    steps: [...outcomes.values()].map((o) => ({
+      id: o.id,
+      status: o.status,
+      seconds: seconds.get(o.id),
+      error: o.error,
+    })),
   };
 }

@@ -24,7 +24,14 @@ describe('retrievalMetrics on hand-made embeddings', () => {
       [-1, 0.3],
       [-3, 0],
     ]);
-    const m = retrievalMetrics({ probes, gallery, dim: 2, probeSource: new Int32Array([0, 1, 2, 3]), galleryLabels, ks: [1, 2] });
+    const m = retrievalMetrics({
+      probes,
+      gallery,
+      dim: 2,
+      probeSource: new Int32Array([0, 1, 2, 3]),
+      galleryLabels,
+      ks: [1, 2],
+    });
     expect(m.numProbes).toBe(4);
     expect(m.numIdentities).toBe(3);
     expect(m.instanceTop1).toBeCloseTo(2 / 4);
@@ -46,7 +53,10 @@ describe('retrievalMetrics on hand-made embeddings', () => {
       [1, 0],
     ]);
     const m = retrievalMetrics({
-      probes: f32([[1, 0], [1, 0]]),
+      probes: f32([
+        [1, 0],
+        [1, 0],
+      ]),
       gallery: g,
       dim: 2,
       probeSource: new Int32Array([0, 1]),
@@ -58,10 +68,22 @@ describe('retrievalMetrics on hand-made embeddings', () => {
 
   it('refuses mismatched shapes and out-of-range sources, naming them', () => {
     expect(() =>
-      retrievalMetrics({ probes: new Float32Array(3), gallery, dim: 2, probeSource: new Int32Array([0]), galleryLabels }),
+      retrievalMetrics({
+        probes: new Float32Array(3),
+        gallery,
+        dim: 2,
+        probeSource: new Int32Array([0]),
+        galleryLabels,
+      }),
     ).toThrow(/probe embeddings hold 3 values, expected 1×2/);
     expect(() =>
-      retrievalMetrics({ probes: new Float32Array(2), gallery, dim: 2, probeSource: new Int32Array([7]), galleryLabels }),
+      retrievalMetrics({
+        probes: new Float32Array(2),
+        gallery,
+        dim: 2,
+        probeSource: new Int32Array([7]),
+        galleryLabels,
+      }),
     ).toThrow(/probe 0 names source 7, outside the gallery of 4/);
   });
 
@@ -73,7 +95,10 @@ describe('retrievalMetrics on hand-made embeddings', () => {
     const g = new Float32Array(ng * d).map(() => rng.normal());
     const p = new Float32Array(ng * d).map(() => rng.normal());
     const src = new Int32Array(ng).map((_, i) => i);
-    const m = retrievalMetrics({ probes: p, gallery: g, dim: d, probeSource: src, galleryLabels: labels }, createRng(4));
+    const m = retrievalMetrics(
+      { probes: p, gallery: g, dim: d, probeSource: src, galleryLabels: labels },
+      createRng(4),
+    );
     expect(m.chance.identityTopK.top1).toBeCloseTo(1 / 30, 2);
     expect(m.chance.identityTopK.top10).toBeCloseTo(10 / 30, 1);
     expect(Math.abs(m.identityTopK.top10! - m.chance.identityTopK.top10!)).toBeLessThan(0.08);
@@ -130,7 +155,11 @@ describe('IVF index', () => {
     expect(recall).toBeGreaterThan(0.9);
     const input = { probes: q, gallery: x, dim: d, probeSource: src, galleryLabels: labels };
     const mE = retrievalMetrics({ ...input, search: 'exact' });
-    const mI = retrievalMetrics({ ...input, search: 'ivf', ivf: { nlist: 50, nprobe: 8, rng: createRng(2) } });
+    const mI = retrievalMetrics({
+      ...input,
+      search: 'ivf',
+      ivf: { nlist: 50, nprobe: 8, rng: createRng(2) },
+    });
     expect(mI.search).toBe('ivf');
     expect(Math.abs(mI.instanceTop1 - mE.instanceTop1)).toBeLessThan(0.05);
     expect(Math.abs(mI.identityTopK.top1! - mE.identityTopK.top1!)).toBeLessThan(0.05);

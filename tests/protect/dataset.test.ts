@@ -38,7 +38,8 @@ beforeAll(() => {
   // 6 identities × 4 images from the built-in sample.
   data = path.join(tmp(), 'orig');
   const src = path.join(root, 'assets/sample/deploy');
-  for (const id of fs.readdirSync(src).sort().slice(0, 6)) fs.cpSync(path.join(src, id), path.join(data, id), { recursive: true });
+  for (const id of fs.readdirSync(src).sort().slice(0, 6))
+    fs.cpSync(path.join(src, id), path.join(data, id), { recursive: true });
 });
 
 describe('distortDataset', () => {
@@ -47,7 +48,9 @@ describe('distortDataset', () => {
     const cfg = { method: 'noise' as const, strength: 20, data, out, seed: 3 };
     const r1 = await distortDataset(cfg);
     expect(r1).toMatchObject({ total: 24, written: 24, skipped: 0, identities: 6 });
-    const files = fs.readdirSync(data).flatMap((id) => fs.readdirSync(path.join(data, id)).map((f) => `${id}/${f}`));
+    const files = fs
+      .readdirSync(data)
+      .flatMap((id) => fs.readdirSync(path.join(data, id)).map((f) => `${id}/${f}`));
     for (const f of files) expect(fs.existsSync(path.join(out, f))).toBe(true);
     const saved = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
     expect(saved.command).toBe('distort');
@@ -70,7 +73,9 @@ describe('distortDataset', () => {
 
   it('refuses a bad strength before touching the output', async () => {
     const out = path.join(tmp(), 'bad');
-    await expect(distortDataset({ method: 'mask', strength: 2, data, out, seed: 0 })).rejects.toThrow(/mask ratio/);
+    await expect(distortDataset({ method: 'mask', strength: 2, data, out, seed: 0 })).rejects.toThrow(
+      /mask ratio/,
+    );
     expect(fs.existsSync(out)).toBe(false);
   });
 });
@@ -107,9 +112,14 @@ describe('privacyAudit', () => {
 
 describe('attacker independence', () => {
   it('refuses the IRM teacher as attacker, also under another name for the same file', () => {
-    expect(() => checkAttackerIndependence('faceplugin', FACEPLUGIN_ONNX)).toThrow(/is the IRM teacher .*--allow-same-attacker/);
+    expect(() => checkAttackerIndependence('faceplugin', FACEPLUGIN_ONNX)).toThrow(
+      /is the IRM teacher .*--allow-same-attacker/,
+    );
     const warnings: string[] = [];
-    const r = checkAttackerIndependence('faceplugin', 'faceplugin', { allowSame: true, onWarning: (m) => warnings.push(m) });
+    const r = checkAttackerIndependence('faceplugin', 'faceplugin', {
+      allowSame: true,
+      onWarning: (m) => warnings.push(m),
+    });
     expect(r.same).toBe(true);
     expect(warnings[0]).toMatch(/^!!! the attacker/);
     const other = path.join(tmp(), 'other.onnx');
@@ -120,8 +130,14 @@ describe('attacker independence', () => {
   it("finds the teacher in a reconstruction's config chain", () => {
     const run = tmp();
     const rec = tmp();
-    fs.writeFileSync(path.join(run, 'config.json'), JSON.stringify({ config: { irm: { teacher: 'faceplugin', weight: 1 } } }));
-    fs.writeFileSync(path.join(rec, 'config.json'), JSON.stringify({ config: { checkpoint: run, maskRatio: 0.75 } }));
+    fs.writeFileSync(
+      path.join(run, 'config.json'),
+      JSON.stringify({ config: { irm: { teacher: 'faceplugin', weight: 1 } } }),
+    );
+    fs.writeFileSync(
+      path.join(rec, 'config.json'),
+      JSON.stringify({ config: { checkpoint: run, maskRatio: 0.75 } }),
+    );
     expect(findIrmTeacher(rec)).toBe('faceplugin');
     expect(findIrmTeacher(tmp())).toBeUndefined();
   });

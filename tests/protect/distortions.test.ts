@@ -117,18 +117,24 @@ describe('maskPatches', () => {
     expect(maskPatches(img, 0.5, createRng(2), { patchSize: 8 }).mask).not.toEqual(a);
   });
   it('refuses a patch size that does not divide the image', () => {
-    expect(() => maskPatches(ramp(30, 30), 0.5, createRng(1), { patchSize: 16 })).toThrow(/patch size 16 must .*30×30/);
+    expect(() => maskPatches(ramp(30, 30), 0.5, createRng(1), { patchSize: 16 })).toThrow(
+      /patch size 16 must .*30×30/,
+    );
   });
 });
 
 describe('applyDistortion / checkDistortionSpec', () => {
   it('dispatches on the method and validates strength ranges', () => {
     const img = ramp(16, 16);
-    expect(applyDistortion(img, { method: 'pixelate', strength: 16 }, createRng(1)).data.subarray(0, 3)).toEqual(
-      pixelate(img, 16).data.subarray(0, 3),
+    expect(
+      applyDistortion(img, { method: 'pixelate', strength: 16 }, createRng(1)).data.subarray(0, 3),
+    ).toEqual(pixelate(img, 16).data.subarray(0, 3));
+    expect(() => checkDistortionSpec({ method: 'mask', strength: 1.5 })).toThrow(
+      /mask ratio .* \[0, 1\], got 1.5/,
     );
-    expect(() => checkDistortionSpec({ method: 'mask', strength: 1.5 })).toThrow(/mask ratio .* \[0, 1\], got 1.5/);
-    expect(() => checkDistortionSpec({ method: 'swirl' as never, strength: 1 })).toThrow(/unknown distortion method "swirl"/);
+    expect(() => checkDistortionSpec({ method: 'swirl' as never, strength: 1 })).toThrow(
+      /unknown distortion method "swirl"/,
+    );
     expect(() => checkDistortionSpec({ method: 'noise', strength: -1 })).toThrow(/noise std/);
   });
 });

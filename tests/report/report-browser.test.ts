@@ -18,7 +18,8 @@ const root = path.resolve(import.meta.dirname, '../..');
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = fs.existsSync(CHROMIUM);
 const REAL = process.env.FACEMAE_REPORT_DIR ? path.resolve(process.env.FACEMAE_REPORT_DIR) : undefined;
-if (!hasChromium) console.warn(`report browser test skipped: ${CHROMIUM} not found (CI installs the chromium package)`);
+if (!hasChromium)
+  console.warn(`report browser test skipped: ${CHROMIUM} not found (CI installs the chromium package)`);
 
 describe.skipIf(!hasChromium)('report in headless chromium', () => {
   let server: http.Server;
@@ -31,7 +32,10 @@ describe.skipIf(!hasChromium)('report in headless chromium', () => {
       reportDir = REAL;
     } else {
       const deploy = smallDeploy(root, path.join(work, 'deploy'));
-      const r = await runSweep(tinySweepConfig(root, deploy), { out: path.join(work, 'run'), deps: fakeDeps([]) });
+      const r = await runSweep(tinySweepConfig(root, deploy), {
+        out: path.join(work, 'run'),
+        deps: fakeDeps([]),
+      });
       reportDir = path.dirname(r.report);
     }
     server = http.createServer((req, res) => {
@@ -41,7 +45,11 @@ describe.skipIf(!hasChromium)('report in headless chromium', () => {
         res.writeHead(404).end();
         return;
       }
-      const type = file.endsWith('.html') ? 'text/html' : file.endsWith('.png') ? 'image/png' : 'application/octet-stream';
+      const type = file.endsWith('.html')
+        ? 'text/html'
+        : file.endsWith('.png')
+          ? 'image/png'
+          : 'application/octet-stream';
       res.writeHead(200, { 'content-type': type }).end(fs.readFileSync(file));
     });
     await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));

@@ -40,7 +40,11 @@ export function fakeDeps(calls: string[], opts: { noRecognizer?: boolean } = {})
     },
     async trainRecognizer({ data, out }) {
       calls.push(`trainRecognizer ${path.basename(path.dirname(data))}`);
-      if (opts.noRecognizer) throw new FaceMaeError('not available: trainFaceRecognizer (src/train/train-face.ts) is not in this build', 'E_NOT_AVAILABLE');
+      if (opts.noRecognizer)
+        throw new FaceMaeError(
+          'not available: trainFaceRecognizer (src/train/train-face.ts) is not in this build',
+          'E_NOT_AVAILABLE',
+        );
       fs.writeFileSync(path.join(out, 'model.txt'), data);
       return { run: out };
     },
@@ -85,6 +89,7 @@ export function tinySweepConfig(root: string, deploy: string): SweepConfig {
 /** 5 identities × 4 images of the built-in deploy sample. */
 export function smallDeploy(root: string, dir: string): string {
   const src = path.join(root, 'assets/sample/deploy');
-  for (const id of fs.readdirSync(src).sort().slice(0, 5)) fs.cpSync(path.join(src, id), path.join(dir, id), { recursive: true });
+  for (const id of fs.readdirSync(src).sort().slice(0, 5))
+    fs.cpSync(path.join(src, id), path.join(dir, id), { recursive: true });
   return dir;
 }

@@ -26,7 +26,9 @@ describe('runSteps', () => {
   it('after a simulated kill, a re-run continues without redoing finished steps', async () => {
     const dir = tmp();
     const log1: string[] = [];
-    await expect(runSteps(fakeSteps(log1, { failAt: 'b' }), { dir, stopOnError: true })).rejects.toThrow(/killed during b/);
+    await expect(runSteps(fakeSteps(log1, { failAt: 'b' }), { dir, stopOnError: true })).rejects.toThrow(
+      /killed during b/,
+    );
     expect(log1).toEqual(['a', 'b']);
     expect(fs.existsSync(path.join(dir, 'a.done.json'))).toBe(true);
     expect(fs.existsSync(path.join(dir, 'b.done.json'))).toBe(false);

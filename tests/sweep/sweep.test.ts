@@ -21,10 +21,20 @@ describe('runSweep with fake training steps', () => {
     expect(fs.existsSync(path.join(out, 'config.json'))).toBe(true);
     expect([...r.outcomes.values()].filter((o) => o.status !== 'done')).toEqual([]);
     const rows = Object.fromEntries(r.data.rows.map((x) => [x.id, x]));
-    expect(Object.keys(rows)).toEqual(['original', 'facemae-r0.5', 'facemae-r0.75', 'mask-0.75', 'blur-4', 'pixelate-16', 'noise-40']);
+    expect(Object.keys(rows)).toEqual([
+      'original',
+      'facemae-r0.5',
+      'facemae-r0.75',
+      'mask-0.75',
+      'blur-4',
+      'pixelate-16',
+      'noise-40',
+    ]);
     // The originals as probes find themselves; protections lower the attack.
     expect(rows.original!.privacy!.instanceTop1).toBe(1);
-    expect(rows['pixelate-16']!.privacy!.meanCosineToSource).toBeLessThan(rows.original!.privacy!.meanCosineToSource);
+    expect(rows['pixelate-16']!.privacy!.meanCosineToSource).toBeLessThan(
+      rows.original!.privacy!.meanCosineToSource,
+    );
     for (const row of r.data.rows) {
       expect(row.status).toBe('ok');
       expect(row.utility['lfw:fake']!.accuracy).toBeGreaterThan(0.5);
@@ -39,7 +49,10 @@ describe('runSweep with fake training steps', () => {
     const r2 = await runSweep(cfg, { out, deps: fakeDeps(calls2) });
     expect(calls2.filter((c) => c !== 'createEmbedder')).toEqual([]);
     expect([...r2.outcomes.values()].every((o) => o.status === 'cached')).toBe(true);
-    const cfg3 = { ...cfg, baselines: cfg.baselines.map((b) => (b.method === 'noise' ? { ...b, strength: 10 } : b)) };
+    const cfg3 = {
+      ...cfg,
+      baselines: cfg.baselines.map((b) => (b.method === 'noise' ? { ...b, strength: 10 } : b)),
+    };
     const r3 = await runSweep(cfg3, { out, deps: fakeDeps([]) });
     const ran = [...r3.outcomes.values()].filter((o) => o.status === 'done').map((o) => o.id);
     expect(ran.sort()).toEqual(['fr-noise-10', 'grids', 'noise-10', 'privacy-noise-10', 'verify-noise-10']);
@@ -48,8 +61,17 @@ describe('runSweep with fake training steps', () => {
   it('turns a missing area into "not available" rows instead of failing the sweep', async () => {
     const work = tmp();
     const deploy = smallDeploy(root, path.join(work, 'deploy'));
-    const cfg = { ...tinySweepConfig(root, deploy), teacher: 'faceplugin', attacker: '/elsewhere/attacker.onnx', maskRatios: [0.75], baselines: [] };
-    const r = await runSweep(cfg, { out: path.join(work, 'run'), deps: fakeDeps([], { noRecognizer: true }) });
+    const cfg = {
+      ...tinySweepConfig(root, deploy),
+      teacher: 'faceplugin',
+      attacker: '/elsewhere/attacker.onnx',
+      maskRatios: [0.75],
+      baselines: [],
+    };
+    const r = await runSweep(cfg, {
+      out: path.join(work, 'run'),
+      deps: fakeDeps([], { noRecognizer: true }),
+    });
     for (const row of r.data.rows) {
       expect(row.privacy).toBeDefined();
       expect(row.status).toBe('partial');
@@ -61,7 +83,13 @@ describe('runSweep with fake training steps', () => {
   it('refuses to attack FaceMAE with its own IRM teacher (the row says why)', async () => {
     const work = tmp();
     const deploy = smallDeploy(root, path.join(work, 'deploy'));
-    const cfg = { ...tinySweepConfig(root, deploy), teacher: 'faceplugin', attacker: 'faceplugin', maskRatios: [0.75], baselines: [] };
+    const cfg = {
+      ...tinySweepConfig(root, deploy),
+      teacher: 'faceplugin',
+      attacker: 'faceplugin',
+      maskRatios: [0.75],
+      baselines: [],
+    };
     const r = await runSweep(cfg, { out: path.join(work, 'run'), deps: fakeDeps([]) });
     expect(r.outcomes.get('privacy-facemae-r0.75')?.status).toBe('failed');
     expect(r.outcomes.get('privacy-facemae-r0.75')?.error).toMatch(/is the IRM teacher/);

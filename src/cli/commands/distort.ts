@@ -11,7 +11,9 @@ const DEFAULTS: DistortDatasetConfig = { method: 'mask', strength: 0.75, data: '
 export function registerDistort(program: Command): void {
   program
     .command('distort')
-    .description('baseline protections of a dataset: mask (MAE patch masking, no reconstruction), blur, pixelate, noise')
+    .description(
+      'baseline protections of a dataset: mask (MAE patch masking, no reconstruction), blur, pixelate, noise',
+    )
     .option('--method <name>', `[string] ${DISTORTION_METHODS.join('|')} (default: mask)`)
     .option(
       '--strength <x>',
@@ -22,7 +24,11 @@ export function registerDistort(program: Command): void {
     .option('--out <dir>', '[string] output folder (same layout)')
     .option('--seed <n>', '[integer] seed for mask/noise (default: 0)', parseInteger('--seed'))
     .option('--patch-size <n>', '[integer] mask patch side in px (default: 16)', parseInteger('--patch-size'))
-    .option('--fill <v>', '[integer] mask: value of removed pixels, 0..255 (default: 128 gray)', parseInteger('--fill'))
+    .option(
+      '--fill <v>',
+      '[integer] mask: value of removed pixels, 0..255 (default: 128 gray)',
+      parseInteger('--fill'),
+    )
     .option('--size <n>', '[integer] resize inputs to n×n first', parseInteger('--size'))
     .option('--config <file>', '[string] JSON config (flags win)')
     .option('--resume', 'continue an interrupted output')
@@ -58,6 +64,9 @@ export function registerDistort(program: Command): void {
       });
       bar?.finish();
       if (opts.json) printJson({ ...res, config: cfg });
-      else log.result(`${cfg.method} ${cfg.strength}: wrote ${res.written}, kept ${res.skipped} of ${res.total} images in ${res.out}`);
+      else
+        log.result(
+          `${cfg.method} ${cfg.strength}: wrote ${res.written}, kept ${res.skipped} of ${res.total} images in ${res.out}`,
+        );
     });
 }

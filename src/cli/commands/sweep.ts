@@ -6,7 +6,11 @@ import { printJson } from '../logger.js';
 import { createProgress, type ProgressBar } from '../progress.js';
 
 /** Runs the sweep and prints the report path (shared with `demo`). */
-export async function sweepAction(cmd: Command, configFile: string, o: { out?: string; set?: string[]; overwrite?: boolean }): Promise<void> {
+export async function sweepAction(
+  cmd: Command,
+  configFile: string,
+  o: { out?: string; set?: string[]; overwrite?: boolean },
+): Promise<void> {
   const { opts, log } = contextOf(cmd);
   let bar: ProgressBar | undefined;
   let current = '';
@@ -30,7 +34,11 @@ export async function sweepAction(cmd: Command, configFile: string, o: { out?: s
   const outcomes = [...r.outcomes.values()];
   const bad = outcomes.filter((x) => x.status === 'failed' || x.status === 'skipped');
   if (opts.json) {
-    printJson({ report: r.report, out: r.out, steps: outcomes.map(({ id, status, error }) => ({ id, status, error })) });
+    printJson({
+      report: r.report,
+      out: r.out,
+      steps: outcomes.map(({ id, status, error }) => ({ id, status, error })),
+    });
   } else {
     for (const b of bad) log.warn(`${b.id}: ${b.status}: ${b.error ?? ''}`);
     log.result(`report: ${r.report}`);
@@ -41,12 +49,23 @@ export async function sweepAction(cmd: Command, configFile: string, o: { out?: s
 export function registerSweep(program: Command): void {
   program
     .command('sweep')
-    .description('privacy–utility sweep: FaceMAE at several mask ratios and the baselines, attacked and used for training; writes report/index.html')
-    .requiredOption('--config <file>', '[string] sweep config (see configs/demo.json); relative paths are relative to the file')
+    .description(
+      'privacy–utility sweep: FaceMAE at several mask ratios and the baselines, attacked and used for training; writes report/index.html',
+    )
+    .requiredOption(
+      '--config <file>',
+      '[string] sweep config (see configs/demo.json); relative paths are relative to the file',
+    )
     .option('--out <dir>', '[string] run folder (default: runs/<name>); an existing sweep there is continued')
-    .option('--set <key=value>', '[string] override a config key, e.g. --set maskRatios=[0.75] (repeatable)', collect)
+    .option(
+      '--set <key=value>',
+      '[string] override a config key, e.g. --set maskRatios=[0.75] (repeatable)',
+      collect,
+    )
     .option('--overwrite', 'use an output folder that is not a sweep run')
-    .action(async (o: { config: string; out?: string; set?: string[]; overwrite?: boolean }, cmd: Command) => {
-      await sweepAction(cmd, o.config, o);
-    });
+    .action(
+      async (o: { config: string; out?: string; set?: string[]; overwrite?: boolean }, cmd: Command) => {
+        await sweepAction(cmd, o.config, o);
+      },
+    );
 }
