@@ -28,6 +28,8 @@ import type { FaceSource } from './source.js';
 export const REC_MAGIC = 0xced7230a;
 const MAGIC_BYTES = Uint8Array.of(0x0a, 0x23, 0xd7, 0xce);
 const IR_SIZE = 24;
+/** IRHeader plus one float label. */
+const LABEL_HEAD = IR_SIZE + 4;
 const MAX_PART = (1 << 29) - 1;
 
 export interface IRHeader {
@@ -92,6 +94,13 @@ export function unpackPayload(payload: Uint8Array, source: string): UnpackedReco
   return { header, labels, body: payload.subarray(IR_SIZE + 4 * nl) };
 }
 
+/** The (first) label from a payload's first 28 bytes: label[0] when flag > 0, else the scalar label. */
+function firstLabel(head: Uint8Array, source: string): number {
+  if (head.length < LABEL_HEAD) return Math.round(unpackPayload(head, source).labels[0] ?? 0);
+  const v = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  return Math.round(v.getUint32(0, true) > 0 ? v.getFloat32(IR_SIZE, true) : v.getFloat32(4, true));
+}
+
 /** Encodes one payload as RecordIO bytes (splitting at aligned magics, as dmlc-core does). */
 export function encodeRecord(payload: Uint8Array): Uint8Array {
   if (payload.length > MAX_PART)
@@ -143,6 +152,8 @@ export interface RecordFile {
   has(key: number): boolean;
   /** The payload of record `key` (parts joined). */
   read(key: number): Promise<Uint8Array>;
+  /** At least the first `n` payload bytes of record `key` (the whole payload when shorter), cheaply. */
+  readHead(key: number, n: number): Promise<Uint8Array>;
   close(): Promise<void>;
 }
 
@@ -206,6 +217,24 @@ export async function openRecordFile(file: string, idx?: string): Promise<Record
       if (off === undefined)
         throw new FaceMaeError(`${file}: no record with key ${key} in ${idxFile}`, 'E_REC_FORMAT');
       return (await readParts(fh, file, off, size)).payload;
+    },
+    async readHead(key, n) {
+      const off = offsets.get(key);
+      if (off === undefined)
+        throw new FaceMaeError(`${file}: no record with key ${key} in ${idxFile}`, 'E_REC_FORMAT');
+      const h = Buffer.alloc(8 + n);
+      const { bytesRead } = await fh.read(h, 0, 8 + n, off);
+      const lrec = bytesRead >= 8 ? h.readUInt32LE(4) : 0;
+      // a split record, or anything unusual, takes the careful path
+      if (
+        bytesRead < 8 + n ||
+        h.readUInt32LE(0) !== REC_MAGIC ||
+        lrec >>> 29 !== 0 ||
+        (lrec & MAX_PART) < n
+      ) {
+        return (await readParts(fh, file, off, size)).payload;
+      }
+      return new Uint8Array(h.buffer, h.byteOffset + 8, n);
     },
     close: () => fh.close(),
   };
@@ -420,14 +449,14 @@ export async function openRecordIO(spec: string): Promise<RecordIOSource> {
         // No (complete) identity records: fall back to each image's own label.
         for (let i = missing; i < keys.length; i++) {
           if (labels[i] === -1)
-            labels[i] = Math.round(unpackPayload(await rf.read(keys[i]!), `${rec}#${keys[i]}`).labels[0]!);
+            labels[i] = firstLabel(await rf.readHead(keys[i]!, LABEL_HEAD), `${rec}#${keys[i]}`);
         }
       }
     } else {
       keys = rf.keys;
       labels = [];
-      for (const key of keys)
-        labels.push(Math.round(unpackPayload(await rf.read(key), `${rec}#${key}`).labels[0]!));
+      // Only the IRHeader and first label are needed, not the image.
+      for (const key of keys) labels.push(firstLabel(await rf.readHead(key, LABEL_HEAD), `${rec}#${key}`));
     }
     const numLabels = labels.reduce((m, l) => Math.max(m, l + 1), 0);
     const namesFile = rec.replace(/\.rec$/, '') + '.names';

@@ -5,6 +5,7 @@ import { createRng } from '../../src/core/rng.js';
 import { listImageFolder } from '../../src/data/image-folder.js';
 import { createLoader } from '../../src/data/loader.js';
 import {
+  createRecordWriter,
   encodeRecord,
   openRecordFile,
   openRecordIO,
@@ -188,3 +189,28 @@ describe('RecordIO', () => {
 function esc(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+describe('RecordIO without an insightface header', () => {
+  it('treats every record as an image, keyed in file order when there is no .idx', async () => {
+    const dir = tmpDir();
+    const faces = [0, 1, 2].map(
+      (k) => new Uint8Array(fs.readFileSync(path.join(FIX, 'bin/faces', `${k}.jpg`))),
+    );
+    const w = createRecordWriter(path.join(dir, 'plain'));
+    w.write(0, packPayload(4, 0, faces[0]));
+    w.write(1, packPayload([2, 1], 1, faces[1])); // label array: label[0] counts
+    w.write(2, packPayload(4, 2, faces[2]));
+    w.commit();
+    fs.rmSync(path.join(dir, 'plain.idx'));
+    const src = await openRecordIO(path.join(dir, 'plain.rec'));
+    try {
+      expect(src.hasHeader).toBe(false);
+      expect(src.keys).toEqual([0, 1, 2]);
+      expect([0, 1, 2].map((i) => src.record(i).label)).toEqual([4, 2, 4]);
+      expect(src.identities.length).toBe(5);
+      expect(Buffer.from(await src.readEncoded(1)).equals(Buffer.from(faces[1]!))).toBe(true);
+    } finally {
+      await src.close();
+    }
+  });
+});
