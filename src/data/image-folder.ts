@@ -130,7 +130,8 @@ export async function readImage(file: string, opts: ReadImageOptions = {}): Prom
 /**
  * Decodes encoded bytes (JPEG/PNG/anything sharp reads) to RGB uint8 HWC.
  * `source` names the bytes in errors (a file, or `lfw.bin#12`). Truncated or corrupt data is
- * refused (sharp's failOn 'warning'), never returned half-grey.
+ * refused (sharp's failOn 'truncated'), never returned half-grey. Damage inside the
+ * entropy-coded data of a JPEG cannot be detected by any decoder and decodes to wrong pixels.
  */
 export async function decodeImage(
   bytes: Uint8Array,
@@ -139,7 +140,7 @@ export async function decodeImage(
 ): Promise<RgbImage> {
   let raw: { data: Buffer; info: OutputInfo };
   try {
-    raw = await sharp(bytes, { failOn: 'warning' }).raw().toBuffer({ resolveWithObject: true });
+    raw = await sharp(bytes, { failOn: 'truncated' }).raw().toBuffer({ resolveWithObject: true });
   } catch (e) {
     throw new FaceMaeError(
       `cannot decode image ${source}: ${firstLine(e)}; the file is corrupt or not a JPEG/PNG image: replace or remove it`,
