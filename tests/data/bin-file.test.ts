@@ -14,7 +14,7 @@ describe('insightface .bin verification sets', () => {
   // Made by CPython pickle (tests/fixtures/bin/make.py) with numpy 1.24 and 2.4.
   const fixtures = fs.readdirSync(FIX).filter((f) => f.endsWith('.bin'));
 
-  it('has fixtures for bytes (protocols 2, 4, 5) and numpy arrays (protocols 3, 5; numpy 1 and 2)', () => {
+  it('has fixtures for bytes (protocols 2, 4, 5), numpy arrays (protocols 3, 5; numpy 1 and 2), numpy bools', () => {
     expect(fixtures.sort()).toEqual([
       'bytes_p2.bin',
       'bytes_p4.bin',
@@ -23,6 +23,8 @@ describe('insightface .bin verification sets', () => {
       'ndarray_p3_np2.bin',
       'ndarray_p5_np1.bin',
       'ndarray_p5_np2.bin',
+      'npbool_p2_np1.bin',
+      'npbool_p2_np2.bin',
     ]);
   });
 
