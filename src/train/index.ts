@@ -1,3 +1,6 @@
 export * from './optimizer.js';
 export * from './schedule.js';
 export * from './checkpoint.js';
+export * from './pretrain-mae.js';
+// deploy/ and export/ have no barrel line in src/index.ts yet; exported through here.
+export * from '../deploy/index.js';

@@ -1,4 +1,9 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { tf } from '../../src/engine/backend.js';
+import { createRng } from '../../src/core/rng.js';
+import { writeImage } from '../../src/data/image-folder.js';
 import type { Rng } from '../../src/core/rng.js';
 import type { FaceNet } from '../../src/types.js';
 import type { MaeConfig } from '../../src/models/mae/config.js';
@@ -41,3 +46,25 @@ export function tinyFaceNet(size: number, dim: number, rng: Rng): FaceNet & { w1
     },
   };
 }
+
+/** 3 identities × 4 images, 32×32, smooth colour blobs (learnable). */
+export async function makeDataset(): Promise<string> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'facemae-data-'));
+  const rng = createRng(11);
+  for (let id = 0; id < 3; id++) {
+    for (let k = 0; k < 4; k++) {
+      const buf = new Uint8Array(32 * 32 * 3);
+      const cx = rng.next() * 32;
+      const cy = rng.next() * 32;
+      const col = [rng.int(256), rng.int(256), rng.int(256)];
+      for (let y = 0; y < 32; y++)
+        for (let x = 0; x < 32; x++) {
+          const w = Math.exp(-((x - cx) ** 2 + (y - cy) ** 2) / 80);
+          for (let c = 0; c < 3; c++) buf[(y * 32 + x) * 3 + c] = Math.round(40 + w * ((col[c] as number) - 40));
+        }
+      await writeImage(path.join(dir, `id${id}`, `${k}.png`), { data: buf, width: 32, height: 32 });
+    }
+  }
+  return dir;
+}
+

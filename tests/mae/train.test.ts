@@ -4,34 +4,12 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../../src/engine/backend.js';
 import { createRng } from '../../src/core/rng.js';
-import { writeImage } from '../../src/data/image-folder.js';
 import { DEFAULT_TRAIN_MAE, trainMae, type TrainMaeConfig } from '../../src/train/pretrain-mae.js';
 import { loadCheckpoint, disposeCheckpoint } from '../../src/train/checkpoint.js';
-import { tinyFaceNet, TINY_TEST } from './helpers.js';
+import { makeDataset, tinyFaceNet, TINY_TEST } from './helpers.js';
 
 let data = '';
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'facemae-train-'));
-
-/** 3 identities × 4 images, 32×32, smooth colour blobs (learnable). */
-async function makeDataset(): Promise<string> {
-  const dir = tmp();
-  const rng = createRng(11);
-  for (let id = 0; id < 3; id++) {
-    for (let k = 0; k < 4; k++) {
-      const buf = new Uint8Array(32 * 32 * 3);
-      const cx = rng.next() * 32;
-      const cy = rng.next() * 32;
-      const col = [rng.int(256), rng.int(256), rng.int(256)];
-      for (let y = 0; y < 32; y++)
-        for (let x = 0; x < 32; x++) {
-          const w = Math.exp(-((x - cx) ** 2 + (y - cy) ** 2) / 80);
-          for (let c = 0; c < 3; c++) buf[(y * 32 + x) * 3 + c] = Math.round(40 + w * ((col[c] as number) - 40));
-        }
-      await writeImage(path.join(dir, `id${id}`, `${k}.png`), { data: buf, width: 32, height: 32 });
-    }
-  }
-  return dir;
-}
 
 const base = (out: string, over: Partial<TrainMaeConfig> = {}): TrainMaeConfig => ({
   ...DEFAULT_TRAIN_MAE,

@@ -1,12 +1,65 @@
 import type { Command } from 'commander';
-import { FaceMaeError } from '../../core/errors.js';
+import { resolveConfig } from '../../config/resolve.js';
+import { reconstructDataset, type ReconstructFormat } from '../../deploy/reconstruct.js';
+import { contextOf, parseInteger, parseNumber } from '../context.js';
+import { printJson } from '../logger.js';
+import { createProgress, type ProgressBar } from '../progress.js';
 
-// Placeholder until the verb lands; replaced by its implementation.
+interface ReconstructConfig {
+  model: string;
+  data: string;
+  out: string;
+  maskRatio: number | null;
+  seed: number;
+  format: ReconstructFormat;
+  batchSize: number;
+  quality: number;
+}
+const DEFAULTS: ReconstructConfig = { model: '', data: '', out: '', maskRatio: null, seed: 0, format: 'folder', batchSize: 32, quality: 95 };
+
 export function registerReconstruct(program: Command): void {
   program
     .command('reconstruct')
     .description('deploy: mask and reconstruct every face of a dataset of unseen identities')
-    .action(() => {
-      throw new FaceMaeError('reconstruct is not implemented yet');
+    .requiredOption('--model <dir>', '[string] train-mae run folder (or a compact model folder such as assets/models/facemae-tiny)')
+    .requiredOption('--data <dir>', '[string] image folder (<identity>/<image>) or .rec to reconstruct')
+    .requiredOption('--out <dir>', '[string] output folder: images/<identity>/<file>, manifest.jsonl, config.json')
+    .option('--mask-ratio <r>', '[number] fraction of patches removed (default: the ratio the model was trained with)', parseNumber('--mask-ratio'))
+    .option('--seed <n>', '[integer] seed of the masks (default: 0)', parseInteger('--seed'))
+    .option('--format <folder|rec>', '[string] folder (default) or rec (also packs out/data.rec/.idx)')
+    .option('--batch-size <n>', '[integer] images per forward pass (default: 32)', parseInteger('--batch-size'))
+    .option('--config <file>', '[string] JSON config (flags win)')
+    .option('--resume', 'continue an interrupted job in --out (finished images are kept)')
+    .option('--overwrite', 'write into a non-empty --out from scratch')
+    .action(async (o: Record<string, unknown>, cmd: Command) => {
+      const { opts, log } = contextOf(cmd);
+      const cfg = resolveConfig<ReconstructConfig>({
+        defaults: DEFAULTS,
+        configFile: o.config as string | undefined,
+        flags: {
+          model: o.model as string,
+          data: o.data as string,
+          out: o.out as string,
+          maskRatio: o.maskRatio as number | undefined,
+          seed: o.seed as number | undefined,
+          format: o.format as ReconstructFormat | undefined,
+          batchSize: o.batchSize as number | undefined,
+        },
+      });
+      let bar: ProgressBar | undefined;
+      const r = await reconstructDataset({
+        ...cfg,
+        maskRatio: cfg.maskRatio ?? undefined,
+        resume: Boolean(o.resume),
+        overwrite: Boolean(o.overwrite),
+        onWarning: log.warn,
+        onProgress: (d, t, s) => {
+          bar ??= createProgress('reconstruct', t, { quiet: opts.quiet });
+          bar.update(d, s);
+        },
+      });
+      (bar as ProgressBar | undefined)?.finish();
+      if (opts.json) printJson(r);
+      else log.result(`reconstructed ${r.written} images (${r.skipped} already done) → ${r.out}${r.rec ? ` and ${r.rec}` : ''}`);
     });
 }

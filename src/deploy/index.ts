@@ -1,0 +1,2 @@
+export * from './load-mae.js';
+export * from './reconstruct.js';

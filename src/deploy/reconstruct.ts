@@ -1,0 +1,206 @@
+/**
+ * FaceMAE deployment: every image of a dataset of unseen identities is randomly masked and
+ * reconstructed by the trained MAE (visible patches pasted back), and the reconstructions are
+ * written in the same layout, to be used instead of the originals for training a recognizer.
+ *
+ * Reproducible and resumable: the mask of an image depends only on (seed, its relative path);
+ * each output is written atomically and only then a manifest line (manifest.jsonl: source,
+ * output, seed, kept patch indices) is appended, so a killed job resumes without redoing or
+ * losing finished images. Memory is bounded: images stream through in batches.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRng } from '../core/rng.js';
+import { FaceMaeError } from '../core/errors.js';
+import { prepareOutDir } from '../core/fs.js';
+import { saveResolvedConfig } from '../config/resolve.js';
+import { openFaceSource, type FaceSource } from '../data/source.js';
+import { createLoader, tensorToImages } from '../data/loader.js';
+import { writeImage } from '../data/image-folder.js';
+import { packImageFolder } from '../data/recordio.js';
+import type { OnProgress } from '../types.js';
+import { maskingFromNoise, lenKeepFor } from '../models/mae/masking.js';
+import { loadMaeRun, type LoadedMae } from './load-mae.js';
+
+export type ReconstructFormat = 'folder' | 'rec';
+
+export interface ReconstructOptions {
+  /** A train-mae run folder, or an already loaded model. */
+  model: string | LoadedMae;
+  /** Image folder (<identity>/<image>) or .rec of the identities to protect. */
+  data: string;
+  out: string;
+  /** Default: the ratio the model was trained with. */
+  maskRatio?: number;
+  /** Seed of the masks (default 0). */
+  seed?: number;
+  /** 'folder' (default): out/images/<identity>/<file>; 'rec': also out/data.rec/.idx packed at the end. */
+  format?: ReconstructFormat;
+  batchSize?: number;
+  /** JPEG quality for .jpg outputs (default 95). */
+  quality?: number;
+  resume?: boolean;
+  overwrite?: boolean;
+  onProgress?: OnProgress;
+  onWarning?: (m: string) => void;
+}
+
+export interface ManifestLine {
+  /** Source image (path, or file.rec#index). */
+  source: string;
+  /** Output path relative to `out`. */
+  output: string;
+  identity: string;
+  seed: number;
+  maskRatio: number;
+  /** Indices of the visible (kept) patches, row-major over the patch grid. */
+  keep: number[];
+}
+
+export interface ReconstructResult {
+  out: string;
+  images: number;
+  /** Images done in this call (the rest were already in the manifest). */
+  written: number;
+  skipped: number;
+  manifest: string;
+  rec?: string;
+}
+
+/** The key an image's mask is derived from: its path relative to the data root (or its record key). */
+function relKey(data: string, source: string): string {
+  if (source.includes('.rec#')) return source.slice(source.lastIndexOf('#') + 1);
+  const rel = path.relative(data, source);
+  return rel.split(path.sep).join('/');
+}
+
+/** Noise [L] for one image: a function of (seed, key) only. */
+export function imageMaskNoise(seed: number, key: string, numPatches: number): Float32Array {
+  return createRng(seed).fork(`deploy:${key}`).uniformArray(numPatches);
+}
+
+function outputName(data: string, source: string, identity: string): string {
+  if (source.includes('.rec#')) return `images/${identity}/${source.slice(source.lastIndexOf('#') + 1)}.jpg`;
+  const rel = relKey(data, source);
+  return `images/${rel}`;
+}
+
+function readManifest(file: string): Map<string, ManifestLine> {
+  const done = new Map<string, ManifestLine>();
+  if (!fs.existsSync(file)) return done;
+  for (const l of fs.readFileSync(file, 'utf8').split('\n')) {
+    if (!l.trim()) continue;
+    try {
+      const m = JSON.parse(l) as ManifestLine;
+      done.set(m.source, m);
+    } catch {
+      // a torn last line from a kill: that image is redone
+    }
+  }
+  return done;
+}
+
+/** Restricts a source to some indices (the images not done yet). */
+function subset(src: FaceSource, indices: number[]): FaceSource {
+  return {
+    name: src.name,
+    length: indices.length,
+    identities: src.identities,
+    record: (i) => src.record(indices[i] as number),
+    read: (i, o) => src.read(indices[i] as number, o),
+    close: () => Promise.resolve(),
+  };
+}
+
+/** Masks and reconstructs a dataset; see the module comment. */
+export async function reconstructDataset(opts: ReconstructOptions): Promise<ReconstructResult> {
+  const seed = opts.seed ?? 0;
+  const format = opts.format ?? 'folder';
+  if (format !== 'folder' && format !== 'rec') throw new FaceMaeError(`--format must be folder or rec, got "${String(format)}"`, 'E_CONFIG');
+  const batchSize = opts.batchSize ?? 32;
+  prepareOutDir(opts.out, { resume: opts.resume, overwrite: opts.overwrite });
+  const loaded = typeof opts.model === 'string' ? await loadMaeRun(opts.model) : opts.model;
+  const { mae, config } = loaded;
+  const maskRatio = opts.maskRatio ?? loaded.maskRatio;
+  lenKeepFor(mae.numPatches, maskRatio); // validates the ratio
+  const manifestFile = path.join(opts.out, 'manifest.jsonl');
+  try {
+    const source = await openFaceSource(opts.data, { onWarning: opts.onWarning });
+    if (!opts.resume && fs.existsSync(manifestFile)) fs.rmSync(manifestFile);
+    const done = opts.resume ? readManifest(manifestFile) : new Map<string, ManifestLine>();
+    for (const m of done.values()) {
+      if (m.seed !== seed || m.maskRatio !== maskRatio) {
+        throw new FaceMaeError(
+          `${manifestFile} was made with seed ${m.seed} and mask ratio ${m.maskRatio}, not ${seed} and ${maskRatio}: resume with the same values or use a new --out`,
+          'E_CONFIG',
+        );
+      }
+      break;
+    }
+    saveResolvedConfig(opts.out, 'reconstruct', {
+      model: typeof opts.model === 'string' ? opts.model : '(in memory)',
+      data: opts.data,
+      maskRatio,
+      seed,
+      format,
+      batchSize,
+      modelConfig: config,
+      modelStep: loaded.step,
+    });
+    const todo: number[] = [];
+    for (let i = 0; i < source.length; i++) if (!done.has(source.record(i).path)) todo.push(i);
+    const total = source.length;
+    let finished = total - todo.length;
+    opts.onProgress?.(finished, total, 'reconstructing');
+    let written = 0;
+    if (todo.length > 0) {
+      const loader = createLoader({
+        source: subset(source, todo),
+        batchSize,
+        size: config.imageSize,
+        onWarning: opts.onWarning,
+      });
+      for await (const batch of loader.epoch()) {
+        const n = batch.images.shape[0];
+        const L = mae.numPatches;
+        const keys = batch.records.map((r) => relKey(opts.data, r.path));
+        const noise = new Float32Array(n * L);
+        keys.forEach((k, j) => noise.set(imageMaskNoise(seed, k, L), j * L));
+        const m = maskingFromNoise(noise, n, L, maskRatio);
+        const rec = mae.reconstruct(batch.images, m);
+        batch.images.dispose();
+        const imgs = await tensorToImages(rec);
+        rec.dispose();
+        const lines: string[] = [];
+        await Promise.all(
+          batch.records.map(async (r, j) => {
+            const output = outputName(opts.data, r.path, r.identity);
+            await writeImage(path.join(opts.out, output), imgs[j]!, { quality: opts.quality ?? 95 });
+            const line: ManifestLine = {
+              source: r.path,
+              output,
+              identity: r.identity,
+              seed,
+              maskRatio,
+              keep: Array.from(m.idsKeep.slice(j * m.lenKeep, (j + 1) * m.lenKeep)),
+            };
+            lines[j] = JSON.stringify(line);
+          }),
+        );
+        fs.appendFileSync(manifestFile, lines.join('\n') + '\n');
+        written += n;
+        finished += n;
+        opts.onProgress?.(finished, total, 'reconstructing');
+      }
+    }
+    await source.close();
+    let rec: string | undefined;
+    if (format === 'rec') {
+      const packed = await packImageFolder(path.join(opts.out, 'images'), path.join(opts.out, 'data'), { overwrite: true, verify: false });
+      rec = packed.rec;
+    }
+    return { out: opts.out, images: total, written, skipped: total - todo.length, manifest: manifestFile, ...(rec ? { rec } : {}) };
+  } finally {
+    if (typeof opts.model === 'string') mae.dispose();
+  }
+}
