@@ -4,3 +4,4 @@ export * from './checkpoint.js';
 export * from './pretrain-mae.js';
 // deploy/ and export/ have no barrel line in src/index.ts yet; exported through here.
 export * from '../deploy/index.js';
+export * from '../export/index.js';

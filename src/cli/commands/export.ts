@@ -1,12 +1,36 @@
 import type { Command } from 'commander';
 import { FaceMaeError } from '../../core/errors.js';
+import { exportCompactMae, loadMaeRun } from '../../deploy/load-mae.js';
+import { exportMaeOnnx } from '../../export/onnx-mae.js';
+import { contextOf, parseNumber } from '../context.js';
+import { printJson } from '../logger.js';
 
-// Placeholder until the verb lands; replaced by its implementation.
 export function registerExport(program: Command): void {
   program
     .command('export')
-    .description('export a trained reconstructor to ONNX')
-    .action(() => {
-      throw new FaceMaeError('export is not implemented yet');
+    .description('export a trained MAE reconstructor to ONNX (opset 17) and/or a compact float16 checkpoint')
+    .requiredOption('--model <dir>', '[string] train-mae run folder')
+    .option('--onnx <file>', '[string] write the ONNX graph (inputs: image NHWC [N,H,W,3] in [0,1], noise [N,L])')
+    .option('--compact <dir>', '[string] write a weights-only float16 checkpoint folder (e.g. assets/models/facemae-tiny)')
+    .option('--mask-ratio <r>', '[number] mask ratio baked into the ONNX graph (default: the training ratio)', parseNumber('--mask-ratio'))
+    .action(async (o: Record<string, unknown>, cmd: Command) => {
+      const { opts, log } = contextOf(cmd);
+      if (!o.onnx && !o.compact) throw new FaceMaeError('give --onnx FILE and/or --compact DIR');
+      const result: Record<string, unknown> = {};
+      if (o.onnx) {
+        const loaded = await loadMaeRun(o.model as string);
+        try {
+          const ratio = (o.maskRatio as number | undefined) ?? loaded.maskRatio;
+          result.onnx = { ...(await exportMaeOnnx(loaded.mae, ratio, o.onnx as string)), maskRatio: ratio };
+        } finally {
+          loaded.mae.dispose();
+        }
+        log.result(`wrote ${o.onnx as string}`);
+      }
+      if (o.compact) {
+        result.compact = await exportCompactMae(o.model as string, o.compact as string);
+        log.result(`wrote ${o.compact as string}`);
+      }
+      if (opts.json) printJson(result);
     });
 }

@@ -1,0 +1,2 @@
+export * from './onnx-builder.js';
+export * from './onnx-mae.js';

@@ -1,0 +1,46 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initEngine, tf } from '../../src/engine/backend.js';
+import { createRng } from '../../src/core/rng.js';
+import { createMae } from '../../src/models/mae/mae.js';
+import { maskingFromNoise } from '../../src/models/mae/masking.js';
+import { exportMaeOnnx } from '../../src/export/onnx-mae.js';
+import { randomImages, TINY_TEST } from './helpers.js';
+
+beforeAll(async () => {
+  await initEngine();
+});
+
+describe('ONNX export', () => {
+  it('matches the tfjs reconstruction, prediction and mask within 1e-4 (dynamic batch)', async () => {
+    const rng = createRng(21);
+    const mae = createMae(TINY_TEST, rng.fork('init'));
+    // perturb the zero-initialised biases/tokens so every parameter matters
+    for (const v of Object.values(mae.variables)) v.assign(tf.tidy(() => tf.add(v, tf.mul(tf.randomNormal(v.shape, 0, 1, 'float32', 7), 0.05))));
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'facemae-onnx-')), 'mae.onnx');
+    await exportMaeOnnx(mae, 0.75, file);
+    const session = await ort.InferenceSession.create(file);
+    for (const n of [1, 3]) {
+      const x = randomImages(n, 32, rng);
+      const noise = rng.uniformArray(n * 16);
+      const m = maskingFromNoise(noise, n, 16, 0.75);
+      const f = mae.forward(x, m);
+      const rec = mae.pasteBack(x, f);
+      const out = await session.run({
+        image: new ort.Tensor('float32', x.dataSync() as Float32Array, [n, 32, 32, 3]),
+        noise: new ort.Tensor('float32', noise, [n, 16]),
+      });
+      const maxDiff = (a: Float32Array, b: ArrayLike<number>) => a.reduce((mx, v, i) => Math.max(mx, Math.abs(v - (b[i] as number))), 0);
+      expect(out.reconstruction!.dims).toEqual([n, 32, 32, 3]);
+      expect(maxDiff(out.mask!.data as Float32Array, m.mask)).toBe(0);
+      expect(maxDiff(out.pred!.data as Float32Array, f.pred.dataSync())).toBeLessThan(1e-4);
+      expect(maxDiff(out.reconstruction!.data as Float32Array, rec.dataSync())).toBeLessThan(1e-4);
+      tf.dispose([x, f.pred, f.target, f.mask, rec]);
+    }
+    await session.release();
+    mae.dispose();
+  });
+});
