@@ -5,8 +5,16 @@ import path from 'node:path';
 import { writeImage } from '../../src/data/image-folder.js';
 import type { RgbImage } from '../../src/types.js';
 
+const made: string[] = [];
+process.on('exit', () => {
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh folder under os.tmpdir(), removed when the test process exits. */
 export function tmpDir(prefix = 'facemae-data-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(d);
+  return d;
 }
 
 /** A deterministic w×h RGB image whose pixels encode (seed, x, y); left and right halves differ. */
