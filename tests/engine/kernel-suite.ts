@@ -216,6 +216,44 @@ export function kernelSuite(): void {
     });
   });
 
+  describe('Tile', () => {
+    const cases: [string, number[], number[]][] = [
+      ['batchnorm-grad shape', [1, 1, 1, 5], [3, 4, 2, 1]],
+      ['all dims', [2, 3, 2], [2, 3, 2]],
+      ['rank1', [4], [3]],
+      ['reps 1', [2, 3], [1, 1]],
+    ];
+    for (const [name, shape, reps] of cases) {
+      it(name, () => checkAgainstCpu(`tile ${name}`, (x) => tf.tile(x!, reps), [shape]));
+    }
+    it('int32 and bool', () => {
+      const x = tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32');
+      expect(Array.from(tf.tile(x, [2, 2]).dataSync())).toEqual([
+        1, 2, 1, 2, 3, 4, 3, 4, 1, 2, 1, 2, 3, 4, 3, 4,
+      ]);
+      const b = tf.tensor1d([true, false], 'bool');
+      expect(Array.from(tf.tile(b, [3]).dataSync())).toEqual([1, 0, 1, 0, 1, 0]);
+      tf.dispose([x, b]);
+    });
+  });
+
+  describe('Sum / Mean over leading axes', () => {
+    const cases: [string, number[], number[], boolean][] = [
+      ['BN stats [0,1,2]', [3, 4, 5, 6], [0, 1, 2], false],
+      ['bias grad [0]', [7, 9], [0], false],
+      ['keepDims', [3, 4, 5], [0, 1], true],
+      ['inner axis (stock)', [3, 4, 5], [2], false],
+      ['middle axis (stock)', [3, 4, 5], [1], true],
+      ['all axes (stock)', [3, 4], [0, 1], false],
+    ];
+    for (const [name, shape, axes, keep] of cases) {
+      it(`sum ${name}`, () => checkAgainstCpu(`sum ${name}`, (x) => tf.sum(x!, axes, keep), [shape]));
+      it(`mean ${name}`, () => checkAgainstCpu(`mean ${name}`, (x) => tf.mean(x!, axes, keep), [shape]));
+    }
+    it('moments over [N,H,W] (BatchNorm)', () =>
+      checkAgainstCpu('moments', (x) => tf.moments(x!, [0, 1, 2]).variance, [[4, 5, 5, 3]]));
+  });
+
   describe('training-shaped compositions', () => {
     it('dense + gelu-like + layernorm-free MLP block', () =>
       checkAgainstCpu(
