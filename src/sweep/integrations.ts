@@ -51,75 +51,83 @@ function merge(a: unknown, b: unknown): unknown {
   return out;
 }
 
+type PretrainMae = typeof import('../train/pretrain-mae.js');
+type TrainFace = typeof import('../train/train-face.js');
+type Reconstruct = typeof import('../deploy/reconstruct.js');
+type VerificationSetModule = typeof import('../data/verification-set.js');
+type Verification = typeof import('../eval/verification.js');
+
+/** A training step resumes from its checkpoint when an interrupted run left one. */
+const hasCheckpoint = (out: string) => fs.existsSync(path.join(out, 'checkpoint.json'));
+
 /** The real implementations of the sweep's dependencies, from the other areas of the library. */
 export function defaultSweepDeps(opts: { onWarning?: (m: string) => void } = {}): SweepDeps {
   const sets = new Map<string, Promise<unknown>>();
   return {
     async trainMae({ data, out, teacher, config, seed, size, onProgress }) {
-      const train = await need<(c: unknown, h: unknown) => Promise<{ out: string }>>(
-        'train/pretrain-mae.js',
-        'trainMae',
-      );
-      const mod = await optionalImport<{ DEFAULT_TRAIN_MAE?: Record<string, unknown> }>(
-        'train/pretrain-mae.js',
-      );
-      const base = mod?.DEFAULT_TRAIN_MAE ?? {};
-      const cfg = merge(merge(base, config), {
+      const train = await need<PretrainMae['trainMae']>('train/pretrain-mae.js', 'trainMae');
+      const mod = await optionalImport<PretrainMae>('train/pretrain-mae.js');
+      const cfg = merge(merge(mod?.DEFAULT_TRAIN_MAE ?? {}, config), {
         data,
         out,
         seed,
         irm: { teacher },
         model: { imageSize: size },
-      }) as Record<string, unknown>;
-      const resume = fs.existsSync(path.join(out, 'checkpoint.json'));
+      }) as Parameters<PretrainMae['trainMae']>[0];
+      const resume = hasCheckpoint(out);
       const r = await train(cfg, { onProgress, onWarning: opts.onWarning, resume, overwrite: !resume });
-      return { run: r.out ?? out };
+      return { run: r.out };
     },
-    async reconstruct({ run, data, out, maskRatio, seed, size, onProgress }) {
-      const rec = await need<(c: unknown, h: unknown) => Promise<unknown>>(
+    async reconstruct({ run, data, out, maskRatio, seed, onProgress }) {
+      const rec = await need<Reconstruct['reconstructDataset']>(
         'deploy/reconstruct.js',
         'reconstructDataset',
       );
-      await rec(
-        { run, checkpoint: run, data, out, maskRatio, seed, size },
-        { onProgress, onWarning: opts.onWarning, overwrite: true },
-      );
+      // Writes out/images/<identity>/<file> and out/manifest.jsonl (the kept patches of each image).
+      await rec({
+        model: run,
+        data,
+        out,
+        maskRatio,
+        seed,
+        resume: true,
+        onProgress,
+        onWarning: opts.onWarning,
+      });
     },
     async trainRecognizer({ data, out, config, seed, size, onProgress }) {
-      const train = await need<(c: unknown, h: unknown) => Promise<{ out?: string }>>(
+      const train = await need<TrainFace['trainFaceRecognizer']>(
         'train/train-face.js',
         'trainFaceRecognizer',
       );
-      const mod = await optionalImport<Record<string, unknown>>('train/train-face.js');
-      const base = (Object.entries(mod ?? {}).find(
-        ([k, v]) => /^DEFAULT_/.test(k) && typeof v === 'object',
-      )?.[1] ?? {}) as Record<string, unknown>;
-      const cfg = merge(merge(base, config), { data, out, seed }) as Record<string, unknown>;
-      void size;
-      const r = await train(cfg, { onProgress, onWarning: opts.onWarning, overwrite: true });
-      return { run: r?.out ?? out };
+      const mod = await optionalImport<TrainFace>('train/train-face.js');
+      const cfg = merge(merge(mod?.DEFAULT_TRAIN_FR ?? {}, config), {
+        data,
+        out,
+        seed,
+        inputSize: size,
+      }) as Parameters<TrainFace['trainFaceRecognizer']>[0];
+      const resume = hasCheckpoint(out);
+      const r = await train(cfg, { onProgress, onWarning: opts.onWarning, resume, overwrite: !resume });
+      return { run: r.out };
     },
     createEmbedder: loadEmbedder,
     async verify({ model, set, size, batchSize, onProgress }) {
-      const read = await need<(spec: string, o: unknown) => Promise<unknown>>(
+      const read = await need<VerificationSetModule['readVerificationSet']>(
         'data/verification-set.js',
         'readVerificationSet',
       );
-      const evaluate = await need<
-        (
-          e: Embedder,
-          s: unknown,
-          o: unknown,
-        ) => Promise<{ accuracy: number; std: number; tarAtFar?: { tar?: number } | number }>
-      >('eval/verification.js', 'evaluateVerification');
+      const evaluate = await need<Verification['evaluateVerification']>(
+        'eval/verification.js',
+        'evaluateVerification',
+      );
       const key = `${set}@${size}`;
       if (!sets.has(key)) sets.set(key, read(set, { size, onWarning: opts.onWarning }));
-      const vs = await sets.get(key)!;
+      const vs = (await sets.get(key)) as Awaited<ReturnType<VerificationSetModule['readVerificationSet']>>;
       const emb = await loadEmbedder(model);
       try {
         const r = await evaluate(emb, vs, { batchSize, onProgress });
-        const tar = typeof r.tarAtFar === 'number' ? r.tarAtFar : r.tarAtFar?.tar;
-        return { accuracy: r.accuracy, std: r.std, ...(tar !== undefined ? { tarAtFar: tar } : {}) };
+        return { accuracy: r.accuracy, std: r.std, tarAtFar: r.tarAtFar.tar };
       } finally {
         await emb.dispose();
       }

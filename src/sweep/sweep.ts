@@ -38,6 +38,7 @@ export interface SweepDeps {
     size: number;
     onProgress?: OnProgress;
   }): Promise<{ run: string }>;
+  /** Writes `<out>/images/<identity>/<file>` (and optionally `<out>/manifest.jsonl`: each image's kept patches). */
   reconstruct(a: {
     run: string;
     data: string;
@@ -120,6 +121,38 @@ async function selectDeploy(
   return { identities: chosen.length, images: n };
 }
 
+/** `<identity>/<file>` -> kept patch indices, from a reconstruction manifest (empty when absent). */
+function readKeptPatches(file: string): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  if (!fs.existsSync(file)) return out;
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    try {
+      const m = JSON.parse(line) as { source?: string; identity?: string; keep?: number[] };
+      if (m.source && m.identity && Array.isArray(m.keep))
+        out.set(`${m.identity}/${path.basename(m.source)}`, m.keep);
+    } catch {
+      /* a partial last line of an interrupted run */
+    }
+  }
+  return out;
+}
+
+/** The image with every patch not in `keep` set to gray (what the MAE encoder saw). */
+function maskWithKeep(img: RgbImage, keep: number[], p: number): RgbImage {
+  const gw = img.width / p;
+  const mask = new Uint8Array((img.width / p) * (img.height / p)).fill(1);
+  for (const k of keep) mask[k] = 0;
+  const data = new Uint8Array(img.data);
+  mask.forEach((m, i) => {
+    if (!m) return;
+    const gx = i % gw;
+    const gy = Math.floor(i / gw);
+    for (let y = gy * p; y < (gy + 1) * p; y++)
+      data.fill(128, (y * img.width + gx * p) * 3, (y * img.width + (gx + 1) * p) * 3);
+  });
+  return { data, width: img.width, height: img.height };
+}
+
 /** Builds the step list and runs it; returns the report path and the step outcomes. */
 export async function runSweep(
   cfg: SweepConfig,
@@ -158,6 +191,7 @@ export async function runSweep(
   if (cfg.teacher === 'train') {
     steps.push({
       id: 'teacher',
+      resumable: true,
       config: { data: cfg.train, train: cfg.teacherTrain, seed, size: cfg.size },
       run: async ({ outDir }) =>
         deps.trainRecognizer({
@@ -176,6 +210,7 @@ export async function runSweep(
   const pretrained = cfg.mae.pretrained && fs.existsSync(cfg.mae.pretrained) ? cfg.mae.pretrained : null;
   steps.push({
     id: 'mae',
+    resumable: true,
     deps: pretrained ? [] : teacherSteps,
     config: pretrained
       ? { pretrained }
@@ -204,13 +239,14 @@ export async function runSweep(
     sets.push({ id, method: 'facemae', label: `FaceMAE, mask ratio ${r}`, strength: r, step: id });
     steps.push({
       id,
+      resumable: true,
       deps: ['mae', ...deploySteps],
       config: { ratio: r, seed, size: cfg.size, deploy: cfg.deploy },
       run: async ({ outDir, deps: d }) => {
         await deps.reconstruct({
           run: d.mae!.run as string,
           data: deployDir,
-          out: path.join(outDir, 'images'),
+          out: outDir,
           maskRatio: r,
           seed,
           size: cfg.size,
@@ -295,6 +331,7 @@ export async function runSweep(
   for (const s of sets) {
     steps.push({
       id: `fr-${s.id}`,
+      resumable: true,
       deps: s.step ? [s.step] : deploySteps,
       config: { recognizer: cfg.recognizer, seed, size: cfg.size },
       run: async ({ outDir }) =>
@@ -351,6 +388,10 @@ export async function runSweep(
           : undefined;
         return f ? readImage(path.join(folder, f), { size: cfg.size }) : undefined;
       };
+      // The masks FaceMAE actually drew, from the reconstruction manifests (when written).
+      const kept = new Map<number, Map<string, number[]>>();
+      for (const r of cfg.maskRatios)
+        kept.set(r, readKeptPatches(path.join(stepsDir, `facemae-r${r}`, 'manifest.jsonl')));
       for (const rec of firsts) {
         const orig = await readImage(rec.path, { size: cfg.size });
         const row: Array<RgbImage | undefined> = [orig];
@@ -469,7 +510,7 @@ function collectReport(
             columns: gridCols,
             cell: cfg.size,
             pad: 4,
-            caption: `One image of each of the first ${String(grid.result.rows)} deployment identities. "masked r" is a random mask at ratio r (the one FaceMAE drew may differ); FaceMAE r is its reconstruction.`,
+            caption: `One image of each of the first ${String(grid.result.rows)} deployment identities. "masked r" shows the patches FaceMAE's encoder saw at mask ratio r (from the reconstruction manifest; a fresh random mask when none was written); "FaceMAE r" is the reconstruction.`,
           },
         ]
       : [],

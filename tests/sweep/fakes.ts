@@ -36,7 +36,14 @@ export function fakeDeps(calls: string[], opts: { noRecognizer?: boolean } = {})
     },
     async reconstruct({ data, out, maskRatio, seed, size }) {
       calls.push(`reconstruct ${maskRatio}`);
-      await distortDataset({ method: 'blur', strength: 1 + 3 * maskRatio, data, out, seed, size });
+      await distortDataset({
+        method: 'blur',
+        strength: 1 + 3 * maskRatio,
+        data,
+        out: path.join(out, 'images'),
+        seed,
+        size,
+      });
     },
     async trainRecognizer({ data, out }) {
       calls.push(`trainRecognizer ${path.basename(path.dirname(data))}`);
