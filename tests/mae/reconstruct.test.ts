@@ -109,3 +109,20 @@ describe('reconstructDataset', () => {
     await expect(loadMaeRun(tmp())).rejects.toThrow(/no checkpoint in .*; train one with facemae train-mae/);
   });
 });
+
+describe('evaluateMaskedLoss', () => {
+  it('scores the model and the two trivial predictors on the same masks', async () => {
+    const { evaluateMaskedLoss } = await import('../../src/train/eval-mae.js');
+    const { listImageFolder } = await import('../../src/data/image-folder.js');
+    const { records } = await listImageFolder(data);
+    const loaded = await loadMaeRun(run);
+    const r = await evaluateMaskedLoss(loaded.mae, records, { maskRatio: 0.75, batchSize: 5 });
+    expect(r.images).toBe(12);
+    for (const v of [r.mae, r.visibleMean, r.positionMean]) expect(v).toBeGreaterThan(0);
+    // the same image repeated: the position mean is that image, a perfect predictor
+    const same = await evaluateMaskedLoss(loaded.mae, [records[0]!, records[0]!, records[0]!], { maskRatio: 0.75 });
+    expect(same.positionMean).toBeLessThan(1e-6);
+    expect(same.visibleMean).toBeGreaterThan(1e-3);
+    loaded.mae.dispose();
+  });
+});
