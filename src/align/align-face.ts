@@ -1,8 +1,8 @@
 /**
  * One photo -> one 112×112 face, as insightface's `norm_crop`: detect, pick a face, fit a
  * similarity from its five landmarks to ARCFACE_DST (Umeyama), warp bilinearly with a black border.
- * Tight face crops defeat detectors trained on whole scenes, so when nothing is found the photo is
- * padded with black and searched again, with coordinates mapped back.
+ * Tight face crops defeat detectors trained on whole scenes, so when nothing is found, or the face
+ * fills the photo, it is padded with black and searched again, with coordinates mapped back.
  */
 import type { RgbImage } from '../types.js';
 import { padImage } from './image-ops.js';
@@ -16,6 +16,8 @@ export interface AlignPhotoOptions {
   pick?: PickMode;
   /** Black border added on each side, as a fraction of the longer side, for the retry; 0 disables it. */
   padRetry?: number;
+  /** A face box this large a fraction of the photo's width or height marks a tight crop (default 0.75). */
+  tightFraction?: number;
 }
 
 export interface AlignedFace {
@@ -39,17 +41,36 @@ export function alignToTemplate(
   return { image: warpAffine(img, transform, size, size), transform };
 }
 
-/** Detects (with the padded retry) and picks one face; undefined when there is none. */
+/** True when the box covers at least `frac` of the photo's width or height (the photo is a tight face crop). */
+export function isTightBox(box: FaceDetection['box'], width: number, height: number, frac: number): boolean {
+  return (box[2] - box[0]) / width >= frac || (box[3] - box[1]) / height >= frac;
+}
+
+/** True when the box reaches the photo's edge (within 1 px): the face, or the photo, is cut. */
+export function touchesBorder(box: FaceDetection['box'], width: number, height: number): boolean {
+  return box[0] <= 1 || box[1] <= 1 || box[2] >= width - 1 || box[3] >= height - 1;
+}
+
+/**
+ * Detects and picks one face; undefined when there is none. The photo is searched again on a
+ * padded canvas when nothing is found, when the face fills most of it (a tight crop: detectors
+ * then return poor boxes and landmarks; the padded result wins) or when the picked face is cut by
+ * the border (on tight crops the real face is often missed and a fragment found; the pick rule
+ * chooses between the two).
+ */
 export async function findFace(
   detector: FaceDetector,
   img: RgbImage,
   opts: AlignPhotoOptions = {},
 ): Promise<{ face: FaceDetection; padded: boolean } | undefined> {
   const pick = opts.pick ?? 'largest';
-  const direct = pickFace(await detector.detect(img), img.width, img.height, pick);
-  if (direct) return { face: direct, padded: false };
   const frac = opts.padRetry ?? 0.25;
-  if (!(frac > 0)) return undefined;
+  const tight = opts.tightFraction ?? 0.75;
+  const direct = pickFace(await detector.detect(img), img.width, img.height, pick);
+  const isTight = direct !== undefined && isTightBox(direct.box, img.width, img.height, tight);
+  const isCut = direct !== undefined && touchesBorder(direct.box, img.width, img.height);
+  if (direct && !isTight && !isCut) return { face: direct, padded: false };
+  if (!(frac > 0)) return direct ? { face: direct, padded: false } : undefined;
   const pad = Math.max(1, Math.round(frac * Math.max(img.width, img.height)));
   const faces = (await detector.detect(padImage(img, pad))).map((f): FaceDetection => ({
     score: f.score,
@@ -57,7 +78,12 @@ export async function findFace(
     landmarks: f.landmarks.map(([x, y]) => [x - pad, y - pad] as [number, number]),
   }));
   const face = pickFace(faces, img.width, img.height, pick);
-  return face ? { face, padded: true } : undefined;
+  if (!face) return direct ? { face: direct, padded: false } : undefined;
+  if (!direct || isTight) return { face, padded: true };
+  // a face cut by the border: keep whichever of the two the pick rule prefers
+  return pickFace([direct, face], img.width, img.height, pick) === face
+    ? { face, padded: true }
+    : { face: direct, padded: false };
 }
 
 /** The whole per-photo pipeline; undefined when no face is found. */

@@ -26,6 +26,8 @@ export interface AlignConfig {
   pick: PickMode;
   /** Black border per side for the retry when nothing is found, as a fraction of the longer side (0 = no retry). */
   padRetry: number;
+  /** Face box ≥ this fraction of the photo's width or height = a tight crop, searched again padded. */
+  tightFraction: number;
   /** Detector score threshold; null = the detector's default. */
   threshold: number | null;
 }
@@ -36,6 +38,7 @@ export const DEFAULT_ALIGN_CONFIG: AlignConfig = {
   detector: 'faceplugin',
   pick: 'largest',
   padRetry: 0.25,
+  tightFraction: 0.75,
   threshold: null,
 };
 
@@ -130,7 +133,11 @@ export async function alignFolderWith(
         noFace.push({ path: rel, reason: 'unreadable', detail: (e as Error).message });
       }
       if (img) {
-        const r = await alignPhoto(detector, img, { pick: cfg.pick, padRetry: cfg.padRetry });
+        const r = await alignPhoto(detector, img, {
+          pick: cfg.pick,
+          padRetry: cfg.padRetry,
+          tightFraction: cfg.tightFraction,
+        });
         if (r) {
           await encodePhoto(dst, r.image);
           aligned++;
@@ -178,6 +185,12 @@ export function validateAlignConfig(cfg: AlignConfig): void {
   }
   if (!(cfg.padRetry >= 0 && cfg.padRetry <= 2)) {
     throw new FaceMaeError(`padRetry must be in [0, 2], got ${cfg.padRetry}`, 'E_CONFIG');
+  }
+  if (!(cfg.tightFraction > 0)) {
+    throw new FaceMaeError(
+      `tightFraction must be > 0 (1 or more disables it), got ${cfg.tightFraction}`,
+      'E_CONFIG',
+    );
   }
   if (cfg.threshold !== null && !(cfg.threshold > 0 && cfg.threshold < 1)) {
     throw new FaceMaeError(`--threshold must be in (0, 1), got ${cfg.threshold}`, 'E_CONFIG');

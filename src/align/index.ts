@@ -15,6 +15,8 @@ export {
   alignToTemplate,
   findFace,
   alignPhoto,
+  isTightBox,
+  touchesBorder,
   type AlignPhotoOptions,
   type AlignedFace,
 } from './align-face.js';

@@ -8,6 +8,8 @@ import {
   ARCFACE_DST,
   createFacepluginDetector,
   findFace,
+  isTightBox,
+  touchesBorder,
   type FaceDetection,
   type FaceDetector,
 } from '../../src/align/index.js';
@@ -119,6 +121,51 @@ describe('tight face crops', () => {
     expect(found?.face.box).toEqual([36, 36, 76, 76]);
     expect(found?.face.landmarks[0]).toEqual([46, 51]);
     expect(await findFace(picky, img, { padRetry: 0 })).toBeUndefined();
+  });
+});
+
+describe('when findFace searches a padded canvas', () => {
+  /** Returns `direct` on the photo itself and `padded` (in padded-canvas pixels) on anything larger. */
+  const scripted = (w: number, direct: FaceDetection[], padded: FaceDetection[]): FaceDetector => ({
+    name: 'scripted',
+    async detect(img: RgbImage) {
+      return img.width === w ? direct : padded;
+    },
+    async dispose() {},
+  });
+  const face = (box: [number, number, number, number]): FaceDetection => ({
+    box,
+    score: 0.9,
+    landmarks: [
+      [box[0], box[1]],
+      [box[2], box[1]],
+      [(box[0] + box[2]) / 2, (box[1] + box[3]) / 2],
+      [box[0], box[3]],
+      [box[2], box[3]],
+    ],
+  });
+  const img: RgbImage = { data: new Uint8Array(100 * 100 * 3), width: 100, height: 100 };
+
+  it('keeps a normal face without a second search', async () => {
+    const r = await findFace(scripted(100, [face([30, 30, 60, 70])], [face([0, 0, 5, 5])]), img);
+    expect(r).toMatchObject({ padded: false, face: { box: [30, 30, 60, 70] } });
+  });
+
+  it('prefers the padded result for a tight crop (face ≥ 75% of the photo)', async () => {
+    // 25 px of padding: padded box [35,30,115,130] maps back to [10,5,90,105]
+    const r = await findFace(scripted(100, [face([5, 5, 95, 95])], [face([35, 30, 115, 130])]), img);
+    expect(r).toMatchObject({ padded: true, face: { box: [10, 5, 90, 105] } });
+    expect(isTightBox([5, 5, 95, 95], 100, 100, 0.75)).toBe(true);
+    expect(isTightBox([30, 30, 60, 70], 100, 100, 0.75)).toBe(false);
+  });
+
+  it('lets the pick rule choose between a border-cut fragment and the padded face', async () => {
+    const fragment = face([80, 0, 100, 30]);
+    expect(touchesBorder(fragment.box, 100, 100)).toBe(true);
+    const big = await findFace(scripted(100, [fragment], [face([40, 40, 110, 120])]), img);
+    expect(big).toMatchObject({ padded: true, face: { box: [15, 15, 85, 95] } });
+    const none = await findFace(scripted(100, [fragment], []), img);
+    expect(none).toMatchObject({ padded: false, face: { box: [80, 0, 100, 30] } });
   });
 });
 
