@@ -2,12 +2,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll } from 'vitest';
 import { writeImage } from '../../src/data/image-folder.js';
 import type { RgbImage } from '../../src/types.js';
 
 const made: string[] = [];
-process.on('exit', () => {
-  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+// Registered on the importing test file's root suite (helpers are imported during collection).
+afterAll(() => {
+  for (const d of made.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
 
 /** A fresh folder under os.tmpdir(), removed when the test process exits. */
