@@ -1,12 +1,84 @@
 import type { Command } from 'commander';
+import { parseDottedOverrides, resolveConfig, type DeepPartial } from '../../config/resolve.js';
 import { FaceMaeError } from '../../core/errors.js';
+import { MARGIN_PRESETS, type MarginPreset } from '../../losses/margin.js';
+import { DEFAULT_TRAIN_FR, trainFaceRecognizer, type TrainFrConfig } from '../../train/train-face.js';
+import type { OptimizerKind } from '../../train/optimizer.js';
+import { collect, contextOf, parseInteger, parseNumber } from '../context.js';
+import { printJson } from '../logger.js';
+import { createProgress, type ProgressBar } from '../progress.js';
 
-// Placeholder until the verb lands; replaced by its implementation.
 export function registerTrainFr(program: Command): void {
   program
     .command('train-fr')
-    .description('train a face-recognition model with an ArcFace-style margin loss')
-    .action(() => {
-      throw new FaceMaeError('train-fr is not implemented yet');
+    .description('train a face-recognition model with an ArcFace-style margin loss (insightface arcface_torch recipe)')
+    .option('--data <dir>', '[string] identity folders <dir>/<identity>/<image> of aligned 112×112 faces')
+    .option('--out <dir>', '[string] run folder (checkpoint, log.jsonl, verification.jsonl, config.json)')
+    .option('--backbone <name>', '[string] r18|r34|r50|r100|r18-half|r-tiny|mbf|mbf-small (default: r-tiny)')
+    .option('--loss <preset>', `[string] ${Object.keys(MARGIN_PRESETS).join('|')} margin preset (default: arcface)`)
+    .option('--epochs <n>', '[number] epochs (default: 1)', parseNumber('--epochs'))
+    .option('--steps <n>', '[integer] optimizer steps (wins over --epochs)', parseInteger('--steps'))
+    .option('--batch-size <n>', '[integer] (default: 32)', parseInteger('--batch-size'))
+    .option('--lr <x>', '[number] peak learning rate (default: 0.1)', parseNumber('--lr'))
+    .option('--optimizer <name>', '[string] sgd|adamw (default: sgd)')
+    .option('--verify <spec>', '[string] verification set scored during/after training, e.g. lfw:DIR (repeatable)', collect)
+    .option('--verify-every <n>', '[integer] steps between verifications (default: 0 = at the end)', parseInteger('--verify-every'))
+    .option('--seed <n>', '[integer] (default: 0)', parseInteger('--seed'))
+    .option('--config <file>', '[string] JSON config (flags win)')
+    .option('--set <key=value>', '[string] override any config key, e.g. margin.m2=0.4 (repeatable)', collect)
+    .option('--resume', 'continue the run in --out from its checkpoint')
+    .option('--overwrite', 'start over in a non-empty --out')
+    .action(async (o: Record<string, unknown>, cmd: Command) => {
+      const { opts, log } = contextOf(cmd);
+      const preset = o.loss as string | undefined;
+      if (preset !== undefined && !(preset in MARGIN_PRESETS)) {
+        throw new FaceMaeError(`--loss must be one of ${Object.keys(MARGIN_PRESETS).join(', ')}, got "${preset}"`);
+      }
+      const optimizer = o.optimizer as string | undefined;
+      if (optimizer !== undefined && optimizer !== 'sgd' && optimizer !== 'adamw') {
+        throw new FaceMaeError(`--optimizer must be sgd or adamw, got "${optimizer}"`);
+      }
+      const flags: DeepPartial<TrainFrConfig> = {
+        data: o.data as string | undefined,
+        out: o.out as string | undefined,
+        backbone: o.backbone as string | undefined,
+        margin: preset ? { ...MARGIN_PRESETS[preset as MarginPreset] } : undefined,
+        epochs: o.epochs as number | undefined,
+        steps: o.steps as number | undefined,
+        batchSize: o.batchSize as number | undefined,
+        lr: o.lr as number | undefined,
+        optimizer: optimizer as OptimizerKind | undefined,
+        verify: o.verify as string[] | undefined,
+        verifyEvery: o.verifyEvery as number | undefined,
+        seed: o.seed as number | undefined,
+      };
+      const withSets = resolveConfig<TrainFrConfig>({ defaults: DEFAULT_TRAIN_FR, configFile: o.config as string | undefined, flags });
+      const cfg = resolveConfig<TrainFrConfig>({
+        defaults: DEFAULT_TRAIN_FR,
+        fileConfig: withSets as DeepPartial<TrainFrConfig>,
+        flags: parseDottedOverrides((o.set as string[] | undefined) ?? []) as DeepPartial<TrainFrConfig>,
+      });
+      if (!cfg.out) throw new FaceMaeError('--out <dir> is required');
+      if (!cfg.data && !o.resume) throw new FaceMaeError('--data <dir> is required');
+      let bar: ProgressBar | undefined;
+      const res = await trainFaceRecognizer(cfg, {
+        resume: Boolean(o.resume),
+        overwrite: Boolean(o.overwrite),
+        onWarning: log.warn,
+        onProgress: (d, t, status) => {
+          bar ??= createProgress('train-fr', t, { quiet: opts.quiet });
+          bar.update(d, status);
+        },
+        onVerify: (v) => log.info(`step ${v.step} ${v.set}: ${(100 * v.accuracy).toFixed(2)}% ± ${(100 * v.std).toFixed(2)} (${v.pairs} pairs)`),
+      });
+      (bar as ProgressBar | undefined)?.finish();
+      if (opts.json) printJson(res);
+      else {
+        const l = res.last;
+        log.result(`trained ${res.steps} steps into ${res.out}${l ? `: loss ${l.loss.toFixed(3)}, train acc ${(100 * l.acc).toFixed(1)}%` : ''}`);
+        for (const v of res.verification.filter((x) => x.step === res.steps)) {
+          log.result(`${v.set}: ${(100 * v.accuracy).toFixed(2)}% ± ${(100 * v.std).toFixed(2)}, TAR@FAR=1e-3 ${(100 * v.tar).toFixed(2)}%`);
+        }
+      }
     });
 }
