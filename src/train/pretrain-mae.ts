@@ -109,6 +109,8 @@ export interface TrainMaeHooks {
   resume?: boolean;
   /** Allow writing into a non-empty `out` from scratch. */
   overwrite?: boolean;
+  /** On resume: change the run length (the cosine schedule is recomputed for the new total). */
+  resumeSteps?: number;
 }
 
 export interface TrainMaeResult {
@@ -210,6 +212,10 @@ export async function trainMae(config: TrainMaeConfig, hooks: TrainMaeHooks = {}
     ckpt = loadCheckpoint(cfg.out);
     const saved = ckpt.config as TrainMaeConfig | undefined;
     if (saved) cfg = { ...saved, data: config.data || saved.data, out: config.out };
+    if (hooks.resumeSteps !== undefined && hooks.resumeSteps !== cfg.steps) {
+      hooks.onWarning?.(`resuming with a new run length: ${hooks.resumeSteps} steps (was ${cfg.steps ?? `${cfg.epochs} epochs`})`);
+      cfg = { ...cfg, steps: hooks.resumeSteps };
+    }
     startStep = ckpt.step;
   }
   if (!cfg.data) throw new FaceMaeError('trainMae needs a data folder (--data)', 'E_CONFIG');
@@ -221,7 +227,7 @@ export async function trainMae(config: TrainMaeConfig, hooks: TrainMaeHooks = {}
     throw new FaceMaeError(`${cfg.data} has ${records.length} images, fewer than one batch of ${cfg.batchSize}: lower --batch-size`, 'E_EMPTY');
   }
   const totalSteps = resolveSteps(cfg, perEpoch);
-  if (!resuming) saveResolvedConfig(cfg.out, 'train-mae', cfg);
+  saveResolvedConfig(cfg.out, 'train-mae', cfg);
 
   const root = createRng(cfg.seed);
   const mae = createMae(modelCfg, root.fork('init'));

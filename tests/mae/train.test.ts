@@ -68,6 +68,11 @@ describe('trainMae', () => {
     expect(logB.map((l) => l.loss)).toEqual(lines.map((l) => l.loss));
     disposeCheckpoint(a);
     disposeCheckpoint(b);
+    // a finished run can be extended
+    const warnings2: string[] = [];
+    const r3 = await trainMae(base(outB), { resume: true, resumeSteps: 10, onWarning: (w) => warnings2.push(w) });
+    expect(r3.steps).toBe(10);
+    expect(warnings2.join()).toMatch(/new run length: 10 steps \(was 8\)/);
   });
 
   it('trains with IRM through a frozen teacher and logs both terms', async () => {

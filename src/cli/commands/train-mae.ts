@@ -26,7 +26,7 @@ export function registerTrainMae(program: Command): void {
     .option('--sample-every <n>', '[integer] steps between sample grids (default: 200)', parseInteger('--sample-every'))
     .option('--config <file>', '[string] JSON config (flags win)')
     .option('--set <key=value>', '[string] dotted override, e.g. --set irm.temperature=0.05 (repeatable)', collect)
-    .option('--resume', 'continue the run in --out from its last checkpoint')
+    .option('--resume', 'continue the run in --out from its last checkpoint (its saved config; --steps may change the length)')
     .option('--overwrite', 'write into a non-empty --out from scratch')
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       const { opts, log } = contextOf(cmd);
@@ -51,6 +51,8 @@ export function registerTrainMae(program: Command): void {
       const r = await trainMae(cfg, {
         resume: Boolean(o.resume),
         overwrite: Boolean(o.overwrite),
+        // with --resume the saved config is used; an explicit --steps changes the run length
+        ...(o.resume && o.steps !== undefined ? { resumeSteps: o.steps as number } : {}),
         onWarning: log.warn,
         onProgress: (d, t, status) => {
           bar ??= createProgress('train-mae', t, { quiet: opts.quiet });
