@@ -2,12 +2,15 @@
  * The bundled faceplugin detector (MIT, assets/models/faceplugin): Ultra-Light RFB-320 boxes
  * (fr_detect.onnx, [1,3,240,320] RGB (x − 127)/128, boxes decoded in-graph) + 68 landmarks
  * (fr_landmark.onnx, 64×64 grayscale crop /256 -> [1,136] fractions of the crop), reduced to the
- * five insightface points. Conventions follow the faceplugin JS SDK (lib/fr_detect.js, lib/fr_landmark.js).
+ * five insightface points. Conventions follow the faceplugin JS SDK (lib/fr_detect.js, lib/fr_landmark.js),
+ * except that the photo is letterboxed instead of stretched to 320×240: stretching squeezes faces on
+ * wide photos until the detector misses them, and on LFW both give the same crops.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RgbImage } from '../types.js';
 import { cropImage, resizeBilinear, toGray, toNchw } from './image-ops.js';
+import { letterbox } from './letterbox.js';
 import { nms } from './nms.js';
 import { expectNames, openSession, outputData, tensor } from './onnx-session.js';
 import type { FaceDetection, FaceDetector } from './types.js';
@@ -72,14 +75,15 @@ export async function createFacepluginDetector(opts: FacepluginOptions = {}): Pr
   return {
     name: 'faceplugin',
     async detect(img: RgbImage): Promise<FaceDetection[]> {
-      // The SDK stretches the photo to 320×240 (no letterbox); boxes come back as fractions.
-      const input = toNchw(resizeBilinear(img, DET_W, DET_H), 127, 128, 'rgb');
+      // The SDK stretches the photo to 320×240; a letterbox keeps faces' aspect on wide or tall photos.
+      const { image, scale } = letterbox(img, DET_W, DET_H);
+      const input = toNchw(image, 127, 128, 'rgb');
       const out = await det.run({ input: tensor(input, [1, 3, DET_H, DET_W]) });
       const cands = decodeUltraface(
         outputData(out, 'scores'),
         outputData(out, 'boxes'),
-        img.width,
-        img.height,
+        DET_W / scale,
+        DET_H / scale,
         threshold,
       );
       const keep = nms(

@@ -1,6 +1,8 @@
 /** Detection + alignment on the committed photos, with the bundled faceplugin detector (no ../shared needed). */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   alignPhoto,
@@ -68,6 +70,48 @@ describe('faceplugin detector on assets/sample/raw', () => {
       });
       // mean residual in 112-px units: pose makes five points non-similar (Bob Hope, turned: 4.4)
       expect(err / 5, f).toBeLessThan(6);
+    }
+  });
+});
+
+describe('photos with several faces, and grayscale photos', () => {
+  it('--pick largest takes the big face, central the one in the middle', async () => {
+    const a = await decodePhoto(rawFiles[0] as string);
+    const b = await decodePhoto(rawFiles[1] as string);
+    // 600×300 canvas: photo a (250 px) at the left, photo b halved (125 px) centred at x = 300
+    const small = await sharp(Buffer.from(b.data), { raw: { width: 250, height: 250, channels: 3 } })
+      .resize(125, 125)
+      .raw()
+      .toBuffer();
+    const canvas = await sharp({ create: { width: 600, height: 300, channels: 3, background: '#000' } })
+      .composite([
+        { input: Buffer.from(a.data), raw: { width: 250, height: 250, channels: 3 }, left: 0, top: 25 },
+        { input: small, raw: { width: 125, height: 125, channels: 3 }, left: 238, top: 88 },
+      ])
+      .removeAlpha()
+      .raw()
+      .toBuffer();
+    const img: RgbImage = { data: new Uint8Array(canvas), width: 600, height: 300 };
+    expect((await det.detect(img)).length).toBeGreaterThanOrEqual(2);
+    const cx = (f: FaceDetection) => (f.box[0] + f.box[2]) / 2;
+    const largest = await findFace(det, img, { pick: 'largest' });
+    const central = await findFace(det, img, { pick: 'central' });
+    expect(cx(largest!.face)).toBeLessThan(250);
+    expect(Math.abs(cx(central!.face) - 300)).toBeLessThan(40);
+  });
+
+  it('aligns a grayscale JPEG (decoded to RGB)', async () => {
+    const file = path.join(os.tmpdir(), `align-gray-${process.pid}.jpg`);
+    await sharp(rawFiles[2] as string)
+      .grayscale()
+      .jpeg()
+      .toFile(file);
+    try {
+      const img = await decodePhoto(file);
+      expect(img.data.length).toBe(img.width * img.height * 3);
+      expect(await alignPhoto(det, img)).toBeDefined();
+    } finally {
+      fs.rmSync(file, { force: true });
     }
   });
 });
