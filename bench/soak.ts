@@ -71,7 +71,9 @@ export async function benchSoak(argv: string[]): Promise<void> {
   // RSS is judged flat if it grew < 5% (+16 MB for allocator/JIT noise) after the first interval
   const rssFlat = rssGrowth < first.rssMb * 0.05 + 16;
   console.log(`tensors: ${tensorsFlat ? 'flat' : 'GROWING'} (${first.tensors} -> ${last.tensors})`);
-  console.log(`rss: ${rssFlat ? 'flat' : 'GROWING'} (${first.rssMb.toFixed(0)} -> ${last.rssMb.toFixed(0)} MB)`);
+  console.log(
+    `rss: ${rssFlat ? 'flat' : 'GROWING'} (${first.rssMb.toFixed(0)} -> ${last.rssMb.toFixed(0)} MB)`,
+  );
   console.log(`soak: ${tensorsFlat && rssFlat ? 'PASS' : 'FAIL'}`);
   mae.dispose();
   net.dispose();

@@ -85,15 +85,7 @@ function gelu(x: tf.Tensor): tf.Tensor {
 }
 
 /** Pre-norm transformer block on x [B*N, D] (N tokens per sample). */
-function block(
-  p: Params,
-  pre: string,
-  x: tf.Tensor,
-  B: number,
-  N: number,
-  D: number,
-  H: number,
-): tf.Tensor {
+function block(p: Params, pre: string, x: tf.Tensor, B: number, N: number, D: number, H: number): tf.Tensor {
   const dh = D / H;
   const h = layerNorm(x, p.get(`${pre}.ln1.g`), p.get(`${pre}.ln1.b`));
   const qkv = dense(h, p.get(`${pre}.qkv.w`), p.get(`${pre}.qkv.b`));

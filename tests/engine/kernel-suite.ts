@@ -89,6 +89,9 @@ export function kernelSuite(): void {
       ['explicit pad 1', [2, 6, 6, 3], [3, 3, 3, 4], 1, 1, 1],
       ['5x5 same s1 wide C', [1, 6, 6, 40], [5, 5, 40, 8], 1, 'same', 1],
       ['patch embed 4x4 s4', [2, 8, 8, 3], [4, 4, 3, 6], 4, 'valid', 1],
+      ['3x3 valid s1 wide C', [2, 7, 6, 12], [3, 3, 12, 5], 1, 'valid', 1],
+      ['2x2 same s1 (asymmetric pad)', [2, 5, 5, 9], [2, 2, 9, 4], 1, 'same', 1],
+      ['4x4 same s2 even kernel', [2, 8, 8, 9], [4, 4, 9, 3], 2, 'same', 1],
     ];
     for (const [name, xs, ws, s, pad] of cases) {
       it(name, () =>

@@ -61,11 +61,20 @@ function isPointwise(c: ConvInfo): boolean {
   );
 }
 
-/** Images per chunk so that rows·rowLen floats fit the scratch bound. */
+/** GEMM rows per chunk: a cache-sized im2col block also kept OpenBLAS off its slow tall-skinny path. */
+const CHUNK_ROWS = 16384;
+
+/** Images per chunk so that rows·rowLen floats fit the scratch bound (and rows ≈ CHUNK_ROWS). */
 function chunkOf(c: ConvInfo): number {
-  const perImage = c.outHeight * c.outWidth * c.filterHeight * c.filterWidth * c.inChannels;
-  return Math.max(1, Math.min(c.batchSize, Math.floor(ctx.scratchFloats / Math.max(1, perImage))));
+  const rows = c.outHeight * c.outWidth;
+  const perImage = rows * c.filterHeight * c.filterWidth * c.inChannels;
+  const byScratch = Math.floor(ctx.scratchFloats / Math.max(1, perImage));
+  const byRows = Math.floor(CHUNK_ROWS / Math.max(1, rows));
+  return Math.max(1, Math.min(c.batchSize, byScratch, byRows));
 }
+
+/** Channels below which the stock XNNPACK forward beats im2col + GEMM (the RGB stem). */
+const MIN_GEMM_CHANNELS = 8;
 
 /** cols [nb·OH·OW, KH·KW·C] from x images n0..n0+nb (zeros where the window leaves the image). */
 function im2col(x: Float32Array, c: ConvInfo, n0: number, nb: number, cols: Float32Array): void {
@@ -157,7 +166,9 @@ export function conv2D(args: Args): tf.TensorInfo {
   const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
   const { backend, attrs } = args;
   // Without native BLAS the stock XNNPACK convolution is faster than a JS GEMM.
-  if (!ctx.native || x.dtype !== 'float32') return stock('Conv2D', backend, args.inputs, attrs);
+  if (!ctx.native || x.dtype !== 'float32' || x.shape[3]! < MIN_GEMM_CHANNELS) {
+    return stock('Conv2D', backend, args.inputs, attrs);
+  }
   const c = convInfoOf(x.shape, filter.shape, attrs, 'Conv2D');
   const out = backend.makeOutput([c.batchSize, c.outHeight, c.outWidth, c.outChannels], 'float32');
   const xv = f32(backend, x);
@@ -240,6 +251,57 @@ export function conv2DBackpropFilter(args: Args): tf.TensorInfo {
   return out;
 }
 
+/**
+ * W' [KH,KW,Cout,Cin] with W'[kh,kw,o,i] = W[KH-1-kh, KW-1-kw, i, o]: the filter of the
+ * convolution that computes a stride-1 input gradient.
+ */
+function flipFilter(w: Float32Array, KH: number, KW: number, Ci: number, Co: number): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let kh = 0; kh < KH; kh++) {
+    for (let kw = 0; kw < KW; kw++) {
+      const src = (kh * KW + kw) * Ci * Co;
+      const dst = ((KH - 1 - kh) * KW + (KW - 1 - kw)) * Co * Ci;
+      for (let i = 0; i < Ci; i++) for (let o = 0; o < Co; o++) out[dst + o * Ci + i] = w[src + i * Co + o]!;
+    }
+  }
+  return out;
+}
+
+/**
+ * Stride-1 input gradient as a forward convolution of dy with the flipped filter (padding
+ * KH-1-top): im2col copies instead of col2im scatter-adds. Returns false when not applicable.
+ */
+function backpropInputAsConv(c: ConvInfo, dyv: Float32Array, wv: Float32Array, dx: Float32Array): boolean {
+  if (c.strideHeight !== 1 || c.strideWidth !== 1) return false;
+  const padTop = c.dilationHeight * (c.filterHeight - 1) - c.padInfo.top;
+  const padLeft = c.dilationWidth * (c.filterWidth - 1) - c.padInfo.left;
+  if (padTop < 0 || padLeft < 0) return false;
+  const g = {
+    ...c,
+    inHeight: c.outHeight,
+    inWidth: c.outWidth,
+    inChannels: c.outChannels,
+    outHeight: c.inHeight,
+    outWidth: c.inWidth,
+    outChannels: c.inChannels,
+    padInfo: { ...c.padInfo, top: padTop, left: padLeft },
+  } as ConvInfo;
+  const wf = flipFilter(wv, c.filterHeight, c.filterWidth, c.inChannels, c.outChannels);
+  const rowLen = g.filterHeight * g.filterWidth * g.inChannels;
+  const Ci = c.inChannels;
+  const chunk = chunkOf(g);
+  const rowsPerImage = g.outHeight * g.outWidth;
+  for (let n0 = 0; n0 < g.batchSize; n0 += chunk) {
+    const nb = Math.min(chunk, g.batchSize - n0);
+    const rows = nb * rowsPerImage;
+    const cols = scratchOf(rows * rowLen);
+    im2col(dyv, g, n0, nb, cols);
+    const o = n0 * rowsPerImage * Ci;
+    ctx.gemm(false, false, rows, Ci, rowLen, 1, cols, rowLen, wf, Ci, 0, dx.subarray(o, o + rows * Ci), Ci);
+  }
+  return true;
+}
+
 /** dx [N,H,W,Cin] = col2im(dy · Wᵀ), from dy [N,OH,OW,Cout] and filter [KH,KW,Cin,Cout]. */
 export function conv2DBackpropInput(args: Args): tf.TensorInfo {
   const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
@@ -257,6 +319,7 @@ export function conv2DBackpropInput(args: Args): tf.TensorInfo {
     ctx.gemm(false, true, c.batchSize * rowsPerImage, rowLen, Co, 1, dyv, Co, wv, Co, 0, dx, rowLen);
     return out;
   }
+  if (c.batchSize > 0 && backpropInputAsConv(c, dyv, wv, dx)) return out;
   dx.fill(0);
   const chunk = chunkOf(c);
   for (let n0 = 0; n0 < c.batchSize; n0 += chunk) {
