@@ -3,7 +3,6 @@
  * map to checkpoints), BatchNorm keeps running statistics (PyTorch semantics: momentum 0.1,
  * unbiased running variance), every op is plain tfjs in NHWC.
  */
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { tf } from '../../engine/backend.js';
 import type { Rng } from '../../core/rng.js';
 
@@ -22,7 +21,9 @@ export function createStore(rng: Rng): ParamStore {
 let uid = 0;
 function addParam(s: ParamStore, name: string, values: Float32Array, shape: number[], trainable = true): tf.Variable {
   if (s.params[name] || s.buffers[name]) throw new Error(`duplicate parameter name ${name}`);
-  const v = tf.variable(tf.tensor(values, shape), trainable, `${name}#${uid++}`);
+  const init = tf.tensor(values, shape);
+  const v = tf.variable(init, trainable, `${name}#${uid++}`);
+  init.dispose(); // the variable holds its own reference to the data
   (trainable ? s.params : s.buffers)[name] = v;
   return v;
 }
@@ -60,7 +61,9 @@ export function batchNorm(s: ParamStore, name: string, c: number, opts: { eps?: 
     let mean: tf.Tensor;
     let variance: tf.Tensor;
     if (training) {
-      ({ mean, variance } = tf.moments(x, axes));
+      // Not tf.moments: its internal Cast breaks backprop when the gradients come from tfjs-core's ESM build.
+      mean = tf.mean(x, axes);
+      variance = tf.mean(tf.square(tf.sub(x, mean)), axes);
       const count = axes.reduce((a, ax) => a * (x.shape[ax] as number), 1);
       tf.tidy(() => {
         runMean.assign(tf.add(tf.mul(runMean, 1 - mom), tf.mul(mean, mom)));

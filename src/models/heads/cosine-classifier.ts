@@ -23,7 +23,9 @@ export function l2Normalize(x: tf.Tensor, axis: number): tf.Tensor {
 
 export function createCosineClassifier(embeddingDim: number, numClasses: number, rng: Rng): CosineClassifier {
   const init = Float32Array.from({ length: embeddingDim * numClasses }, () => rng.normal() * 0.01);
-  const weight = tf.variable(tf.tensor2d(init, [embeddingDim, numClasses]), true, `head.weight#${rng.int(1e9)}`);
+  const t = tf.tensor2d(init, [embeddingDim, numClasses]);
+  const weight = tf.variable(t, true, `head.weight#${rng.int(1e9)}`);
+  t.dispose();
   return {
     numClasses,
     embeddingDim,
