@@ -261,8 +261,9 @@ export async function trainMae(config: TrainMaeConfig, hooks: TrainMaeHooks = {}
   else if (fs.existsSync(logFile)) fs.rmSync(logFile);
   const samplesDir = path.join(cfg.out, 'samples');
 
-  // fixed visualisation batch: the first 8 images (sorted), fixed masks
-  const vizRecords = records.slice(0, Math.min(8, records.length));
+  // fixed visualisation batch: 8 images spread over the sorted list (so, over identities), fixed masks
+  const vizCount = Math.min(8, records.length);
+  const vizRecords = Array.from({ length: vizCount }, (_, i) => records[Math.floor((i * records.length) / vizCount)] as FaceRecord);
   const vizLoader = createLoader({ records: vizRecords, batchSize: vizRecords.length, size: modelCfg.imageSize });
   let vizImgs: tf.Tensor4D | null = null;
   for await (const b of vizLoader.epoch()) vizImgs = b.images;
