@@ -1,28 +1,19 @@
 /**
- * The faceplugin recognizer (fr_feature.onnx) for the alignment checks: 112×112 RGB -> 512-d.
- * Local to the align tests so they do not depend on the eval area; input BGR, (x − 127) / 128, NCHW.
+ * The faceplugin recognizer for the alignment checks: 112×112 RGB -> 512-d, through the shared
+ * `createEmbedder('faceplugin')` of src/eval (fr_feature.onnx via onnxruntime-node, BGR, (x − 127)/128).
  */
-import path from 'node:path';
-import * as ort from 'onnxruntime-node';
-
-const MODEL = path.resolve(import.meta.dirname, '../../assets/models/faceplugin/fr_feature.onnx');
+import { createEmbedder } from '../../src/eval/embedders.js';
 
 export async function createFaceRecognizerForCheck(): Promise<{
   embed(rgb112: Uint8Array): Promise<Float32Array>;
   dispose(): Promise<void>;
 }> {
-  const session = await ort.InferenceSession.create(MODEL, { intraOpNumThreads: 1 });
+  const embedder = await createEmbedder('faceplugin', { threads: 1 });
   return {
-    async embed(rgb) {
-      const n = 112 * 112;
-      const x = new Float32Array(3 * n);
-      for (let i = 0; i < n; i++) {
-        for (let c = 0; c < 3; c++) x[(2 - c) * n + i] = ((rgb[i * 3 + c] as number) - 127) / 128;
-      }
-      const out = await session.run({ input: new ort.Tensor('float32', x, [1, 3, 112, 112]) });
-      return (out.output as ort.Tensor).data as Float32Array;
+    embed: (rgb) => embedder.embed(rgb, 1),
+    dispose: async () => {
+      await embedder.dispose();
     },
-    dispose: () => session.release(),
   };
 }
 

@@ -16,7 +16,7 @@ export function registerAlign(program: Command): void {
     .option('--pick <mode>', '[string] largest | central face when a photo has several (default: largest)')
     .option(
       '--pad-retry <x>',
-      '[number] black border per side, fraction of the longer side, for a second try when no face is found; 0 = off (default: 0.25)',
+      '[number] black border per side (fraction of the longer side) for a second search when no face is found or the face fills or is cut by the edge; 0 = off (default: 0.25)',
       parseNumber('--pad-retry'),
     )
     .option(
