@@ -38,7 +38,9 @@ export function faceNetEmbedder(net: FaceNet, name: string, opts: { batchSize?: 
       for (let i = 0; i < n; i += bs) {
         const m = Math.min(bs, n - i);
         const y = tf.tidy(() => {
-          const x = tf.div(tf.tensor4d(images.subarray(i * s * s * 3, (i + m) * s * s * 3), [m, s, s, 3], 'int32'), 255) as tf.Tensor4D;
+          // Scaled in JS: float32 from the start, no int32 tensor and no implicit cast.
+          const px = images.subarray(i * s * s * 3, (i + m) * s * s * 3);
+          const x = tf.tensor4d(Float32Array.from(px, (v) => v / 255), [m, s, s, 3]);
           return net.apply(x, false);
         });
         out.set(await y.data(), i * net.embeddingDim);

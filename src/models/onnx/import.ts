@@ -5,7 +5,6 @@
  * are converted once at import. Weights are constants: trainableVariables() is empty.
  */
 // Gradients are registered by a side-effect import (tfjs-core alone ships none).
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { tf } from '../../engine/backend.js';
 import type { FaceNet } from '../../types.js';
 import type { OnnxGraph, OnnxNode, OnnxTensor } from './onnx-proto.js';
@@ -128,11 +127,10 @@ export function importOnnxGraph(graph: OnnxGraph, input: FaceInputSpec): Importe
         break;
       }
       case 'PRelu': {
-        const slope = staticOf(in1, node);
-        let alpha: tf.Tensor | undefined;
+        // Per-channel ([C], [C,1,1]) or scalar slope: channels are last for NHWC and [N, C] alike.
+        const alpha = operand(staticOf(in1, node), true);
         steps.push((env) => {
           const x = get(env, in0, node);
-          alpha ??= operand(slope, x.nhwc || x.t.rank === 2);
           env.set(out, { t: tf.prelu(x.t, alpha), nhwc: x.nhwc });
         });
         break;
