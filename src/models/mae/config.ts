@@ -47,7 +47,20 @@ const SIZE_KEYS = ['dim', 'depth', 'heads', 'decoderDim', 'decoderDepth', 'decod
  */
 export type MaeModelSpec = Partial<MaeConfig> & { preset?: MaePresetName | null };
 
-export const DEFAULT_MAE_SPEC: MaeModelSpec = { preset: 'tiny', imageSize: 112, normPixLoss: false };
+/** Every key is listed (sizes undefined) so config files may set them; see resolveMaeConfig. */
+export const DEFAULT_MAE_SPEC: MaeModelSpec = {
+  preset: 'tiny',
+  imageSize: 112,
+  normPixLoss: false,
+  patchSize: undefined,
+  dim: undefined,
+  depth: undefined,
+  heads: undefined,
+  decoderDim: undefined,
+  decoderDepth: undefined,
+  decoderHeads: undefined,
+  mlpRatio: undefined,
+};
 
 /** Resolves a spec into a full config; errors name the bad value. */
 export function resolveMaeConfig(spec: MaeModelSpec): MaeConfig {
