@@ -14,6 +14,14 @@ export const METHOD_COLORS: Record<string, string> = {
   noise: '#9467bd',
 };
 
+/** 'lfw:/long/path/to/verify' -> 'lfw:…/to/verify' (the table header and axis label). */
+export function setLabel(spec: string): string {
+  const m = /^([a-z][a-z-]*):(.+)$/.exec(spec);
+  const [kind, p] = m ? [`${m[1]}:`, m[2]!] : ['', spec];
+  const parts = p.split(/[\\/]/).filter(Boolean);
+  return parts.length > 2 ? `${kind}…/${parts.slice(-2).join('/')}` : `${kind}${p}`;
+}
+
 export const esc = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -58,7 +66,7 @@ export function privacyUtilityPlot(
   parts.push(
     `<rect x="${m.l}" y="${m.t}" width="${W - m.l - m.r}" height="${H - m.t - m.b}" fill="none" stroke="#333"/>`,
     `<text x="${(m.l + W - m.r) / 2}" y="${H - 12}" text-anchor="middle">identity-retrieval top-1 (attack success; lower = more private)</text>`,
-    `<text transform="translate(16 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">${esc(set)} verification accuracy</text>`,
+    `<text transform="translate(16 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">${esc(setLabel(set))} verification accuracy</text>`,
   );
   const methods = [...new Set(pts.map((p) => p.r.method))];
   methods.forEach((method, mi) => {

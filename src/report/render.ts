@@ -2,7 +2,7 @@
  * The sweep report: a pure function from results to one self-contained HTML page (inline CSS and
  * SVG; image grids are referenced as PNG files beside it) plus the asset files to write with it.
  */
-import { esc, METHOD_COLORS, privacyUtilityPlot } from './plot.js';
+import { esc, METHOD_COLORS, privacyUtilityPlot, setLabel } from './plot.js';
 import type { ReportData, ReportRow } from './types.js';
 
 export interface ReportAsset {
@@ -43,7 +43,7 @@ export function renderReport(data: ReportData): { html: string; assets: ReportAs
     'identity top-5',
     'identity top-10',
     'cos to source',
-    ...sets.map((s) => `${s} acc`),
+    ...sets.map((s) => `${setLabel(s)} acc`),
     'notes',
   ];
   const c = data.chance;
@@ -52,7 +52,7 @@ export function renderReport(data: ReportData): { html: string; assets: ReportAs
     ? sets
         .map(
           (s) =>
-            `<figure>${privacyUtilityPlot(data.rows, s)}<figcaption>Privacy–utility on ${esc(s)}: each point is one protected version of the deployment set; up and left is better.</figcaption></figure>`,
+            `<figure>${privacyUtilityPlot(data.rows, s)}<figcaption>Privacy–utility on ${esc(setLabel(s))}: each point is one protected version of the deployment set; up and left is better.</figcaption></figure>`,
         )
         .join('\n')
     : '<p>No verification set configured.</p>';
@@ -96,7 +96,7 @@ pre{background:#f6f6f6;padding:1rem;overflow:auto;font-size:12px}
 <p>Created ${esc(data.createdAt)}. Attacker: <code>${esc(data.attacker)}</code>; IRM teacher: <code>${esc(data.teacher)}</code>.
 Each protected image of the deployment set is a probe against the gallery of all original deployment images, embedded by the attacker
 (identities ranked by their nearest gallery image; the gallery includes the probe's own source). Utility: the same recognizer trained on each
-version of the deployment set, verified on ${sets.map(esc).join(', ') || 'no set'}.</p>
+version of the deployment set, verified on ${sets.map((s) => `<code>${esc(s)}</code>`).join(', ') || 'no set'}.</p>
 ${data.notes.length ? `<ul class="run-notes">${data.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}
 <h2>Privacy–utility table</h2>
 <table id="results"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { renderReport, setLabel, type ReportData } from '../../src/report/index.js';
+
+const data = (): ReportData => ({
+  title: 'FaceMAE privacy–utility sweep: t',
+  createdAt: '2026-01-01T00:00:00Z',
+  attacker: 'faceplugin',
+  teacher: 'runs/x/teacher',
+  verificationSets: ['lfw:/a/b/c/verify'],
+  rows: [
+    {
+      id: 'original',
+      method: 'original',
+      label: 'original <script>alert(1)</script>',
+      privacy: { instanceTop1: 1, identityTop1: 1, identityTop5: 1, identityTop10: 1, meanCosineToSource: 1 },
+      utility: { 'lfw:/a/b/c/verify': { accuracy: 0.9, std: 0.01 } },
+      status: 'ok',
+      notes: [],
+    },
+    {
+      id: 'facemae-r0.75',
+      method: 'facemae',
+      label: 'FaceMAE, mask ratio 0.75',
+      strength: 0.75,
+      utility: {},
+      status: 'not available',
+      notes: ['privacy not available (x)', 'utility not available (y)'],
+    },
+  ],
+  chance: { instanceTop1: 0.01, identityTop1: 0.04, identityTop5: 0.2, identityTop10: 0.4 },
+  grids: [],
+  config: { a: 1 },
+  notes: [],
+  steps: [{ id: 'mae', status: 'failed', error: 'boom' }],
+});
+
+describe('renderReport', () => {
+  it('renders the table, the plot (one point per row with both figures) and escapes text', () => {
+    const { html, assets } = renderReport(data());
+    expect(html).toContain('original &lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(html).not.toContain('<script>');
+    expect(html.match(/<circle class="pt"/g)?.length).toBe(1);
+    expect(html).toContain('lfw:…/c/verify acc');
+    expect(html).toContain('class="st-not-available">not available');
+    expect(html).toMatch(/<tr class="chance">.*4\.0%/);
+    expect(html).toContain('90.0% <small>± 1.0</small>');
+    expect(assets.map((a) => a.path)).toEqual(['results.json']);
+    expect(JSON.parse(assets[0]!.data as string).rows).toHaveLength(2);
+  });
+
+  it('shortens set specs for labels', () => {
+    expect(setLabel('lfw:/x/y/z')).toBe('lfw:…/y/z');
+    expect(setLabel('bin:agedb_30.bin')).toBe('bin:agedb_30.bin');
+  });
+});
