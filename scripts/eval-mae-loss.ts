@@ -16,7 +16,10 @@ if (!run || !folder) {
 const n = Number(nArg ?? 500);
 const seed = Number(seedArg ?? 0);
 const { records } = await listImageFolder(folder);
-const sample = createRng(seed).fork('eval-sample').shuffle([...records]).slice(0, n);
+const sample = createRng(seed)
+  .fork('eval-sample')
+  .shuffle([...records])
+  .slice(0, n);
 const loaded = await loadMaeRun(run);
 const r = await evaluateMaskedLoss(loaded.mae, sample, { maskRatio: loaded.maskRatio, seed });
 process.stdout.write(JSON.stringify({ run, step: loaded.step, folder, ...r }, null, 2) + '\n');

@@ -8,7 +8,13 @@ import { createRng } from '../core/rng.js';
 import { initEngine } from '../engine/backend.js';
 import { createMae, type Mae } from '../models/mae/mae.js';
 import { resolveMaeConfig, type MaeConfig } from '../models/mae/config.js';
-import { assignWeights, disposeCheckpoint, loadCheckpoint, readCheckpointInfo, saveCheckpoint } from '../train/checkpoint.js';
+import {
+  assignWeights,
+  disposeCheckpoint,
+  loadCheckpoint,
+  readCheckpointInfo,
+  saveCheckpoint,
+} from '../train/checkpoint.js';
 
 export interface LoadedMae {
   mae: Mae;
@@ -27,7 +33,10 @@ export async function loadMaeRun(dir: string): Promise<LoadedMae> {
   const info = readCheckpointInfo(dir);
   const meta = (info.meta ?? {}) as { model?: MaeConfig; kind?: string };
   if (!meta.model) {
-    throw new FaceMaeError(`${path.join(dir, 'checkpoint.json')} is not a FaceMAE MAE checkpoint (no model config in its metadata)`, 'E_BAD_CKPT');
+    throw new FaceMaeError(
+      `${path.join(dir, 'checkpoint.json')} is not a FaceMAE MAE checkpoint (no model config in its metadata)`,
+      'E_BAD_CKPT',
+    );
   }
   const config = resolveMaeConfig({ ...meta.model, preset: null });
   const train = (info.config ?? {}) as { maskRatio?: number; seed?: number };
@@ -45,7 +54,11 @@ export async function loadMaeRun(dir: string): Promise<LoadedMae> {
 }
 
 /** Writes a compact weights-only copy of a run (float16 by default) for shipping, e.g. in assets/. */
-export async function exportCompactMae(runDir: string, outDir: string, opts: { half?: boolean } = {}): Promise<string> {
+export async function exportCompactMae(
+  runDir: string,
+  outDir: string,
+  opts: { half?: boolean } = {},
+): Promise<string> {
   const loaded = await loadMaeRun(runDir);
   try {
     return await saveCheckpoint(

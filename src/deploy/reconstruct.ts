@@ -116,7 +116,8 @@ function subset(src: FaceSource, indices: number[]): FaceSource {
 export async function reconstructDataset(opts: ReconstructOptions): Promise<ReconstructResult> {
   const seed = opts.seed ?? 0;
   const format = opts.format ?? 'folder';
-  if (format !== 'folder' && format !== 'rec') throw new FaceMaeError(`--format must be folder or rec, got "${String(format)}"`, 'E_CONFIG');
+  if (format !== 'folder' && format !== 'rec')
+    throw new FaceMaeError(`--format must be folder or rec, got "${String(format)}"`, 'E_CONFIG');
   const batchSize = opts.batchSize ?? 32;
   prepareOutDir(opts.out, { resume: opts.resume, overwrite: opts.overwrite });
   const loaded = typeof opts.model === 'string' ? await loadMaeRun(opts.model) : opts.model;
@@ -196,10 +197,20 @@ export async function reconstructDataset(opts: ReconstructOptions): Promise<Reco
     await source.close();
     let rec: string | undefined;
     if (format === 'rec') {
-      const packed = await packImageFolder(path.join(opts.out, 'images'), path.join(opts.out, 'data'), { overwrite: true, verify: false });
+      const packed = await packImageFolder(path.join(opts.out, 'images'), path.join(opts.out, 'data'), {
+        overwrite: true,
+        verify: false,
+      });
       rec = packed.rec;
     }
-    return { out: opts.out, images: total, written, skipped: total - todo.length, manifest: manifestFile, ...(rec ? { rec } : {}) };
+    return {
+      out: opts.out,
+      images: total,
+      written,
+      skipped: total - todo.length,
+      manifest: manifestFile,
+      ...(rec ? { rec } : {}),
+    };
   } finally {
     if (typeof opts.model === 'string') mae.dispose();
   }

@@ -137,7 +137,12 @@ export class OnnxGraphBuilder {
 
   /** A float32 initializer. */
   floatTensor(name: string, shape: number[], values: Float32Array): string {
-    this.inits.push({ name, dims: shape, data_type: DTYPE.FLOAT, raw_data: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) });
+    this.inits.push({
+      name,
+      dims: shape,
+      data_type: DTYPE.FLOAT,
+      raw_data: new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
+    });
     return name;
   }
 
@@ -165,15 +170,30 @@ export class OnnxGraphBuilder {
     return name;
   }
 
-  op(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}, outName?: string, numOutputs = 1): string {
-    const outs = Array.from({ length: numOutputs }, (_, i) => (i === 0 && outName ? outName : this.fresh(opType.toLowerCase())));
+  op(
+    opType: string,
+    inputs: string[],
+    attrs: Record<string, AttrValue> = {},
+    outName?: string,
+    numOutputs = 1,
+  ): string {
+    const outs = Array.from({ length: numOutputs }, (_, i) =>
+      i === 0 && outName ? outName : this.fresh(opType.toLowerCase()),
+    );
     const attribute = Object.entries(attrs).map(([name, v]) => {
-      if (typeof v === 'number') return Number.isInteger(v) ? { name, type: ATTR.INT, i: v } : { name, type: ATTR.FLOAT, f: v };
+      if (typeof v === 'number')
+        return Number.isInteger(v) ? { name, type: ATTR.INT, i: v } : { name, type: ATTR.FLOAT, f: v };
       if (Array.isArray(v)) return { name, type: ATTR.INTS, ints: v };
       if ('float' in v) return { name, type: ATTR.FLOAT, f: v.float };
       return { name, type: ATTR.FLOATS, floats: v.floats };
     });
-    this.nodes.push({ input: inputs, output: outs, name: this.fresh(`n_${opType}`), op_type: opType, attribute });
+    this.nodes.push({
+      input: inputs,
+      output: outs,
+      name: this.fresh(`n_${opType}`),
+      op_type: opType,
+      attribute,
+    });
     return outs[0] as string;
   }
 

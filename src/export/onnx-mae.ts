@@ -20,7 +20,10 @@ export const ONNX_OPSET = 17;
 /** Builds the ONNX model bytes for `mae` with a fixed mask ratio. */
 export async function maeToOnnx(mae: Mae, maskRatio: number): Promise<Uint8Array> {
   const c = mae.config;
-  if (c.normPixLoss) throw new FaceMaeError('ONNX export of a normPixLoss model is not supported (its output needs the masked patches’ statistics)');
+  if (c.normPixLoss)
+    throw new FaceMaeError(
+      'ONNX export of a normPixLoss model is not supported (its output needs the masked patches’ statistics)',
+    );
   const p = c.patchSize;
   const S = c.imageSize;
   const h = S / p;
@@ -40,29 +43,46 @@ export async function maeToOnnx(mae: Mae, maskRatio: number): Promise<Uint8Array
   const image = g.input('image', DTYPE.FLOAT, ['N', S, S, 3]);
   const noise = g.input('noise', DTYPE.FLOAT, ['N', L]);
 
-  const dense = (x: string, prefix: string) => g.op('Add', [g.op('MatMul', [x, w(`${prefix}.w`)]), w(`${prefix}.b`)]);
+  const dense = (x: string, prefix: string) =>
+    g.op('Add', [g.op('MatMul', [x, w(`${prefix}.w`)]), w(`${prefix}.b`)]);
   const ln = (x: string, prefix: string) =>
-    g.op('LayerNormalization', [x, w(`${prefix}.g`), w(`${prefix}.b`)], { axis: -1, epsilon: { float: 1e-6 } });
+    g.op('LayerNormalization', [x, w(`${prefix}.g`), w(`${prefix}.b`)], {
+      axis: -1,
+      epsilon: { float: 1e-6 },
+    });
   const gelu = (x: string) => {
     const x3 = g.op('Mul', [g.op('Mul', [x, x]), x]);
-    const u = g.op('Mul', [g.op('Add', [x, g.op('Mul', [x3, g.float(0.044715)])]), g.float(2 * Math.sqrt(2 / Math.PI))]);
+    const u = g.op('Mul', [
+      g.op('Add', [x, g.op('Mul', [x3, g.float(0.044715)])]),
+      g.float(2 * Math.sqrt(2 / Math.PI)),
+    ]);
     return g.op('Mul', [x, g.op('Sigmoid', [u])]);
   };
   const block = (x: string, prefix: string, dim: number, heads: number) => {
     const d = dim / heads;
     const h1 = ln(x, `${prefix}.norm1`);
     const split = (t: string) =>
-      g.op('Transpose', [g.op('Reshape', [dense(h1, `${prefix}.attn.${t}`), g.int64([0, 0, heads, d])])], { perm: [0, 2, 1, 3] });
+      g.op('Transpose', [g.op('Reshape', [dense(h1, `${prefix}.attn.${t}`), g.int64([0, 0, heads, d])])], {
+        perm: [0, 2, 1, 3],
+      });
     const q = g.op('Mul', [split('q'), g.float(1 / Math.sqrt(d))]);
-    const kT = g.op('Transpose', [g.op('Reshape', [dense(h1, `${prefix}.attn.k`), g.int64([0, 0, heads, d])])], { perm: [0, 2, 3, 1] });
+    const kT = g.op(
+      'Transpose',
+      [g.op('Reshape', [dense(h1, `${prefix}.attn.k`), g.int64([0, 0, heads, d])])],
+      { perm: [0, 2, 3, 1] },
+    );
     const v = split('v');
     const attn = g.op('Softmax', [g.op('MatMul', [q, kT])], { axis: -1 });
-    const o = g.op('Reshape', [g.op('Transpose', [g.op('MatMul', [attn, v])], { perm: [0, 2, 1, 3] }), g.int64([0, 0, dim])]);
+    const o = g.op('Reshape', [
+      g.op('Transpose', [g.op('MatMul', [attn, v])], { perm: [0, 2, 1, 3] }),
+      g.int64([0, 0, dim]),
+    ]);
     const x1 = g.op('Add', [x, dense(o, `${prefix}.attn.proj`)]);
     const m = dense(gelu(dense(ln(x1, `${prefix}.norm2`), `${prefix}.mlp.fc1`)), `${prefix}.mlp.fc2`);
     return g.op('Add', [x1, m]);
   };
-  const sliceAxis1 = (x: string, start: number, end: number) => g.op('Slice', [x, g.int64([start]), g.int64([end]), g.int64([1])]);
+  const sliceAxis1 = (x: string, start: number, end: number) =>
+    g.op('Slice', [x, g.int64([start]), g.int64([end]), g.int64([1])]);
 
   // patchify((x-0.5)/0.5): [N,S,S,3] -> [N*h,p,h,p*3] -> swap -> [N,L,p*p*3]
   const xn = g.op('Div', [g.op('Sub', [image, g.float(0.5)]), g.float(0.5)]);
@@ -74,9 +94,18 @@ export async function maeToOnnx(mae: Mae, maskRatio: number): Promise<Uint8Array
   // masking: ids_keep = indices of the K smallest noise values (ascending); one-hot selection
   g.op('TopK', [noise, g.int64([K])], { axis: -1, largest: 0, sorted: 1 }, undefined, 2);
   const idsKeep = g.lastOutputs()[1] as string; // [N,K] int64
-  const sel = g.op('Cast', [g.op('Equal', [g.op('Unsqueeze', [idsKeep, g.int64([-1])]), g.int64(Array.from({ length: L }, (_, i) => i))])], {
-    to: DTYPE.FLOAT,
-  }); // [N,K,L]
+  const sel = g.op(
+    'Cast',
+    [
+      g.op('Equal', [
+        g.op('Unsqueeze', [idsKeep, g.int64([-1])]),
+        g.int64(Array.from({ length: L }, (_, i) => i)),
+      ]),
+    ],
+    {
+      to: DTYPE.FLOAT,
+    },
+  ); // [N,K,L]
   const mask = g.op('Sub', [g.float(1), g.op('ReduceSum', [sel, g.int64([1])], { keepdims: 0 })]); // [N,L]
 
   // encoder
@@ -94,7 +123,10 @@ export async function maeToOnnx(mae: Mae, maskRatio: number): Promise<Uint8Array
   const clsD = sliceAxis1(y, 0, 1);
   const vis = sliceAxis1(y, 1, 1 + K);
   const placed = g.op('MatMul', [g.op('Transpose', [sel], { perm: [0, 2, 1] }), vis]); // [N,L,Dd]
-  const full = g.op('Add', [placed, g.op('Mul', [g.op('Unsqueeze', [mask, g.int64([-1])]), w('mask_token')])]);
+  const full = g.op('Add', [
+    placed,
+    g.op('Mul', [g.op('Unsqueeze', [mask, g.int64([-1])]), w('mask_token')]),
+  ]);
   y = g.op('Add', [g.op('Concat', [clsD, full], { axis: 1 }), w('decoder_pos_embed')]);
   for (let i = 0; i < c.decoderDepth; i++) y = block(y, `decoder_blocks.${i}`, c.decoderDim, c.decoderHeads);
   y = ln(y, 'decoder_norm');
@@ -107,7 +139,11 @@ export async function maeToOnnx(mae: Mae, maskRatio: number): Promise<Uint8Array
     g.op('Transpose', [g.op('Reshape', [mixed, g.int64([-1, h, p, p * 3])])], { perm: [0, 2, 1, 3] }),
     g.int64([-1, S, S, 3]),
   ]);
-  const rec = g.op('Clip', [g.op('Add', [g.op('Mul', [img, g.float(0.5)]), g.float(0.5)]), g.float(0), g.float(1)]);
+  const rec = g.op('Clip', [
+    g.op('Add', [g.op('Mul', [img, g.float(0.5)]), g.float(0.5)]),
+    g.float(0),
+    g.float(1),
+  ]);
 
   g.output(rec, 'reconstruction', DTYPE.FLOAT, ['N', S, S, 3]);
   g.output(pred, 'pred', DTYPE.FLOAT, ['N', L, pd]);
@@ -129,7 +165,11 @@ export async function maeToOnnx(mae: Mae, maskRatio: number): Promise<Uint8Array
 }
 
 /** Writes `file` atomically. */
-export async function exportMaeOnnx(mae: Mae, maskRatio: number, file: string): Promise<{ file: string; bytes: number }> {
+export async function exportMaeOnnx(
+  mae: Mae,
+  maskRatio: number,
+  file: string,
+): Promise<{ file: string; bytes: number }> {
   const bytes = await maeToOnnx(mae, maskRatio);
   await atomicWriteFile(file, bytes);
   return { file, bytes: fs.statSync(file).size };

@@ -23,11 +23,19 @@ export interface IrmConfig {
   excludeDiagonal: boolean;
 }
 
-export const DEFAULT_IRM: IrmConfig = { temperature: 0.1, weight: 1, direction: 'real-rec', excludeDiagonal: true };
+export const DEFAULT_IRM: IrmConfig = {
+  temperature: 0.1,
+  weight: 1,
+  direction: 'real-rec',
+  excludeDiagonal: true,
+};
 
 /** Identity forward, zero gradient (tfjs-core has no stopGradient op). */
 export function stopGradient<T extends tf.Tensor>(x: T): T {
-  const f = tf.customGrad((a: tf.Tensor) => ({ value: tf.clone(a), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) }));
+  const f = tf.customGrad(((a: tf.Tensor) => ({
+    value: tf.clone(a),
+    gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
+  })) as never);
   return f(x) as T;
 }
 
@@ -55,12 +63,19 @@ function klRows(logP: tf.Tensor2D, logQ: tf.Tensor2D, excludeDiagonal: boolean):
  * embReal, embRec [N,D] -> scalar IRM (unweighted). 0 when both batches have the same relations.
  * embReal is treated as a constant.
  */
-export function irmFromEmbeddings(embReal: tf.Tensor2D, embRec: tf.Tensor2D, cfg: IrmConfig = DEFAULT_IRM): tf.Scalar {
+export function irmFromEmbeddings(
+  embReal: tf.Tensor2D,
+  embRec: tf.Tensor2D,
+  cfg: IrmConfig = DEFAULT_IRM,
+): tf.Scalar {
   const minN = cfg.excludeDiagonal ? 3 : 2; // with 2 and no diagonal each row has one entry: no relation to match
   if (embReal.shape[0] < minN) {
-    throw new FaceMaeError(`IRM needs a batch of at least ${minN} images, got ${embReal.shape[0]} (raise --batch-size)`);
+    throw new FaceMaeError(
+      `IRM needs a batch of at least ${minN} images, got ${embReal.shape[0]} (raise --batch-size)`,
+    );
   }
-  if (!(cfg.temperature > 0)) throw new FaceMaeError(`irm.temperature must be > 0, got ${cfg.temperature}`, 'E_CONFIG');
+  if (!(cfg.temperature > 0))
+    throw new FaceMaeError(`irm.temperature must be > 0, got ${cfg.temperature}`, 'E_CONFIG');
   return tf.tidy(() => {
     const lr = stopGradient(relationLogits(embReal, cfg.temperature, cfg.excludeDiagonal));
     const lq = relationLogits(embRec, cfg.temperature, cfg.excludeDiagonal);
@@ -70,7 +85,10 @@ export function irmFromEmbeddings(embReal: tf.Tensor2D, embRec: tf.Tensor2D, cfg
       case 'rec-real':
         return klRows(lq, lr, cfg.excludeDiagonal);
       case 'symmetric':
-        return tf.mul(tf.add(klRows(lr, lq, cfg.excludeDiagonal), klRows(lq, lr, cfg.excludeDiagonal)), 0.5) as tf.Scalar;
+        return tf.mul(
+          tf.add(klRows(lr, lq, cfg.excludeDiagonal), klRows(lq, lr, cfg.excludeDiagonal)),
+          0.5,
+        ) as tf.Scalar;
     }
   });
 }
@@ -84,7 +102,12 @@ function toTeacherSize(x: tf.Tensor4D, size: number): tf.Tensor4D {
  * real, rec [N,S,S,3] in [0,1] -> scalar IRM (unweighted). `teacher` is frozen: its variables are
  * never handed to an optimizer; gradients flow through it to `rec` only.
  */
-export function irmLoss(teacher: FaceNet, real: tf.Tensor4D, rec: tf.Tensor4D, cfg: IrmConfig = DEFAULT_IRM): tf.Scalar {
+export function irmLoss(
+  teacher: FaceNet,
+  real: tf.Tensor4D,
+  rec: tf.Tensor4D,
+  cfg: IrmConfig = DEFAULT_IRM,
+): tf.Scalar {
   return tf.tidy(() => {
     const eReal = stopGradient(teacher.apply(toTeacherSize(real, teacher.inputSize), false)) as tf.Tensor2D;
     const eRec = teacher.apply(toTeacherSize(rec, teacher.inputSize), false);

@@ -93,7 +93,11 @@ function fromHalf(h: number): number {
 }
 
 /** Writes a checkpoint into `dir` (created if needed) atomically. Returns the manifest path. */
-export async function saveCheckpoint(dir: string, data: CheckpointData, opts: SaveOptions = {}): Promise<string> {
+export async function saveCheckpoint(
+  dir: string,
+  data: CheckpointData,
+  opts: SaveOptions = {},
+): Promise<string> {
   const half = opts.half ?? false;
   const all: [string, tf.Tensor][] = Object.entries(data.weights);
   if (data.optimizer && !half) {
@@ -137,7 +141,9 @@ export async function saveCheckpoint(dir: string, data: CheckpointData, opts: Sa
     binary,
     bytes: offset,
     tensors: entries,
-    ...(data.optimizer && !half ? { optimizer: { kind: data.optimizer.kind, step: data.optimizer.step } } : {}),
+    ...(data.optimizer && !half
+      ? { optimizer: { kind: data.optimizer.kind, step: data.optimizer.step } }
+      : {}),
     ...(data.rng ? { rng: data.rng } : {}),
     ...(data.config !== undefined ? { config: data.config } : {}),
     ...(data.meta ? { meta: data.meta } : {}),
@@ -161,15 +167,22 @@ export function hasCheckpoint(dir: string): boolean {
 export function readCheckpointInfo(dir: string): Omit<Manifest, 'tensors'> & { tensors: TensorEntry[] } {
   const file = path.join(dir, CHECKPOINT_MANIFEST);
   if (!fs.existsSync(file)) {
-    throw new FaceMaeError(`no checkpoint in ${dir} (missing ${CHECKPOINT_MANIFEST}); train one with facemae train-mae`, 'E_NO_CKPT');
+    throw new FaceMaeError(
+      `no checkpoint in ${dir} (missing ${CHECKPOINT_MANIFEST}); train one with facemae train-mae`,
+      'E_NO_CKPT',
+    );
   }
   let m: Manifest;
   try {
     m = JSON.parse(fs.readFileSync(file, 'utf8')) as Manifest;
   } catch (e) {
-    throw new FaceMaeError(`checkpoint manifest ${file} is not valid JSON: ${(e as Error).message}`, 'E_BAD_CKPT');
+    throw new FaceMaeError(
+      `checkpoint manifest ${file} is not valid JSON: ${(e as Error).message}`,
+      'E_BAD_CKPT',
+    );
   }
-  if (m.format !== FORMAT) throw new FaceMaeError(`${file} is not a FaceMAE checkpoint (format "${m.format}")`, 'E_BAD_CKPT');
+  if (m.format !== FORMAT)
+    throw new FaceMaeError(`${file} is not a FaceMAE checkpoint (format "${m.format}")`, 'E_BAD_CKPT');
   return m;
 }
 
@@ -184,7 +197,10 @@ export function loadCheckpoint(dir: string): CheckpointData {
     throw new FaceMaeError(`checkpoint binary ${binFile} is missing`, 'E_BAD_CKPT');
   }
   if (buf.byteLength !== m.bytes) {
-    throw new FaceMaeError(`checkpoint binary ${binFile} has ${buf.byteLength} bytes, expected ${m.bytes} (truncated?)`, 'E_BAD_CKPT');
+    throw new FaceMaeError(
+      `checkpoint binary ${binFile} has ${buf.byteLength} bytes, expected ${m.bytes} (truncated?)`,
+      'E_BAD_CKPT',
+    );
   }
   const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
   const weights: Record<string, tf.Tensor> = {};
@@ -214,12 +230,23 @@ export function loadCheckpoint(dir: string): CheckpointData {
 }
 
 /** Assigns loaded weights to variables by name; every variable must be present with the same shape. */
-export function assignWeights(vars: Record<string, tf.Variable>, weights: Record<string, tf.Tensor>, source = 'checkpoint'): void {
+export function assignWeights(
+  vars: Record<string, tf.Variable>,
+  weights: Record<string, tf.Tensor>,
+  source = 'checkpoint',
+): void {
   for (const [name, v] of Object.entries(vars)) {
     const w = weights[name];
-    if (!w) throw new FaceMaeError(`${source} has no weight "${name}" (was it trained with a different model config?)`, 'E_BAD_CKPT');
+    if (!w)
+      throw new FaceMaeError(
+        `${source} has no weight "${name}" (was it trained with a different model config?)`,
+        'E_BAD_CKPT',
+      );
     if (w.shape.join(',') !== v.shape.join(',')) {
-      throw new FaceMaeError(`${source}: weight "${name}" has shape [${w.shape}] but the model expects [${v.shape}]`, 'E_BAD_CKPT');
+      throw new FaceMaeError(
+        `${source}: weight "${name}" has shape [${w.shape}] but the model expects [${v.shape}]`,
+        'E_BAD_CKPT',
+      );
     }
     v.assign(w);
   }

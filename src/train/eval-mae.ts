@@ -36,7 +36,13 @@ export async function evaluateMaskedLoss(
   const loader = () => createLoader({ records, batchSize: opts.batchSize ?? 32, size: mae.config.imageSize });
   const maskFor = (start: number, n: number) => {
     const noise = new Float32Array(n * L);
-    for (let j = 0; j < n; j++) noise.set(createRng(seed).fork(`eval-${start + j}`).uniformArray(L), j * L);
+    for (let j = 0; j < n; j++)
+      noise.set(
+        createRng(seed)
+          .fork(`eval-${start + j}`)
+          .uniformArray(L),
+        j * L,
+      );
     return maskingFromNoise(noise, n, L, opts.maskRatio);
   };
   // pass 1: mean patch per position
@@ -48,7 +54,10 @@ export async function evaluateMaskedLoss(
     t.dispose();
     b.images.dispose();
   }
-  const posMean = tf.tensor3d(Float32Array.from(sum, (s) => s / records.length), [1, L, pd]);
+  const posMean = tf.tensor3d(
+    Float32Array.from(sum, (s) => s / records.length),
+    [1, L, pd],
+  );
   let start = 0;
   let removed = 0;
   const acc = { mae: 0, visibleMean: 0, positionMean: 0 };

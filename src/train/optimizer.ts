@@ -54,7 +54,9 @@ export const DEFAULT_SGD: OptimizerConfig = {
  */
 export function isNoDecay(name: string, shape: readonly number[]): boolean {
   if (shape.length <= 1) return true;
-  return /(^|[/._])(bias|b|norm|ln|bn|gamma|beta|pos_?embed|pos|cls_?token|mask_?token|token)([/._]|$)/i.test(name);
+  return /(^|[/._])(bias|b|norm|ln|bn|gamma|beta|pos_?embed|pos|cls_?token|mask_?token|token)([/._]|$)/i.test(
+    name,
+  );
 }
 
 /** A saved optimizer state: slot tensors named `<param>/<slot>` (e.g. `enc/0/qkv/w/m`). */
@@ -100,7 +102,8 @@ export function createOptimizer(
   const base = config.kind === 'adamw' ? DEFAULT_ADAMW : DEFAULT_SGD;
   const cfg: OptimizerConfig = { ...base, ...config };
   for (const k of ['weightDecay', 'beta1', 'beta2', 'eps', 'momentum'] as const) {
-    if (!Number.isFinite(cfg[k]) || cfg[k] < 0) throw new FaceMaeError(`optimizer.${k} must be a number >= 0, got ${cfg[k]}`);
+    if (!Number.isFinite(cfg[k]) || cfg[k] < 0)
+      throw new FaceMaeError(`optimizer.${k} must be a number >= 0, got ${cfg[k]}`);
   }
   const named: Record<string, tf.Variable> = Array.isArray(params)
     ? Object.fromEntries(params.map((v) => [v.name, v]))
@@ -146,7 +149,8 @@ export function createOptimizer(
       const gradNorm = (normT.dataSync()[0] ?? 0) as number;
       normT.dispose();
       if (!Number.isFinite(gradNorm)) return { gradNorm };
-      const clip = cfg.clipNorm && cfg.clipNorm > 0 && gradNorm > cfg.clipNorm ? cfg.clipNorm / (gradNorm + 1e-6) : 1;
+      const clip =
+        cfg.clipNorm && cfg.clipNorm > 0 && gradNorm > cfg.clipNorm ? cfg.clipNorm / (gradNorm + 1e-6) : 1;
       iterations += 1;
       const t = iterations;
       tf.tidy(() => {
@@ -191,7 +195,9 @@ export function createOptimizer(
         const src = state.slots[k];
         if (!src) throw new FaceMaeError(`optimizer state is missing slot "${k}" (was the model changed?)`);
         if (src.shape.join(',') !== v.shape.join(',')) {
-          throw new FaceMaeError(`optimizer slot "${k}" has shape [${src.shape}] but the parameter is [${v.shape}]`);
+          throw new FaceMaeError(
+            `optimizer slot "${k}" has shape [${src.shape}] but the parameter is [${v.shape}]`,
+          );
         }
         v.assign(src);
       }

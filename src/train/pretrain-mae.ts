@@ -24,7 +24,13 @@ import { maskedMse } from '../losses/reconstruction.js';
 import { irmLoss, DEFAULT_IRM, type IrmConfig } from '../losses/irm.js';
 import { createOptimizer, type TrainOptimizer } from './optimizer.js';
 import { createSchedule } from './schedule.js';
-import { assignWeights, disposeCheckpoint, hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import {
+  assignWeights,
+  disposeCheckpoint,
+  hasCheckpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+} from './checkpoint.js';
 
 export interface TrainMaeConfig {
   /** Image folder (<identity>/<image>) of training faces. */
@@ -128,7 +134,9 @@ export function batchesPerEpoch(numImages: number, batchSize: number): number {
 
 /** The image order of epoch `epoch`, derived from the seed only. */
 export function epochOrder(seed: number, epoch: number, n: number): number[] {
-  return createRng(seed).fork(`epoch-${epoch}`).shuffle(Array.from({ length: n }, (_, i) => i));
+  return createRng(seed)
+    .fork(`epoch-${epoch}`)
+    .shuffle(Array.from({ length: n }, (_, i) => i));
 }
 
 /** Flips images [N,H,W,3] whose flag is 1 (arithmetic select, no gather). */
@@ -140,16 +148,24 @@ function flipSome(x: tf.Tensor4D, flags: Float32Array): tf.Tensor4D {
 }
 
 /** Masks/flip flags for a step: a function of (seed, step) only. */
-export function stepMasking(seed: number, step: number, n: number, numPatches: number, ratio: number): Masking {
+export function stepMasking(
+  seed: number,
+  step: number,
+  n: number,
+  numPatches: number,
+  ratio: number,
+): Masking {
   return randomMasking(n, numPatches, ratio, createRng(seed).fork(`mask-${step}`));
 }
 
 function resolveSteps(cfg: TrainMaeConfig, perEpoch: number): number {
   if (cfg.steps !== null && cfg.steps !== undefined) {
-    if (!(Number.isInteger(cfg.steps) && cfg.steps > 0)) throw new FaceMaeError(`steps must be a positive integer, got ${cfg.steps}`, 'E_CONFIG');
+    if (!(Number.isInteger(cfg.steps) && cfg.steps > 0))
+      throw new FaceMaeError(`steps must be a positive integer, got ${cfg.steps}`, 'E_CONFIG');
     return cfg.steps;
   }
-  if (!(cfg.epochs && cfg.epochs > 0)) throw new FaceMaeError(`give steps or epochs > 0 (got epochs=${cfg.epochs})`, 'E_CONFIG');
+  if (!(cfg.epochs && cfg.epochs > 0))
+    throw new FaceMaeError(`give steps or epochs > 0 (got epochs=${cfg.epochs})`, 'E_CONFIG');
   return Math.max(1, Math.round(cfg.epochs * perEpoch));
 }
 
@@ -161,10 +177,17 @@ export async function writeSampleGrid(file: string, mae: Mae, imgs: tf.Tensor4D,
   const rows = tf.tidy(() => {
     const rec = mae.reconstruct(imgs, m);
     const n = imgs.shape[0];
-    const maskImg = tf.image.resizeNearestNeighbor(tf.reshape(tf.tensor2d(m.mask, [n, grid * grid]), [n, grid, grid, 1]) as tf.Tensor4D, [s, s]);
+    const maskImg = tf.image.resizeNearestNeighbor(
+      tf.reshape(tf.tensor2d(m.mask, [n, grid * grid]), [n, grid, grid, 1]) as tf.Tensor4D,
+      [s, s],
+    );
     const masked = tf.add(tf.mul(imgs, tf.sub(1, maskImg)), tf.mul(maskImg, 0.5));
     // [3 rows, n cols] -> one image [3s, n*s]
-    const row = (t: tf.Tensor4D) => tf.concat(tf.unstack(t).map((a) => a as tf.Tensor3D), 1);
+    const row = (t: tf.Tensor4D) =>
+      tf.concat(
+        tf.unstack(t).map((a) => a as tf.Tensor3D),
+        1,
+      );
     return tf.expandDims(tf.concat([row(imgs), row(masked as tf.Tensor4D), row(rec)], 0), 0) as tf.Tensor4D;
   });
   const [img] = await tensorToImages(rows);
@@ -200,7 +223,13 @@ export async function trainMae(config: TrainMaeConfig, hooks: TrainMaeHooks = {}
   if (!config.out) throw new FaceMaeError('trainMae needs an output folder (--out)', 'E_CONFIG');
   let cfg = config;
   const resuming = Boolean(hooks.resume && hasCheckpoint(cfg.out));
-  if (hooks.resume && !resuming && fs.existsSync(cfg.out) && fs.readdirSync(cfg.out).length > 0 && !hooks.overwrite) {
+  if (
+    hooks.resume &&
+    !resuming &&
+    fs.existsSync(cfg.out) &&
+    fs.readdirSync(cfg.out).length > 0 &&
+    !hooks.overwrite
+  ) {
     hooks.onWarning?.(`--resume: no checkpoint in ${cfg.out} yet, starting from scratch`);
   }
   prepareOutDir(cfg.out, { resume: hooks.resume, overwrite: hooks.overwrite });
@@ -213,7 +242,9 @@ export async function trainMae(config: TrainMaeConfig, hooks: TrainMaeHooks = {}
     const saved = ckpt.config as TrainMaeConfig | undefined;
     if (saved) cfg = { ...saved, data: config.data || saved.data, out: config.out };
     if (hooks.resumeSteps !== undefined && hooks.resumeSteps !== cfg.steps) {
-      hooks.onWarning?.(`resuming with a new run length: ${hooks.resumeSteps} steps (was ${cfg.steps ?? `${cfg.epochs} epochs`})`);
+      hooks.onWarning?.(
+        `resuming with a new run length: ${hooks.resumeSteps} steps (was ${cfg.steps ?? `${cfg.epochs} epochs`})`,
+      );
       cfg = { ...cfg, steps: hooks.resumeSteps };
     }
     startStep = ckpt.step;
@@ -224,7 +255,10 @@ export async function trainMae(config: TrainMaeConfig, hooks: TrainMaeHooks = {}
   const records = folder.records;
   const perEpoch = batchesPerEpoch(records.length, cfg.batchSize);
   if (perEpoch < 1) {
-    throw new FaceMaeError(`${cfg.data} has ${records.length} images, fewer than one batch of ${cfg.batchSize}: lower --batch-size`, 'E_EMPTY');
+    throw new FaceMaeError(
+      `${cfg.data} has ${records.length} images, fewer than one batch of ${cfg.batchSize}: lower --batch-size`,
+      'E_EMPTY',
+    );
   }
   const totalSteps = resolveSteps(cfg, perEpoch);
   saveResolvedConfig(cfg.out, 'train-mae', cfg);
@@ -252,7 +286,8 @@ export async function trainMae(config: TrainMaeConfig, hooks: TrainMaeHooks = {}
   });
 
   let teacher: FaceNet | null = null;
-  const irmOn = cfg.irm.teacher !== null && cfg.irm.teacher !== undefined && cfg.irm.teacher !== '' && cfg.irm.weight > 0;
+  const irmOn =
+    cfg.irm.teacher !== null && cfg.irm.teacher !== undefined && cfg.irm.teacher !== '' && cfg.irm.weight > 0;
   if (irmOn) teacher = await (hooks.loadTeacher ?? defaultLoadTeacher)(cfg.irm.teacher as string);
   else hooks.onWarning?.('IRM is off (no --irm-teacher): training with the masked-patch MSE only');
 
@@ -263,8 +298,15 @@ export async function trainMae(config: TrainMaeConfig, hooks: TrainMaeHooks = {}
 
   // fixed visualisation batch: 8 images spread over the sorted list (so, over identities), fixed masks
   const vizCount = Math.min(8, records.length);
-  const vizRecords = Array.from({ length: vizCount }, (_, i) => records[Math.floor((i * records.length) / vizCount)] as FaceRecord);
-  const vizLoader = createLoader({ records: vizRecords, batchSize: vizRecords.length, size: modelCfg.imageSize });
+  const vizRecords = Array.from(
+    { length: vizCount },
+    (_, i) => records[Math.floor((i * records.length) / vizCount)] as FaceRecord,
+  );
+  const vizLoader = createLoader({
+    records: vizRecords,
+    batchSize: vizRecords.length,
+    size: modelCfg.imageSize,
+  });
   let vizImgs: tf.Tensor4D | null = null;
   for await (const b of vizLoader.epoch()) vizImgs = b.images;
   const vizMask = randomMasking(vizRecords.length, mae.numPatches, cfg.maskRatio, root.fork('viz'));
@@ -377,7 +419,11 @@ export async function trainMae(config: TrainMaeConfig, hooks: TrainMaeHooks = {}
         if (step % cfg.logEvery === 0 || step === totalSteps) {
           fs.appendFileSync(
             logFile,
-            JSON.stringify({ ...last, epoch: Number(last.epoch.toFixed(4)), time: new Date().toISOString() }) + '\n',
+            JSON.stringify({
+              ...last,
+              epoch: Number(last.epoch.toFixed(4)),
+              time: new Date().toISOString(),
+            }) + '\n',
           );
           windowStart = now;
           windowImgs = 0;

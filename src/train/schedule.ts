@@ -37,12 +37,16 @@ export function stepsFromEpochs(epochs: number, stepsPerEpoch: number): number {
 
 export function createSchedule(config: ScheduleConfig): Schedule {
   const c = config;
-  if (!(c.baseLr >= 0) || !Number.isFinite(c.baseLr)) throw new FaceMaeError(`lr must be a number >= 0, got ${c.baseLr}`);
+  if (!(c.baseLr >= 0) || !Number.isFinite(c.baseLr))
+    throw new FaceMaeError(`lr must be a number >= 0, got ${c.baseLr}`);
   if (!(c.totalSteps > 0)) throw new FaceMaeError(`schedule needs totalSteps > 0, got ${c.totalSteps}`);
   if (!(c.warmupSteps >= 0) || c.warmupSteps > c.totalSteps) {
-    throw new FaceMaeError(`warm-up (${c.warmupSteps} steps) must be between 0 and the run length (${c.totalSteps} steps)`);
+    throw new FaceMaeError(
+      `warm-up (${c.warmupSteps} steps) must be between 0 and the run length (${c.totalSteps} steps)`,
+    );
   }
-  if (!(c.minLr >= 0) || c.minLr > c.baseLr) throw new FaceMaeError(`minLr must be in [0, lr=${c.baseLr}], got ${c.minLr}`);
+  if (!(c.minLr >= 0) || c.minLr > c.baseLr)
+    throw new FaceMaeError(`minLr must be in [0, lr=${c.baseLr}], got ${c.minLr}`);
   const lrAt = (step: number): number => {
     if (step < c.warmupSteps) return (c.baseLr * step) / c.warmupSteps;
     const span = Math.max(1e-12, c.totalSteps - c.warmupSteps);

@@ -8,7 +8,10 @@ import { buildProgram } from '../../src/cli/index.js';
 import { makeDataset, TINY_TEST } from './helpers.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'facemae-cli-'));
-const cli = (...args: string[]) => buildProgram().exitOverride().parseAsync(['node', 'facemae', '--quiet', ...args]);
+const cli = (...args: string[]) =>
+  buildProgram()
+    .exitOverride()
+    .parseAsync(['node', 'facemae', '--quiet', ...args]);
 
 let data = '';
 beforeAll(async () => {
@@ -22,13 +25,31 @@ describe('train-mae / reconstruct / export commands', () => {
     const cfgFile = path.join(dir, 'cfg.json');
     fs.writeFileSync(cfgFile, JSON.stringify({ model: { ...TINY_TEST, preset: null }, logEvery: 1 }));
     const run = path.join(dir, 'run');
-    await cli('train-mae', '--data', data, '--out', run, '--config', cfgFile, '--steps', '2', '--batch-size', '4', '--set', 'irm.temperature=0.2');
+    await cli(
+      'train-mae',
+      '--data',
+      data,
+      '--out',
+      run,
+      '--config',
+      cfgFile,
+      '--steps',
+      '2',
+      '--batch-size',
+      '4',
+      '--set',
+      'irm.temperature=0.2',
+    );
     const saved = JSON.parse(fs.readFileSync(path.join(run, 'config.json'), 'utf8'));
     expect(saved.config.irm.temperature).toBe(0.2);
     expect(saved.config.model.dim).toBe(32);
     expect(fs.readFileSync(path.join(run, 'log.jsonl'), 'utf8').trim().split('\n')).toHaveLength(2);
-    await expect(cli('train-mae', '--data', data, '--out', run, '--config', cfgFile, '--steps', '2')).rejects.toThrow(/--resume/);
-    await expect(cli('train-mae', '--data', data, '--out', tmp(), '--set', 'model.bogus=1')).rejects.toThrow(/unknown key "model.bogus"/);
+    await expect(
+      cli('train-mae', '--data', data, '--out', run, '--config', cfgFile, '--steps', '2'),
+    ).rejects.toThrow(/--resume/);
+    await expect(cli('train-mae', '--data', data, '--out', tmp(), '--set', 'model.bogus=1')).rejects.toThrow(
+      /unknown key "model.bogus"/,
+    );
 
     const out = path.join(dir, 'rec');
     await cli('reconstruct', '--model', run, '--data', data, '--out', out, '--seed', '1');
@@ -42,8 +63,20 @@ describe('train-mae / reconstruct / export commands', () => {
     await s.release();
     // the compact float16 copy reconstructs too
     await cli('reconstruct', '--model', compact, '--data', data, '--out', path.join(dir, 'rec2'));
-    expect(fs.statSync(path.join(compact, fs.readdirSync(compact).find((f) => f.endsWith('.bin'))!)).size).toBeLessThan(
-      fs.statSync(path.join(run, fs.readdirSync(run).find((f) => f.endsWith('.bin'))!)).size / 5,
+    expect(
+      fs.statSync(
+        path.join(
+          compact,
+          fs.readdirSync(compact).find((f) => f.endsWith('.bin'))!,
+        ),
+      ).size,
+    ).toBeLessThan(
+      fs.statSync(
+        path.join(
+          run,
+          fs.readdirSync(run).find((f) => f.endsWith('.bin'))!,
+        ),
+      ).size / 5,
     );
   });
 });

@@ -19,7 +19,8 @@ describe('ONNX export', () => {
     const rng = createRng(21);
     const mae = createMae(TINY_TEST, rng.fork('init'));
     // perturb the zero-initialised biases/tokens so every parameter matters
-    for (const v of Object.values(mae.variables)) v.assign(tf.tidy(() => tf.add(v, tf.mul(tf.randomNormal(v.shape, 0, 1, 'float32', 7), 0.05))));
+    for (const v of Object.values(mae.variables))
+      v.assign(tf.tidy(() => tf.add(v, tf.mul(tf.randomNormal(v.shape, 0, 1, 'float32', 7), 0.05))));
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'facemae-onnx-')), 'mae.onnx');
     await exportMaeOnnx(mae, 0.75, file);
     const session = await ort.InferenceSession.create(file);
@@ -33,7 +34,8 @@ describe('ONNX export', () => {
         image: new ort.Tensor('float32', x.dataSync() as Float32Array, [n, 32, 32, 3]),
         noise: new ort.Tensor('float32', noise, [n, 16]),
       });
-      const maxDiff = (a: Float32Array, b: ArrayLike<number>) => a.reduce((mx, v, i) => Math.max(mx, Math.abs(v - (b[i] as number))), 0);
+      const maxDiff = (a: Float32Array, b: ArrayLike<number>) =>
+        a.reduce((mx, v, i) => Math.max(mx, Math.abs(v - (b[i] as number))), 0);
       expect(out.reconstruction!.dims).toEqual([n, 32, 32, 3]);
       expect(maxDiff(out.mask!.data as Float32Array, m.mask)).toBe(0);
       expect(maxDiff(out.pred!.data as Float32Array, f.pred.dataSync())).toBeLessThan(1e-4);

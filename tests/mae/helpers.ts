@@ -28,17 +28,33 @@ export function randomImages(n: number, s: number, rng: Rng): tf.Tensor4D {
 }
 
 /** A tiny random differentiable FaceNet: flatten -> dense -> tanh -> dense (frozen teacher stand-in). */
-export function tinyFaceNet(size: number, dim: number, rng: Rng): FaceNet & { w1: tf.Variable; w2: tf.Variable } {
+export function tinyFaceNet(
+  size: number,
+  dim: number,
+  rng: Rng,
+): FaceNet & { w1: tf.Variable; w2: tf.Variable } {
   const fin = size * size * 3;
-  const w1 = tf.variable(tf.tensor2d(Float32Array.from({ length: fin * 24 }, () => rng.normal() / Math.sqrt(fin)), [fin, 24]));
-  const w2 = tf.variable(tf.tensor2d(Float32Array.from({ length: 24 * dim }, () => rng.normal() / Math.sqrt(24)), [24, dim]));
+  const w1 = tf.variable(
+    tf.tensor2d(
+      Float32Array.from({ length: fin * 24 }, () => rng.normal() / Math.sqrt(fin)),
+      [fin, 24],
+    ),
+  );
+  const w2 = tf.variable(
+    tf.tensor2d(
+      Float32Array.from({ length: 24 * dim }, () => rng.normal() / Math.sqrt(24)),
+      [24, dim],
+    ),
+  );
   return {
     inputSize: size,
     embeddingDim: dim,
     w1,
     w2,
     apply: (x) =>
-      tf.tidy(() => tf.matMul(tf.tanh(tf.matMul(tf.reshape(tf.sub(x, 0.5), [x.shape[0], fin]) as tf.Tensor2D, w1)), w2)),
+      tf.tidy(() =>
+        tf.matMul(tf.tanh(tf.matMul(tf.reshape(tf.sub(x, 0.5), [x.shape[0], fin]) as tf.Tensor2D, w1)), w2),
+      ),
     trainableVariables: () => [],
     dispose: () => {
       w1.dispose();
@@ -60,11 +76,11 @@ export async function makeDataset(): Promise<string> {
       for (let y = 0; y < 32; y++)
         for (let x = 0; x < 32; x++) {
           const w = Math.exp(-((x - cx) ** 2 + (y - cy) ** 2) / 80);
-          for (let c = 0; c < 3; c++) buf[(y * 32 + x) * 3 + c] = Math.round(40 + w * ((col[c] as number) - 40));
+          for (let c = 0; c < 3; c++)
+            buf[(y * 32 + x) * 3 + c] = Math.round(40 + w * ((col[c] as number) - 40));
         }
       await writeImage(path.join(dir, `id${id}`, `${k}.png`), { data: buf, width: 32, height: 32 });
     }
   }
   return dir;
 }
-

@@ -14,14 +14,22 @@ beforeAll(async () => {
 describe('IRM', () => {
   it('is 0 for identical batches (and for the same relations at another scale), > 0 otherwise', () => {
     const rng = createRng(4);
-    const e = tf.tensor2d(Float32Array.from({ length: 6 * 8 }, () => rng.normal()), [6, 8]);
-    const f = tf.tensor2d(Float32Array.from({ length: 6 * 8 }, () => rng.normal()), [6, 8]);
+    const e = tf.tensor2d(
+      Float32Array.from({ length: 6 * 8 }, () => rng.normal()),
+      [6, 8],
+    );
+    const f = tf.tensor2d(
+      Float32Array.from({ length: 6 * 8 }, () => rng.normal()),
+      [6, 8],
+    );
     tf.tidy(() => {
       for (const direction of ['real-rec', 'rec-real', 'symmetric'] as const) {
         for (const excludeDiagonal of [true, false]) {
           const cfg = { ...DEFAULT_IRM, direction, excludeDiagonal };
           expect(Math.abs(irmFromEmbeddings(e, e, cfg).dataSync()[0]!)).toBeLessThan(1e-5);
-          expect(Math.abs(irmFromEmbeddings(e, tf.mul(e, 3) as tf.Tensor2D, cfg).dataSync()[0]!)).toBeLessThan(1e-5);
+          expect(
+            Math.abs(irmFromEmbeddings(e, tf.mul(e, 3) as tf.Tensor2D, cfg).dataSync()[0]!),
+          ).toBeLessThan(1e-5);
           expect(irmFromEmbeddings(e, f, cfg).dataSync()[0]!).toBeGreaterThan(0.01);
         }
       }
@@ -31,8 +39,16 @@ describe('IRM', () => {
 
   it('matches a hand computation of KL(P_real || P_rec) without the diagonal', () => {
     // 3 unit vectors: cos matrices known in closed form
-    const a = tf.tensor2d([[1, 0], [0, 1], [Math.SQRT1_2, Math.SQRT1_2]]);
-    const b = tf.tensor2d([[1, 0], [0, 1], [1, 0]]);
+    const a = tf.tensor2d([
+      [1, 0],
+      [0, 1],
+      [Math.SQRT1_2, Math.SQRT1_2],
+    ]);
+    const b = tf.tensor2d([
+      [1, 0],
+      [0, 1],
+      [1, 0],
+    ]);
     const tau = 0.5;
     const rows = (c: number[][]) =>
       c.map((r, i) => {
@@ -41,10 +57,22 @@ describe('IRM', () => {
         return off.map((v) => Math.exp(v) / z);
       });
     const h = Math.SQRT1_2;
-    const P = rows([[1, 0, h], [0, 1, h], [h, h, 1]]);
-    const Q = rows([[1, 0, 1], [0, 1, 0], [1, 0, 1]]);
+    const P = rows([
+      [1, 0, h],
+      [0, 1, h],
+      [h, h, 1],
+    ]);
+    const Q = rows([
+      [1, 0, 1],
+      [0, 1, 0],
+      [1, 0, 1],
+    ]);
     let kl = 0;
-    P.forEach((r, i) => r.forEach((p, j) => { if (p > 0) kl += p * Math.log(p / Q[i]![j]!); }));
+    P.forEach((r, i) =>
+      r.forEach((p, j) => {
+        if (p > 0) kl += p * Math.log(p / Q[i]![j]!);
+      }),
+    );
     const got = tf.tidy(() => irmFromEmbeddings(a, b, { ...DEFAULT_IRM, temperature: tau }).dataSync()[0]!);
     expect(got).toBeCloseTo(kl / 3, 4);
     tf.dispose([a, b]);

@@ -29,16 +29,22 @@ describe('patchify', () => {
   });
   it('names the sizes when the image is not divisible by the patch', () => {
     expect(() => checkPatchGrid(100, 16)).toThrow(/image size 100 is not divisible by patch size 16/);
-    expect(() => resolveMaeConfig({ preset: 'tiny', imageSize: 120 })).toThrow(/120 is not divisible by patch size 16/);
+    expect(() => resolveMaeConfig({ preset: 'tiny', imageSize: 120 })).toThrow(
+      /120 is not divisible by patch size 16/,
+    );
   });
 });
 
 describe('config', () => {
   it('resolves presets and refuses preset + explicit sizes', () => {
     const t = resolveMaeConfig({ preset: 'tiny' });
-    expect([t.imageSize, t.patchSize, t.dim, t.depth, t.heads, t.decoderDim, t.decoderDepth]).toEqual([112, 16, 192, 12, 3, 128, 4]);
+    expect([t.imageSize, t.patchSize, t.dim, t.depth, t.heads, t.decoderDim, t.decoderDepth]).toEqual([
+      112, 16, 192, 12, 3, 128, 4,
+    ]);
     expect(resolveMaeConfig({ preset: 'base' }).decoderDim).toBe(512);
-    expect(() => resolveMaeConfig({ preset: 'tiny', dim: 64 })).toThrow(/preset "tiny" and explicit sizes \(dim\)/);
+    expect(() => resolveMaeConfig({ preset: 'tiny', dim: 64 })).toThrow(
+      /preset "tiny" and explicit sizes \(dim\)/,
+    );
     expect(resolveMaeConfig({ preset: null, ...TINY_TEST }).dim).toBe(32);
   });
 });
@@ -88,7 +94,13 @@ describe('masking', () => {
 
 describe('masked MSE', () => {
   it('counts only removed patches', () => {
-    const pred = tf.tensor3d([[[1, 1], [5, 5], [3, 3]]]);
+    const pred = tf.tensor3d([
+      [
+        [1, 1],
+        [5, 5],
+        [3, 3],
+      ],
+    ]);
     const target = tf.zeros([1, 3, 2]) as tf.Tensor3D;
     const mask = tf.tensor2d([[1, 0, 1]]);
     expect(maskedMse(pred, target, mask).dataSync()[0]).toBeCloseTo((1 + 9) / 2);
@@ -135,7 +147,9 @@ describe('MAE', () => {
     const mk = () => createMae(TINY_TEST, createRng(9));
     const a = mk();
     const b = mk();
-    expect(Array.from(a.variables['blocks.0.attn.q.w']!.dataSync())).toEqual(Array.from(b.variables['blocks.0.attn.q.w']!.dataSync()));
+    expect(Array.from(a.variables['blocks.0.attn.q.w']!.dataSync())).toEqual(
+      Array.from(b.variables['blocks.0.attn.q.w']!.dataSync()),
+    );
     b.dispose();
     const rng = createRng(2);
     const x = randomImages(4, 32, rng);

@@ -29,7 +29,12 @@ beforeAll(async () => {
   });
 });
 
-const lines = (f: string) => fs.readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+const lines = (f: string) =>
+  fs
+    .readFileSync(f, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 
 describe('reconstructDataset', () => {
   it('writes every image in the same layout with visible patches unchanged, and a manifest', async () => {
@@ -93,12 +98,17 @@ describe('reconstructDataset', () => {
     const man = lines(r.manifest);
     expect(new Set(man.map((m) => m.source)).size).toBe(12);
     for (const m of man) {
-      expect(fs.readFileSync(path.join(outB, m.output)).equals(fs.readFileSync(path.join(outA, m.output))), m.output).toBe(true);
+      expect(
+        fs.readFileSync(path.join(outB, m.output)).equals(fs.readFileSync(path.join(outA, m.output))),
+        m.output,
+      ).toBe(true);
     }
     const outC = tmp();
     await reconstructDataset({ model: run, data, out: outC, seed: 4, overwrite: true });
     const m4 = lines(path.join(outC, 'manifest.jsonl'));
-    expect(m4.map((m) => m.keep.join())).not.toEqual(lines(path.join(outA, 'manifest.jsonl')).map((m) => m.keep.join()));
+    expect(m4.map((m) => m.keep.join())).not.toEqual(
+      lines(path.join(outA, 'manifest.jsonl')).map((m) => m.keep.join()),
+    );
   });
 
   it('packs a .rec with --format rec, and refuses a run folder without a checkpoint', async () => {
@@ -120,7 +130,9 @@ describe('evaluateMaskedLoss', () => {
     expect(r.images).toBe(12);
     for (const v of [r.mae, r.visibleMean, r.positionMean]) expect(v).toBeGreaterThan(0);
     // the same image repeated: the position mean is that image, a perfect predictor
-    const same = await evaluateMaskedLoss(loaded.mae, [records[0]!, records[0]!, records[0]!], { maskRatio: 0.75 });
+    const same = await evaluateMaskedLoss(loaded.mae, [records[0]!, records[0]!, records[0]!], {
+      maskRatio: 0.75,
+    });
     expect(same.positionMean).toBeLessThan(1e-6);
     expect(same.visibleMean).toBeGreaterThan(1e-3);
     loaded.mae.dispose();

@@ -39,9 +39,15 @@ describe('trainMae', () => {
     const r = await trainMae(base(outA), { onWarning: (w) => warnings.push(w) });
     expect(r.steps).toBe(8);
     expect(warnings.join('\n')).toMatch(/IRM is off/);
-    const lines = fs.readFileSync(path.join(outA, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = fs
+      .readFileSync(path.join(outA, 'log.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
-    expect(Object.keys(lines[0])).toEqual(expect.arrayContaining(['step', 'lr', 'loss', 'mse', 'irm', 'imgPerSec']));
+    expect(Object.keys(lines[0])).toEqual(
+      expect.arrayContaining(['step', 'lr', 'loss', 'mse', 'irm', 'imgPerSec']),
+    );
     expect(lines[0].irm).toBeNull();
     expect(fs.existsSync(path.join(outA, 'samples', 'latest.png'))).toBe(true);
     expect(fs.existsSync(path.join(outA, 'samples', 'step-000004.png'))).toBe(true);
@@ -62,15 +68,24 @@ describe('trainMae', () => {
     expect(r2.steps).toBe(8);
     const a = loadCheckpoint(outA);
     const b = loadCheckpoint(outB);
-    for (const [k, t] of Object.entries(a.weights)) expect(Array.from(b.weights[k]!.dataSync()), k).toEqual(Array.from(t.dataSync()));
-    const logB = fs.readFileSync(path.join(outB, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    for (const [k, t] of Object.entries(a.weights))
+      expect(Array.from(b.weights[k]!.dataSync()), k).toEqual(Array.from(t.dataSync()));
+    const logB = fs
+      .readFileSync(path.join(outB, 'log.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(logB.map((l) => l.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(logB.map((l) => l.loss)).toEqual(lines.map((l) => l.loss));
     disposeCheckpoint(a);
     disposeCheckpoint(b);
     // a finished run can be extended
     const warnings2: string[] = [];
-    const r3 = await trainMae(base(outB), { resume: true, resumeSteps: 10, onWarning: (w) => warnings2.push(w) });
+    const r3 = await trainMae(base(outB), {
+      resume: true,
+      resumeSteps: 10,
+      onWarning: (w) => warnings2.push(w),
+    });
     expect(r3.steps).toBe(10);
     expect(warnings2.join()).toMatch(/new run length: 10 steps \(was 8\)/);
   });
@@ -80,19 +95,26 @@ describe('trainMae', () => {
     const teacher = tinyFaceNet(32, 8, createRng(3));
     const w1 = Array.from(teacher.w1.dataSync());
     let disposed = false;
-    const r = await trainMae(base(out, { steps: 3, irm: { ...DEFAULT_TRAIN_MAE.irm, teacher: 'test', weight: 1 } }), {
-      loadTeacher: async () => ({
-        ...teacher,
-        dispose: () => {
-          expect(Array.from(teacher.w1.dataSync())).toEqual(w1); // never updated
-          disposed = true;
-          teacher.dispose();
-        },
-      }),
-    });
+    const r = await trainMae(
+      base(out, { steps: 3, irm: { ...DEFAULT_TRAIN_MAE.irm, teacher: 'test', weight: 1 } }),
+      {
+        loadTeacher: async () => ({
+          ...teacher,
+          dispose: () => {
+            expect(Array.from(teacher.w1.dataSync())).toEqual(w1); // never updated
+            disposed = true;
+            teacher.dispose();
+          },
+        }),
+      },
+    );
     expect(r.irm).toBe(true);
     expect(disposed).toBe(true);
-    const lines = fs.readFileSync(path.join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = fs
+      .readFileSync(path.join(out, 'log.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines[0].irm).toBeGreaterThan(0);
     expect(lines[0].loss).toBeCloseTo(lines[0].mse + lines[0].irm, 4);
   });

@@ -29,16 +29,31 @@ describe('schedule', () => {
     expect(s.lrAt(2.5)).toBeCloseTo(0.25); // fractional positions
   });
   it('refuses a warm-up longer than the run, naming the values', () => {
-    expect(() => createSchedule({ kind: 'cosine', baseLr: 1, minLr: 0, warmupSteps: 20, totalSteps: 10 })).toThrow(
-      /warm-up \(20 steps\).*\(10 steps\)/,
-    );
+    expect(() =>
+      createSchedule({ kind: 'cosine', baseLr: 1, minLr: 0, warmupSteps: 20, totalSteps: 10 }),
+    ).toThrow(/warm-up \(20 steps\).*\(10 steps\)/);
   });
   it('supports step and poly decays', () => {
-    const st = createSchedule({ kind: 'step', baseLr: 1, minLr: 0, warmupSteps: 0, totalSteps: 100, milestones: [50, 80], gamma: 0.1 });
+    const st = createSchedule({
+      kind: 'step',
+      baseLr: 1,
+      minLr: 0,
+      warmupSteps: 0,
+      totalSteps: 100,
+      milestones: [50, 80],
+      gamma: 0.1,
+    });
     expect(st.lrAt(10)).toBe(1);
     expect(st.lrAt(60)).toBeCloseTo(0.1);
     expect(st.lrAt(90)).toBeCloseTo(0.01);
-    const p = createSchedule({ kind: 'poly', baseLr: 1, minLr: 0, warmupSteps: 0, totalSteps: 100, power: 2 });
+    const p = createSchedule({
+      kind: 'poly',
+      baseLr: 1,
+      minLr: 0,
+      warmupSteps: 0,
+      totalSteps: 100,
+      power: 2,
+    });
     expect(p.lrAt(50)).toBeCloseTo(0.25);
   });
 });
@@ -55,7 +70,10 @@ describe('optimizer', () => {
   it('AdamW matches a hand-computed torch.optim.AdamW step', () => {
     const w = tf.variable(tf.tensor2d([[1, -2]]), true, 'optim_test_w');
     const b = tf.variable(tf.tensor1d([0.5]), true, 'optim_test_b');
-    const opt = createOptimizer({ w, b }, { kind: 'adamw', weightDecay: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, clipNorm: 0 });
+    const opt = createOptimizer(
+      { w, b },
+      { kind: 'adamw', weightDecay: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, clipNorm: 0 },
+    );
     expect(opt.groups.noDecay).toEqual(['b']);
     const g = { w: tf.tensor2d([[0.1, 0.2]]), b: tf.tensor1d([-0.3]) };
     opt.step(g, 0.01);
@@ -110,7 +128,14 @@ describe('checkpoint', () => {
   it('round-trips weights, optimizer state, step, rng and config; resumed optimizer continues identically', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'facemae-ckpt-'));
     const mk = (name: string) => ({
-      w: tf.variable(tf.tensor2d([[0.3, -0.7], [1.1, 2.0]]), true, `${name}_w`),
+      w: tf.variable(
+        tf.tensor2d([
+          [0.3, -0.7],
+          [1.1, 2.0],
+        ]),
+        true,
+        `${name}_w`,
+      ),
       b: tf.variable(tf.tensor1d([0.1, 0.2]), true, `${name}_b`),
     });
     const loss = (p: { w: tf.Variable; b: tf.Variable }) => () =>
@@ -129,9 +154,17 @@ describe('checkpoint', () => {
     const rng = createRng(7);
     rng.next();
     const state = optA.getState();
-    await saveCheckpoint(dir, { step: 3, weights: a, optimizer: state, rng: { data: rng.getState() }, config: { lr: 0.01 } });
+    await saveCheckpoint(dir, {
+      step: 3,
+      weights: a,
+      optimizer: state,
+      rng: { data: rng.getState() },
+      config: { lr: 0.01 },
+    });
     Object.values(state.slots).forEach((t) => t.dispose());
-    await saveCheckpoint(dir, { step: 3, weights: a, optimizer: optA.getState(), config: { lr: 0.01 } }).then(() => {});
+    await saveCheckpoint(dir, { step: 3, weights: a, optimizer: optA.getState(), config: { lr: 0.01 } }).then(
+      () => {},
+    );
     // (second save at the same step overwrote the same binary; only one .bin remains)
     expect(fs.readdirSync(dir).filter((f) => f.endsWith('.bin'))).toHaveLength(1);
     expect(hasCheckpoint(dir)).toBe(true);
@@ -170,7 +203,9 @@ describe('checkpoint', () => {
     await saveCheckpoint(dir, { step: 0, weights: { t } }, { half: true });
     const l = loadCheckpoint(dir);
     const v = Array.from(l.weights.t!.dataSync());
-    [0.1, -2.5, 1000, 1e-5].forEach((x, i) => expect(Math.abs((v[i] as number) - x)).toBeLessThan(Math.abs(x) * 1e-3 + 1e-7));
+    [0.1, -2.5, 1000, 1e-5].forEach((x, i) =>
+      expect(Math.abs((v[i] as number) - x)).toBeLessThan(Math.abs(x) * 1e-3 + 1e-7),
+    );
     disposeCheckpoint(l);
     t.dispose();
   });

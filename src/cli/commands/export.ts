@@ -10,9 +10,19 @@ export function registerExport(program: Command): void {
     .command('export')
     .description('export a trained MAE reconstructor to ONNX (opset 17) and/or a compact float16 checkpoint')
     .requiredOption('--model <dir>', '[string] train-mae run folder')
-    .option('--onnx <file>', '[string] write the ONNX graph (inputs: image NHWC [N,H,W,3] in [0,1], noise [N,L])')
-    .option('--compact <dir>', '[string] write a weights-only float16 checkpoint folder (e.g. assets/models/facemae-tiny)')
-    .option('--mask-ratio <r>', '[number] mask ratio baked into the ONNX graph (default: the training ratio)', parseNumber('--mask-ratio'))
+    .option(
+      '--onnx <file>',
+      '[string] write the ONNX graph (inputs: image NHWC [N,H,W,3] in [0,1], noise [N,L])',
+    )
+    .option(
+      '--compact <dir>',
+      '[string] write a weights-only float16 checkpoint folder (e.g. assets/models/facemae-tiny)',
+    )
+    .option(
+      '--mask-ratio <r>',
+      '[number] mask ratio baked into the ONNX graph (default: the training ratio)',
+      parseNumber('--mask-ratio'),
+    )
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       const { opts, log } = contextOf(cmd);
       if (!o.onnx && !o.compact) throw new FaceMaeError('give --onnx FILE and/or --compact DIR');

@@ -15,19 +15,42 @@ interface ReconstructConfig {
   batchSize: number;
   quality: number;
 }
-const DEFAULTS: ReconstructConfig = { model: '', data: '', out: '', maskRatio: null, seed: 0, format: 'folder', batchSize: 32, quality: 95 };
+const DEFAULTS: ReconstructConfig = {
+  model: '',
+  data: '',
+  out: '',
+  maskRatio: null,
+  seed: 0,
+  format: 'folder',
+  batchSize: 32,
+  quality: 95,
+};
 
 export function registerReconstruct(program: Command): void {
   program
     .command('reconstruct')
     .description('deploy: mask and reconstruct every face of a dataset of unseen identities')
-    .requiredOption('--model <dir>', '[string] train-mae run folder (or a compact model folder such as assets/models/facemae-tiny)')
+    .requiredOption(
+      '--model <dir>',
+      '[string] train-mae run folder (or a compact model folder such as assets/models/facemae-tiny)',
+    )
     .requiredOption('--data <dir>', '[string] image folder (<identity>/<image>) or .rec to reconstruct')
-    .requiredOption('--out <dir>', '[string] output folder: images/<identity>/<file>, manifest.jsonl, config.json')
-    .option('--mask-ratio <r>', '[number] fraction of patches removed (default: the ratio the model was trained with)', parseNumber('--mask-ratio'))
+    .requiredOption(
+      '--out <dir>',
+      '[string] output folder: images/<identity>/<file>, manifest.jsonl, config.json',
+    )
+    .option(
+      '--mask-ratio <r>',
+      '[number] fraction of patches removed (default: the ratio the model was trained with)',
+      parseNumber('--mask-ratio'),
+    )
     .option('--seed <n>', '[integer] seed of the masks (default: 0)', parseInteger('--seed'))
     .option('--format <folder|rec>', '[string] folder (default) or rec (also packs out/data.rec/.idx)')
-    .option('--batch-size <n>', '[integer] images per forward pass (default: 32)', parseInteger('--batch-size'))
+    .option(
+      '--batch-size <n>',
+      '[integer] images per forward pass (default: 32)',
+      parseInteger('--batch-size'),
+    )
     .option('--config <file>', '[string] JSON config (flags win)')
     .option('--resume', 'continue an interrupted job in --out (finished images are kept)')
     .option('--overwrite', 'write into a non-empty --out from scratch')
@@ -60,6 +83,9 @@ export function registerReconstruct(program: Command): void {
       });
       (bar as ProgressBar | undefined)?.finish();
       if (opts.json) printJson(r);
-      else log.result(`reconstructed ${r.written} images (${r.skipped} already done) → ${r.out}${r.rec ? ` and ${r.rec}` : ''}`);
+      else
+        log.result(
+          `reconstructed ${r.written} images (${r.skipped} already done) → ${r.out}${r.rec ? ` and ${r.rec}` : ''}`,
+        );
     });
 }

@@ -30,16 +30,54 @@ export interface MaeConfig {
 
 export type MaePresetName = 'tiny' | 'small' | 'base';
 
-type Sizes = Pick<MaeConfig, 'patchSize' | 'dim' | 'depth' | 'heads' | 'decoderDim' | 'decoderDepth' | 'decoderHeads' | 'mlpRatio'>;
+type Sizes = Pick<
+  MaeConfig,
+  'patchSize' | 'dim' | 'depth' | 'heads' | 'decoderDim' | 'decoderDepth' | 'decoderHeads' | 'mlpRatio'
+>;
 
 /** tiny is the CPU default; base matches MAE's ViT-B/16 with the 512-d × 8 decoder. */
 export const MAE_PRESETS: Record<MaePresetName, Sizes> = {
-  tiny: { patchSize: 16, dim: 192, depth: 12, heads: 3, decoderDim: 128, decoderDepth: 4, decoderHeads: 4, mlpRatio: 4 },
-  small: { patchSize: 16, dim: 384, depth: 12, heads: 6, decoderDim: 256, decoderDepth: 4, decoderHeads: 8, mlpRatio: 4 },
-  base: { patchSize: 16, dim: 768, depth: 12, heads: 12, decoderDim: 512, decoderDepth: 8, decoderHeads: 16, mlpRatio: 4 },
+  tiny: {
+    patchSize: 16,
+    dim: 192,
+    depth: 12,
+    heads: 3,
+    decoderDim: 128,
+    decoderDepth: 4,
+    decoderHeads: 4,
+    mlpRatio: 4,
+  },
+  small: {
+    patchSize: 16,
+    dim: 384,
+    depth: 12,
+    heads: 6,
+    decoderDim: 256,
+    decoderDepth: 4,
+    decoderHeads: 8,
+    mlpRatio: 4,
+  },
+  base: {
+    patchSize: 16,
+    dim: 768,
+    depth: 12,
+    heads: 12,
+    decoderDim: 512,
+    decoderDepth: 8,
+    decoderHeads: 16,
+    mlpRatio: 4,
+  },
 };
 
-const SIZE_KEYS = ['dim', 'depth', 'heads', 'decoderDim', 'decoderDepth', 'decoderHeads', 'mlpRatio'] as const;
+const SIZE_KEYS = [
+  'dim',
+  'depth',
+  'heads',
+  'decoderDim',
+  'decoderDepth',
+  'decoderHeads',
+  'mlpRatio',
+] as const;
 
 /**
  * What a user gives: `preset` (plus optionally imageSize/patchSize/normPixLoss), or every size
@@ -67,7 +105,11 @@ export function resolveMaeConfig(spec: MaeModelSpec): MaeConfig {
   let sizes: Sizes;
   if (spec.preset) {
     const p = MAE_PRESETS[spec.preset];
-    if (!p) throw new FaceMaeError(`unknown MAE preset "${spec.preset}"; known: ${Object.keys(MAE_PRESETS).join(', ')}`, 'E_CONFIG');
+    if (!p)
+      throw new FaceMaeError(
+        `unknown MAE preset "${spec.preset}"; known: ${Object.keys(MAE_PRESETS).join(', ')}`,
+        'E_CONFIG',
+      );
     const both = SIZE_KEYS.filter((k) => spec[k] !== undefined && spec[k] !== null);
     if (both.length > 0) {
       throw new FaceMaeError(
@@ -77,8 +119,11 @@ export function resolveMaeConfig(spec: MaeModelSpec): MaeConfig {
     }
     sizes = { ...p, patchSize: spec.patchSize ?? p.patchSize };
   } else {
-    const missing = [...SIZE_KEYS, 'patchSize' as const].filter((k) => k !== 'mlpRatio' && spec[k] === undefined);
-    if (missing.length > 0) throw new FaceMaeError(`model config without a preset needs ${missing.join(', ')}`, 'E_CONFIG');
+    const missing = [...SIZE_KEYS, 'patchSize' as const].filter(
+      (k) => k !== 'mlpRatio' && spec[k] === undefined,
+    );
+    if (missing.length > 0)
+      throw new FaceMaeError(`model config without a preset needs ${missing.join(', ')}`, 'E_CONFIG');
     sizes = {
       patchSize: spec.patchSize as number,
       dim: spec.dim as number,
@@ -90,14 +135,23 @@ export function resolveMaeConfig(spec: MaeModelSpec): MaeConfig {
       mlpRatio: spec.mlpRatio ?? 4,
     };
   }
-  const cfg: MaeConfig = { ...sizes, imageSize: spec.imageSize ?? 112, normPixLoss: spec.normPixLoss ?? false };
+  const cfg: MaeConfig = {
+    ...sizes,
+    imageSize: spec.imageSize ?? 112,
+    normPixLoss: spec.normPixLoss ?? false,
+  };
   checkPatchGrid(cfg.imageSize, cfg.patchSize);
   for (const [w, h, name] of [
     [cfg.dim, cfg.heads, 'dim/heads'],
     [cfg.decoderDim, cfg.decoderHeads, 'decoderDim/decoderHeads'],
   ] as const) {
-    if (!(w > 0 && h > 0 && w % h === 0)) throw new FaceMaeError(`${name}: width ${w} must be a positive multiple of heads ${h}`, 'E_CONFIG');
-    if (w % 4 !== 0) throw new FaceMaeError(`${name}: width ${w} must be a multiple of 4 (sin-cos position embeddings)`, 'E_CONFIG');
+    if (!(w > 0 && h > 0 && w % h === 0))
+      throw new FaceMaeError(`${name}: width ${w} must be a positive multiple of heads ${h}`, 'E_CONFIG');
+    if (w % 4 !== 0)
+      throw new FaceMaeError(
+        `${name}: width ${w} must be a multiple of 4 (sin-cos position embeddings)`,
+        'E_CONFIG',
+      );
   }
   return cfg;
 }

@@ -62,14 +62,19 @@ export function createMae(config: MaeConfig, rng: Rng): Mae {
   ps.add('patch_embed.w', [pd, c.dim], 'xavier');
   ps.add('patch_embed.b', [c.dim], 'zeros');
   ps.add('cls_token', [1, 1, c.dim], { normal: 0.02 });
-  for (let i = 0; i < c.depth; i++) addBlockParams(ps, `blocks.${i}`, { dim: c.dim, heads: c.heads, mlpRatio: c.mlpRatio });
+  for (let i = 0; i < c.depth; i++)
+    addBlockParams(ps, `blocks.${i}`, { dim: c.dim, heads: c.heads, mlpRatio: c.mlpRatio });
   ps.add('norm.g', [c.dim], 'ones');
   ps.add('norm.b', [c.dim], 'zeros');
   ps.add('decoder_embed.w', [c.dim, c.decoderDim], 'xavier');
   ps.add('decoder_embed.b', [c.decoderDim], 'zeros');
   ps.add('mask_token', [1, 1, c.decoderDim], { normal: 0.02 });
   for (let i = 0; i < c.decoderDepth; i++) {
-    addBlockParams(ps, `decoder_blocks.${i}`, { dim: c.decoderDim, heads: c.decoderHeads, mlpRatio: c.mlpRatio });
+    addBlockParams(ps, `decoder_blocks.${i}`, {
+      dim: c.decoderDim,
+      heads: c.decoderHeads,
+      mlpRatio: c.mlpRatio,
+    });
   }
   ps.add('decoder_norm.g', [c.decoderDim], 'ones');
   ps.add('decoder_norm.b', [c.decoderDim], 'zeros');
@@ -87,7 +92,8 @@ export function createMae(config: MaeConfig, rng: Rng): Mae {
     if (h !== c.imageSize || w !== c.imageSize || ch !== 3) {
       throw new FaceMaeError(`MAE expects images ${c.imageSize}×${c.imageSize}×3, got ${h}×${w}×${ch}`);
     }
-    if (m.n !== n || m.numPatches !== L) throw new FaceMaeError(`masking is for ${m.n}×${m.numPatches} patches, batch has ${n}×${L}`);
+    if (m.n !== n || m.numPatches !== L)
+      throw new FaceMaeError(`masking is for ${m.n}×${m.numPatches} patches, batch has ${n}×${L}`);
   };
   const normalise = (imgs: tf.Tensor4D) => tf.div(tf.sub(imgs, 0.5), 0.5) as tf.Tensor4D;
 
@@ -116,7 +122,8 @@ export function createMae(config: MaeConfig, rng: Rng): Mae {
       // scatter visible tokens back to their positions; mask tokens elsewhere (= MAE's concat + unshuffle)
       const selT = new Float32Array(n * L * m.lenKeep);
       for (let s = 0; s < n; s++) {
-        for (let r = 0; r < m.lenKeep; r++) selT[(s * L + (m.idsKeep[s * m.lenKeep + r] as number)) * m.lenKeep + r] = 1;
+        for (let r = 0; r < m.lenKeep; r++)
+          selT[(s * L + (m.idsKeep[s * m.lenKeep + r] as number)) * m.lenKeep + r] = 1;
       }
       const placed = tf.matMul(tf.tensor3d(selT, [n, L, m.lenKeep]), vis) as tf.Tensor3D;
       const maskT = tf.tensor3d(m.mask, [n, L, 1]);

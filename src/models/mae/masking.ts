@@ -25,13 +25,15 @@ export interface Masking {
 
 /** Number of visible patches for a ratio. */
 export function lenKeepFor(numPatches: number, ratio: number): number {
-  if (!(ratio >= 0 && ratio < 1)) throw new FaceMaeError(`mask ratio must be in [0, 1), got ${ratio}`, 'E_CONFIG');
+  if (!(ratio >= 0 && ratio < 1))
+    throw new FaceMaeError(`mask ratio must be in [0, 1), got ${ratio}`, 'E_CONFIG');
   return Math.max(1, Math.floor(numPatches * (1 - ratio)));
 }
 
 /** Builds a masking from noise [n, L] (ascending noise = kept first, ties by index). */
 export function maskingFromNoise(noise: Float32Array, n: number, numPatches: number, ratio: number): Masking {
-  if (noise.length !== n * numPatches) throw new FaceMaeError(`mask noise has ${noise.length} values, expected ${n}×${numPatches}`);
+  if (noise.length !== n * numPatches)
+    throw new FaceMaeError(`mask noise has ${noise.length} values, expected ${n}×${numPatches}`);
   const lenKeep = lenKeepFor(numPatches, ratio);
   const idsKeep = new Int32Array(n * lenKeep);
   const idsRestore = new Int32Array(n * numPatches);
@@ -62,7 +64,8 @@ export function randomMasking(n: number, numPatches: number, ratio: number, rng:
 export function keepOneHot(m: Masking): Float32Array {
   const out = new Float32Array(m.n * m.lenKeep * m.numPatches);
   for (let s = 0; s < m.n; s++) {
-    for (let r = 0; r < m.lenKeep; r++) out[(s * m.lenKeep + r) * m.numPatches + (m.idsKeep[s * m.lenKeep + r] as number)] = 1;
+    for (let r = 0; r < m.lenKeep; r++)
+      out[(s * m.lenKeep + r) * m.numPatches + (m.idsKeep[s * m.lenKeep + r] as number)] = 1;
   }
   return out;
 }

@@ -47,7 +47,11 @@ export function attention(x: tf.Tensor3D, p: P, prefix: string, heads: number): 
   const v = split('v');
   const attn = tf.softmax(tf.matMul(q, k, false, true) as tf.Tensor3D); // [B*H,T,T]
   const o = tf.matMul(attn, v) as tf.Tensor3D; // [B*H,T,d]
-  const merged = tf.reshape(tf.transpose(tf.reshape(o, [b, heads, t, d]), [0, 2, 1, 3]), [b, t, dim]) as tf.Tensor3D;
+  const merged = tf.reshape(tf.transpose(tf.reshape(o, [b, heads, t, d]), [0, 2, 1, 3]), [
+    b,
+    t,
+    dim,
+  ]) as tf.Tensor3D;
   return dense3(merged, p(`${prefix}.proj.w`) as tf.Tensor2D, p(`${prefix}.proj.b`) as tf.Tensor1D);
 }
 

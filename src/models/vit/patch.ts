@@ -8,7 +8,13 @@ import { FaceMaeError } from '../../core/errors.js';
 
 /** Checks that `imageSize` is a positive multiple of `patchSize`; the error names both. */
 export function checkPatchGrid(imageSize: number, patchSize: number): number {
-  if (!Number.isInteger(imageSize) || !Number.isInteger(patchSize) || patchSize <= 0 || imageSize <= 0 || imageSize % patchSize !== 0) {
+  if (
+    !Number.isInteger(imageSize) ||
+    !Number.isInteger(patchSize) ||
+    patchSize <= 0 ||
+    imageSize <= 0 ||
+    imageSize % patchSize !== 0
+  ) {
     throw new FaceMaeError(
       `image size ${imageSize} is not divisible by patch size ${patchSize}: choose a size that is a multiple of ${patchSize} (e.g. ${Math.max(1, Math.round(imageSize / Math.max(1, patchSize))) * Math.max(1, patchSize)})`,
       'E_CONFIG',
@@ -21,7 +27,8 @@ export function checkPatchGrid(imageSize: number, patchSize: number): number {
 export function patchify(imgs: tf.Tensor4D, p: number): tf.Tensor3D {
   return tf.tidy(() => {
     const [n, hh, ww, c] = imgs.shape;
-    if (hh % p !== 0 || ww % p !== 0) throw new FaceMaeError(`image ${hh}×${ww} is not divisible by patch size ${p}`);
+    if (hh % p !== 0 || ww % p !== 0)
+      throw new FaceMaeError(`image ${hh}×${ww} is not divisible by patch size ${p}`);
     const h = hh / p;
     const w = ww / p;
     // [N,h,p,w,p,C] viewed as [N*h, p, w, p*C] -> swap the middle axes -> [N*h, w, p, p*C]

@@ -7,7 +7,10 @@ import { FaceMaeError } from '../../core/errors.js';
 
 /** -> Float32Array [(cls?1:0) + grid*grid, dim] row-major; the cls row is zeros. */
 export function sincosPosEmbed2d(dim: number, grid: number, clsToken: boolean): Float32Array {
-  if (dim % 4 !== 0) throw new FaceMaeError(`embedding dim must be a multiple of 4 for 2-D sin-cos position embeddings, got ${dim}`);
+  if (dim % 4 !== 0)
+    throw new FaceMaeError(
+      `embedding dim must be a multiple of 4 for 2-D sin-cos position embeddings, got ${dim}`,
+    );
   const rows = grid * grid + (clsToken ? 1 : 0);
   const out = new Float32Array(rows * dim);
   const quarter = dim / 4;
