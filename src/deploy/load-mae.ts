@@ -69,7 +69,7 @@ export async function exportCompactMae(
         config: { maskRatio: loaded.maskRatio, seed: loaded.seed },
         meta: { model: loaded.config, kind: 'facemae-mae', source: path.resolve(runDir) },
       },
-      { half: opts.half ?? true },
+      { half: opts.half ?? true, int8: opts.int8 ?? false },
     );
   } finally {
     loaded.mae.dispose();

@@ -23,8 +23,13 @@ const FORMAT = 'facemae-checkpoint-v1';
 interface TensorEntry {
   name: string;
   shape: number[];
-  /** Stored dtype: float32, or float16 for compact exports (read back as float32). */
-  dtype: 'float32' | 'float16';
+  /**
+   * Stored dtype: float32, or float16 / int8 for compact exports (read back as float32). int8 is
+   * symmetric with one float32 scale per index of the last axis (per output channel of a dense
+   * weight), stored at `scaleOffset`.
+   */
+  dtype: 'float32' | 'float16' | 'int8';
+  scaleOffset?: number;
   /** Byte offset in the binary file. */
   offset: number;
 }
@@ -57,6 +62,8 @@ export interface CheckpointData {
 export interface SaveOptions {
   /** Store weights as float16 (half the size; optimizer state is never saved then). Default false. */
   half?: boolean;
+  /** Store weights as int8 with per-channel scales (a quarter of the size; implies no optimizer state). */
+  int8?: boolean;
   /** Keep older binaries (default false: only the committed one stays). */
   keepOld?: boolean;
 }
@@ -98,7 +105,8 @@ export async function saveCheckpoint(
   data: CheckpointData,
   opts: SaveOptions = {},
 ): Promise<string> {
-  const half = opts.half ?? false;
+  const int8 = opts.int8 ?? false;
+  const half = (opts.half ?? false) || int8;
   const all: [string, tf.Tensor][] = Object.entries(data.weights);
   if (data.optimizer && !half) {
     for (const [k, t] of Object.entries(data.optimizer.slots)) all.push([`optim/${k}`, t]);
@@ -109,22 +117,47 @@ export async function saveCheckpoint(
   for (const [name, t] of all) {
     const values = (await t.data()) as Float32Array;
     let bytes: Uint8Array;
-    if (half && !name.startsWith('optim/')) {
+    let scaleBytes: Uint8Array | undefined;
+    if (int8 && !name.startsWith('optim/')) {
+      const last = t.shape.length > 1 ? (t.shape[t.shape.length - 1] as number) : 1;
+      const scales = new Float32Array(last);
+      for (let i = 0; i < values.length; i++)
+        scales[i % last] = Math.max(scales[i % last] as number, Math.abs(values[i] as number));
+      for (let j = 0; j < last; j++) scales[j] = (scales[j] as number) / 127 || 1;
+      const q = new Int8Array(values.length);
+      for (let i = 0; i < values.length; i++)
+        q[i] = Math.round((values[i] as number) / (scales[i % last] as number));
+      bytes = new Uint8Array(q.buffer);
+      scaleBytes = new Uint8Array(scales.buffer);
+    } else if (half && !name.startsWith('optim/')) {
       const h = new Uint16Array(values.length);
       for (let i = 0; i < values.length; i++) h[i] = toHalf(values[i] as number);
       bytes = new Uint8Array(h.buffer);
     } else {
       bytes = new Uint8Array(Float32Array.from(values).buffer);
     }
-    entries.push({ name, shape: [...t.shape], dtype: half ? 'float16' : 'float32', offset });
-    chunks.push(bytes);
-    offset += bytes.byteLength;
-    // keep 4-byte alignment for float32 views
-    const pad = (4 - (offset % 4)) % 4;
-    if (pad) {
-      chunks.push(new Uint8Array(pad));
-      offset += pad;
+    const entry: TensorEntry = {
+      name,
+      shape: [...t.shape],
+      dtype: int8 ? 'int8' : half ? 'float16' : 'float32',
+      offset,
+    };
+    const push = (b: Uint8Array) => {
+      chunks.push(b);
+      offset += b.byteLength;
+      // keep 4-byte alignment for float32 views
+      const pad = (4 - (offset % 4)) % 4;
+      if (pad) {
+        chunks.push(new Uint8Array(pad));
+        offset += pad;
+      }
+    };
+    push(bytes);
+    if (scaleBytes) {
+      entry.scaleOffset = offset;
+      push(scaleBytes);
     }
+    entries.push(entry);
   }
   const blob = new Uint8Array(offset);
   let o = 0;
@@ -208,7 +241,13 @@ export function loadCheckpoint(dir: string): CheckpointData {
   for (const e of m.tensors) {
     const n = e.shape.reduce((a, b) => a * b, 1);
     let values: Float32Array;
-    if (e.dtype === 'float16') {
+    if (e.dtype === 'int8') {
+      const last = e.shape.length > 1 ? (e.shape[e.shape.length - 1] as number) : 1;
+      const q = new Int8Array(ab, e.offset, n);
+      const scales = new Float32Array(ab, e.scaleOffset ?? 0, last);
+      values = new Float32Array(n);
+      for (let i = 0; i < n; i++) values[i] = (q[i] as number) * (scales[i % last] as number);
+    } else if (e.dtype === 'float16') {
       const h = new Uint16Array(ab, e.offset, n);
       values = new Float32Array(n);
       for (let i = 0; i < n; i++) values[i] = fromHalf(h[i] as number);

@@ -197,6 +197,22 @@ describe('checkpoint', () => {
     t.dispose();
   });
 
+  it('stores int8 weights with per-channel scales and reads them back within half a step', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'facemae-ckpt-'));
+    const vals = [0.5, -40, 0.01, 2, -0.25, 10];
+    const w = tf.tensor2d(vals, [3, 2]);
+    await saveCheckpoint(dir, { step: 0, weights: { w } }, { int8: true });
+    expect(fs.statSync(path.join(dir, 'checkpoint-0.bin')).size).toBe(8 + 8); // 6 bytes (+2 pad) + 2 scales
+    const l = loadCheckpoint(dir);
+    const got = Array.from(l.weights.w!.dataSync());
+    const scale = [0.5 / 127, 40 / 127]; // per column: max |.| of column 0 is 0.5, of column 1 is 40
+    vals.forEach((x, i) =>
+      expect(Math.abs((got[i] as number) - x)).toBeLessThanOrEqual((scale[i % 2] as number) / 2 + 1e-7),
+    );
+    disposeCheckpoint(l);
+    w.dispose();
+  });
+
   it('stores float16 weights compactly and reads them back approximately', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'facemae-ckpt-'));
     const t = tf.tensor1d([0.1, -2.5, 1000, 1e-5]);

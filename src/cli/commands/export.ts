@@ -19,6 +19,10 @@ export function registerExport(program: Command): void {
       '[string] write a weights-only float16 checkpoint folder (e.g. assets/models/facemae-tiny)',
     )
     .option(
+      '--int8',
+      'store the compact copy as int8 with per-channel scales (a quarter of float32) instead of float16',
+    )
+    .option(
       '--mask-ratio <r>',
       '[number] mask ratio baked into the ONNX graph (default: the training ratio)',
       parseNumber('--mask-ratio'),
@@ -38,7 +42,9 @@ export function registerExport(program: Command): void {
         log.result(`wrote ${o.onnx as string}`);
       }
       if (o.compact) {
-        result.compact = await exportCompactMae(o.model as string, o.compact as string);
+        result.compact = await exportCompactMae(o.model as string, o.compact as string, {
+          int8: Boolean(o.int8),
+        });
         log.result(`wrote ${o.compact as string}`);
       }
       if (opts.json) printJson(result);
