@@ -118,8 +118,10 @@ export interface TrainFrHooks {
   onVerify?: (log: FrVerifyLog) => void;
   onCheckpoint?: (step: number, dir: string) => void;
   onWarning?: (message: string) => void;
-  /** Continue from the checkpoint in `out` (its saved config is used). */
+  /** Continue from the checkpoint in `out` (its saved config is used, but for `runLength`). */
   resume?: boolean;
+  /** On resume: a new run length (e.g. to extend a finished run); the schedule is recomputed for it. */
+  runLength?: { steps?: number | null; epochs?: number | null };
   overwrite?: boolean;
 }
 
@@ -182,6 +184,7 @@ export async function trainFaceRecognizer(config: TrainFrConfig, hooks: TrainFrH
     ckpt = loadCheckpoint(cfg.out);
     const saved = ckpt.config as TrainFrConfig | undefined;
     if (saved) cfg = { ...saved, data: config.data || saved.data, out: config.out };
+    if (hooks.runLength) cfg = { ...cfg, steps: hooks.runLength.steps ?? null, epochs: hooks.runLength.epochs ?? cfg.epochs };
     startStep = ckpt.step;
   }
   if (!cfg.data) throw new FaceMaeError('trainFaceRecognizer needs a data folder (--data)', 'E_CONFIG');

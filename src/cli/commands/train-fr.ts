@@ -63,6 +63,7 @@ export function registerTrainFr(program: Command): void {
       let bar: ProgressBar | undefined;
       const res = await trainFaceRecognizer(cfg, {
         resume: Boolean(o.resume),
+        runLength: o.steps !== undefined || o.epochs !== undefined ? { steps: o.steps as number | undefined, epochs: o.epochs as number | undefined } : undefined,
         overwrite: Boolean(o.overwrite),
         onWarning: log.warn,
         onProgress: (d, t, status) => {
