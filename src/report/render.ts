@@ -33,6 +33,41 @@ function rowHtml(r: ReportRow, sets: string[]): string {
   return `<tr data-row="${esc(r.id)}">${cells.join('')}</tr>`;
 }
 
+/** The privacy–utility table as Markdown (results.md beside the report, for docs). */
+export function renderMarkdownTable(data: ReportData): string {
+  const sets = data.verificationSets;
+  const head = [
+    'method',
+    'instance top-1',
+    'identity top-1',
+    'identity top-5',
+    'identity top-10',
+    'cos to source',
+    ...sets.map((s) => `${setLabel(s)} acc`),
+  ];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
+  for (const r of data.rows) {
+    const p = r.privacy;
+    const cells = [
+      r.label + (r.status === 'ok' ? '' : ` (${r.status})`),
+      pct(p?.instanceTop1),
+      pct(p?.identityTop1),
+      pct(p?.identityTop5),
+      pct(p?.identityTop10),
+      p ? p.meanCosineToSource.toFixed(3) : '—',
+      ...sets.map((s) =>
+        r.utility[s] ? `${pct(r.utility[s]!.accuracy)} ± ${(r.utility[s]!.std * 100).toFixed(1)}` : '—',
+      ),
+    ];
+    lines.push(`| ${cells.join(' | ')} |`);
+  }
+  const c = data.chance;
+  lines.push(
+    `| *chance* | ${pct(c.instanceTop1)} | ${pct(c.identityTop1)} | ${pct(c.identityTop5)} | ${pct(c.identityTop10)} | | ${sets.map(() => '50.0%').join(' | ')} |`,
+  );
+  return lines.join('\n') + '\n';
+}
+
 export function renderReport(data: ReportData): { html: string; assets: ReportAsset[] } {
   const sets = data.verificationSets;
   const head = [
@@ -116,5 +151,11 @@ ${steps}
 <pre id="config">${esc(JSON.stringify(data.config, null, 2))}</pre>
 </body></html>
 `;
-  return { html, assets: [{ path: 'results.json', data: JSON.stringify(data, null, 2) + '\n' }] };
+  return {
+    html,
+    assets: [
+      { path: 'results.json', data: JSON.stringify(data, null, 2) + '\n' },
+      { path: 'results.md', data: renderMarkdownTable(data) },
+    ],
+  };
 }

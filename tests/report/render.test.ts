@@ -44,7 +44,8 @@ describe('renderReport', () => {
     expect(html).toContain('class="st-not-available">not available');
     expect(html).toMatch(/<tr class="chance">.*4\.0%/);
     expect(html).toContain('90.0% <small>± 1.0</small>');
-    expect(assets.map((a) => a.path)).toEqual(['results.json']);
+    expect(assets.map((a) => a.path)).toEqual(['results.json', 'results.md']);
+    expect(assets[1]!.data).toContain('| FaceMAE, mask ratio 0.75 (not available) | — |');
     expect(JSON.parse(assets[0]!.data as string).rows).toHaveLength(2);
   });
 
