@@ -57,7 +57,7 @@ export async function loadMaeRun(dir: string): Promise<LoadedMae> {
 export async function exportCompactMae(
   runDir: string,
   outDir: string,
-  opts: { half?: boolean } = {},
+  opts: { half?: boolean; int8?: boolean } = {},
 ): Promise<string> {
   const loaded = await loadMaeRun(runDir);
   try {
