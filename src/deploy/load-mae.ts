@@ -53,7 +53,7 @@ export async function loadMaeRun(dir: string): Promise<LoadedMae> {
   return { mae, config, step: info.step, maskRatio: train.maskRatio ?? 0.75, seed: train.seed ?? null };
 }
 
-/** Writes a compact weights-only copy of a run (float16 by default) for shipping, e.g. in assets/. */
+/** Writes a compact weights-only copy of a run (float16 by default, or int8 with per-channel scales) for shipping, e.g. in assets/. */
 export async function exportCompactMae(
   runDir: string,
   outDir: string,
