@@ -132,30 +132,35 @@ export function modelFingerprint(spec: string): string {
   return `dir:${h.digest('hex')}`;
 }
 
-/** Looks for the IRM teacher a FaceMAE output was made with: a `teacher`-like key in its config.json chain. */
+/**
+ * Looks for the IRM teacher a FaceMAE output was made with: a `teacher`-like key in its
+ * config.json / checkpoint.json, following links to the run it came from (checkpoint, run, source…).
+ */
 export function findIrmTeacher(dir: string, depth = 0): string | undefined {
-  const cfgFile = path.join(dir, 'config.json');
-  if (depth > 3 || !fs.existsSync(cfgFile)) return undefined;
-  let cfg: unknown;
-  try {
-    cfg = JSON.parse(fs.readFileSync(cfgFile, 'utf8'));
-  } catch {
-    return undefined;
-  }
+  if (depth > 3) return undefined;
   const found: { teacher?: string; runs: string[] } = { runs: [] };
   const walk = (v: unknown) => {
     if (!v || typeof v !== 'object') return;
     for (const [k, x] of Object.entries(v)) {
       if (typeof x === 'string' && /teacher/i.test(k) && !found.teacher) found.teacher = x;
-      else if (typeof x === 'string' && /^(checkpoint|ckpt|run|model|maeRun|mae)$/i.test(k))
+      else if (typeof x === 'string' && /^(checkpoint|ckpt|run|model|maeRun|mae|source)$/i.test(k))
         found.runs.push(x);
       else walk(x);
     }
   };
-  walk(cfg);
+  for (const name of ['config.json', 'checkpoint.json']) {
+    const file = path.join(dir, name);
+    if (!fs.existsSync(file)) continue;
+    try {
+      walk(JSON.parse(fs.readFileSync(file, 'utf8')));
+    } catch {
+      /* not JSON: nothing to learn from it */
+    }
+  }
   if (found.teacher) return found.teacher;
   for (const r of found.runs) {
-    const d = fs.existsSync(r) && fs.statSync(r).isFile() ? path.dirname(r) : r;
+    if (!fs.existsSync(r) || path.resolve(r) === path.resolve(dir)) continue;
+    const d = fs.statSync(r).isFile() ? path.dirname(r) : r;
     const t = findIrmTeacher(d, depth + 1);
     if (t) return t;
   }
