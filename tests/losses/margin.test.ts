@@ -2,7 +2,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initEngine, tf } from '../../src/engine/backend.js';
 import { arcFace, combinedMargin, cosFace, checkMargin } from '../../src/losses/margin.js';
 import { crossEntropy, oneHotMatrix } from '../../src/losses/cross-entropy.js';
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 
 // Expected logits computed independently with CPython's math module, e.g.
 //   python3 -c "import math; print(64*math.cos(math.acos(0.8)+0.5))"            -> 26.522286486385696 (ArcFace)

@@ -1,5 +1,4 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { initEngine, tf } from '../../src/engine/backend.js';
 import { BACKBONE_NAMES, createBackbone } from '../../src/models/backbones/index.js';
 import { createCosineClassifier } from '../../src/models/heads/cosine-classifier.js';
