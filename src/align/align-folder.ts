@@ -30,6 +30,8 @@ export interface AlignConfig {
   tightFraction: number;
   /** Detector score threshold; null = the detector's default. */
   threshold: number | null;
+  /** onnxruntime intra-op threads per session. */
+  threads: number;
 }
 
 export const DEFAULT_ALIGN_CONFIG: AlignConfig = {
@@ -40,6 +42,7 @@ export const DEFAULT_ALIGN_CONFIG: AlignConfig = {
   padRetry: 0.25,
   tightFraction: 0.75,
   threshold: null,
+  threads: 1,
 };
 
 export interface NoFaceEntry {
@@ -191,6 +194,9 @@ export function validateAlignConfig(cfg: AlignConfig): void {
       `tightFraction must be > 0 (1 or more disables it), got ${cfg.tightFraction}`,
       'E_CONFIG',
     );
+  }
+  if (!(Number.isInteger(cfg.threads) && cfg.threads >= 1)) {
+    throw new FaceMaeError(`--threads must be an integer ≥ 1, got ${cfg.threads}`, 'E_CONFIG');
   }
   if (cfg.threshold !== null && !(cfg.threshold > 0 && cfg.threshold < 1)) {
     throw new FaceMaeError(`--threshold must be in (0, 1), got ${cfg.threshold}`, 'E_CONFIG');

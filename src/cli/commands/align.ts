@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { alignFolder, DEFAULT_ALIGN_CONFIG, type AlignConfig } from '../../align/align-folder.js';
 import type { PickMode } from '../../align/types.js';
 import { resolveConfig } from '../../config/resolve.js';
-import { contextOf, parseNumber } from '../context.js';
+import { contextOf, parseInteger, parseNumber } from '../context.js';
 import { printJson } from '../logger.js';
 import { createProgress, type ProgressBar } from '../progress.js';
 
@@ -24,6 +24,11 @@ export function registerAlign(program: Command): void {
       '[number] detector score threshold (default: faceplugin 0.65, scrfd 0.5)',
       parseNumber('--threshold'),
     )
+    .option(
+      '--threads <n>',
+      '[integer] onnxruntime threads per model (default: 1)',
+      parseInteger('--threads'),
+    )
     .option('--config <file>', '[string] JSON config (flags win)')
     .option('--resume', 'continue an interrupted output, keeping finished crops')
     .option('--overwrite', 'write over a non-empty output')
@@ -39,6 +44,7 @@ export function registerAlign(program: Command): void {
           pick: o.pick as PickMode | undefined,
           padRetry: o.padRetry as number | undefined,
           threshold: o.threshold as number | undefined,
+          threads: o.threads as number | undefined,
         },
       });
       let bar: ProgressBar | undefined;
