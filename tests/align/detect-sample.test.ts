@@ -100,6 +100,24 @@ describe('photos with several faces, and grayscale photos', () => {
     expect(Math.abs(cx(central!.face) - 300)).toBeLessThan(40);
   });
 
+  it('aligns a large photo (2000×2000) to the same face as the original', async () => {
+    const img = await decodePhoto(rawFiles[3] as string);
+    const bigBuf = await sharp(Buffer.from(img.data), {
+      raw: { width: img.width, height: img.height, channels: 3 },
+    })
+      .resize(2000, 2000)
+      .raw()
+      .toBuffer();
+    const big: RgbImage = { data: new Uint8Array(bigBuf), width: 2000, height: 2000 };
+    const [a, b] = [await alignPhoto(det, img), await alignPhoto(det, big)];
+    const fr = await createFaceRecognizerForCheck();
+    try {
+      expect(cosine(await fr.embed(a!.image.data), await fr.embed(b!.image.data))).toBeGreaterThan(0.9);
+    } finally {
+      await fr.dispose();
+    }
+  });
+
   it('aligns a grayscale JPEG (decoded to RGB)', async () => {
     const file = path.join(os.tmpdir(), `align-gray-${process.pid}.jpg`);
     await sharp(rawFiles[2] as string)
