@@ -52,7 +52,11 @@ export interface EmbedOptions {
 }
 
 /** images (n, each S×S) -> n × D Float32Array, normalise(f(x) [+ f(flip x)]). */
-export async function embedImages(embedder: Embedder, images: readonly RgbImage[], opts: EmbedOptions = {}): Promise<Float32Array> {
+export async function embedImages(
+  embedder: Embedder,
+  images: readonly RgbImage[],
+  opts: EmbedOptions = {},
+): Promise<Float32Array> {
   const flip = opts.flip ?? true;
   const bs = opts.batchSize ?? 32;
   const d = embedder.embeddingDim;
@@ -66,7 +70,10 @@ export async function embedImages(embedder: Embedder, images: readonly RgbImage[
       for (let k = 0; k < e.length; k++) e[k] = (e[k] as number) + (ef[k] as number);
     }
     for (let k = 0; k < e.length; k++) {
-      if (!Number.isFinite(e[k])) throw new FaceMaeError(`embedder ${embedder.name} produced a non-finite value for image ${i + Math.floor(k / d)}`);
+      if (!Number.isFinite(e[k]))
+        throw new FaceMaeError(
+          `embedder ${embedder.name} produced a non-finite value for image ${i + Math.floor(k / d)}`,
+        );
     }
     out.set(e, i * d);
     opts.onProgress?.(Math.min(images.length, i + bs), images.length, 'embedding');

@@ -25,7 +25,11 @@ export interface EmbedderOptions {
 }
 
 /** Wraps a tfjs FaceNet as an Embedder (eval mode, batched, tensors freed per batch). */
-export function faceNetEmbedder(net: FaceNet, name: string, opts: { batchSize?: number; ownsNet?: boolean } = {}): Embedder {
+export function faceNetEmbedder(
+  net: FaceNet,
+  name: string,
+  opts: { batchSize?: number; ownsNet?: boolean } = {},
+): Embedder {
   const bs = opts.batchSize ?? 32;
   const s = net.inputSize;
   return {
@@ -40,7 +44,10 @@ export function faceNetEmbedder(net: FaceNet, name: string, opts: { batchSize?: 
         const y = tf.tidy(() => {
           // Scaled in JS: float32 from the start, no int32 tensor and no implicit cast.
           const px = images.subarray(i * s * s * 3, (i + m) * s * s * 3);
-          const x = tf.tensor4d(Float32Array.from(px, (v) => v / 255), [m, s, s, 3]);
+          const x = tf.tensor4d(
+            Float32Array.from(px, (v) => v / 255),
+            [m, s, s, 3],
+          );
           return net.apply(x, false);
         });
         out.set(await y.data(), i * net.embeddingDim);
@@ -65,7 +72,10 @@ export async function onnxEmbedder(spec: string, opts: EmbedderOptions = {}): Pr
   const { file, input } = resolveOnnxSpec(spec, opts.input);
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(file, opts.threads ? { intraOpNumThreads: opts.threads } : {});
+    session = await ort.InferenceSession.create(
+      file,
+      opts.threads ? { intraOpNumThreads: opts.threads } : {},
+    );
   } catch (e) {
     throw new FaceMaeError(`onnxruntime cannot load ${file}: ${(e as Error).message}`, 'E_BAD_MODEL');
   }
@@ -85,7 +95,8 @@ export async function onnxEmbedder(spec: string, opts: EmbedderOptions = {}): Pr
       for (let c = 0; c < 3; c++) {
         const ch = order[c] as number;
         const dst = (n * 3 + c) * plane;
-        for (let p = 0; p < plane; p++) x[dst + p] = ((images[src + p * 3 + ch] as number) - input.mean) / input.std;
+        for (let p = 0; p < plane; p++)
+          x[dst + p] = ((images[src + p * 3 + ch] as number) - input.mean) / input.std;
       }
     }
     const r = await session.run({ [meta.name]: new ort.Tensor('float32', x, [m, 3, s, s]) });
@@ -121,7 +132,9 @@ export async function createEmbedder(spec = 'faceplugin', opts: EmbedderOptions 
   if (spec.startsWith('tfjs:')) {
     const inner = spec.slice(5);
     await initEngine();
-    return faceNetEmbedder(await loadFaceNet(inner, { input: opts.input }), spec, { batchSize: opts.batchSize });
+    return faceNetEmbedder(await loadFaceNet(inner, { input: opts.input }), spec, {
+      batchSize: opts.batchSize,
+    });
   }
   if (isOnnxSpec(spec)) return onnxEmbedder(spec, opts);
   if (fs.existsSync(spec) && fs.statSync(spec).isDirectory()) {

@@ -53,7 +53,12 @@ interface Counts {
 }
 
 /** Confusion counts at `threshold` (predict same when dist < threshold, strictly, as np.less) over `idx`. */
-function countsAt(dist: Float32Array, issame: ArrayLike<boolean>, idx: Int32Array, threshold: number): Counts {
+function countsAt(
+  dist: Float32Array,
+  issame: ArrayLike<boolean>,
+  idx: Int32Array,
+  threshold: number,
+): Counts {
   const c = { tp: 0, fp: 0, tn: 0, fn: 0 };
   for (const i of idx) {
     const pred = (dist[i] as number) < threshold;
@@ -69,7 +74,11 @@ const accOf = (c: Counts) => (c.tp + c.tn) / Math.max(1, c.tp + c.tn + c.fp + c.
 const tprOf = (c: Counts) => (c.tp + c.fn === 0 ? 0 : c.tp / (c.tp + c.fn));
 const fprOf = (c: Counts) => (c.fp + c.tn === 0 ? 0 : c.fp / (c.fp + c.tn));
 
-function splitFolds(n: number, folds: ArrayLike<number> | undefined, k: number): { train: Int32Array; test: Int32Array }[] {
+function splitFolds(
+  n: number,
+  folds: ArrayLike<number> | undefined,
+  k: number,
+): { train: Int32Array; test: Int32Array }[] {
   const f = folds ?? contiguousFolds(n, k);
   if (f.length !== n) throw new FaceMaeError(`folds has ${f.length} entries for ${n} pairs`);
   const ids = [...new Set(Array.from(f))].sort((a, b) => a - b);
@@ -83,11 +92,14 @@ function splitFolds(n: number, folds: ArrayLike<number> | undefined, k: number):
 
 function checkInputs(dist: Float32Array, issame: ArrayLike<boolean>): void {
   if (dist.length !== issame.length) {
-    throw new FaceMaeError(`${dist.length} distances but ${issame.length} same/different labels: the pairs do not match`);
+    throw new FaceMaeError(
+      `${dist.length} distances but ${issame.length} same/different labels: the pairs do not match`,
+    );
   }
   if (dist.length < 2) throw new FaceMaeError(`verification needs at least 2 pairs, got ${dist.length}`);
   for (let i = 0; i < dist.length; i++) {
-    if (!Number.isFinite(dist[i])) throw new FaceMaeError(`distance of pair ${i} is ${dist[i]} (non-finite embeddings?)`);
+    if (!Number.isFinite(dist[i]))
+      throw new FaceMaeError(`distance of pair ${i} is ${dist[i]} (non-finite embeddings?)`);
   }
 }
 
@@ -140,7 +152,15 @@ export function kFoldAccuracy(
   }
   const mean = foldAccuracies.reduce((a, b) => a + b, 0) / foldAccuracies.length;
   const std = Math.sqrt(foldAccuracies.reduce((a, b) => a + (b - mean) ** 2, 0) / foldAccuracies.length);
-  return { accuracy: mean, std, foldAccuracies, bestThresholds, tpr: Array.from(tpr), fpr: Array.from(fpr), thresholds: Array.from(thresholds) };
+  return {
+    accuracy: mean,
+    std,
+    foldAccuracies,
+    bestThresholds,
+    tpr: Array.from(tpr),
+    fpr: Array.from(fpr),
+    thresholds: Array.from(thresholds),
+  };
 }
 
 /**
@@ -186,7 +206,11 @@ export function tarAtFar(
   const fars: number[] = [];
   for (const { train, test } of splits) {
     // FAR on the training folds at every threshold, via sorted different-pair distances.
-    const diff = Float64Array.from(Array.from(train).filter((i) => !issame[i]).map((i) => dist[i] as number)).sort();
+    const diff = Float64Array.from(
+      Array.from(train)
+        .filter((i) => !issame[i])
+        .map((i) => dist[i] as number),
+    ).sort();
     const farTrain = new Float64Array(thresholds.length);
     let j = 0;
     thresholds.forEach((t, i) => {
@@ -215,7 +239,11 @@ export interface RocCurve {
 }
 
 /** TPR/FPR over all pairs at every threshold (0..4 step 0.01 unless given), plus AUC. */
-export function rocCurve(dist: Float32Array, issame: ArrayLike<boolean>, thresholds = thresholdGrid(0.01)): RocCurve {
+export function rocCurve(
+  dist: Float32Array,
+  issame: ArrayLike<boolean>,
+  thresholds = thresholdGrid(0.01),
+): RocCurve {
   checkInputs(dist, issame);
   const all = Int32Array.from({ length: dist.length }, (_, i) => i);
   const tpr: number[] = [];
@@ -229,7 +257,8 @@ export function rocCurve(dist: Float32Array, issame: ArrayLike<boolean>, thresho
   const xs = [...fpr, 1];
   const ys = [...tpr, 1];
   let auc = 0;
-  for (let i = 1; i < xs.length; i++) auc += ((xs[i] as number) - (xs[i - 1] as number)) * ((ys[i] as number) + (ys[i - 1] as number)) / 2;
+  for (let i = 1; i < xs.length; i++)
+    auc += (((xs[i] as number) - (xs[i - 1] as number)) * ((ys[i] as number) + (ys[i - 1] as number))) / 2;
   return { thresholds: Array.from(thresholds), tpr, fpr, auc };
 }
 
@@ -258,12 +287,16 @@ export interface VerificationResult {
 /** Checks a set's shape: 2P images for P labels, all the embedder's input size. */
 export function checkVerificationSet(set: VerificationSetLike, inputSize?: number): void {
   if (set.images.length !== 2 * set.issame.length) {
-    throw new FaceMaeError(`verification set ${set.name}: ${set.images.length} images for ${set.issame.length} pairs (expected ${2 * set.issame.length})`);
+    throw new FaceMaeError(
+      `verification set ${set.name}: ${set.images.length} images for ${set.issame.length} pairs (expected ${2 * set.issame.length})`,
+    );
   }
   if (inputSize) {
     set.images.forEach((im, i) => {
       if (im.width !== inputSize || im.height !== inputSize) {
-        throw new FaceMaeError(`verification set ${set.name}: image ${i} is ${im.width}×${im.height}, the model needs ${inputSize}×${inputSize}`);
+        throw new FaceMaeError(
+          `verification set ${set.name}: image ${i} is ${im.width}×${im.height}, the model needs ${inputSize}×${inputSize}`,
+        );
       }
     });
   }
@@ -283,10 +316,16 @@ export async function evaluateVerification(
   const flip = opts.flip ?? true;
   const unique = [...new Set(set.images)];
   const index = new Map(unique.map((im, i) => [im, i]));
-  const embU = await embedImages(embedder, unique, { flip, batchSize: opts.batchSize, onProgress: opts.onProgress });
+  const embU = await embedImages(embedder, unique, {
+    flip,
+    batchSize: opts.batchSize,
+    onProgress: opts.onProgress,
+  });
   const d = embedder.embeddingDim;
   const emb = new Float32Array(set.images.length * d);
-  set.images.forEach((im, i) => emb.set(embU.subarray((index.get(im) as number) * d, ((index.get(im) as number) + 1) * d), i * d));
+  set.images.forEach((im, i) =>
+    emb.set(embU.subarray((index.get(im) as number) * d, ((index.get(im) as number) + 1) * d), i * d),
+  );
   const dist = pairDistances(emb, d);
   const kf = kFoldAccuracy(dist, set.issame, { folds: set.folds });
   const tar = tarAtFar(dist, set.issame, opts.farTarget ?? 1e-3, { folds: set.folds });

@@ -31,7 +31,8 @@ export function top1Accuracy(logits: Float32Array, labels: Int32Array, numClasse
   let hit = 0;
   for (let i = 0; i < labels.length; i++) {
     let best = 0;
-    for (let k = 1; k < numClasses; k++) if ((logits[i * numClasses + k] as number) > (logits[i * numClasses + best] as number)) best = k;
+    for (let k = 1; k < numClasses; k++)
+      if ((logits[i * numClasses + k] as number) > (logits[i * numClasses + best] as number)) best = k;
     if (best === labels[i]) hit++;
   }
   return labels.length ? hit / labels.length : 0;

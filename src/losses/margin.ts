@@ -34,11 +34,13 @@ export type MarginPreset = keyof typeof MARGIN_PRESETS;
 
 export function checkMargin(cfg: MarginConfig): void {
   for (const k of ['s', 'm1', 'm2', 'm3'] as const) {
-    if (!Number.isFinite(cfg[k])) throw new FaceMaeError(`margin ${k} must be a finite number, got ${cfg[k]}`, 'E_CONFIG');
+    if (!Number.isFinite(cfg[k]))
+      throw new FaceMaeError(`margin ${k} must be a finite number, got ${cfg[k]}`, 'E_CONFIG');
   }
   if (cfg.s <= 0) throw new FaceMaeError(`margin scale s must be > 0, got ${cfg.s}`, 'E_CONFIG');
   if (cfg.m1 < 1) throw new FaceMaeError(`margin m1 must be >= 1, got ${cfg.m1}`, 'E_CONFIG');
-  if (cfg.m2 < 0 || cfg.m2 >= Math.PI / 2) throw new FaceMaeError(`margin m2 must be in [0, π/2), got ${cfg.m2}`, 'E_CONFIG');
+  if (cfg.m2 < 0 || cfg.m2 >= Math.PI / 2)
+    throw new FaceMaeError(`margin m2 must be in [0, π/2), got ${cfg.m2}`, 'E_CONFIG');
 }
 
 /** Target-class logit before scaling, tCos [N,1] in [-1,1] -> [N,1]. */
@@ -70,7 +72,8 @@ export function combinedMargin(cos: tf.Tensor2D, labels: Int32Array, cfg: Margin
   const [n, c] = cos.shape;
   if (labels.length !== n) throw new FaceMaeError(`combinedMargin: ${labels.length} labels for ${n} rows`);
   for (const l of labels) {
-    if (l >= c || l < -1 || !Number.isInteger(l)) throw new FaceMaeError(`label ${l} is outside the ${c} classes`);
+    if (l >= c || l < -1 || !Number.isInteger(l))
+      throw new FaceMaeError(`label ${l} is outside the ${c} classes`);
   }
   return tf.tidy(() => {
     const oneHot = oneHotMatrix(labels, c); // −1 -> all zeros
@@ -81,6 +84,8 @@ export function combinedMargin(cos: tf.Tensor2D, labels: Int32Array, cfg: Margin
 }
 
 /** ArcFace preset: s = 64, m2 = 0.5 unless overridden. */
-export const arcFace = (cos: tf.Tensor2D, labels: Int32Array, s = 64, m = 0.5) => combinedMargin(cos, labels, { s, m1: 1, m2: m, m3: 0 });
+export const arcFace = (cos: tf.Tensor2D, labels: Int32Array, s = 64, m = 0.5) =>
+  combinedMargin(cos, labels, { s, m1: 1, m2: m, m3: 0 });
 /** CosFace preset: s = 64, m3 = 0.35 unless overridden. */
-export const cosFace = (cos: tf.Tensor2D, labels: Int32Array, s = 64, m = 0.35) => combinedMargin(cos, labels, { s, m1: 1, m2: 0, m3: m });
+export const cosFace = (cos: tf.Tensor2D, labels: Int32Array, s = 64, m = 0.35) =>
+  combinedMargin(cos, labels, { s, m1: 1, m2: 0, m3: m });

@@ -27,7 +27,10 @@ export interface LoadFaceNetOptions {
 }
 
 /** Resolves an ONNX spec to its file and input convention ('faceplugin' or FILE.onnx + sidecar). */
-export function resolveOnnxSpec(spec: string, override?: Partial<FaceInputSpec>): { file: string; input: FaceInputSpec } {
+export function resolveOnnxSpec(
+  spec: string,
+  override?: Partial<FaceInputSpec>,
+): { file: string; input: FaceInputSpec } {
   if (spec === 'faceplugin') {
     return { file: FACEPLUGIN_MODEL, input: parseFaceInputSpec(override, 'input options', FACEPLUGIN_INPUT) };
   }
@@ -65,7 +68,10 @@ export async function loadOnnxFaceNet(spec: string, opts: LoadFaceNetOptions = {
   try {
     imported = importOnnxGraph(graph, input);
   } catch (e) {
-    throw new FaceMaeError(`cannot import ONNX model ${file} into tfjs: ${(e as Error).message}`, 'E_BAD_MODEL');
+    throw new FaceMaeError(
+      `cannot import ONNX model ${file} into tfjs: ${(e as Error).message}`,
+      'E_BAD_MODEL',
+    );
   }
   const shape = graph.inputs[0]?.shape ?? [];
   const size = shape[2] && shape[2] > 0 ? shape[2] : input.inputSize;

@@ -8,16 +8,30 @@ import { createBackbone, type FaceBackbone } from './backbones/index.js';
 
 export async function loadRunFaceNet(dir: string): Promise<FaceBackbone> {
   if (!hasCheckpoint(dir)) {
-    throw new FaceMaeError(`${dir} holds no checkpoint (checkpoint.json): give a train-fr run folder, 'faceplugin' or a .onnx file`, 'E_NO_CKPT');
+    throw new FaceMaeError(
+      `${dir} holds no checkpoint (checkpoint.json): give a train-fr run folder, 'faceplugin' or a .onnx file`,
+      'E_NO_CKPT',
+    );
   }
   await initEngine();
   const ckpt = loadCheckpoint(dir);
   try {
-    const meta = (ckpt.meta ?? {}) as { kind?: string; backbone?: string; embeddingDim?: number; inputSize?: number };
+    const meta = (ckpt.meta ?? {}) as {
+      kind?: string;
+      backbone?: string;
+      embeddingDim?: number;
+      inputSize?: number;
+    };
     if (meta.kind !== 'facemae-fr' || !meta.backbone) {
-      throw new FaceMaeError(`${dir} is not a train-fr run (checkpoint kind "${meta.kind ?? 'unknown'}")`, 'E_BAD_CKPT');
+      throw new FaceMaeError(
+        `${dir} is not a train-fr run (checkpoint kind "${meta.kind ?? 'unknown'}")`,
+        'E_BAD_CKPT',
+      );
     }
-    const net = createBackbone(meta.backbone, createRng(0), { embeddingDim: meta.embeddingDim, inputSize: meta.inputSize });
+    const net = createBackbone(meta.backbone, createRng(0), {
+      embeddingDim: meta.embeddingDim,
+      inputSize: meta.inputSize,
+    });
     assignWeights({ ...net.params, ...net.buffers }, ckpt.weights, path.join(dir, 'checkpoint.json'));
     return net;
   } finally {

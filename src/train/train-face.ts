@@ -22,10 +22,20 @@ import { createCosineClassifier, type CosineClassifier } from '../models/heads/c
 import { checkMargin, combinedMargin, type MarginConfig } from '../losses/margin.js';
 import { crossEntropy, top1Accuracy } from '../losses/cross-entropy.js';
 import { faceNetEmbedder } from '../eval/embedders.js';
-import { evaluateVerification, type VerificationResult, type VerificationSetLike } from '../eval/verification.js';
+import {
+  evaluateVerification,
+  type VerificationResult,
+  type VerificationSetLike,
+} from '../eval/verification.js';
 import { createOptimizer, type OptimizerKind } from './optimizer.js';
 import { createSchedule, type ScheduleKind } from './schedule.js';
-import { assignWeights, disposeCheckpoint, hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import {
+  assignWeights,
+  disposeCheckpoint,
+  hasCheckpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+} from './checkpoint.js';
 
 export interface TrainFrConfig {
   /** Image folder <identity>/<image> of aligned 112×112 faces. */
@@ -133,7 +143,9 @@ export interface TrainFrResult {
 }
 
 const order = (seed: number, epoch: number, n: number) =>
-  createRng(seed).fork(`epoch-${epoch}`).shuffle(Array.from({ length: n }, (_, i) => i));
+  createRng(seed)
+    .fork(`epoch-${epoch}`)
+    .shuffle(Array.from({ length: n }, (_, i) => i));
 
 /** Keeps `limit` evenly spaced pairs (with their fold ids); 0 keeps all. */
 export function subsamplePairs<T extends VerificationSetLike>(set: T, limit: number): VerificationSetLike {
@@ -171,11 +183,15 @@ function flipSome(x: tf.Tensor4D, flags: Float32Array): tf.Tensor4D {
   });
 }
 
-export async function trainFaceRecognizer(config: TrainFrConfig, hooks: TrainFrHooks = {}): Promise<TrainFrResult> {
+export async function trainFaceRecognizer(
+  config: TrainFrConfig,
+  hooks: TrainFrHooks = {},
+): Promise<TrainFrResult> {
   if (!config.out) throw new FaceMaeError('trainFaceRecognizer needs an output folder (--out)', 'E_CONFIG');
   let cfg = config;
   const resuming = Boolean(hooks.resume && hasCheckpoint(cfg.out));
-  if (hooks.resume && !resuming) hooks.onWarning?.(`--resume: no checkpoint in ${cfg.out} yet, starting from scratch`);
+  if (hooks.resume && !resuming)
+    hooks.onWarning?.(`--resume: no checkpoint in ${cfg.out} yet, starting from scratch`);
   prepareOutDir(cfg.out, { resume: hooks.resume, overwrite: hooks.overwrite });
   await initEngine({ backend: cfg.backend });
   let ckpt: ReturnType<typeof loadCheckpoint> | undefined;
@@ -184,7 +200,8 @@ export async function trainFaceRecognizer(config: TrainFrConfig, hooks: TrainFrH
     ckpt = loadCheckpoint(cfg.out);
     const saved = ckpt.config as TrainFrConfig | undefined;
     if (saved) cfg = { ...saved, data: config.data || saved.data, out: config.out };
-    if (hooks.runLength) cfg = { ...cfg, steps: hooks.runLength.steps ?? null, epochs: hooks.runLength.epochs ?? cfg.epochs };
+    if (hooks.runLength)
+      cfg = { ...cfg, steps: hooks.runLength.steps ?? null, epochs: hooks.runLength.epochs ?? cfg.epochs };
     startStep = ckpt.step;
   }
   if (!cfg.data) throw new FaceMaeError('trainFaceRecognizer needs a data folder (--data)', 'E_CONFIG');
@@ -192,25 +209,39 @@ export async function trainFaceRecognizer(config: TrainFrConfig, hooks: TrainFrH
   const folder = await listImageFolder(cfg.data, { onWarning: hooks.onWarning });
   const records = folder.records;
   const numClasses = folder.identities.length;
-  if (numClasses < 2) throw new FaceMaeError(`${cfg.data} has ${numClasses} identity folder(s); training needs at least 2`, 'E_EMPTY');
+  if (numClasses < 2)
+    throw new FaceMaeError(
+      `${cfg.data} has ${numClasses} identity folder(s); training needs at least 2`,
+      'E_EMPTY',
+    );
   const perEpoch = Math.floor(records.length / cfg.batchSize);
-  if (perEpoch < 1) throw new FaceMaeError(`${cfg.data} has ${records.length} images, fewer than one batch of ${cfg.batchSize}: lower --batch-size`, 'E_EMPTY');
+  if (perEpoch < 1)
+    throw new FaceMaeError(
+      `${cfg.data} has ${records.length} images, fewer than one batch of ${cfg.batchSize}: lower --batch-size`,
+      'E_EMPTY',
+    );
   let totalSteps: number;
   if (cfg.steps !== null && cfg.steps !== undefined) {
-    if (!(Number.isInteger(cfg.steps) && cfg.steps > 0)) throw new FaceMaeError(`steps must be a positive integer, got ${cfg.steps}`, 'E_CONFIG');
+    if (!(Number.isInteger(cfg.steps) && cfg.steps > 0))
+      throw new FaceMaeError(`steps must be a positive integer, got ${cfg.steps}`, 'E_CONFIG');
     totalSteps = cfg.steps;
   } else {
-    if (!(cfg.epochs && cfg.epochs > 0)) throw new FaceMaeError(`give steps or epochs > 0 (got epochs=${cfg.epochs})`, 'E_CONFIG');
+    if (!(cfg.epochs && cfg.epochs > 0))
+      throw new FaceMaeError(`give steps or epochs > 0 (got epochs=${cfg.epochs})`, 'E_CONFIG');
     totalSteps = Math.max(1, Math.round(cfg.epochs * perEpoch));
   }
   if (!resuming) saveResolvedConfig(cfg.out, 'train-fr', cfg);
 
   // Verification sets are read once (decoded images stay in memory: LFW is ~290 MB as RGB).
   const sets: VerificationSetLike[] = [];
-  for (const spec of cfg.verify) sets.push(await readVerificationSet(spec, { size: cfg.inputSize, onWarning: hooks.onWarning }));
+  for (const spec of cfg.verify)
+    sets.push(await readVerificationSet(spec, { size: cfg.inputSize, onWarning: hooks.onWarning }));
 
   const root = createRng(cfg.seed);
-  const backbone: FaceBackbone = createBackbone(cfg.backbone, root.fork('backbone'), { embeddingDim: cfg.embeddingDim, inputSize: cfg.inputSize });
+  const backbone: FaceBackbone = createBackbone(cfg.backbone, root.fork('backbone'), {
+    embeddingDim: cfg.embeddingDim,
+    inputSize: cfg.inputSize,
+  });
   const head: CosineClassifier = createCosineClassifier(cfg.embeddingDim, numClasses, root.fork('head'));
   const params: Record<string, tf.Variable> = { ...backbone.params, 'head.weight': head.weight };
   const state: Record<string, tf.Variable> = { ...params, ...backbone.buffers };
@@ -248,7 +279,14 @@ export async function trainFaceRecognizer(config: TrainFrConfig, hooks: TrainFrH
     const emb = faceNetEmbedder(backbone, cfg.backbone, { ownsNet: false });
     for (const set of sets) {
       const r = await evaluateVerification(emb, full ? set : subsamplePairs(set, cfg.verifyPairs));
-      const log: FrVerifyLog = { step, set: r.name, accuracy: r.accuracy, std: r.std, tar: r.tarAtFar.tar, pairs: r.pairs };
+      const log: FrVerifyLog = {
+        step,
+        set: r.name,
+        accuracy: r.accuracy,
+        std: r.std,
+        tar: r.tarAtFar.tar,
+        pairs: r.pairs,
+      };
       verifications.push(log);
       fs.appendFileSync(verifyFile, JSON.stringify({ ...log, time: new Date().toISOString() }) + '\n');
       hooks.onVerify?.(log);
@@ -294,13 +332,22 @@ export async function trainFaceRecognizer(config: TrainFrConfig, hooks: TrainFrH
       const epochRecords = order(cfg.seed, epoch, records.length)
         .slice(within * cfg.batchSize, (within + batchesLeft) * cfg.batchSize)
         .map((i) => records[i] as FaceRecord);
-      const loader = createLoader({ records: epochRecords, batchSize: cfg.batchSize, size: cfg.inputSize, dropLast: true, onWarning: hooks.onWarning });
+      const loader = createLoader({
+        records: epochRecords,
+        batchSize: cfg.batchSize,
+        size: cfg.inputSize,
+        dropLast: true,
+        onWarning: hooks.onWarning,
+      });
       for await (const batch of loader.epoch()) {
         const n = batch.images.shape[0];
         let x = batch.images;
         if (cfg.flip) {
           const fr = createRng(cfg.seed).fork(`flip-${step}`);
-          const flipped = flipSome(x, Float32Array.from({ length: n }, () => (fr.next() < 0.5 ? 1 : 0)));
+          const flipped = flipSome(
+            x,
+            Float32Array.from({ length: n }, () => (fr.next() < 0.5 ? 1 : 0)),
+          );
           x.dispose();
           x = flipped;
         }
@@ -318,10 +365,14 @@ export async function trainFaceRecognizer(config: TrainFrConfig, hooks: TrainFrH
         let gradNorm = NaN;
         try {
           if (!Number.isFinite(loss)) {
-            throw new FaceMaeError(`non-finite loss (${loss}) at step ${step}; batch: ${batch.records.map((r) => r.path).join(', ')}. Lower --lr`, 'E_NAN');
+            throw new FaceMaeError(
+              `non-finite loss (${loss}) at step ${step}; batch: ${batch.records.map((r) => r.path).join(', ')}. Lower --lr`,
+              'E_NAN',
+            );
           }
           gradNorm = opt.step(grads, lr).gradNorm;
-          if (!Number.isFinite(gradNorm)) throw new FaceMaeError(`non-finite gradient norm at step ${step}: lower --lr`, 'E_NAN');
+          if (!Number.isFinite(gradNorm))
+            throw new FaceMaeError(`non-finite gradient norm at step ${step}: lower --lr`, 'E_NAN');
         } finally {
           tf.dispose(Object.values(grads));
           x.dispose();
@@ -333,15 +384,27 @@ export async function trainFaceRecognizer(config: TrainFrConfig, hooks: TrainFrH
         const imgPerSec = (windowImgs * 1000) / Math.max(1, now - windowStart);
         last = { step, epoch: step / perEpoch, lr, loss, acc: windowHits / windowImgs, gradNorm, imgPerSec };
         if (step % cfg.logEvery === 0 || step === totalSteps) {
-          fs.appendFileSync(logFile, JSON.stringify({ ...last, epoch: Number(last.epoch.toFixed(4)), time: new Date().toISOString() }) + '\n');
+          fs.appendFileSync(
+            logFile,
+            JSON.stringify({
+              ...last,
+              epoch: Number(last.epoch.toFixed(4)),
+              time: new Date().toISOString(),
+            }) + '\n',
+          );
           windowStart = now;
           windowImgs = 0;
           windowHits = 0;
         }
-        hooks.onProgress?.(step, totalSteps, `loss ${loss.toFixed(3)} acc ${(100 * last.acc).toFixed(1)}% · ${imgPerSec.toFixed(1)} img/s`);
+        hooks.onProgress?.(
+          step,
+          totalSteps,
+          `loss ${loss.toFixed(3)} acc ${(100 * last.acc).toFixed(1)}% · ${imgPerSec.toFixed(1)} img/s`,
+        );
         hooks.onStep?.(last);
         if (step % cfg.checkpointEvery === 0 && step < totalSteps) await save(step);
-        if (cfg.verifyEvery > 0 && step % cfg.verifyEvery === 0 && step < totalSteps && sets.length) await runVerify(step, false);
+        if (cfg.verifyEvery > 0 && step % cfg.verifyEvery === 0 && step < totalSteps && sets.length)
+          await runVerify(step, false);
       }
     }
     await save(step);

@@ -26,7 +26,8 @@ describe('embedders and flip TTA', () => {
       name: 'fake',
       embeddingDim: 2,
       inputSize: 2,
-      embed: async (px, n) => Float32Array.from({ length: 2 * n }, (_, k) => px[Math.floor(k / 2) * 12 + (k % 2) * 3] as number),
+      embed: async (px, n) =>
+        Float32Array.from({ length: 2 * n }, (_, k) => px[Math.floor(k / 2) * 12 + (k % 2) * 3] as number),
       dispose: () => undefined,
     };
     const img = { width: 2, height: 2, data: Uint8Array.from([10, 0, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0]) };
@@ -38,7 +39,10 @@ describe('embedders and flip TTA', () => {
   });
 
   it('faceplugin through onnxruntime verifies sample LFW pairs; the channel order option changes the input', async () => {
-    const set = subsamplePairs(await readVerificationSet(`lfw:${path.join(root, 'assets/sample/verify')}`), 40);
+    const set = subsamplePairs(
+      await readVerificationSet(`lfw:${path.join(root, 'assets/sample/verify')}`),
+      40,
+    );
     const emb = await createEmbedder('faceplugin');
     expect(emb.embeddingDim).toBe(512);
     const r = await evaluateVerification(emb, set);

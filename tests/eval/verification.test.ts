@@ -1,12 +1,21 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { contiguousFolds, kFoldAccuracy, pairDistances, rocCurve, tarAtFar, thresholdGrid } from '../../src/eval/verification.js';
+import {
+  contiguousFolds,
+  kFoldAccuracy,
+  pairDistances,
+  rocCurve,
+  tarAtFar,
+  thresholdGrid,
+} from '../../src/eval/verification.js';
 import { FaceMaeError } from '../../src/core/errors.js';
 
 // Golden values from tests/eval/fixtures/verification_golden.py: an independent numpy transcription
 // of insightface eval/verification.py (calculate_roc / calculate_val) over made-up distances.
-const golden = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, 'fixtures/verification-golden.json'), 'utf8')) as {
+const golden = JSON.parse(
+  fs.readFileSync(path.join(import.meta.dirname, 'fixtures/verification-golden.json'), 'utf8'),
+) as {
   dist: number[];
   issame: boolean[];
   accuracy: number;
@@ -27,7 +36,12 @@ describe('verification metrics (insightface protocol)', () => {
     const same = [0.1, 0.2, 0.3, 0.4, 0.5];
     const diff = [0.6, 0.7, 0.8, 0.9, 1.0];
     const dist = Float32Array.from([...same, ...diff, ...same, ...diff]);
-    const issame = [...same.map(() => true), ...diff.map(() => false), ...same.map(() => true), ...diff.map(() => false)];
+    const issame = [
+      ...same.map(() => true),
+      ...diff.map(() => false),
+      ...same.map(() => true),
+      ...diff.map(() => false),
+    ];
     const r = kFoldAccuracy(dist, issame, { nFolds: 2 });
     expect(r.accuracy).toBe(1);
     expect(r.std).toBe(0);
@@ -97,7 +111,9 @@ describe('verification metrics (insightface protocol)', () => {
   });
 
   it('refuses mismatched pairs and non-finite distances with a message', () => {
-    expect(() => kFoldAccuracy(Float32Array.from([0.1, 0.2]), [true])).toThrow(/2 distances but 1 same\/different labels/);
+    expect(() => kFoldAccuracy(Float32Array.from([0.1, 0.2]), [true])).toThrow(
+      /2 distances but 1 same\/different labels/,
+    );
     expect(() => kFoldAccuracy(Float32Array.from([0.1, NaN]), [true, false])).toThrow(FaceMaeError);
     expect(() => kFoldAccuracy(Float32Array.from([0.1, NaN]), [true, false])).toThrow(/pair 1 is NaN/);
   });

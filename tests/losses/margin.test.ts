@@ -22,7 +22,14 @@ describe('combined margin (insightface CombinedMarginLoss)', () => {
   };
 
   it('ArcFace moves only the target logit by the angular margin, scaled by s', () => {
-    const out = run([[0.8, 0.1, -0.2], [0.3, 0.5, 0.3]], [0, 2], (c, l) => arcFace(c, l));
+    const out = run(
+      [
+        [0.8, 0.1, -0.2],
+        [0.3, 0.5, 0.3],
+      ],
+      [0, 2],
+      (c, l) => arcFace(c, l),
+    );
     expect(out[0]?.[0]).toBeCloseTo(26.522286486385696, 3);
     expect(out[0]?.[1]).toBeCloseTo(6.4, 4);
     expect(out[0]?.[2]).toBeCloseTo(-12.8, 4);
@@ -31,46 +38,77 @@ describe('combined margin (insightface CombinedMarginLoss)', () => {
   });
 
   it('uses the insightface fallback cos θ − sin(π−m)·m when θ + m > π, and keeps θ = 0 finite', () => {
-    const out = run([[-0.9, 0], [1, 0]], [0, 0], (c, l) => arcFace(c, l));
+    const out = run(
+      [
+        [-0.9, 0],
+        [1, 0],
+      ],
+      [0, 0],
+      (c, l) => arcFace(c, l),
+    );
     expect(out[0]?.[0]).toBeCloseTo(-72.9416172353345, 3);
     expect(out[1]?.[0]).toBeCloseTo(64 * Math.cos(0.5), 3);
   });
 
   it('CosFace subtracts m3; SphereFace-style m1 multiplies the angle; combined (m1, m2, m3)', () => {
     expect(run([[0.8, 0.2]], [0], (c, l) => cosFace(c, l))[0]?.[0]).toBeCloseTo(28.8, 4);
-    expect(run([[0.8, 0.2]], [0], (c, l) => combinedMargin(c, l, { s: 64, m1: 2, m2: 0, m3: 0 }))[0]?.[0]).toBeCloseTo(17.92, 3);
-    expect(run([[0.6, 0.2]], [0], (c, l) => combinedMargin(c, l, { s: 64, m1: 1.2, m2: 0.3, m3: 0.1 }))[0]?.[0]).toBeCloseTo(
-      3.6726384521523183,
-      3,
-    );
+    expect(
+      run([[0.8, 0.2]], [0], (c, l) => combinedMargin(c, l, { s: 64, m1: 2, m2: 0, m3: 0 }))[0]?.[0],
+    ).toBeCloseTo(17.92, 3);
+    expect(
+      run([[0.6, 0.2]], [0], (c, l) => combinedMargin(c, l, { s: 64, m1: 1.2, m2: 0.3, m3: 0.1 }))[0]?.[0],
+    ).toBeCloseTo(3.6726384521523183, 3);
   });
 
   it('easy margin leaves negative cosines unchanged; label −1 rows are untouched', () => {
-    const out = run([[-0.3, 0.1], [0.5, 0.2]], [0, -1], (c, l) => combinedMargin(c, l, { s: 64, m1: 1, m2: 0.5, m3: 0, easyMargin: true }));
+    const out = run(
+      [
+        [-0.3, 0.1],
+        [0.5, 0.2],
+      ],
+      [0, -1],
+      (c, l) => combinedMargin(c, l, { s: 64, m1: 1, m2: 0.5, m3: 0, easyMargin: true }),
+    );
     expect(out[0]?.[0]).toBeCloseTo(-19.2, 4);
     expect(out[1]).toEqual([expect.closeTo(32, 4), expect.closeTo(12.8, 4)]);
   });
 
   it('gradients exist on wasm, match the analytic derivative, and stay finite at cos = ±1', () => {
-    const g = tf.grad((c: tf.Tensor) => tf.sum(arcFace(c as tf.Tensor2D, Int32Array.from([0]))))(tf.tensor2d([[0.8, 0.1]]));
+    const g = tf.grad((c: tf.Tensor) => tf.sum(arcFace(c as tf.Tensor2D, Int32Array.from([0]))))(
+      tf.tensor2d([[0.8, 0.1]]),
+    );
     const gv = g.arraySync() as number[][];
     expect(gv[0]?.[0]).toBeCloseTo(97.07626325520918, 2);
     expect(gv[0]?.[1]).toBeCloseTo(64, 4);
-    const edge = tf.grad((c: tf.Tensor) => tf.sum(arcFace(c as tf.Tensor2D, Int32Array.from([0, 0]))))(tf.tensor2d([[1, 0], [-1, 0]]));
+    const edge = tf.grad((c: tf.Tensor) => tf.sum(arcFace(c as tf.Tensor2D, Int32Array.from([0, 0]))))(
+      tf.tensor2d([
+        [1, 0],
+        [-1, 0],
+      ]),
+    );
     expect((edge.dataSync() as Float32Array).every(Number.isFinite)).toBe(true);
   });
 
   it('cross-entropy equals −log softmax at the label (by hand), one-hot ignores −1', () => {
-    const logits = tf.tensor2d([[1, 2, 3], [0, 0, 0]]);
+    const logits = tf.tensor2d([
+      [1, 2, 3],
+      [0, 0, 0],
+    ]);
     const ce = crossEntropy(logits, Int32Array.from([2, 1]));
     const l1 = -(3 - Math.log(Math.exp(1) + Math.exp(2) + Math.exp(3)));
     const l2 = Math.log(3);
     expect(ce.dataSync()[0]).toBeCloseTo((l1 + l2) / 2, 5);
-    expect(oneHotMatrix(Int32Array.from([1, -1]), 3).arraySync()).toEqual([[0, 1, 0], [0, 0, 0]]);
+    expect(oneHotMatrix(Int32Array.from([1, -1]), 3).arraySync()).toEqual([
+      [0, 1, 0],
+      [0, 0, 0],
+    ]);
   });
 
   it('leaks no tensors', () => {
-    const c = tf.tensor2d([[0.8, 0.1], [0.2, 0.4]]);
+    const c = tf.tensor2d([
+      [0.8, 0.1],
+      [0.2, 0.4],
+    ]);
     const before = tf.memory().numTensors;
     const y = arcFace(c, Int32Array.from([0, 1]));
     y.dispose();

@@ -10,7 +10,10 @@ describe('face backbones', () => {
   });
   const input = (n: number, s: number, seed = 1) => {
     const rng = createRng(seed);
-    return tf.tensor4d(Float32Array.from({ length: n * s * s * 3 }, () => rng.next()), [n, s, s, 3]);
+    return tf.tensor4d(
+      Float32Array.from({ length: n * s * s * 3 }, () => rng.next()),
+      [n, s, s, 3],
+    );
   };
 
   for (const name of ['r-tiny', 'r18-half', 'mbf-small', 'r18'] as const) {
@@ -35,7 +38,9 @@ describe('face backbones', () => {
     const a = createBackbone('r-tiny', createRng(5), { inputSize: 32 });
     const b = createBackbone('r-tiny', createRng(5), { inputSize: 32 });
     expect(Object.keys(a.params)).toEqual(Object.keys(b.params));
-    expect(Array.from(a.params['conv1.weight']!.dataSync())).toEqual(Array.from(b.params['conv1.weight']!.dataSync()));
+    expect(Array.from(a.params['conv1.weight']!.dataSync())).toEqual(
+      Array.from(b.params['conv1.weight']!.dataSync()),
+    );
     a.dispose();
     b.dispose();
     expect(BACKBONE_NAMES).toContain('r50');
@@ -45,7 +50,22 @@ describe('face backbones', () => {
   it('insightface IResNet layout: BN-conv-BN-PReLU-conv-BN blocks, downsample shortcut, BN features head', () => {
     const net = createBackbone('r18', createRng(0), { inputSize: 32 });
     const keys = Object.keys(net.params);
-    for (const k of ['conv1.weight', 'bn1.weight', 'prelu.weight', 'layer1.0.bn1.weight', 'layer1.0.conv1.weight', 'layer1.0.bn2.weight', 'layer1.0.prelu.weight', 'layer1.0.conv2.weight', 'layer1.0.bn3.weight', 'layer1.0.downsample.0.weight', 'layer4.1.conv2.weight', 'bn2.weight', 'fc.weight', 'features.bias']) {
+    for (const k of [
+      'conv1.weight',
+      'bn1.weight',
+      'prelu.weight',
+      'layer1.0.bn1.weight',
+      'layer1.0.conv1.weight',
+      'layer1.0.bn2.weight',
+      'layer1.0.prelu.weight',
+      'layer1.0.conv2.weight',
+      'layer1.0.bn3.weight',
+      'layer1.0.downsample.0.weight',
+      'layer4.1.conv2.weight',
+      'bn2.weight',
+      'fc.weight',
+      'features.bias',
+    ]) {
       expect(keys).toContain(k);
     }
     expect(keys).not.toContain('features.weight'); // γ fixed at 1, as insightface freezes it
@@ -71,13 +91,31 @@ describe('face backbones', () => {
 
   it('gradients reach every parameter through the cosine head', () => {
     const rng = createRng(0);
-    const net = createBackbone(process.env.BB ?? 'mbf-small', rng.fork('b'), { inputSize: 32, embeddingDim: 16 });
+    const net = createBackbone(process.env.BB ?? 'mbf-small', rng.fork('b'), {
+      inputSize: 32,
+      embeddingDim: 16,
+    });
     const head = createCosineClassifier(16, 3, rng.fork('h'));
     const x = input(3, 32, 3);
     const vars = [...net.trainableVariables(), head.weight];
-    const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(head.apply(net.apply(x, true)), tf.tensor2d([[1, 0, 0], [0, 1, 0], [0, 0, 1]]))) as tf.Scalar, vars);
+    const { value, grads } = tf.variableGrads(
+      () =>
+        tf.sum(
+          tf.mul(
+            head.apply(net.apply(x, true)),
+            tf.tensor2d([
+              [1, 0, 0],
+              [0, 1, 0],
+              [0, 0, 1],
+            ]),
+          ),
+        ) as tf.Scalar,
+      vars,
+    );
     expect(Number.isFinite(value.dataSync()[0])).toBe(true);
-    const zero = Object.entries(grads).filter(([, g]) => tf.max(tf.abs(g)).dataSync()[0] === 0).map(([k]) => k);
+    const zero = Object.entries(grads)
+      .filter(([, g]) => tf.max(tf.abs(g)).dataSync()[0] === 0)
+      .map(([k]) => k);
     expect(zero).toEqual([]);
     tf.dispose([value, x, ...Object.values(grads)]);
     net.dispose();

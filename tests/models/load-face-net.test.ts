@@ -30,11 +30,16 @@ describe('loadFaceNet: ONNX imported into tfjs', () => {
     expect(net.trainableVariables()).toEqual([]);
     const pixels = packImages(faces, 112);
     const ref = await ort.embed(pixels, faces.length);
-    const x = tf.tensor4d(Float32Array.from(pixels, (v) => v / 255), [faces.length, 112, 112, 3]);
+    const x = tf.tensor4d(
+      Float32Array.from(pixels, (v) => v / 255),
+      [faces.length, 112, 112, 3],
+    );
     const y = net.apply(x);
     const got = y.dataSync();
     for (let i = 0; i < faces.length; i++) {
-      let dot = 0, na = 0, nb = 0;
+      let dot = 0,
+        na = 0,
+        nb = 0;
       for (let k = 0; k < 512; k++) {
         const a = ref[i * 512 + k] as number;
         const b = got[i * 512 + k] as number;
@@ -55,7 +60,10 @@ describe('loadFaceNet: ONNX imported into tfjs', () => {
 
   it('is differentiable with respect to its input (the IRM teacher) and leaks nothing', async () => {
     const net = await loadFaceNet('faceplugin');
-    const x = tf.tensor4d(Float32Array.from(packImages(faces.slice(0, 2), 112), (v) => v / 255), [2, 112, 112, 3]);
+    const x = tf.tensor4d(
+      Float32Array.from(packImages(faces.slice(0, 2), 112), (v) => v / 255),
+      [2, 112, 112, 3],
+    );
     net.apply(x).dispose(); // constants created lazily on the first call (elementwise operands) are owned by the net
     const before = tf.memory().numTensors;
     const g = tf.grad((v: tf.Tensor) => tf.sum(tf.square(net.apply(v as tf.Tensor4D))))(x);
@@ -81,12 +89,16 @@ describe('loadFaceNet: ONNX imported into tfjs', () => {
 
   it('errors name the file: missing, not ONNX, bad sidecar; unsupported ops are listed', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fr-onnx-'));
-    await expect(loadFaceNet(path.join(dir, 'nope.onnx'))).rejects.toThrow(/model file not found: .*nope\.onnx/);
+    await expect(loadFaceNet(path.join(dir, 'nope.onnx'))).rejects.toThrow(
+      /model file not found: .*nope\.onnx/,
+    );
     const junk = path.join(dir, 'junk.onnx');
     fs.writeFileSync(junk, 'not a model');
     await expect(loadFaceNet(junk)).rejects.toThrow(/cannot read ONNX model .*junk\.onnx/);
     fs.writeFileSync(path.join(dir, 'junk.onnx.json'), '{"channelOrder":"xyz"}');
-    expect(() => resolveOnnxSpec(junk)).toThrow(/junk\.onnx\.json: channelOrder must be "rgb" or "bgr", got "xyz"/);
+    expect(() => resolveOnnxSpec(junk)).toThrow(
+      /junk\.onnx\.json: channelOrder must be "rgb" or "bgr", got "xyz"/,
+    );
     fs.writeFileSync(path.join(dir, 'junk.onnx.json'), '{"channelOrder":"bgr","mean":127,"std":128}');
     expect(resolveOnnxSpec(junk).input).toMatchObject({ channelOrder: 'bgr', mean: 127, std: 128 });
     await expect(loadFaceNet(dir)).rejects.toThrow(/holds no checkpoint/);

@@ -10,7 +10,11 @@ describe('depthwise conv input gradient', () => {
     await initEngine({ backend: 'cpu' });
   });
   const rng = createRng(3);
-  const rand = (shape: number[]) => tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()), shape);
+  const rand = (shape: number[]) =>
+    tf.tensor(
+      Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()),
+      shape,
+    );
   for (const [stride, pads, size, k] of [
     [1, [1, 1, 1, 1], 7, 3],
     [2, [1, 1, 1, 1], 8, 3],
@@ -22,12 +26,18 @@ describe('depthwise conv input gradient', () => {
       const x = rand([2, size, size, 4]) as tf.Tensor4D;
       const filter = rand([k, k, 4, 1]) as tf.Tensor4D;
       const w = rand([1]);
-      const padSpec: [number, number][] = [[0, 0], [pads[0], pads[2]], [pads[1], pads[3]], [0, 0]];
+      const padSpec: [number, number][] = [
+        [0, 0],
+        [pads[0], pads[2]],
+        [pads[1], pads[3]],
+        [0, 0],
+      ];
       const owned: tf.Tensor[] = [];
       const keep = <T extends tf.Tensor>(t: T) => (owned.push(t), t);
       const custom = depthwiseWithInputGrad(filter, [stride, stride], padSpec, keep, true);
       const plain = depthwiseWithInputGrad(filter, [stride, stride], padSpec, keep, false);
-      const loss = (f: (x: tf.Tensor4D) => tf.Tensor4D) => (v: tf.Tensor) => tf.sum(tf.mul(tf.square(f(v as tf.Tensor4D)), w));
+      const loss = (f: (x: tf.Tensor4D) => tf.Tensor4D) => (v: tf.Tensor) =>
+        tf.sum(tf.mul(tf.square(f(v as tf.Tensor4D)), w));
       const yc = custom(x).arraySync();
       const yp = plain(x).arraySync();
       expect(yc).toEqual(yp);

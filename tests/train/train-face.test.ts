@@ -2,7 +2,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEFAULT_TRAIN_FR, subsamplePairs, trainFaceRecognizer, type TrainFrConfig } from '../../src/train/train-face.js';
+import {
+  DEFAULT_TRAIN_FR,
+  subsamplePairs,
+  trainFaceRecognizer,
+  type TrainFrConfig,
+} from '../../src/train/train-face.js';
 import { loadFaceNet } from '../../src/models/load-face-net.js';
 import { createEmbedder } from '../../src/eval/embedders.js';
 import { tf } from '../../src/engine/backend.js';
@@ -34,7 +39,11 @@ describe('trainFaceRecognizer', () => {
     const r = await trainFaceRecognizer(base(full), { onWarning: (m) => warnings.push(m) });
     expect(r.steps).toBe(3);
     expect(warnings.join('\n')).toMatch(/resiz/i);
-    const log = fs.readFileSync(path.join(full, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; loss: number });
+    const log = fs
+      .readFileSync(path.join(full, 'log.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { step: number; loss: number });
     expect(log.map((l) => l.step)).toEqual([1, 2, 3]);
     expect(log.every((l) => Number.isFinite(l.loss) && l.loss > 0)).toBe(true);
     expect(JSON.parse(fs.readFileSync(path.join(full, 'config.json'), 'utf8')).command).toBe('train-fr');
@@ -50,7 +59,11 @@ describe('trainFaceRecognizer', () => {
     ).rejects.toThrow('killed');
     const resumed = await trainFaceRecognizer(base(part), { resume: true });
     expect(resumed.steps).toBe(3);
-    const partLog = fs.readFileSync(path.join(part, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; loss: number });
+    const partLog = fs
+      .readFileSync(path.join(part, 'log.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { step: number; loss: number });
     expect(partLog.map((l) => l.step)).toEqual([1, 2, 3]);
     expect(partLog[2]?.loss).toBeCloseTo(log[2]?.loss as number, 4);
 
@@ -82,16 +95,31 @@ describe('trainFaceRecognizer', () => {
 
   it('refuses a non-empty output without --resume/--overwrite, and bad configs with the value', async () => {
     const out = path.join(tmp, 'full');
-    await expect(trainFaceRecognizer(base(out))).rejects.toThrow(/is not empty: pass --resume .* or --overwrite/);
-    await expect(trainFaceRecognizer(base(path.join(tmp, 'x1'), { backbone: 'r7' }))).rejects.toThrow(/unknown backbone "r7"/);
-    await expect(trainFaceRecognizer(base(path.join(tmp, 'x2'), { margin: { s: 64, m1: 1, m2: 3, m3: 0 } }))).rejects.toThrow(/m2 must be in/);
-    await expect(trainFaceRecognizer(base(path.join(tmp, 'x3'), { batchSize: 5000 }))).rejects.toThrow(/fewer than one batch of 5000/);
-    await expect(trainFaceRecognizer(base(path.join(tmp, 'x4'), { data: path.join(tmp, 'missing') }))).rejects.toThrow(/missing/);
+    await expect(trainFaceRecognizer(base(out))).rejects.toThrow(
+      /is not empty: pass --resume .* or --overwrite/,
+    );
+    await expect(trainFaceRecognizer(base(path.join(tmp, 'x1'), { backbone: 'r7' }))).rejects.toThrow(
+      /unknown backbone "r7"/,
+    );
+    await expect(
+      trainFaceRecognizer(base(path.join(tmp, 'x2'), { margin: { s: 64, m1: 1, m2: 3, m3: 0 } })),
+    ).rejects.toThrow(/m2 must be in/);
+    await expect(trainFaceRecognizer(base(path.join(tmp, 'x3'), { batchSize: 5000 }))).rejects.toThrow(
+      /fewer than one batch of 5000/,
+    );
+    await expect(
+      trainFaceRecognizer(base(path.join(tmp, 'x4'), { data: path.join(tmp, 'missing') })),
+    ).rejects.toThrow(/missing/);
   });
 
   it('subsamplePairs keeps evenly spaced pairs with their folds', () => {
     const im = (k: number) => ({ data: new Uint8Array([k]), width: 1, height: 1 });
-    const set = { name: 's', images: Array.from({ length: 20 }, (_, k) => im(k)), issame: Array.from({ length: 10 }, (_, k) => k % 2 === 0), folds: [0, 0, 1, 1, 2, 2, 3, 3, 4, 4] };
+    const set = {
+      name: 's',
+      images: Array.from({ length: 20 }, (_, k) => im(k)),
+      issame: Array.from({ length: 10 }, (_, k) => k % 2 === 0),
+      folds: [0, 0, 1, 1, 2, 2, 3, 3, 4, 4],
+    };
     const sub = subsamplePairs(set, 5);
     expect(sub.issame).toEqual([true, true, true, true, true]);
     expect(sub.folds).toEqual([0, 1, 2, 3, 4]);

@@ -11,18 +11,31 @@ import { createProgress, type ProgressBar } from '../progress.js';
 export function registerTrainFr(program: Command): void {
   program
     .command('train-fr')
-    .description('train a face-recognition model with an ArcFace-style margin loss (insightface arcface_torch recipe)')
+    .description(
+      'train a face-recognition model with an ArcFace-style margin loss (insightface arcface_torch recipe)',
+    )
     .option('--data <dir>', '[string] identity folders <dir>/<identity>/<image> of aligned 112×112 faces')
     .option('--out <dir>', '[string] run folder (checkpoint, log.jsonl, verification.jsonl, config.json)')
     .option('--backbone <name>', '[string] r18|r34|r50|r100|r18-half|r-tiny|mbf|mbf-small (default: r-tiny)')
-    .option('--loss <preset>', `[string] ${Object.keys(MARGIN_PRESETS).join('|')} margin preset (default: arcface)`)
+    .option(
+      '--loss <preset>',
+      `[string] ${Object.keys(MARGIN_PRESETS).join('|')} margin preset (default: arcface)`,
+    )
     .option('--epochs <n>', '[number] epochs (default: 1)', parseNumber('--epochs'))
     .option('--steps <n>', '[integer] optimizer steps (wins over --epochs)', parseInteger('--steps'))
     .option('--batch-size <n>', '[integer] (default: 32)', parseInteger('--batch-size'))
     .option('--lr <x>', '[number] peak learning rate (default: 0.1)', parseNumber('--lr'))
     .option('--optimizer <name>', '[string] sgd|adamw (default: sgd)')
-    .option('--verify <spec>', '[string] verification set scored during/after training, e.g. lfw:DIR (repeatable)', collect)
-    .option('--verify-every <n>', '[integer] steps between verifications (default: 0 = at the end)', parseInteger('--verify-every'))
+    .option(
+      '--verify <spec>',
+      '[string] verification set scored during/after training, e.g. lfw:DIR (repeatable)',
+      collect,
+    )
+    .option(
+      '--verify-every <n>',
+      '[integer] steps between verifications (default: 0 = at the end)',
+      parseInteger('--verify-every'),
+    )
     .option('--seed <n>', '[integer] (default: 0)', parseInteger('--seed'))
     .option('--config <file>', '[string] JSON config (flags win)')
     .option('--set <key=value>', '[string] override any config key, e.g. margin.m2=0.4 (repeatable)', collect)
@@ -32,7 +45,9 @@ export function registerTrainFr(program: Command): void {
       const { opts, log } = contextOf(cmd);
       const preset = o.loss as string | undefined;
       if (preset !== undefined && !(preset in MARGIN_PRESETS)) {
-        throw new FaceMaeError(`--loss must be one of ${Object.keys(MARGIN_PRESETS).join(', ')}, got "${preset}"`);
+        throw new FaceMaeError(
+          `--loss must be one of ${Object.keys(MARGIN_PRESETS).join(', ')}, got "${preset}"`,
+        );
       }
       const optimizer = o.optimizer as string | undefined;
       if (optimizer !== undefined && optimizer !== 'sgd' && optimizer !== 'adamw') {
@@ -52,7 +67,11 @@ export function registerTrainFr(program: Command): void {
         verifyEvery: o.verifyEvery as number | undefined,
         seed: o.seed as number | undefined,
       };
-      const withSets = resolveConfig<TrainFrConfig>({ defaults: DEFAULT_TRAIN_FR, configFile: o.config as string | undefined, flags });
+      const withSets = resolveConfig<TrainFrConfig>({
+        defaults: DEFAULT_TRAIN_FR,
+        configFile: o.config as string | undefined,
+        flags,
+      });
       const cfg = resolveConfig<TrainFrConfig>({
         defaults: DEFAULT_TRAIN_FR,
         fileConfig: withSets as DeepPartial<TrainFrConfig>,
@@ -63,22 +82,32 @@ export function registerTrainFr(program: Command): void {
       let bar: ProgressBar | undefined;
       const res = await trainFaceRecognizer(cfg, {
         resume: Boolean(o.resume),
-        runLength: o.steps !== undefined || o.epochs !== undefined ? { steps: o.steps as number | undefined, epochs: o.epochs as number | undefined } : undefined,
+        runLength:
+          o.steps !== undefined || o.epochs !== undefined
+            ? { steps: o.steps as number | undefined, epochs: o.epochs as number | undefined }
+            : undefined,
         overwrite: Boolean(o.overwrite),
         onWarning: log.warn,
         onProgress: (d, t, status) => {
           bar ??= createProgress('train-fr', t, { quiet: opts.quiet });
           bar.update(d, status);
         },
-        onVerify: (v) => log.info(`step ${v.step} ${v.set}: ${(100 * v.accuracy).toFixed(2)}% ± ${(100 * v.std).toFixed(2)} (${v.pairs} pairs)`),
+        onVerify: (v) =>
+          log.info(
+            `step ${v.step} ${v.set}: ${(100 * v.accuracy).toFixed(2)}% ± ${(100 * v.std).toFixed(2)} (${v.pairs} pairs)`,
+          ),
       });
       (bar as ProgressBar | undefined)?.finish();
       if (opts.json) printJson(res);
       else {
         const l = res.last;
-        log.result(`trained ${res.steps} steps into ${res.out}${l ? `: loss ${l.loss.toFixed(3)}, train acc ${(100 * l.acc).toFixed(1)}%` : ''}`);
+        log.result(
+          `trained ${res.steps} steps into ${res.out}${l ? `: loss ${l.loss.toFixed(3)}, train acc ${(100 * l.acc).toFixed(1)}%` : ''}`,
+        );
         for (const v of res.verification.filter((x) => x.step === res.steps)) {
-          log.result(`${v.set}: ${(100 * v.accuracy).toFixed(2)}% ± ${(100 * v.std).toFixed(2)}, TAR@FAR=1e-3 ${(100 * v.tar).toFixed(2)}%`);
+          log.result(
+            `${v.set}: ${(100 * v.accuracy).toFixed(2)}% ± ${(100 * v.std).toFixed(2)}, TAR@FAR=1e-3 ${(100 * v.tar).toFixed(2)}%`,
+          );
         }
       }
     });

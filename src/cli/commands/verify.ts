@@ -19,19 +19,36 @@ interface VerifyConfig {
   threads: number;
   input: { channelOrder?: ChannelOrder; mean?: number; std?: number };
 }
-const DEFAULTS: VerifyConfig = { model: 'faceplugin', sets: [], flip: true, batchSize: 32, threads: 0, input: { channelOrder: undefined, mean: undefined, std: undefined } };
+const DEFAULTS: VerifyConfig = {
+  model: 'faceplugin',
+  sets: [],
+  flip: true,
+  batchSize: 32,
+  threads: 0,
+  input: { channelOrder: undefined, mean: undefined, std: undefined },
+};
 
 export function registerVerify(program: Command): void {
   program
     .command('verify')
     .description('10-fold verification accuracy on LFW / CFP-FP / AgeDB-30 style sets (insightface protocol)')
-    .option('--model <spec>', "[string] 'faceplugin', FILE.onnx, 'tfjs:faceplugin|FILE.onnx' (imported into tfjs), or a train-fr run folder (default: faceplugin)")
+    .option(
+      '--model <spec>',
+      "[string] 'faceplugin', FILE.onnx, 'tfjs:faceplugin|FILE.onnx' (imported into tfjs), or a train-fr run folder (default: faceplugin)",
+    )
     .option('--set <spec>', '[string] lfw:DIR | bin:FILE | cfp-fp:DIR | agedb:FILE (repeatable)', collect)
     .option('--roc <file.png>', '[string] write the ROC curves as a PNG')
     .option('--no-flip', 'embed without the flip test-time augmentation')
-    .option('--batch-size <n>', '[integer] images per forward pass (default: 32)', parseInteger('--batch-size'))
+    .option(
+      '--batch-size <n>',
+      '[integer] images per forward pass (default: 32)',
+      parseInteger('--batch-size'),
+    )
     .option('--threads <n>', '[integer] onnxruntime threads (default: all cores)', parseInteger('--threads'))
-    .option('--channel-order <rgb|bgr>', '[string] ONNX model input channel order (overrides its sidecar JSON)')
+    .option(
+      '--channel-order <rgb|bgr>',
+      '[string] ONNX model input channel order (overrides its sidecar JSON)',
+    )
     .option('--mean <x>', '[number] ONNX input: subtracted from 0..255 pixels', parseNumber('--mean'))
     .option('--std <x>', '[number] ONNX input: divisor after the mean', parseNumber('--std'))
     .option('--config <file>', '[string] JSON config (flags win)')
@@ -46,12 +63,21 @@ export function registerVerify(program: Command): void {
           flip: o.flip === false ? false : undefined,
           batchSize: o.batchSize as number | undefined,
           threads: o.threads as number | undefined,
-          input: { channelOrder: o.channelOrder as ChannelOrder | undefined, mean: o.mean as number | undefined, std: o.std as number | undefined },
+          input: {
+            channelOrder: o.channelOrder as ChannelOrder | undefined,
+            mean: o.mean as number | undefined,
+            std: o.std as number | undefined,
+          },
         },
       });
-      if (cfg.sets.length === 0) throw new FaceMaeError('give at least one --set (e.g. --set lfw:data/lfw-aligned-112)');
+      if (cfg.sets.length === 0)
+        throw new FaceMaeError('give at least one --set (e.g. --set lfw:data/lfw-aligned-112)');
       const input = Object.fromEntries(Object.entries(cfg.input).filter(([, v]) => v !== undefined));
-      const embedder = await createEmbedder(cfg.model, { input, batchSize: cfg.batchSize, threads: cfg.threads || undefined });
+      const embedder = await createEmbedder(cfg.model, {
+        input,
+        batchSize: cfg.batchSize,
+        threads: cfg.threads || undefined,
+      });
       const results: VerificationResult[] = [];
       try {
         for (const spec of cfg.sets) {
@@ -86,14 +112,22 @@ export function registerVerify(program: Command): void {
         await embedder.dispose();
       }
       if (o.roc) {
-        await atomicWriteFile(o.roc as string, await rocPng(results.map((r) => ({ label: `${r.name} ${(100 * r.accuracy).toFixed(2)}%`, roc: r.roc }))));
+        await atomicWriteFile(
+          o.roc as string,
+          await rocPng(
+            results.map((r) => ({ label: `${r.name} ${(100 * r.accuracy).toFixed(2)}%`, roc: r.roc })),
+          ),
+        );
         log.info(`ROC written to ${o.roc as string}`);
       }
       if (opts.json) {
         printJson({
           model: cfg.model,
           config: cfg,
-          results: results.map((r) => ({ ...r, roc: { auc: r.roc.auc, thresholds: r.roc.thresholds, tpr: r.roc.tpr, fpr: r.roc.fpr } })),
+          results: results.map((r) => ({
+            ...r,
+            roc: { auc: r.roc.auc, thresholds: r.roc.thresholds, tpr: r.roc.tpr, fpr: r.roc.fpr },
+          })),
         });
       }
     });

@@ -9,7 +9,16 @@ import type { FaceNet } from '../../types.js';
 import { buildIResNet, type BuiltBackbone } from './iresnet.js';
 import { buildMobileFaceNet } from './mobilefacenet.js';
 
-export const BACKBONE_NAMES = ['r18', 'r34', 'r50', 'r100', 'r18-half', 'r-tiny', 'mbf', 'mbf-small'] as const;
+export const BACKBONE_NAMES = [
+  'r18',
+  'r34',
+  'r50',
+  'r100',
+  'r18-half',
+  'r-tiny',
+  'mbf',
+  'mbf-small',
+] as const;
 export type BackboneName = (typeof BACKBONE_NAMES)[number];
 
 export interface BackboneOptions {
@@ -54,17 +63,22 @@ function build(name: BackboneName, rng: Rng, embeddingDim: number, inputSize: nu
       return buildMobileFaceNet({ blocks: [1, 1, 1, 1], scale: 0.5, embeddingDim, inputSize }, rng);
     default: {
       const never: never = name;
-      throw new FaceMaeError(`unknown backbone "${String(never)}"; known: ${BACKBONE_NAMES.join(', ')}`, 'E_CONFIG');
+      throw new FaceMaeError(
+        `unknown backbone "${String(never)}"; known: ${BACKBONE_NAMES.join(', ')}`,
+        'E_CONFIG',
+      );
     }
   }
 }
 
 /** Builds backbone `name` with weights drawn from `rng`. */
 export function createBackbone(name: string, rng: Rng, opts: BackboneOptions = {}): FaceBackbone {
-  if (!isBackboneName(name)) throw new FaceMaeError(`unknown backbone "${name}"; known: ${BACKBONE_NAMES.join(', ')}`, 'E_CONFIG');
+  if (!isBackboneName(name))
+    throw new FaceMaeError(`unknown backbone "${name}"; known: ${BACKBONE_NAMES.join(', ')}`, 'E_CONFIG');
   const embeddingDim = opts.embeddingDim ?? 512;
   const inputSize = opts.inputSize ?? 112;
-  if (inputSize % 16 !== 0) throw new FaceMaeError(`backbone input size must be a multiple of 16, got ${inputSize}`, 'E_CONFIG');
+  if (inputSize % 16 !== 0)
+    throw new FaceMaeError(`backbone input size must be a multiple of 16, got ${inputSize}`, 'E_CONFIG');
   const b = build(name, rng, embeddingDim, inputSize);
   let disposed = false;
   return {
@@ -76,7 +90,9 @@ export function createBackbone(name: string, rng: Rng, opts: BackboneOptions = {
     apply(x: tf.Tensor4D, training = false): tf.Tensor2D {
       if (disposed) throw new FaceMaeError(`backbone ${name} was disposed`);
       if (x.shape[1] !== inputSize || x.shape[2] !== inputSize || x.shape[3] !== 3) {
-        throw new FaceMaeError(`backbone ${name} expects [N,${inputSize},${inputSize},3] input, got [${x.shape.join(',')}]`);
+        throw new FaceMaeError(
+          `backbone ${name} expects [N,${inputSize},${inputSize},3] input, got [${x.shape.join(',')}]`,
+        );
       }
       return tf.tidy(() => b.forward(x, training));
     },

@@ -7,7 +7,16 @@
  */
 import { tf } from '../../engine/backend.js';
 import type { Rng } from '../../core/rng.js';
-import { batchNorm, conv2d, createStore, disposeStore, linear, prelu, type Layer, type ParamStore } from './layers.js';
+import {
+  batchNorm,
+  conv2d,
+  createStore,
+  disposeStore,
+  linear,
+  prelu,
+  type Layer,
+  type ParamStore,
+} from './layers.js';
 
 export interface IResNetConfig {
   /** Blocks per stage: r18 [2,2,2,2], r34 [3,4,6,3], r50 [3,4,14,3], r100 [3,13,30,3]. */
@@ -27,7 +36,13 @@ export interface BuiltBackbone {
   dispose(): void;
 }
 
-function basicBlock(s: ParamStore, name: string, cin: number, planes: number, stride: number): Layer<tf.Tensor4D, tf.Tensor4D> {
+function basicBlock(
+  s: ParamStore,
+  name: string,
+  cin: number,
+  planes: number,
+  stride: number,
+): Layer<tf.Tensor4D, tf.Tensor4D> {
   const bn1 = batchNorm(s, `${name}.bn1`, cin);
   const conv1 = conv2d(s, `${name}.conv1`, cin, planes, 3, 1);
   const bn2 = batchNorm(s, `${name}.bn2`, planes);

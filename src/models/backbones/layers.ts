@@ -19,7 +19,13 @@ export function createStore(rng: Rng): ParamStore {
 }
 
 let uid = 0;
-function addParam(s: ParamStore, name: string, values: Float32Array, shape: number[], trainable = true): tf.Variable {
+function addParam(
+  s: ParamStore,
+  name: string,
+  values: Float32Array,
+  shape: number[],
+  trainable = true,
+): tf.Variable {
   if (s.params[name] || s.buffers[name]) throw new Error(`duplicate parameter name ${name}`);
   const init = tf.tensor(values, shape);
   const v = tf.variable(init, trainable, `${name}#${uid++}`);
@@ -28,19 +34,39 @@ function addParam(s: ParamStore, name: string, values: Float32Array, shape: numb
   return v;
 }
 
-const normal = (rng: Rng, n: number, std: number) => Float32Array.from({ length: n }, () => rng.normal() * std);
-const uniform = (rng: Rng, n: number, bound: number) => Float32Array.from({ length: n }, () => (rng.next() * 2 - 1) * bound);
+const normal = (rng: Rng, n: number, std: number) =>
+  Float32Array.from({ length: n }, () => rng.normal() * std);
+const uniform = (rng: Rng, n: number, bound: number) =>
+  Float32Array.from({ length: n }, () => (rng.next() * 2 - 1) * bound);
 
-export type Layer<I extends tf.Tensor = tf.Tensor, O extends tf.Tensor = tf.Tensor> = (x: I, training: boolean) => O;
+export type Layer<I extends tf.Tensor = tf.Tensor, O extends tf.Tensor = tf.Tensor> = (
+  x: I,
+  training: boolean,
+) => O;
 
 /** k×k conv without bias, 'same' padding; weights N(0, 0.1) as insightface iresnet.py initialises them. */
-export function conv2d(s: ParamStore, name: string, cin: number, cout: number, k: number, stride: number, std = 0.1): Layer<tf.Tensor4D, tf.Tensor4D> {
+export function conv2d(
+  s: ParamStore,
+  name: string,
+  cin: number,
+  cout: number,
+  k: number,
+  stride: number,
+  std = 0.1,
+): Layer<tf.Tensor4D, tf.Tensor4D> {
   const w = addParam(s, `${name}.weight`, normal(s.rng, k * k * cin * cout, std), [k, k, cin, cout]);
   return (x) => tf.conv2d(x, w as unknown as tf.Tensor4D, stride, 'same');
 }
 
 /** Depthwise k×k conv (MobileFaceNet), kaiming-normal init. */
-export function depthwiseConv2d(s: ParamStore, name: string, c: number, k: number, stride: number, pad: 'same' | 'valid' = 'same'): Layer<tf.Tensor4D, tf.Tensor4D> {
+export function depthwiseConv2d(
+  s: ParamStore,
+  name: string,
+  c: number,
+  k: number,
+  stride: number,
+  pad: 'same' | 'valid' = 'same',
+): Layer<tf.Tensor4D, tf.Tensor4D> {
   const w = addParam(s, `${name}.weight`, normal(s.rng, k * k * c, Math.sqrt(2 / (k * k))), [k, k, c, 1]);
   return (x) => tf.depthwiseConv2d(x, w as unknown as tf.Tensor4D, stride, pad);
 }
@@ -49,7 +75,12 @@ export function depthwiseConv2d(s: ParamStore, name: string, c: number, k: numbe
  * BatchNorm over the last axis of [N,H,W,C] or [N,C]. Training: batch statistics, and the running
  * ones are updated (not part of the gradient). Eval: running statistics. `affine: false` fixes γ=1 β=0.
  */
-export function batchNorm(s: ParamStore, name: string, c: number, opts: { eps?: number; momentum?: number; scale?: boolean } = {}): Layer {
+export function batchNorm(
+  s: ParamStore,
+  name: string,
+  c: number,
+  opts: { eps?: number; momentum?: number; scale?: boolean } = {},
+): Layer {
   const eps = opts.eps ?? 1e-5;
   const mom = opts.momentum ?? 0.1;
   const gamma = opts.scale === false ? null : addParam(s, `${name}.weight`, new Float32Array(c).fill(1), [c]);
@@ -67,7 +98,9 @@ export function batchNorm(s: ParamStore, name: string, c: number, opts: { eps?: 
       const count = axes.reduce((a, ax) => a * (x.shape[ax] as number), 1);
       tf.tidy(() => {
         runMean.assign(tf.add(tf.mul(runMean, 1 - mom), tf.mul(mean, mom)));
-        runVar.assign(tf.add(tf.mul(runVar, 1 - mom), tf.mul(variance, (mom * count) / Math.max(1, count - 1))));
+        runVar.assign(
+          tf.add(tf.mul(runVar, 1 - mom), tf.mul(variance, (mom * count) / Math.max(1, count - 1))),
+        );
       });
     } else {
       mean = runMean;
@@ -86,7 +119,13 @@ export function prelu(s: ParamStore, name: string, c: number): Layer {
 }
 
 /** x [N,K] -> [N,M]; torch.nn.Linear's default init U(±1/√K). W is stored [K,M] so forward and backward are plain matmuls. */
-export function linear(s: ParamStore, name: string, k: number, m: number, bias = true): Layer<tf.Tensor2D, tf.Tensor2D> {
+export function linear(
+  s: ParamStore,
+  name: string,
+  k: number,
+  m: number,
+  bias = true,
+): Layer<tf.Tensor2D, tf.Tensor2D> {
   const bound = 1 / Math.sqrt(k);
   const w = addParam(s, `${name}.weight`, uniform(s.rng, k * m, bound), [k, m]);
   const b = bias ? addParam(s, `${name}.bias`, uniform(s.rng, m, bound), [m]) : null;

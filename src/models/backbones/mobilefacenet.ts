@@ -6,7 +6,17 @@
  */
 import { tf } from '../../engine/backend.js';
 import type { Rng } from '../../core/rng.js';
-import { batchNorm, conv2d, createStore, depthwiseConv2d, disposeStore, linear, prelu, type Layer, type ParamStore } from './layers.js';
+import {
+  batchNorm,
+  conv2d,
+  createStore,
+  depthwiseConv2d,
+  disposeStore,
+  linear,
+  prelu,
+  type Layer,
+  type ParamStore,
+} from './layers.js';
 import type { BuiltBackbone } from './iresnet.js';
 
 export interface MobileFaceNetConfig {
@@ -20,8 +30,19 @@ export interface MobileFaceNetConfig {
 type L4 = Layer<tf.Tensor4D, tf.Tensor4D>;
 const kaiming = (k: number, cin: number) => Math.sqrt(2 / (k * k * cin));
 
-function convBlock(s: ParamStore, name: string, cin: number, cout: number, k: number, stride: number, depthwise = false, act = true): L4 {
-  const conv = depthwise ? depthwiseConv2d(s, `${name}.conv`, cin, k, stride) : conv2d(s, `${name}.conv`, cin, cout, k, stride, kaiming(k, cin));
+function convBlock(
+  s: ParamStore,
+  name: string,
+  cin: number,
+  cout: number,
+  k: number,
+  stride: number,
+  depthwise = false,
+  act = true,
+): L4 {
+  const conv = depthwise
+    ? depthwiseConv2d(s, `${name}.conv`, cin, k, stride)
+    : conv2d(s, `${name}.conv`, cin, cout, k, stride, kaiming(k, cin));
   const bn = batchNorm(s, `${name}.bn`, cout);
   const pr = act ? prelu(s, `${name}.prelu`, cout) : null;
   return (x, t) => {
@@ -30,7 +51,15 @@ function convBlock(s: ParamStore, name: string, cin: number, cout: number, k: nu
   };
 }
 
-function depthWise(s: ParamStore, name: string, cin: number, cout: number, groups: number, stride: number, residual: boolean): L4 {
+function depthWise(
+  s: ParamStore,
+  name: string,
+  cin: number,
+  cout: number,
+  groups: number,
+  stride: number,
+  residual: boolean,
+): L4 {
   const expand = convBlock(s, `${name}.conv`, cin, groups, 1, 1);
   const dw = convBlock(s, `${name}.conv_dw`, groups, groups, 3, stride, true);
   const project = convBlock(s, `${name}.project`, groups, cout, 1, 1, false, false);
@@ -46,13 +75,17 @@ export function buildMobileFaceNet(cfg: MobileFaceNetConfig, rng: Rng): BuiltBac
   const c128 = Math.round(128 * cfg.scale);
   const layers: L4[] = [convBlock(s, 'layers.0', 3, c64, 3, 2)];
   if (cfg.blocks[0] === 1) layers.push(convBlock(s, 'layers.1', c64, c64, 3, 1, true));
-  else for (let i = 0; i < cfg.blocks[0]; i++) layers.push(depthWise(s, `layers.1.${i}`, c64, c64, 128, 1, true));
+  else
+    for (let i = 0; i < cfg.blocks[0]; i++)
+      layers.push(depthWise(s, `layers.1.${i}`, c64, c64, 128, 1, true));
   layers.push(depthWise(s, 'layers.2', c64, c64, 128, 2, false));
   for (let i = 0; i < cfg.blocks[1]; i++) layers.push(depthWise(s, `layers.3.${i}`, c64, c64, 128, 1, true));
   layers.push(depthWise(s, 'layers.4', c64, c128, 256, 2, false));
-  for (let i = 0; i < cfg.blocks[2]; i++) layers.push(depthWise(s, `layers.5.${i}`, c128, c128, 256, 1, true));
+  for (let i = 0; i < cfg.blocks[2]; i++)
+    layers.push(depthWise(s, `layers.5.${i}`, c128, c128, 256, 1, true));
   layers.push(depthWise(s, 'layers.6', c128, c128, 512, 2, false));
-  for (let i = 0; i < cfg.blocks[3]; i++) layers.push(depthWise(s, `layers.7.${i}`, c128, c128, 256, 1, true));
+  for (let i = 0; i < cfg.blocks[3]; i++)
+    layers.push(depthWise(s, `layers.7.${i}`, c128, c128, 256, 1, true));
   const convSep = convBlock(s, 'conv_sep', c128, 512, 1, 1);
   const side = Math.ceil(cfg.inputSize / 16);
   // GDC: a depthwise conv covering the whole side×side map ('valid') -> 1×1.

@@ -31,7 +31,14 @@ export function createCosineClassifier(embeddingDim: number, numClasses: number,
     embeddingDim,
     weight,
     apply: (emb) =>
-      tf.tidy(() => tf.clipByValue(tf.matMul(l2Normalize(emb, 1) as tf.Tensor2D, l2Normalize(weight, 0) as tf.Tensor2D), -1, 1) as tf.Tensor2D),
+      tf.tidy(
+        () =>
+          tf.clipByValue(
+            tf.matMul(l2Normalize(emb, 1) as tf.Tensor2D, l2Normalize(weight, 0) as tf.Tensor2D),
+            -1,
+            1,
+          ) as tf.Tensor2D,
+      ),
     dispose: () => weight.dispose(),
   };
 }

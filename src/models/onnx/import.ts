@@ -6,15 +6,31 @@
  */
 // Gradients are registered by a side-effect import (tfjs-core alone ships none).
 import { tf } from '../../engine/backend.js';
-import type { FaceNet } from '../../types.js';
 import type { OnnxGraph, OnnxNode, OnnxTensor } from './onnx-proto.js';
 import type { FaceInputSpec } from './face-input.js';
 
 /** ONNX operators this importer understands. */
 export const SUPPORTED_ONNX_OPS = [
-  'Conv', 'BatchNormalization', 'PRelu', 'Relu', 'LeakyRelu', 'Sigmoid', 'Add', 'Sub', 'Mul', 'Div',
-  'Flatten', 'Reshape', 'Gemm', 'MatMul', 'GlobalAveragePool', 'AveragePool', 'MaxPool', 'Identity',
-  'Dropout', 'Constant',
+  'Conv',
+  'BatchNormalization',
+  'PRelu',
+  'Relu',
+  'LeakyRelu',
+  'Sigmoid',
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'Flatten',
+  'Reshape',
+  'Gemm',
+  'MatMul',
+  'GlobalAveragePool',
+  'AveragePool',
+  'MaxPool',
+  'Identity',
+  'Dropout',
+  'Constant',
 ] as const;
 type SupportedOp = (typeof SUPPORTED_ONNX_OPS)[number];
 
@@ -38,13 +54,22 @@ export interface ImportedGraph {
 /** Names the operators of `graph` this importer cannot run (empty when it can run all). */
 export function unsupportedOps(graph: OnnxGraph): string[] {
   const ok = new Set<string>(SUPPORTED_ONNX_OPS);
-  return [...new Set(graph.nodes.filter((n) => !ok.has(n.opType) || (n.domain && n.domain !== 'ai.onnx')).map((n) => n.opType))];
+  return [
+    ...new Set(
+      graph.nodes
+        .filter((n) => !ok.has(n.opType) || (n.domain && n.domain !== 'ai.onnx'))
+        .map((n) => n.opType),
+    ),
+  ];
 }
 
 /** Compiles `graph` into a tfjs function. Throws a plain Error naming the node it cannot import. */
 export function importOnnxGraph(graph: OnnxGraph, input: FaceInputSpec): ImportedGraph {
   const bad = unsupportedOps(graph);
-  if (bad.length) throw new Error(`unsupported ONNX operators: ${bad.join(', ')} (supported: ${SUPPORTED_ONNX_OPS.join(', ')})`);
+  if (bad.length)
+    throw new Error(
+      `unsupported ONNX operators: ${bad.join(', ')} (supported: ${SUPPORTED_ONNX_OPS.join(', ')})`,
+    );
   const graphInput = graph.inputs[0];
   const graphOutput = graph.outputs[0];
   if (!graphInput || !graphOutput) throw new Error('graph has no input or output');
@@ -74,7 +99,8 @@ export function importOnnxGraph(graph: OnnxGraph, input: FaceInputSpec): Importe
     if (nhwc) {
       // [C], [C,1,1] or [1,C,1,1] per-channel constants broadcast over the last axis in NHWC.
       const nonUnit = c.dims.filter((d) => d !== 1);
-      if (nonUnit.length !== 1) throw new Error(`constant ${c.name} [${c.dims.join(',')}] cannot broadcast per channel`);
+      if (nonUnit.length !== 1)
+        throw new Error(`constant ${c.name} [${c.dims.join(',')}] cannot broadcast per channel`);
       return keep(tf.tensor1d(values));
     }
     return keep(tf.tensor(values, c.dims));
@@ -105,9 +131,9 @@ export function importOnnxGraph(graph: OnnxGraph, input: FaceInputSpec): Importe
         steps.push(convStep(node, staticOf(in1, node), in2 ? staticOf(in2, node) : undefined, keep, get));
         break;
       case 'BatchNormalization': {
-        const [scale, bias, mean, variance] = [in1, in2, node.inputs[3] ?? '', node.inputs[4] ?? ''].map((n) => staticOf(n, node)) as [
-          OnnxTensor, OnnxTensor, OnnxTensor, OnnxTensor,
-        ];
+        const [scale, bias, mean, variance] = [in1, in2, node.inputs[3] ?? '', node.inputs[4] ?? ''].map(
+          (n) => staticOf(n, node),
+        ) as [OnnxTensor, OnnxTensor, OnnxTensor, OnnxTensor];
         const eps = float('epsilon', 1e-5);
         const c = scale.data.length;
         const a = new Float32Array(c);
@@ -121,7 +147,8 @@ export function importOnnxGraph(graph: OnnxGraph, input: FaceInputSpec): Importe
         steps.push((env) => {
           const x = get(env, in0, node);
           // Both NHWC and [N, C] put channels last, so a [C] affine broadcasts directly.
-          if (!x.nhwc && x.t.rank !== 2) throw new Error(`node ${node.name}: BatchNormalization on rank ${x.t.rank}`);
+          if (!x.nhwc && x.t.rank !== 2)
+            throw new Error(`node ${node.name}: BatchNormalization on rank ${x.t.rank}`);
           env.set(out, { t: tf.add(tf.mul(x.t, ta), tb), nhwc: x.nhwc });
         });
         break;
@@ -191,12 +218,16 @@ export function importOnnxGraph(graph: OnnxGraph, input: FaceInputSpec): Importe
       }
       case 'Reshape': {
         const shape = Array.from(staticOf(in1, node).data);
-        if (shape.length !== 2) throw new Error(`node ${node.name}: Reshape to rank ${shape.length} (only [N, K] is supported)`);
+        if (shape.length !== 2)
+          throw new Error(`node ${node.name}: Reshape to rank ${shape.length} (only [N, K] is supported)`);
         steps.push((env) => {
           const x = get(env, in0, node);
           const flat = flattenNchw(x);
           const k = shape[1] === 0 ? (flat.shape[1] as number) : (shape[1] as number);
-          env.set(out, { t: k === -1 || k === flat.shape[1] ? flat : tf.reshape(flat, [-1, k]), nhwc: false });
+          env.set(out, {
+            t: k === -1 || k === flat.shape[1] ? flat : tf.reshape(flat, [-1, k]),
+            nhwc: false,
+          });
         });
         break;
       }
@@ -213,7 +244,10 @@ export function importOnnxGraph(graph: OnnxGraph, input: FaceInputSpec): Importe
         if (transB) wt = tf.tidy(() => tf.transpose(wt)).clone();
         if (alpha !== 1) wt = tf.tidy(() => tf.mul(wt, alpha));
         keep(wt);
-        const c = op === 'Gemm' && in2 ? keep(tf.mul(tf.tensor(Float32Array.from(staticOf(in2, node).data)), beta)) : undefined;
+        const c =
+          op === 'Gemm' && in2
+            ? keep(tf.mul(tf.tensor(Float32Array.from(staticOf(in2, node).data)), beta))
+            : undefined;
         steps.push((env) => {
           const x = get(env, in0, node);
           if (x.nhwc || x.t.rank !== 2) throw new Error(`node ${node.name}: ${op} expects a [N, K] input`);
@@ -236,10 +270,22 @@ export function importOnnxGraph(graph: OnnxGraph, input: FaceInputSpec): Importe
         steps.push((env) => {
           const x = get(env, in0, node).t as tf.Tensor4D;
           const padded = p.some((v) => v !== 0)
-            ? tf.pad(x, [[0, 0], [p[0] ?? 0, p[2] ?? 0], [p[1] ?? 0, p[3] ?? 0], [0, 0]], op === 'MaxPool' ? -1e30 : 0)
+            ? tf.pad(
+                x,
+                [
+                  [0, 0],
+                  [p[0] ?? 0, p[2] ?? 0],
+                  [p[1] ?? 0, p[3] ?? 0],
+                  [0, 0],
+                ],
+                op === 'MaxPool' ? -1e30 : 0,
+              )
             : x;
           const pool = op === 'MaxPool' ? tf.maxPool : tf.avgPool;
-          env.set(out, { t: pool(padded, k as [number, number], s as [number, number], 'valid'), nhwc: true });
+          env.set(out, {
+            t: pool(padded, k as [number, number], s as [number, number], 'valid'),
+            nhwc: true,
+          });
         });
         break;
       }
@@ -301,7 +347,8 @@ function convStep(
   }
   const [pt = 0, pl = 0, pb = 0, pr = 0] = pads;
   const depthwise = group > 1 && ig === 1 && group === o;
-  if (group > 1 && !depthwise) throw new Error(`node ${node.name}: grouped Conv with group ${group} (only depthwise is supported)`);
+  if (group > 1 && !depthwise)
+    throw new Error(`node ${node.name}: grouped Conv with group ${group} (only depthwise is supported)`);
   // ONNX [O, I/g, kh, kw] -> tfjs conv [kh, kw, I, O], depthwise [kh, kw, C, 1].
   const src = w.data;
   const inC = depthwise ? o : ig;
@@ -317,7 +364,12 @@ function convStep(
   const filter = keep(tf.tensor4d(filt, [kh, kw, inC, depthwise ? 1 : o]));
   const bias = b ? keep(tf.tensor1d(Float32Array.from(b.data))) : undefined;
   const padded = pt || pl || pb || pr;
-  const padSpec: [number, number][] = [[0, 0], [pt, pb], [pl, pr], [0, 0]];
+  const padSpec: [number, number][] = [
+    [0, 0],
+    [pt, pb],
+    [pl, pr],
+    [0, 0],
+  ];
   let dw: ((x: tf.Tensor4D) => tf.Tensor4D) | undefined;
   if (depthwise) dw = depthwiseWithInputGrad(filter, strides, padSpec, keep);
   const out = node.outputs[0] ?? '';
@@ -343,12 +395,13 @@ export function depthwiseWithInputGrad(
   forceCustom = false,
 ): (x: tf.Tensor4D) => tf.Tensor4D {
   const padded = padSpec.some(([a, b]) => a || b);
-  const plain = (x: tf.Tensor4D) => tf.depthwiseConv2d(padded ? tf.pad(x, padSpec) : x, filter, strides, 'valid');
+  const plain = (x: tf.Tensor4D) =>
+    tf.depthwiseConv2d(padded ? tf.pad(x, padSpec) : x, filter, strides, 'valid');
   if (!forceCustom && tf.getKernel('DepthwiseConv2dNativeBackpropInput', tf.getBackend())) return plain;
   const [kh, kw] = filter.shape;
   const rotated = keep(tf.tidy(() => tf.reverse(filter, [0, 1])));
   const [sh, sw] = strides;
-  const [[, ], [pt, pb], [pl, pr]] = padSpec as [[number, number], [number, number], [number, number]];
+  const [[,], [pt, pb], [pl, pr]] = padSpec as [[number, number], [number, number], [number, number]];
   const f = (x: tf.Tensor, save: tf.GradSaveFunc) => {
     save([]);
     const y = plain(x as tf.Tensor4D);
@@ -362,13 +415,20 @@ export function depthwiseWithInputGrad(
         const up = upsampleZeros(dy as tf.Tensor4D, sh, sw);
         const extraH = hp - ((ho - 1) * sh + kh);
         const extraW = wp - ((wo - 1) * sw + kw);
-        const full = tf.pad(up, [[0, 0], [kh - 1, kh - 1 + extraH], [kw - 1, kw - 1 + extraW], [0, 0]]);
+        const full = tf.pad(up, [
+          [0, 0],
+          [kh - 1, kh - 1 + extraH],
+          [kw - 1, kw - 1 + extraW],
+          [0, 0],
+        ]);
         const dxp = tf.depthwiseConv2d(full, rotated, 1, 'valid');
         return padded ? tf.slice(dxp, [0, pt, pl, 0], [n, h, w, c]) : dxp;
       },
     };
   };
-  return tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor4D) => tf.Tensor4D;
+  return tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (
+    x: tf.Tensor4D,
+  ) => tf.Tensor4D;
 }
 
 /** dy [N,H,W,C] -> [N,(H−1)s+1,(W−1)s+1,C] with s−1 zeros between entries (rank-4 reshapes only). */
@@ -376,9 +436,19 @@ function upsampleZeros(dy: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
   if (sh === 1 && sw === 1) return dy;
   const [n, h, w, c] = dy.shape;
   let t: tf.Tensor = tf.reshape(dy, [n * h, w, 1, c]);
-  t = tf.pad(t, [[0, 0], [0, 0], [0, sw - 1], [0, 0]]);
+  t = tf.pad(t, [
+    [0, 0],
+    [0, 0],
+    [0, sw - 1],
+    [0, 0],
+  ]);
   t = tf.reshape(t, [n, h, 1, w * sw * c]);
-  t = tf.pad(t, [[0, 0], [0, 0], [0, sh - 1], [0, 0]]);
+  t = tf.pad(t, [
+    [0, 0],
+    [0, 0],
+    [0, sh - 1],
+    [0, 0],
+  ]);
   t = tf.reshape(t, [n, h * sh, w * sw, c]);
   return tf.slice(t, [0, 0, 0, 0], [n, (h - 1) * sh + 1, (w - 1) * sw + 1, c]) as tf.Tensor4D;
 }

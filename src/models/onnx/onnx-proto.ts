@@ -153,7 +153,8 @@ function getModelType(): protobuf.Type {
 }
 
 type Long = { toNumber(): number } | number;
-const num = (v: Long | undefined | null): number => (v == null ? 0 : typeof v === 'number' ? v : v.toNumber());
+const num = (v: Long | undefined | null): number =>
+  v == null ? 0 : typeof v === 'number' ? v : v.toNumber();
 
 interface RawTensor {
   dims?: Long[];
@@ -253,14 +254,23 @@ interface RawValueInfo {
 
 const toValueInfo = (v: RawValueInfo): OnnxValueInfo => ({
   name: v.name ?? '',
-  shape: (v.type?.tensor_type?.shape?.dim ?? []).map((d) => (d.dim_value != null && num(d.dim_value) > 0 ? num(d.dim_value) : -1)),
+  shape: (v.type?.tensor_type?.shape?.dim ?? []).map((d) =>
+    d.dim_value != null && num(d.dim_value) > 0 ? num(d.dim_value) : -1,
+  ),
 });
 
 /** Decodes a serialized ModelProto. Throws a plain Error on malformed bytes (callers name the file). */
 export function parseOnnxModel(bytes: Uint8Array): OnnxGraph {
   const decoded = getModelType().decode(bytes) as unknown as {
     graph?: {
-      node?: { input?: string[]; output?: string[]; name?: string; op_type?: string; domain?: string; attribute?: RawAttr[] }[];
+      node?: {
+        input?: string[];
+        output?: string[];
+        name?: string;
+        op_type?: string;
+        domain?: string;
+        attribute?: RawAttr[];
+      }[];
       initializer?: RawTensor[];
       input?: RawValueInfo[];
       output?: RawValueInfo[];
