@@ -10,31 +10,34 @@ export function resizeBilinear(img: RgbImage, outW: number, outH: number): RgbIm
   while (src.width >= 2 * outW && src.height >= 2 * outH) src = halve(src);
   const { width: W, height: H, data } = src;
   const out = new Uint8Array(outW * outH * 3);
+  // Column taps and weights are the same for every row: compute them once.
   const sx = W / outW;
   const sy = H / outH;
+  const cx0 = new Int32Array(outW);
+  const cx1 = new Int32Array(outW);
+  const cwx = new Float32Array(outW);
+  for (let x = 0; x < outW; x++) {
+    const fx = Math.max(0, (x + 0.5) * sx - 0.5);
+    const x0 = Math.min(Math.floor(fx), W - 1);
+    cx0[x] = x0 * 3;
+    cx1[x] = Math.min(x0 + 1, W - 1) * 3;
+    cwx[x] = Math.min(1, fx - x0);
+  }
   for (let y = 0; y < outH; y++) {
-    let fy = (y + 0.5) * sy - 0.5;
-    if (fy < 0) fy = 0;
-    let y0 = Math.floor(fy);
-    if (y0 > H - 1) y0 = H - 1;
-    const y1 = Math.min(y0 + 1, H - 1);
+    const fy = Math.max(0, (y + 0.5) * sy - 0.5);
+    const y0 = Math.min(Math.floor(fy), H - 1);
+    const r0 = y0 * W * 3;
+    const r1 = Math.min(y0 + 1, H - 1) * W * 3;
     const wy = Math.min(1, fy - y0);
+    let q = y * outW * 3;
     for (let x = 0; x < outW; x++) {
-      let fx = (x + 0.5) * sx - 0.5;
-      if (fx < 0) fx = 0;
-      let x0 = Math.floor(fx);
-      if (x0 > W - 1) x0 = W - 1;
-      const x1 = Math.min(x0 + 1, W - 1);
-      const wx = Math.min(1, fx - x0);
-      const p00 = (y0 * W + x0) * 3;
-      const p01 = (y0 * W + x1) * 3;
-      const p10 = (y1 * W + x0) * 3;
-      const p11 = (y1 * W + x1) * 3;
-      const q = (y * outW + x) * 3;
+      const wx = cwx[x] as number;
+      const a = cx0[x] as number;
+      const b = cx1[x] as number;
       for (let c = 0; c < 3; c++) {
-        const top = (data[p00 + c] as number) * (1 - wx) + (data[p01 + c] as number) * wx;
-        const bot = (data[p10 + c] as number) * (1 - wx) + (data[p11 + c] as number) * wx;
-        out[q + c] = Math.round(top * (1 - wy) + bot * wy);
+        const top = (data[r0 + a + c] as number) * (1 - wx) + (data[r0 + b + c] as number) * wx;
+        const bot = (data[r1 + a + c] as number) * (1 - wx) + (data[r1 + b + c] as number) * wx;
+        out[q++] = Math.round(top + (bot - top) * wy);
       }
     }
   }
@@ -107,11 +110,12 @@ export function toNchw(img: RgbImage, mean: number, std: number, order: 'rgb' | 
   const n = img.width * img.height;
   const out = new Float32Array(3 * n);
   const d = img.data;
-  for (let i = 0; i < n; i++) {
-    for (let c = 0; c < 3; c++) {
-      const plane = order === 'rgb' ? c : 2 - c;
-      out[plane * n + i] = ((d[i * 3 + c] as number) - mean) / std;
-    }
+  const inv = 1 / std;
+  const [p0, p2] = order === 'rgb' ? [0, 2 * n] : [2 * n, 0];
+  for (let i = 0, j = 0; i < n; i++, j += 3) {
+    out[p0 + i] = ((d[j] as number) - mean) * inv;
+    out[n + i] = ((d[j + 1] as number) - mean) * inv;
+    out[p2 + i] = ((d[j + 2] as number) - mean) * inv;
   }
   return out;
 }
