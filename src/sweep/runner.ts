@@ -41,6 +41,8 @@ export interface StepOutcome {
   result?: StepResult;
   error?: string;
   hash: string;
+  /** Wall time of the run that produced the result (also for cached steps). */
+  seconds?: number;
 }
 
 export type RunnerEvent =
@@ -109,9 +111,13 @@ export async function runSteps(
     }
     if (!step.always && fs.existsSync(marker)) {
       try {
-        const m = JSON.parse(fs.readFileSync(marker, 'utf8')) as { hash?: string; result?: StepResult };
+        const m = JSON.parse(fs.readFileSync(marker, 'utf8')) as {
+          hash?: string;
+          result?: StepResult;
+          seconds?: number;
+        };
         if (m.hash === hash && m.result) {
-          finish({ id: step.id, status: 'cached', hash, result: m.result });
+          finish({ id: step.id, status: 'cached', hash, result: m.result, seconds: m.seconds });
           continue;
         }
       } catch {

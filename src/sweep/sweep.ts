@@ -519,7 +519,7 @@ function collectReport(
     steps: [...outcomes.values()].map((o) => ({
       id: o.id,
       status: o.status,
-      seconds: seconds.get(o.id),
+      seconds: o.seconds,
       error: o.error,
     })),
   };
