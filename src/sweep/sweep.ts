@@ -372,7 +372,7 @@ export async function runSweep(
   steps.push({
     id: 'grids',
     deps: [...new Set(sets.flatMap((s) => (s.step ? [s.step] : deploySteps)))],
-    config: { rows: cfg.gridRows, cols: gridCols, seed, patchSize: cfg.patchSize },
+    config: { rows: cfg.gridRows, cols: gridCols, seed, patchSize: cfg.patchSize, masks: 'manifest' },
     run: async ({ outDir }) => {
       const { records } = await listImageFolder(deployDir);
       const firsts = records
@@ -396,8 +396,11 @@ export async function runSweep(
         const orig = await readImage(rec.path, { size: cfg.size });
         const row: Array<RgbImage | undefined> = [orig];
         for (const r of cfg.maskRatios) {
+          const keep = kept.get(r)?.get(`${rec.identity}/${path.basename(rec.path)}`);
           row.push(
-            maskPatches(orig, r, rng.fork(`${rec.identity}/${r}`), { patchSize: cfg.patchSize }).image,
+            keep
+              ? maskWithKeep(orig, keep, cfg.patchSize)
+              : maskPatches(orig, r, rng.fork(`${rec.identity}/${r}`), { patchSize: cfg.patchSize }).image,
           );
           row.push(await find(path.join(stepsDir, `facemae-r${r}`, 'images'), rec));
         }
@@ -411,14 +414,12 @@ export async function runSweep(
   });
 
   let outcomes: Map<string, StepOutcome>;
-  const seconds = new Map<string, number>();
   try {
     outcomes = await runSteps(steps, {
       dir: stepsDir,
       onEvent: (e) => {
         if (e.type === 'start') log(`[${e.index + 1}/${e.total}] ${e.id} …`);
-        else seconds.set(e.outcome.id, e.seconds);
-        if (e.type === 'end' && e.outcome.status !== 'cached')
+        else if (e.outcome.status !== 'cached')
           log(
             `  ${e.outcome.id}: ${e.outcome.status}${e.outcome.error ? ` (${e.outcome.error})` : ''} in ${e.seconds.toFixed(1)} s`,
           );
@@ -428,7 +429,7 @@ export async function runSweep(
     await attacker?.dispose();
   }
 
-  const data = collectReport(cfg, sets, outcomes, gridCols, seconds);
+  const data = collectReport(cfg, sets, outcomes, gridCols);
   const reportDir = path.join(opts.out, 'report');
   const grid = outcomes.get('grids');
   if (grid?.result?.file) {
@@ -444,7 +445,6 @@ function collectReport(
   sets: ProtectedSet[],
   outcomes: Map<string, StepOutcome>,
   gridCols: string[],
-  seconds: Map<string, number>,
 ): ReportData {
   const why = (o: StepOutcome | undefined) =>
     o ? `${o.id}: ${o.status}${o.error ? ` — ${o.error}` : ''}` : 'not run';
