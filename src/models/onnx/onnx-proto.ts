@@ -147,7 +147,8 @@ export interface OnnxGraph {
 }
 
 let modelType: protobuf.Type | undefined;
-function getModelType(): protobuf.Type {
+/** The protobufjs type of onnx.ModelProto (tests use it to write small models). */
+export function getModelType(): protobuf.Type {
   modelType ??= protobuf.parse(SCHEMA, { keepCase: true }).root.lookupType('onnx.ModelProto');
   return modelType;
 }
