@@ -20,13 +20,18 @@ export interface AlignPhotoOptions {
   tightFraction?: number;
 }
 
-export interface AlignedFace {
-  image: RgbImage;
+export interface FoundFace {
   face: FaceDetection;
+  /** true when the face comes from the search on the padded photo */
+  padded: boolean;
+  /** faces detected in that search (more than 1: the pick rule chose) */
+  faces: number;
+}
+
+export interface AlignedFace extends FoundFace {
+  image: RgbImage;
   /** photo -> aligned-crop pixels */
   transform: Affine;
-  /** true when the face was only found on the padded photo */
-  padded: boolean;
 }
 
 /** 5 landmarks (photo pixels) -> the 112×112 crop and the transform used. */
@@ -62,15 +67,17 @@ export async function findFace(
   detector: FaceDetector,
   img: RgbImage,
   opts: AlignPhotoOptions = {},
-): Promise<{ face: FaceDetection; padded: boolean } | undefined> {
+): Promise<FoundFace | undefined> {
   const pick = opts.pick ?? 'largest';
   const frac = opts.padRetry ?? 0.25;
   const tight = opts.tightFraction ?? 0.75;
-  const direct = pickFace(await detector.detect(img), img.width, img.height, pick);
+  const all = await detector.detect(img);
+  const direct = pickFace(all, img.width, img.height, pick);
   const isTight = direct !== undefined && isTightBox(direct.box, img.width, img.height, tight);
   const isCut = direct !== undefined && touchesBorder(direct.box, img.width, img.height);
-  if (direct && !isTight && !isCut) return { face: direct, padded: false };
-  if (!(frac > 0)) return direct ? { face: direct, padded: false } : undefined;
+  const asDirect = (f: FaceDetection): FoundFace => ({ face: f, padded: false, faces: all.length });
+  if (direct && !isTight && !isCut) return asDirect(direct);
+  if (!(frac > 0)) return direct ? asDirect(direct) : undefined;
   const pad = Math.max(1, Math.round(frac * Math.max(img.width, img.height)));
   const faces = (await detector.detect(padImage(img, pad))).map((f): FaceDetection => ({
     score: f.score,
@@ -78,12 +85,11 @@ export async function findFace(
     landmarks: f.landmarks.map(([x, y]) => [x - pad, y - pad] as [number, number]),
   }));
   const face = pickFace(faces, img.width, img.height, pick);
-  if (!face) return direct ? { face: direct, padded: false } : undefined;
-  if (!direct || isTight) return { face, padded: true };
+  if (!face) return direct ? asDirect(direct) : undefined;
+  const asPadded: FoundFace = { face, padded: true, faces: faces.length };
+  if (!direct || isTight) return asPadded;
   // a face cut by the border: keep whichever of the two the pick rule prefers
-  return pickFace([direct, face], img.width, img.height, pick) === face
-    ? { face, padded: true }
-    : { face: direct, padded: false };
+  return pickFace([direct, face], img.width, img.height, pick) === face ? asPadded : asDirect(direct);
 }
 
 /** The whole per-photo pipeline; undefined when no face is found. */
@@ -95,5 +101,5 @@ export async function alignPhoto(
   const found = await findFace(detector, img, opts);
   if (!found) return undefined;
   const { image, transform } = alignToTemplate(img, found.face.landmarks);
-  return { image, transform, face: found.face, padded: found.padded };
+  return { image, transform, ...found };
 }

@@ -60,6 +60,8 @@ export interface AlignReport {
   kept: number;
   /** faces found only after padding */
   padded: number;
+  /** photos where several faces were found and `pick` chose one */
+  multiFace: number;
   noFace: number;
   unreadable: number;
   /** (aligned + kept) / total */
@@ -123,6 +125,7 @@ export async function alignFolderWith(
   let aligned = 0;
   let kept = 0;
   let padded = 0;
+  let multiFace = 0;
   for (let i = 0; i < photos.length; i++) {
     const rel = photos[i] as string;
     const dst = outputPathFor(cfg.out, rel);
@@ -145,6 +148,7 @@ export async function alignFolderWith(
           await encodePhoto(dst, r.image);
           aligned++;
           if (r.padded) padded++;
+          if (r.faces > 1) multiFace++;
         } else {
           noFace.push({ path: rel, reason: 'no-face' });
         }
@@ -158,6 +162,7 @@ export async function alignFolderWith(
     aligned,
     kept,
     padded,
+    multiFace,
     noFace: noFace.filter((e) => e.reason === 'no-face').length,
     unreadable: noFace.filter((e) => e.reason === 'unreadable').length,
     detectionRate: (aligned + kept) / photos.length,

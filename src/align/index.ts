@@ -19,6 +19,7 @@ export {
   touchesBorder,
   type AlignPhotoOptions,
   type AlignedFace,
+  type FoundFace,
 } from './align-face.js';
 export {
   alignFolder,

@@ -43,7 +43,9 @@ describe('alignFolder', () => {
 
   it('writes 112×112 faces in the same layout and lists the photos it could not align', async () => {
     const { report, noFace } = await alignFolder(cfg(out));
-    expect(report).toMatchObject({ total: 5, aligned: 3, kept: 0, noFace: 1, unreadable: 1 });
+    expect(report).toMatchObject({ total: 5, aligned: 3, kept: 0, noFace: 1, unreadable: 1, padded: 0 });
+    // the first sample photo (Antonio Banderas) has a second person beside him
+    expect(report.multiFace).toBe(1);
     expect(report.detectionRate).toBeCloseTo(3 / 5, 10);
     for (const rel of ['a/one.jpg', 'a/two.png', 'b/deeper/three.jpg']) {
       const m = await sharp(path.join(out, rel)).metadata();

@@ -97,6 +97,7 @@ describe('photos with several faces, and grayscale photos', () => {
     const largest = await findFace(det, img, { pick: 'largest' });
     const central = await findFace(det, img, { pick: 'central' });
     expect(cx(largest!.face)).toBeLessThan(250);
+    expect(largest!.faces).toBeGreaterThanOrEqual(2);
     expect(Math.abs(cx(central!.face) - 300)).toBeLessThan(40);
   });
 

@@ -64,7 +64,8 @@ export function registerAlign(program: Command): void {
       for (const e of noFace) log.warn(`${e.reason}: ${e.path}${e.detail ? ` (${e.detail})` : ''}`);
       log.result(
         `aligned ${report.aligned} (kept ${report.kept}) of ${report.total} photos with ${report.detector}: ` +
-          `${(report.detectionRate * 100).toFixed(1)}% with a face; ${noFace.length} listed in ${cfg.out}/no-face.jsonl`,
+          `${(report.detectionRate * 100).toFixed(1)}% with a face, ${report.multiFace} with several (--pick ${cfg.pick}); ` +
+          `${noFace.length} listed in ${cfg.out}/no-face.jsonl`,
       );
     });
 }
