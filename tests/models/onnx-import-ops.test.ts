@@ -4,6 +4,10 @@ import { initEngine, tf } from '../../src/engine/backend.js';
 import { getModelType, parseOnnxModel } from '../../src/models/onnx/onnx-proto.js';
 import { importOnnxGraph } from '../../src/models/onnx/import.js';
 import { createRng } from '../../src/core/rng.js';
+import { createEmbedder } from '../../src/eval/embedders.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 // A small ONNX model written here with the ops of insightface's IResNet exports that
 // fr_feature.onnx does not use (BatchNormalization on 4-D and 2-D, Relu, Flatten of a 4×4 map,
@@ -24,7 +28,7 @@ const vi = (name: string, dims: number[]) => ({
   type: { tensor_type: { elem_type: 1, shape: { dim: dims.map((d) => ({ dim_value: d })) } } },
 });
 
-function buildModel(): Uint8Array {
+function buildModel(dynamicBatch = false): Uint8Array {
   const C = 4;
   const node = (op_type: string, input: string[], output: string[], attribute: object[] = []) => ({
     op_type,
@@ -35,7 +39,19 @@ function buildModel(): Uint8Array {
   });
   const graph = {
     name: 'g',
-    input: [vi('input', [1, 3, 8, 8])],
+    input: [
+      dynamicBatch
+        ? {
+            name: 'input',
+            type: {
+              tensor_type: {
+                elem_type: 1,
+                shape: { dim: [{ dim_param: 'N' }, { dim_value: 3 }, { dim_value: 8 }, { dim_value: 8 }] },
+              },
+            },
+          }
+        : vi('input', [1, 3, 8, 8]),
+    ],
     output: [vi('output', [1, 5])],
     initializer: [
       init('scale_in', [1, 3, 1, 1], Float32Array.from([0.5, 1, 2])),
@@ -135,5 +151,29 @@ describe('ONNX importer ops (vs onnxruntime)', () => {
     tf.dispose([x, y]);
     g.dispose();
     await session.release();
+  });
+
+  it('a dynamic-batch ONNX file: onnxruntime (batched, sidecar input spec) and the tfjs import agree', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fr-onnx-ops-'));
+    const file = path.join(dir, 'tiny.onnx');
+    fs.writeFileSync(file, buildModel(true));
+    fs.writeFileSync(
+      path.join(dir, 'tiny.onnx.json'),
+      JSON.stringify({ channelOrder: 'bgr', mean: 127.5, std: 64 }),
+    );
+    const a = await createEmbedder(file);
+    const b = await createEmbedder(`tfjs:${file}`);
+    expect(a.inputSize).toBe(8);
+    const px = Uint8Array.from({ length: 3 * 8 * 8 * 3 }, () => Math.floor(rng.next() * 256));
+    const ea = await a.embed(px, 3);
+    const eb = await b.embed(px, 3);
+    expect(ea.length).toBe(15);
+    for (let k = 0; k < 15; k++) expect(eb[k]).toBeCloseTo(ea[k] as number, 3);
+    // Batched output equals one-at-a-time output.
+    const one = await a.embed(px.subarray(8 * 8 * 3, 2 * 8 * 8 * 3), 1);
+    for (let k = 0; k < 5; k++) expect(one[k]).toBeCloseTo(ea[5 + k] as number, 5);
+    await a.dispose();
+    await b.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });
