@@ -188,7 +188,9 @@ export async function runSweep(
 
   // The IRM teacher: trained on A here, or given.
   const teacherSteps: string[] = [];
-  if (cfg.teacher === 'train') {
+  // A pretrained FaceMAE (when its folder exists) replaces training, and with it the teacher.
+  const pretrained = cfg.mae.pretrained && fs.existsSync(cfg.mae.pretrained) ? cfg.mae.pretrained : null;
+  if (cfg.teacher === 'train' && !pretrained) {
     steps.push({
       id: 'teacher',
       resumable: true,
@@ -207,7 +209,6 @@ export async function runSweep(
   }
 
   // FaceMAE: the pretrained run when it exists, else trained on A with the teacher.
-  const pretrained = cfg.mae.pretrained && fs.existsSync(cfg.mae.pretrained) ? cfg.mae.pretrained : null;
   steps.push({
     id: 'mae',
     resumable: true,

@@ -80,6 +80,36 @@ describe('runSweep with fake training steps', () => {
     expect(fs.readFileSync(r.report, 'utf8')).toContain('not available: trainFaceRecognizer');
   });
 
+  it('uses a pretrained FaceMAE when its folder exists: no teacher or MAE training, teacher read from its config', async () => {
+    const work = tmp();
+    const deploy = smallDeploy(root, path.join(work, 'deploy'));
+    const pre = path.join(work, 'facemae-tiny');
+    fs.mkdirSync(pre);
+    fs.writeFileSync(
+      path.join(pre, 'config.json'),
+      JSON.stringify({ config: { irm: { teacher: 'faceplugin' } } }),
+    );
+    const calls: string[] = [];
+    const cfg = {
+      ...tinySweepConfig(root, deploy),
+      mae: { pretrained: pre, train: {} },
+      maskRatios: [0.75],
+      baselines: [],
+    };
+    const r = await runSweep(cfg, { out: path.join(work, 'run'), deps: fakeDeps(calls) });
+    expect(r.outcomes.has('teacher')).toBe(false);
+    expect(calls).not.toContain('trainMae');
+    expect(r.outcomes.get('mae')?.result).toMatchObject({
+      run: pre,
+      pretrained: true,
+      teacher: 'faceplugin',
+    });
+    expect(r.outcomes.get('privacy-facemae-r0.75')?.error).toMatch(
+      /attacker \(faceplugin\) is the IRM teacher \(faceplugin\)/,
+    );
+    expect(r.data.notes.join(' ')).toMatch(/pretrained run/);
+  });
+
   it('refuses to attack FaceMAE with its own IRM teacher (the row says why)', async () => {
     const work = tmp();
     const deploy = smallDeploy(root, path.join(work, 'deploy'));
