@@ -14,6 +14,7 @@ import { blasLoadError, jsGemm, loadBlas } from './blas.js';
 import { registerEngineKernels } from './kernels/index.js';
 import { enableKernelProfile } from './profile.js';
 import { ensureGradients } from './gradients.js';
+import { installGradientMemorySaver, setGradientMemorySaver } from './grad-memory.js';
 
 export type BackendName = 'wasm' | 'cpu';
 
@@ -71,6 +72,8 @@ export function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> {
     if (!ok) throw new Error(`tensor backend "${backend}" failed to initialise`);
     await tf.ready();
     await ensureGradients();
+    installGradientMemorySaver();
+    setGradientMemorySaver(process.env.FACEMAE_GRAD_FREE !== 'off');
     if (backend !== 'wasm') return { backend, blas: null, threads: 1 };
     const blas = mode === 'auto' ? loadBlas(threads) : null;
     if (mode === 'auto' && !blas && !warned) {

@@ -9,3 +9,4 @@ export {
   type KernelStat,
 } from './profile.js';
 export { ensureGradients } from './gradients.js';
+export { installGradientMemorySaver, setGradientMemorySaver } from './grad-memory.js';

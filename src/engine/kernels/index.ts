@@ -11,6 +11,7 @@ import { unsortedSegmentSum } from './segment.js';
 import { transpose } from './transpose.js';
 import { tile } from './tile.js';
 import { mean, sum } from './reduce.js';
+import { cast, identity } from './identity.js';
 import type { Gemm } from '../blas.js';
 
 /** Kernel name -> implementation registered for backend 'wasm'. */
@@ -27,6 +28,8 @@ export const ENGINE_KERNELS: Record<string, tf.KernelFunc> = {
   Tile: tile as unknown as tf.KernelFunc,
   Sum: sum as unknown as tf.KernelFunc,
   Mean: mean as unknown as tf.KernelFunc,
+  Identity: identity as unknown as tf.KernelFunc,
+  Cast: cast as unknown as tf.KernelFunc,
 };
 
 let registered = false;
