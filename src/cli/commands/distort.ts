@@ -59,10 +59,10 @@ export function registerDistort(program: Command): void {
         onWarning: log.warn,
         onProgress: (d, t) => {
           bar ??= createProgress('distort', t, { quiet: opts.quiet });
-          bar.update(d);
+          if (d < t) bar.update(d);
+          else bar.finish();
         },
       });
-      bar?.finish();
       if (opts.json) printJson({ ...res, config: cfg });
       else
         log.result(

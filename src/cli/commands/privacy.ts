@@ -58,15 +58,17 @@ export function registerPrivacy(program: Command): void {
           search: o.search as 'exact' | 'ivf' | 'auto',
           onWarning: log.warn,
           onProgress: (d, t, s) => {
-            if (s !== label) {
-              bar?.finish();
+            if (s !== label || !bar) {
               label = s ?? '';
               bar = createProgress(`embed ${label}`, t, { quiet: opts.quiet });
             }
-            bar?.update(d);
+            if (d < t) bar.update(d);
+            else {
+              bar.finish();
+              bar = undefined;
+            }
           },
         });
-        bar?.finish();
         if (opts.json) {
           printJson({ ...m, irmTeacher: teacher ?? null, attackerIsTeacher: indep.same });
           return;

@@ -28,7 +28,11 @@ export async function sweepAction(
         current = step;
         bar = createProgress(`  ${step}`, t, { quiet: opts.quiet, everySec: 15 });
       }
-      bar.update(d, s);
+      if (d < t) bar.update(d, s);
+      else {
+        bar.finish(s);
+        bar = undefined;
+      }
     },
   });
   const outcomes = [...r.outcomes.values()];
