@@ -122,7 +122,12 @@ export function defaultSweepDeps(opts: { onWarning?: (m: string) => void } = {})
         'evaluateVerification',
       );
       const key = `${set}@${size}`;
-      if (!sets.has(key)) sets.set(key, read(set, { size, onWarning: opts.onWarning }));
+      if (!sets.has(key)) {
+        const p = read(set, { size, onWarning: opts.onWarning });
+        // A failed read is not cached: the next step tries again (e.g. after the file was fixed).
+        p.catch(() => sets.delete(key));
+        sets.set(key, p);
+      }
       const vs = (await sets.get(key)) as Awaited<ReturnType<VerificationSetModule['readVerificationSet']>>;
       const emb = await loadEmbedder(model);
       try {
