@@ -163,7 +163,6 @@ export function createMaeBench(cfg: MaeBenchConfig, rng: Rng): MaeBench {
       }
       const restT = tf.tensor1d(rest, 'int32');
       const mask = tf.tensor2d(maskData, [B, L]);
-      const S = cfg.img;
       const P = cfg.patch;
       const D = cfg.dim;
       const E = cfg.decDim;
