@@ -39,7 +39,9 @@ export async function benchConv(argv: string[]): Promise<void> {
     'int32',
   );
   const parts = batch / micro;
-  const xs = Array.from({ length: parts }, (_, i) => tf.slice(imgs, [i * micro, 0, 0, 0], [micro, -1, -1, -1]));
+  const xs = Array.from({ length: parts }, (_, i) =>
+    tf.slice(imgs, [i * micro, 0, 0, 0], [micro, -1, -1, -1]),
+  );
   const ys = Array.from({ length: parts }, (_, i) => tf.slice(labels, [i * micro], [micro]));
   const vars = [...model.params.vars.values()];
   let lastLoss = NaN;
@@ -61,7 +63,9 @@ export async function benchConv(argv: string[]): Promise<void> {
       acc = next;
       value.dispose();
     }
-    const mean = tf.tidy(() => Object.fromEntries(Object.entries(acc).map(([k, g]) => [k, tf.div(g, parts)])));
+    const mean = tf.tidy(() =>
+      Object.fromEntries(Object.entries(acc).map(([k, g]) => [k, tf.div(g, parts)])),
+    );
     opt.step(mean);
     tf.dispose([...Object.values(acc), ...Object.values(mean)]);
     lastLoss = lossSum / parts;

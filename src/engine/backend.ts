@@ -15,6 +15,7 @@ import { registerEngineKernels } from './kernels/index.js';
 import { enableKernelProfile } from './profile.js';
 import { ensureGradients } from './gradients.js';
 import { installGradientMemorySaver, setGradientMemorySaver } from './grad-memory.js';
+import { installPreluGradient } from './kernels/prelu-grad.js';
 
 export type BackendName = 'wasm' | 'cpu';
 
@@ -72,6 +73,7 @@ export function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> {
     if (!ok) throw new Error(`tensor backend "${backend}" failed to initialise`);
     await tf.ready();
     await ensureGradients();
+    installPreluGradient(); // before the memory saver wraps it
     installGradientMemorySaver();
     setGradientMemorySaver(process.env.FACEMAE_GRAD_FREE !== 'off');
     if (backend !== 'wasm') return { backend, blas: null, threads: 1 };

@@ -257,6 +257,19 @@ export function kernelSuite(): void {
       checkAgainstCpu('moments', (x) => tf.moments(x!, [0, 1, 2]).variance, [[4, 5, 5, 3]]));
   });
 
+  describe('PReLU gradient (fused on wasm)', () => {
+    const cases: [string, number[], number[]][] = [
+      ['per-channel NHWC', [2, 5, 5, 6], [6]],
+      ['scalar alpha', [3, 7], [1]],
+      ['2-D per-feature', [4, 9], [9]],
+      ['alpha [1,1,C]', [2, 3, 4], [1, 1, 4]],
+      ['alpha [H,W,C] (tfjs gradient)', [2, 3, 3, 2], [3, 3, 2]],
+    ];
+    for (const [name, xs, as] of cases) {
+      it(name, () => checkAgainstCpu(`prelu ${name}`, (x, a) => tf.prelu(x!, a!), [xs, as]));
+    }
+  });
+
   describe('training-shaped compositions', () => {
     it('dense + gelu-like + layernorm-free MLP block', () =>
       checkAgainstCpu(
