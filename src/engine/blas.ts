@@ -38,6 +38,9 @@ const CBLAS_NO_TRANS = 111;
 const CBLAS_TRANS = 112;
 
 function candidates(): string[] {
+  // an explicit library (a custom OpenBLAS/MKL build with the CBLAS interface) is the only one tried
+  const explicit = process.env.FACEMAE_BLAS_LIB;
+  if (explicit) return [explicit];
   if (process.platform === 'darwin') {
     return [
       '/System/Library/Frameworks/Accelerate.framework/Accelerate',
