@@ -143,15 +143,17 @@ export async function runSteps(
     for (const d of deps) depResults[d] = outcomes.get(d)?.result ?? {};
     try {
       const result = await step.run({ outDir, deps: depResults, resume });
+      const seconds = (Date.now() - t0) / 1000;
       writeJsonAtomic(marker, {
         id: step.id,
         hash,
         config: step.config,
         finishedAt: new Date().toISOString(),
+        seconds,
         result,
       });
       fs.rmSync(started, { force: true });
-      finish({ id: step.id, status: 'done', hash, result });
+      finish({ id: step.id, status: 'done', hash, result, seconds });
     } catch (e) {
       finish({ id: step.id, status: 'failed', hash, error: (e as Error).message ?? String(e) });
       if (opts.stopOnError) throw e;

@@ -38,11 +38,13 @@ describe('runSteps', () => {
     expect(log2).toEqual(['b', 'c', 'd']);
     expect(out.get('a')?.status).toBe('cached');
     expect(out.get('c')?.result).toEqual({ value: 3 });
+    expect(out.get('c')?.seconds).toBeGreaterThanOrEqual(0);
 
     const log3: string[] = [];
     const again = await runSteps(fakeSteps(log3), { dir });
     expect(log3).toEqual([]);
     expect([...again.values()].every((o) => o.status === 'cached')).toBe(true);
+    expect(again.get('c')?.seconds).toBe(out.get('c')?.seconds);
   });
 
   it('redoes a step whose config changed, and its dependants, but not unrelated steps', async () => {
