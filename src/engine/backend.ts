@@ -16,6 +16,7 @@ import { enableKernelProfile } from './profile.js';
 import { ensureGradients } from './gradients.js';
 import { installGradientMemorySaver, setGradientMemorySaver } from './grad-memory.js';
 import { installPreluGradient } from './kernels/prelu-grad.js';
+import { installBatchNormGradient } from './kernels/batchnorm-grad.js';
 
 export type BackendName = 'wasm' | 'cpu';
 
@@ -73,7 +74,8 @@ export function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> {
     if (!ok) throw new Error(`tensor backend "${backend}" failed to initialise`);
     await tf.ready();
     await ensureGradients();
-    installPreluGradient(); // before the memory saver wraps it
+    installPreluGradient(); // these two before the memory saver wraps every gradient
+    installBatchNormGradient();
     installGradientMemorySaver();
     setGradientMemorySaver(process.env.FACEMAE_GRAD_FREE !== 'off');
     if (backend !== 'wasm') return { backend, blas: null, threads: 1 };

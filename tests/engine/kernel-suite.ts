@@ -270,6 +270,37 @@ export function kernelSuite(): void {
     }
   });
 
+  describe('BatchNorm gradient (fused on wasm)', () => {
+    it('NHWC with scale and offset, statistics as inputs', () =>
+      checkAgainstCpu('bn full', (x, m, v, o, g) => tf.batchNorm(x!, m!, tf.abs(v!), o, g, 1e-3), [
+        [2, 4, 4, 5],
+        [5],
+        [5],
+        [5],
+        [5],
+      ]));
+    it('moments over [N,H,W] (training mode)', () =>
+      checkAgainstCpu(
+        'bn train',
+        (x, o, g) => {
+          const { mean, variance } = tf.moments(x!, [0, 1, 2]);
+          return tf.batchNorm(x!, mean, variance, o, g, 1e-5);
+        },
+        [[3, 4, 5, 6], [6], [6]],
+        { tol: 5e-4 },
+      ));
+    it('2-D (features)', () =>
+      checkAgainstCpu(
+        'bn 2d',
+        (x, o, g) => {
+          const { mean, variance } = tf.moments(x!, [0]);
+          return tf.batchNorm(x!, mean, variance, o, g, 1e-5);
+        },
+        [[8, 7], [7], [7]],
+        { tol: 5e-4 },
+      ));
+  });
+
   describe('training-shaped compositions', () => {
     it('dense + gelu-like + layernorm-free MLP block', () =>
       checkAgainstCpu(
