@@ -80,7 +80,7 @@ export function registerPrivacy(program: Command): void {
         log.result(`instance top-1   ${pct(m.instanceTop1)}   (chance ${pct(m.chance.instanceTop1)})`);
         for (const k of Object.keys(m.identityTopK)) {
           log.result(
-            `identity ${k.replace('top', 'top-').padEnd(7)}${pct(m.identityTopK[k])}   (chance ${pct(m.chance.identityTopK[k])})`,
+            `identity ${k.replace('top', 'top-').padEnd(8)}${pct(m.identityTopK[k])}   (chance ${pct(m.chance.identityTopK[k])})`,
           );
         }
         log.result(
