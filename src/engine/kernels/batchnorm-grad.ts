@@ -29,10 +29,7 @@ export function bnGradX(args: Args): tf.TensorInfo {
   const C = vv.length;
   const k = new Float32Array(C);
   for (let c = 0; c < C; c++) k[c] = (hasScale ? sv[sv.length === 1 ? 0 : c]! : 1) / Math.sqrt(vv[c]! + eps);
-  for (let i = 0, c = 0; i < gv.length; i++) {
-    ov[i] = gv[i]! * k[c]!;
-    if (++c === C) c = 0;
-  }
+  for (let r = 0; r < gv.length; r += C) for (let c = 0; c < C; c++) ov[r + c] = gv[r + c]! * k[c]!;
   return out;
 }
 
@@ -47,11 +44,12 @@ export function bnGradStats(args: Args): tf.TensorInfo {
   const gv = f32(backend, dy);
   const s1 = new Float64Array(C);
   const s2 = new Float64Array(C);
-  for (let i = 0, c = 0; i < xv.length; i++) {
-    const g = gv[i]!;
-    s1[c]! += g;
-    s2[c]! += (xv[i]! - mv[c]!) * g;
-    if (++c === C) c = 0;
+  for (let r = 0; r < xv.length; r += C) {
+    for (let c = 0; c < C; c++) {
+      const g = gv[r + c]!;
+      s1[c]! += g;
+      s2[c]! += (xv[r + c]! - mv[c]!) * g;
+    }
   }
   const ov = f32(backend, out);
   for (let c = 0; c < C; c++) {
