@@ -28,6 +28,9 @@ export function ensureGradients(): Promise<void> {
     const dist = path.dirname(require.resolve('@tensorflow/tfjs-core'));
     const file = pathToFileURL(path.join(dist, 'register_all_gradients.js')).href;
     // Install the hook before the first attempt: a failed ESM import stays cached as failed.
+    if (typeof register !== 'function') {
+      throw new Error(`tfjs gradients need Node >= 20.6 (module.register); this is Node ${process.version}`);
+    }
     register('data:text/javascript,' + encodeURIComponent(HOOK));
     await import(file);
     if (!tf.getGradient('Sum')) throw new Error('tfjs gradients could not be registered');
