@@ -6,7 +6,10 @@ export default tseslint.config(
   {
     rules: {
       // Library code takes randomness from the seeded Rng only.
-      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'Use the seeded Rng (src/core/rng.ts).' }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Math', property: 'random', message: 'Use the seeded Rng (src/core/rng.ts).' },
+      ],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },

@@ -5,16 +5,24 @@ import path from 'node:path';
 
 const shared = process.argv[2] ?? '../shared/data';
 const out = process.argv[3] ?? 'assets/sample';
-const copy = (src, dst) => { fs.mkdirSync(path.dirname(dst), { recursive: true }); fs.copyFileSync(src, dst); };
+const copy = (src, dst) => {
+  fs.mkdirSync(path.dirname(dst), { recursive: true });
+  fs.copyFileSync(src, dst);
+};
 const byNum = (a, b) => parseInt(a) - parseInt(b);
 
 // train/: 10 Glint360K identities x 24 images (the MAE / recognizer training set A).
 const glint = path.join(shared, 'glint-24ids-112/images');
-const trainIds = fs.readdirSync(glint).sort().filter((n) => fs.readdirSync(path.join(glint, n)).length >= 150).slice(0, 10);
+const trainIds = fs
+  .readdirSync(glint)
+  .sort()
+  .filter((n) => fs.readdirSync(path.join(glint, n)).length >= 150)
+  .slice(0, 10);
 for (const id of trainIds) {
   const files = fs.readdirSync(path.join(glint, id)).sort(byNum);
   const step = Math.floor(files.length / 24);
-  for (let i = 0; i < 24; i++) copy(path.join(glint, id, files[i * step]), path.join(out, 'train', id, `${i}.jpg`));
+  for (let i = 0; i < 24; i++)
+    copy(path.join(glint, id, files[i * step]), path.join(out, 'train', id, `${i}.jpg`));
 }
 
 // verify/: LFW pairs, 10 folds x (10 same + 10 different), in pairs.txt format.
@@ -30,7 +38,10 @@ for (let f = 0; f < 10; f++) {
 for (const l of kept) {
   const p = l.split('\t');
   const files = p.length === 3 ? [img(p[0], +p[1]), img(p[0], +p[2])] : [img(p[0], +p[1]), img(p[2], +p[3])];
-  for (const f of files) { copy(path.join(lfw, 'images', f), path.join(out, 'verify/images', f)); verifyIds.add(f.split('/')[0]); }
+  for (const f of files) {
+    copy(path.join(lfw, 'images', f), path.join(out, 'verify/images', f));
+    verifyIds.add(f.split('/')[0]);
+  }
 }
 fs.writeFileSync(path.join(out, 'verify/pairs.txt'), `10\t10\n${kept.join('\n')}\n`);
 

@@ -7,7 +7,9 @@ export function handleError(err: unknown, verbose: boolean): never {
     if (verbose && err.stack) process.stderr.write(`${err.stack}\n`);
   } else if (err instanceof Error) {
     process.stderr.write(`facemae: error: ${err.message}\n`);
-    process.stderr.write(verbose && err.stack ? `${err.stack}\n` : '(run with --verbose for the stack trace)\n');
+    process.stderr.write(
+      verbose && err.stack ? `${err.stack}\n` : '(run with --verbose for the stack trace)\n',
+    );
   } else {
     process.stderr.write(`facemae: error: ${String(err)}\n`);
   }

@@ -23,5 +23,9 @@ export function buildProgram(): Command {
 const isMain = process.argv[1] && /facemae(\.js)?$|cli[\\/]index\.(js|ts)$/.test(process.argv[1]);
 if (isMain) {
   const program = buildProgram();
-  program.parseAsync(process.argv).catch((err: unknown) => handleError(err, process.argv.includes('--verbose') || process.argv.includes('-v')));
+  program
+    .parseAsync(process.argv)
+    .catch((err: unknown) =>
+      handleError(err, process.argv.includes('--verbose') || process.argv.includes('-v')),
+    );
 }

@@ -18,6 +18,8 @@ export function createProgress(
   const tty = Boolean(stream.isTTY);
   const start = Date.now();
   let lastPrint = 0;
+  // In a log (no TTY), the final update already printed the complete line: finish adds nothing new.
+  let printedComplete = false;
   const everyMs = (opts.everySec ?? 10) * 1000;
   const render = (done: number, status = '') => {
     const frac = total > 0 ? Math.min(1, done / total) : 0;
@@ -40,11 +42,12 @@ export function createProgress(
       } else {
         if (now - lastPrint < everyMs && done < total) return;
         stream.write(`${render(done, status)}\n`);
+        printedComplete = done >= total;
       }
       lastPrint = now;
     },
     finish(status) {
-      if (opts.quiet) return;
+      if (opts.quiet || (!tty && printedComplete && !status)) return;
       stream.write(tty ? `\r\x1b[K${render(total, status)}\n` : `${render(total, status)}\n`);
     },
   };

@@ -43,7 +43,10 @@ export function loadConfigFile(file: string): Record<string, unknown> {
     if (!isPlainObject(v)) throw new Error('top level must be an object');
     return v;
   } catch (e) {
-    throw new FaceMaeError(`config file ${file} is not a valid JSON object: ${(e as Error).message}`, 'E_CONFIG');
+    throw new FaceMaeError(
+      `config file ${file} is not a valid JSON object: ${(e as Error).message}`,
+      'E_CONFIG',
+    );
   }
 }
 
@@ -101,7 +104,8 @@ export interface ResolveOptions<T> {
 
 /** defaults < file < flags. */
 export function resolveConfig<T>(opts: ResolveOptions<T>): T {
-  const file = opts.fileConfig ?? (opts.configFile ? (loadConfigFile(opts.configFile) as DeepPartial<T>) : undefined);
+  const file =
+    opts.fileConfig ?? (opts.configFile ? (loadConfigFile(opts.configFile) as DeepPartial<T>) : undefined);
   if (opts.strict !== false) {
     checkKnownKeys(opts.defaults, file);
     checkKnownKeys(opts.defaults, opts.flags);
@@ -112,6 +116,12 @@ export function resolveConfig<T>(opts: ResolveOptions<T>): T {
 /** Writes `<dir>/config.json`: the resolved config plus what is needed to reproduce the run. */
 export function saveResolvedConfig(dir: string, command: string, config: unknown): string {
   const file = path.join(dir, 'config.json');
-  writeJsonAtomic(file, { command, version: VERSION, node: process.version, createdAt: new Date().toISOString(), config });
+  writeJsonAtomic(file, {
+    command,
+    version: VERSION,
+    node: process.version,
+    createdAt: new Date().toISOString(),
+    config,
+  });
   return file;
 }

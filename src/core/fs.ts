@@ -37,7 +37,10 @@ export function readJson<T = unknown>(file: string): T {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    throw new FaceMaeError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, 'E_NOT_FOUND');
+    throw new FaceMaeError(
+      `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+      'E_NOT_FOUND',
+    );
   }
   try {
     return JSON.parse(text) as T;
@@ -52,7 +55,8 @@ export function readJson<T = unknown>(file: string): T {
  */
 export function prepareOutDir(dir: string, opts: { resume?: boolean; overwrite?: boolean } = {}): void {
   if (fs.existsSync(dir)) {
-    if (!fs.statSync(dir).isDirectory()) throw new FaceMaeError(`output ${dir} exists and is not a folder`, 'E_OUT_EXISTS');
+    if (!fs.statSync(dir).isDirectory())
+      throw new FaceMaeError(`output ${dir} exists and is not a folder`, 'E_OUT_EXISTS');
     const entries = fs.readdirSync(dir);
     if (entries.length > 0 && !opts.resume && !opts.overwrite) {
       throw new FaceMaeError(

@@ -1,90 +1,13 @@
 /**
  * A minimal ONNX writer: the onnx.proto subset needed to serialise an inference graph
  * (ModelProto / GraphProto / NodeProto / AttributeProto / TensorProto / ValueInfoProto, field
- * numbers as in onnx/onnx.proto), encoded with protobufjs from an in-source schema, plus a small
- * builder that names intermediate values.
+ * numbers as in onnx/onnx.proto), encoded with protobufjs through the importer's schema, plus a
+ * small builder that names intermediate values.
  */
-import protobuf from 'protobufjs';
+import { getModelType } from '../models/onnx/onnx-proto.js';
 
-const SCHEMA = `
-syntax = "proto2";
-package onnx;
-message AttributeProto {
-  enum AttributeType { UNDEFINED = 0; FLOAT = 1; INT = 2; STRING = 3; TENSOR = 4; GRAPH = 5; FLOATS = 6; INTS = 7; STRINGS = 8; }
-  optional string name = 1;
-  optional AttributeType type = 20;
-  optional float f = 2;
-  optional int64 i = 3;
-  optional bytes s = 4;
-  optional TensorProto t = 5;
-  repeated float floats = 7;
-  repeated int64 ints = 8;
-}
-message ValueInfoProto {
-  optional string name = 1;
-  optional TypeProto type = 2;
-}
-message NodeProto {
-  repeated string input = 1;
-  repeated string output = 2;
-  optional string name = 3;
-  optional string op_type = 4;
-  repeated AttributeProto attribute = 5;
-  optional string domain = 7;
-}
-message OperatorSetIdProto {
-  optional string domain = 1;
-  optional int64 version = 2;
-}
-message StringStringEntryProto {
-  optional string key = 1;
-  optional string value = 2;
-}
-message ModelProto {
-  optional int64 ir_version = 1;
-  optional string producer_name = 2;
-  optional string producer_version = 3;
-  optional string doc_string = 6;
-  optional GraphProto graph = 7;
-  repeated OperatorSetIdProto opset_import = 8;
-  repeated StringStringEntryProto metadata_props = 14;
-}
-message GraphProto {
-  repeated NodeProto node = 1;
-  optional string name = 2;
-  repeated TensorProto initializer = 5;
-  optional string doc_string = 10;
-  repeated ValueInfoProto input = 11;
-  repeated ValueInfoProto output = 12;
-}
-message TensorProto {
-  repeated int64 dims = 1;
-  optional int32 data_type = 2;
-  optional string name = 8;
-  optional bytes raw_data = 9;
-}
-message TensorShapeProto {
-  message Dimension {
-    oneof value {
-      int64 dim_value = 1;
-      string dim_param = 2;
-    }
-  }
-  repeated Dimension dim = 1;
-}
-message TypeProto {
-  message Tensor {
-    optional int32 elem_type = 1;
-    optional TensorShapeProto shape = 2;
-  }
-  oneof value {
-    Tensor tensor_type = 1;
-  }
-}
-`;
-
-const root = protobuf.parse(SCHEMA, { keepCase: true }).root;
-const ModelProto = root.lookupType('onnx.ModelProto');
+// One onnx.proto subset serves the importer (reading) and this writer.
+const ModelProto = getModelType();
 
 export const DTYPE = { FLOAT: 1, INT64: 7, BOOL: 9 } as const;
 const ATTR = { FLOAT: 1, INT: 2, FLOATS: 6, INTS: 7 } as const;

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { writeJsonAtomic } from '../core/fs.js';
 
-export type StepResult = Record<string, unknown>;
+export type SweepStepResult = Record<string, unknown>;
 
 export interface StepContext {
   /** The step's own output folder (created before run; emptied when the step is redone). */
@@ -18,7 +18,7 @@ export interface StepContext {
   /** True when a `resumable` step finds the outputs of an interrupted run with the same config. */
   resume: boolean;
   /** Results of the steps named in `deps`, by id. */
-  deps: Record<string, StepResult>;
+  deps: Record<string, SweepStepResult>;
 }
 
 export interface Step {
@@ -30,7 +30,7 @@ export interface Step {
   always?: boolean;
   /** Keep the outputs of an interrupted run with the same config (e.g. a training checkpoint) instead of emptying them. */
   resumable?: boolean;
-  run(ctx: StepContext): Promise<StepResult>;
+  run(ctx: StepContext): Promise<SweepStepResult>;
 }
 
 export type StepStatus = 'cached' | 'done' | 'failed' | 'skipped';
@@ -38,7 +38,7 @@ export type StepStatus = 'cached' | 'done' | 'failed' | 'skipped';
 export interface StepOutcome {
   id: string;
   status: StepStatus;
-  result?: StepResult;
+  result?: SweepStepResult;
   error?: string;
   hash: string;
   /** Wall time of the run that produced the result (also for cached steps). */
@@ -113,7 +113,7 @@ export async function runSteps(
       try {
         const m = JSON.parse(fs.readFileSync(marker, 'utf8')) as {
           hash?: string;
-          result?: StepResult;
+          result?: SweepStepResult;
           seconds?: number;
         };
         if (m.hash === hash && m.result) {
@@ -139,7 +139,7 @@ export async function runSteps(
     if (!resume) fs.rmSync(outDir, { recursive: true, force: true });
     fs.mkdirSync(outDir, { recursive: true });
     writeJsonAtomic(started, { id: step.id, hash, startedAt: new Date().toISOString() });
-    const depResults: Record<string, StepResult> = {};
+    const depResults: Record<string, SweepStepResult> = {};
     for (const d of deps) depResults[d] = outcomes.get(d)?.result ?? {};
     try {
       const result = await step.run({ outDir, deps: depResults, resume });

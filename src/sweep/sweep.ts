@@ -25,7 +25,7 @@ import type { ReportData, ReportRow, UtilityFigures } from '../report/types.js';
 import { writePng, writeReport } from '../report/write.js';
 import type { Embedder, OnProgress, RgbImage } from '../types.js';
 import type { SweepConfig } from './config.js';
-import { runSteps, type Step, type StepOutcome, type StepResult } from './runner.js';
+import { runSteps, type Step, type StepOutcome, type SweepStepResult } from './runner.js';
 
 /** The other areas' functions the sweep calls; injectable so tests can run a tiny fake sweep. */
 export interface SweepDeps {
@@ -284,7 +284,7 @@ export async function runSweep(
             },
             { onProgress: prog(id) },
           )),
-        }) as StepResult,
+        }) as SweepStepResult,
     });
   }
 
@@ -323,7 +323,7 @@ export async function runSweep(
           batchSize: cfg.batchSize,
           onProgress: prog(`privacy-${s.id}`),
         });
-        return { ...m, attackerIsTeacher: indep?.same ?? false } as unknown as StepResult;
+        return { ...m, attackerIsTeacher: indep?.same ?? false } as unknown as SweepStepResult;
       },
     });
   }
@@ -359,7 +359,7 @@ export async function runSweep(
             batchSize: cfg.batchSize,
             onProgress: prog(`verify-${s.id}`),
           });
-        return out as unknown as StepResult;
+        return out as unknown as SweepStepResult;
       },
     });
   }
@@ -495,7 +495,10 @@ function collectReport(
     title: `FaceMAE privacy–utility sweep: ${cfg.name}`,
     createdAt: new Date().toISOString(),
     attacker: cfg.attacker,
-    teacher: String(mae?.teacher ?? cfg.teacher),
+    // A pretrained FaceMAE names its own teacher; none means it was trained with the MSE alone.
+    teacher: mae?.pretrained
+      ? String(mae.teacher ?? 'none (pretrained without IRM)')
+      : String(mae?.teacher ?? cfg.teacher),
     verificationSets: cfg.verify,
     rows,
     chance: {

@@ -12,7 +12,16 @@ describe('facemae CLI', () => {
 
   it('lists the verbs in --help', () => {
     const out = execFileSync('node', [bin, '--help'], { encoding: 'utf8' });
-    for (const verb of ['demo', 'train-mae', 'reconstruct', 'train-fr', 'verify', 'privacy', 'distort', 'sweep']) {
+    for (const verb of [
+      'demo',
+      'train-mae',
+      'reconstruct',
+      'train-fr',
+      'verify',
+      'privacy',
+      'distort',
+      'sweep',
+    ]) {
       expect(out).toContain(verb);
     }
   });

@@ -2,7 +2,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { mergeConfig, parseDottedOverrides, resolveConfig, saveResolvedConfig } from '../../src/config/resolve.js';
+import {
+  mergeConfig,
+  parseDottedOverrides,
+  resolveConfig,
+  saveResolvedConfig,
+} from '../../src/config/resolve.js';
 
 const defaults = { model: { dim: 192, depth: 12 }, lr: 1e-3, sets: ['lfw'] as string[] };
 
@@ -17,7 +22,9 @@ describe('resolveConfig', () => {
   });
 
   it('refuses unknown keys and names them', () => {
-    expect(() => resolveConfig({ defaults, fileConfig: { model: { dept: 3 } } as never })).toThrow(/model\.dept/);
+    expect(() => resolveConfig({ defaults, fileConfig: { model: { dept: 3 } } as never })).toThrow(
+      /model\.dept/,
+    );
   });
 
   it('names a missing or malformed config file', () => {
