@@ -11,6 +11,7 @@ export * from './train/index.js';
 export * from './deploy/index.js';
 export * from './export/index.js';
 export * from './eval/index.js';
+export * from './loaders/index.js';
 export * from './protect/index.js';
 export * from './sweep/index.js';
 export * from './report/index.js';

@@ -2,5 +2,4 @@ export * from './retrieval.js';
 export * from './ivf-index.js';
 export * from './verification.js';
 export * from './embed.js';
-export * from './embedders.js';
 export * from './roc.js';

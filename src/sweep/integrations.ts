@@ -9,7 +9,7 @@ import { FaceMaeError } from '../core/errors.js';
 import type { Embedder } from '../types.js';
 import type { SweepDeps } from './sweep.js';
 
-/** Imports a module relative to src/ (`eval/embedders.js`); undefined when that file does not exist. */
+/** Imports a module relative to src/ (`loaders/embedders.js`); undefined when that file does not exist. */
 export async function optionalImport<T>(rel: string): Promise<T | undefined> {
   const url = new URL(`../${rel}`, import.meta.url).href;
   try {
@@ -37,7 +37,7 @@ export async function need<F>(rel: string, name: string): Promise<F> {
 
 /** An attacker/evaluation embedder from a spec ('faceplugin' | FILE.onnx | RUN_DIR), via src/eval/embedders.ts. */
 export async function loadEmbedder(spec: string): Promise<Embedder> {
-  const create = await need<(spec: string) => Promise<Embedder>>('eval/embedders.js', 'createEmbedder');
+  const create = await need<(spec: string) => Promise<Embedder>>('loaders/embedders.js', 'createEmbedder');
   return create(spec);
 }
 

@@ -197,7 +197,7 @@ export async function writeSampleGrid(file: string, mae: Mae, imgs: tf.Tensor4D,
 
 /** Loads the default teacher through helper D's loadFaceNet. */
 async function defaultLoadTeacher(spec: string): Promise<FaceNet> {
-  const mod = await import('../models/load-face-net.js');
+  const mod = await import('../loaders/face-net.js');
   return mod.loadFaceNet(spec);
 }
 

@@ -21,7 +21,7 @@ import { createBackbone, type FaceBackbone } from '../models/backbones/index.js'
 import { createCosineClassifier, type CosineClassifier } from '../models/heads/cosine-classifier.js';
 import { checkMargin, combinedMargin, type MarginConfig } from '../losses/margin.js';
 import { crossEntropy, top1Accuracy } from '../losses/cross-entropy.js';
-import { faceNetEmbedder } from '../eval/embedders.js';
+import { faceNetEmbedder } from '../loaders/embedders.js';
 import {
   evaluateVerification,
   type VerificationResult,

@@ -2,7 +2,7 @@
  * The faceplugin recognizer for the alignment checks: 112×112 RGB -> 512-d, through the shared
  * `createEmbedder('faceplugin')` of src/eval (fr_feature.onnx via onnxruntime-node, BGR, (x − 127)/128).
  */
-import { createEmbedder } from '../../src/eval/embedders.js';
+import { createEmbedder } from '../../src/loaders/embedders.js';
 
 export async function createFaceRecognizerForCheck(): Promise<{
   embed(rgb112: Uint8Array): Promise<Float32Array>;

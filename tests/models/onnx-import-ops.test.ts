@@ -4,7 +4,7 @@ import { initEngine, tf } from '../../src/engine/backend.js';
 import { getModelType, parseOnnxModel } from '../../src/models/onnx/onnx-proto.js';
 import { importOnnxGraph } from '../../src/models/onnx/import.js';
 import { createRng } from '../../src/core/rng.js';
-import { createEmbedder } from '../../src/eval/embedders.js';
+import { createEmbedder } from '../../src/loaders/embedders.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -8,8 +8,8 @@ import {
   trainFaceRecognizer,
   type TrainFrConfig,
 } from '../../src/train/train-face.js';
-import { loadFaceNet } from '../../src/models/load-face-net.js';
-import { createEmbedder } from '../../src/eval/embedders.js';
+import { loadFaceNet } from '../../src/loaders/face-net.js';
+import { createEmbedder } from '../../src/loaders/embedders.js';
 import { tf } from '../../src/engine/backend.js';
 
 const root = path.resolve(import.meta.dirname, '../..');

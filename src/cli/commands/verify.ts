@@ -3,7 +3,7 @@ import { resolveConfig } from '../../config/resolve.js';
 import { atomicWriteFile } from '../../core/fs.js';
 import { FaceMaeError } from '../../core/errors.js';
 import { readVerificationSet } from '../../data/verification-set.js';
-import { createEmbedder } from '../../eval/embedders.js';
+import { createEmbedder } from '../../loaders/embedders.js';
 import { rocPng } from '../../eval/roc.js';
 import { evaluateVerification, type VerificationResult } from '../../eval/verification.js';
 import type { ChannelOrder } from '../../models/onnx/face-input.js';

@@ -12,9 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { FaceMaeError } from '../core/errors.js';
 import { initEngine, tf } from '../engine/backend.js';
 import type { FaceNet } from '../types.js';
-import { FACEPLUGIN_INPUT, parseFaceInputSpec, type FaceInputSpec } from './onnx/face-input.js';
-import { importOnnxGraph } from './onnx/import.js';
-import { parseOnnxModel } from './onnx/onnx-proto.js';
+import { FACEPLUGIN_INPUT, parseFaceInputSpec, type FaceInputSpec } from '../models/onnx/face-input.js';
+import { importOnnxGraph } from '../models/onnx/import.js';
+import { parseOnnxModel } from '../models/onnx/onnx-proto.js';
 import { loadRunFaceNet } from './run-face-net.js';
 
 const ASSETS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../assets');

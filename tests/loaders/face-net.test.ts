@@ -3,13 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initEngine, tf } from '../../src/engine/backend.js';
-import { loadFaceNet, resolveOnnxSpec } from '../../src/models/load-face-net.js';
-import { createEmbedder } from '../../src/eval/embedders.js';
+import { loadFaceNet, resolveOnnxSpec } from '../../src/loaders/face-net.js';
+import { createEmbedder } from '../../src/loaders/embedders.js';
 import { packImages } from '../../src/eval/embed.js';
 import { listImageFolder, readImage } from '../../src/data/image-folder.js';
 import { parseOnnxModel } from '../../src/models/onnx/onnx-proto.js';
 import { unsupportedOps } from '../../src/models/onnx/import.js';
-import { FACEPLUGIN_MODEL } from '../../src/models/load-face-net.js';
+import { FACEPLUGIN_MODEL } from '../../src/loaders/face-net.js';
 import type { RgbImage } from '../../src/types.js';
 
 const root = path.resolve(import.meta.dirname, '../..');

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { FaceMaeError } from '../core/errors.js';
 import { initEngine, tf } from '../engine/backend.js';
-import { isOnnxSpec, loadFaceNet, resolveOnnxSpec } from '../models/load-face-net.js';
+import { isOnnxSpec, loadFaceNet, resolveOnnxSpec } from './face-net.js';
 import type { FaceInputSpec } from '../models/onnx/face-input.js';
 import type { Embedder, FaceNet } from '../types.js';
 

@@ -4,7 +4,7 @@ import { FaceMaeError } from '../core/errors.js';
 import { createRng } from '../core/rng.js';
 import { initEngine } from '../engine/backend.js';
 import { assignWeights, disposeCheckpoint, hasCheckpoint, loadCheckpoint } from '../train/checkpoint.js';
-import { createBackbone, type FaceBackbone } from './backbones/index.js';
+import { createBackbone, type FaceBackbone } from '../models/backbones/index.js';
 
 export async function loadRunFaceNet(dir: string): Promise<FaceBackbone> {
   if (!hasCheckpoint(dir)) {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createEmbedder } from '../../src/eval/embedders.js';
+import { createEmbedder } from '../../src/loaders/embedders.js';
 import { embedImages, normalizeRowsInPlace, packImages } from '../../src/eval/embed.js';
 import { evaluateVerification } from '../../src/eval/verification.js';
 import { readVerificationSet } from '../../src/data/verification-set.js';

@@ -1,0 +1,4 @@
+/** Loading networks from files: the bundled faceplugin model, ONNX files, train-fr runs. */
+export * from './face-net.js';
+export * from './run-face-net.js';
+export * from './embedders.js';
