@@ -29,6 +29,7 @@ import {
   disposeCheckpoint,
   hasCheckpoint,
   loadCheckpoint,
+  readCheckpointInfo,
   saveCheckpoint,
 } from './checkpoint.js';
 
@@ -38,6 +39,12 @@ export interface TrainMaeConfig {
   /** Output run folder (checkpoint, log.jsonl, samples/, config.json). */
   out: string;
   model: MaeModelSpec;
+  /**
+   * Start from the weights of a trained MAE (a train-mae run or a compact model such as
+   * assets/models/facemae-tiny) instead of random ones: fine-tuning, e.g. adding IRM to an
+   * MSE-pretrained model. Its model config replaces `model`. null = random initialisation.
+   */
+  init: string | null;
   /** Fraction of patches removed (MAE: 0.75). */
   maskRatio: number;
   /** Run length: `steps` wins when both are given; otherwise epochs × batches per epoch. */
@@ -72,6 +79,7 @@ export const DEFAULT_TRAIN_MAE: TrainMaeConfig = {
   data: '',
   out: '',
   model: DEFAULT_MAE_SPEC,
+  init: null,
   maskRatio: 0.75,
   steps: null,
   epochs: 10,
@@ -201,6 +209,18 @@ async function defaultLoadTeacher(spec: string): Promise<FaceNet> {
   return mod.loadFaceNet(spec);
 }
 
+/** The model config stored in an MAE checkpoint's metadata (for `init`); errors name the folder. */
+function initModelSpec(dir: string): MaeModelSpec {
+  if (!hasCheckpoint(dir)) {
+    throw new FaceMaeError(`--init ${dir}: no checkpoint.json there; give a train-mae run folder`, 'E_NO_CKPT');
+  }
+  const meta = (readCheckpointInfo(dir).meta ?? {}) as { model?: MaeModelSpec };
+  if (!meta.model) {
+    throw new FaceMaeError(`--init ${dir}: not a FaceMAE MAE checkpoint (no model config in its metadata)`, 'E_BAD_CKPT');
+  }
+  return { ...meta.model, preset: null };
+}
+
 /** Keeps only log lines with step <= `step` (a resumed run rewrites what the killed one logged after its checkpoint). */
 function trimLog(file: string, step: number): void {
   if (!fs.existsSync(file)) return;
@@ -250,6 +270,7 @@ export async function trainMae(config: TrainMaeConfig, hooks: TrainMaeHooks = {}
     startStep = ckpt.step;
   }
   if (!cfg.data) throw new FaceMaeError('trainMae needs a data folder (--data)', 'E_CONFIG');
+  if (!resuming && cfg.init) cfg = { ...cfg, model: initModelSpec(cfg.init) };
   const modelCfg = resolveMaeConfig(cfg.model);
   const folder = await listImageFolder(cfg.data, { onWarning: hooks.onWarning });
   const records = folder.records;
@@ -276,6 +297,14 @@ export async function trainMae(config: TrainMaeConfig, hooks: TrainMaeHooks = {}
     assignWeights(mae.variables, ckpt.weights, path.join(cfg.out, 'checkpoint.json'));
     if (ckpt.optimizer) opt.setState(ckpt.optimizer);
     disposeCheckpoint(ckpt);
+  } else if (cfg.init) {
+    // Weights only: the optimizer state and schedule start fresh for the fine-tuning run.
+    const init = loadCheckpoint(cfg.init);
+    try {
+      assignWeights(mae.variables, init.weights, path.join(cfg.init, 'checkpoint.json'));
+    } finally {
+      disposeCheckpoint(init);
+    }
   }
   const schedule = createSchedule({
     kind: 'cosine',

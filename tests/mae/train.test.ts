@@ -126,3 +126,28 @@ describe('trainMae', () => {
     );
   });
 });
+
+describe('trainMae with init (fine-tuning a trained MAE)', () => {
+  it('starts from the source weights and model config, and names a bad source', async () => {
+    const src = tmp();
+    await trainMae(base(src, { steps: 3 }));
+    // lr 0: the fine-tuning run must end with exactly the source weights
+    const ft = tmp();
+    await trainMae(base(ft, { init: src, steps: 2, lr: 0, model: { preset: 'tiny' } }));
+    const a = loadCheckpoint(src);
+    const b = loadCheckpoint(ft);
+    try {
+      expect(Object.keys(b.weights).sort()).toEqual(Object.keys(a.weights).sort());
+      for (const [name, t] of Object.entries(a.weights)) {
+        expect(Array.from(b.weights[name]!.dataSync())).toEqual(Array.from(t.dataSync()));
+      }
+      const saved = JSON.parse(fs.readFileSync(path.join(ft, 'config.json'), 'utf8')).config;
+      expect(saved.model.dim).toBe(32);
+      expect(saved.init).toBe(src);
+    } finally {
+      disposeCheckpoint(a);
+      disposeCheckpoint(b);
+    }
+    await expect(trainMae(base(tmp(), { init: tmp() }))).rejects.toThrow(/--init .*no checkpoint\.json/);
+  });
+});

@@ -16,6 +16,10 @@ export function registerTrainMae(program: Command): void {
       '--irm-teacher <spec>',
       "[string] frozen FR network for IRM: 'faceplugin' | FILE.onnx | RUN_DIR (default: IRM off)",
     )
+    .option(
+      '--init <run>',
+      '[string] start from a trained MAE (run folder or compact model, e.g. assets/models/facemae-tiny): fine-tuning',
+    )
     .option('--irm-weight <x>', '[number] lambda of the IRM term (default: 1)', parseNumber('--irm-weight'))
     .option(
       '--mask-ratio <r>',
@@ -64,6 +68,7 @@ export function registerTrainMae(program: Command): void {
       const flags: DeepPartial<TrainMaeConfig> = {
         data: o.data as string,
         out: o.out as string,
+        init: o.init as string | undefined,
         maskRatio: o.maskRatio as number | undefined,
         steps: o.steps as number | undefined,
         epochs: o.epochs as number | undefined,
