@@ -41,7 +41,10 @@ export interface SweepConfig {
   mae: {
     /** A pretrained FaceMAE run used instead of training when the folder exists (null: always train). */
     pretrained: string | null;
-    /** Passed to trainMae (model size, steps, batch, lr, IRM weight…). */
+    /**
+     * Passed to trainMae (model size, steps, batch, lr, IRM weight…). `init` (a trained MAE, path
+     * relative to the config file) makes the step a fine-tuning of that model on A with IRM.
+     */
     train: Record<string, unknown>;
   };
   /** FaceMAE reconstructions of B at these mask ratios. */
@@ -118,6 +121,13 @@ export function resolveSweepPaths(cfg: SweepConfig, baseDir: string): SweepConfi
     verify: cfg.verify.map(spec),
     teacher: model(cfg.teacher),
     attacker: model(cfg.attacker),
-    mae: { ...cfg.mae, pretrained: cfg.mae.pretrained ? p(cfg.mae.pretrained) : null },
+    mae: {
+      ...cfg.mae,
+      pretrained: cfg.mae.pretrained ? p(cfg.mae.pretrained) : null,
+      train:
+        typeof cfg.mae.train.init === 'string'
+          ? { ...cfg.mae.train, init: p(cfg.mae.train.init) }
+          : cfg.mae.train,
+    },
   };
 }

@@ -13,7 +13,11 @@ describe('sweep configs', () => {
     expect(cfg.deploy).toBe(path.join(root, 'assets/sample/deploy'));
     expect(cfg.verify).toEqual([`lfw:${path.join(root, 'assets/sample/verify')}`]);
     expect(cfg.attacker).toBe('faceplugin');
-    for (const p of [cfg.train, cfg.deploy as string]) expect(fs.existsSync(p)).toBe(true);
+    // FaceMAE in the demo: the shipped MSE-pretrained model fine-tuned on A with IRM
+    expect(cfg.mae.train.init).toBe(path.join(root, 'assets/models/facemae-tiny'));
+    expect(cfg.teacher).toBe('train');
+    for (const p of [cfg.train, cfg.deploy as string, cfg.mae.train.init as string])
+      expect(fs.existsSync(p)).toBe(true);
   });
 
   it('configs/full.json names ../shared/data and excludes the training identities from B', () => {
