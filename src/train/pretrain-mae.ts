@@ -12,7 +12,7 @@ import path from 'node:path';
 import { tf, initEngine, type BackendName } from '../engine/backend.js';
 import { createRng, type Rng } from '../core/rng.js';
 import { FaceMaeError } from '../core/errors.js';
-import { atomicWriteFileSync, prepareOutDir } from '../core/fs.js';
+import { prepareOutDir } from '../core/fs.js';
 import { saveResolvedConfig } from '../config/resolve.js';
 import { listImageFolder, writeImage } from '../data/image-folder.js';
 import { createLoader, tensorToImages } from '../data/loader.js';
@@ -23,6 +23,7 @@ import { randomMasking, type Masking } from '../models/mae/masking.js';
 import { maskedMse } from '../losses/reconstruction.js';
 import { irmLoss, DEFAULT_IRM, type IrmConfig } from '../losses/irm.js';
 import { createOptimizer, type TrainOptimizer } from './optimizer.js';
+import { flipForStep, remainingEpochRecords, trimLog } from './resumable.js';
 import { createSchedule } from './schedule.js';
 import {
   assignWeights,
@@ -140,21 +141,6 @@ export function batchesPerEpoch(numImages: number, batchSize: number): number {
   return Math.floor(numImages / batchSize);
 }
 
-/** The image order of epoch `epoch`, derived from the seed only. */
-export function epochOrder(seed: number, epoch: number, n: number): number[] {
-  return createRng(seed)
-    .fork(`epoch-${epoch}`)
-    .shuffle(Array.from({ length: n }, (_, i) => i));
-}
-
-/** Flips images [N,H,W,3] whose flag is 1 (arithmetic select, no gather). */
-function flipSome(x: tf.Tensor4D, flags: Float32Array): tf.Tensor4D {
-  return tf.tidy(() => {
-    const f = tf.tensor4d(flags, [flags.length, 1, 1, 1]);
-    return tf.add(tf.mul(tf.reverse(x, 2), f), tf.mul(x, tf.sub(1, f))) as tf.Tensor4D;
-  });
-}
-
 /** Masks/flip flags for a step: a function of (seed, step) only. */
 export function stepMasking(
   seed: number,
@@ -212,30 +198,19 @@ async function defaultLoadTeacher(spec: string): Promise<FaceNet> {
 /** The model config stored in an MAE checkpoint's metadata (for `init`); errors name the folder. */
 function initModelSpec(dir: string): MaeModelSpec {
   if (!hasCheckpoint(dir)) {
-    throw new FaceMaeError(`--init ${dir}: no checkpoint.json there; give a train-mae run folder`, 'E_NO_CKPT');
+    throw new FaceMaeError(
+      `--init ${dir}: no checkpoint.json there; give a train-mae run folder`,
+      'E_NO_CKPT',
+    );
   }
   const meta = (readCheckpointInfo(dir).meta ?? {}) as { model?: MaeModelSpec };
   if (!meta.model) {
-    throw new FaceMaeError(`--init ${dir}: not a FaceMAE MAE checkpoint (no model config in its metadata)`, 'E_BAD_CKPT');
+    throw new FaceMaeError(
+      `--init ${dir}: not a FaceMAE MAE checkpoint (no model config in its metadata)`,
+      'E_BAD_CKPT',
+    );
   }
   return { ...meta.model, preset: null };
-}
-
-/** Keeps only log lines with step <= `step` (a resumed run rewrites what the killed one logged after its checkpoint). */
-function trimLog(file: string, step: number): void {
-  if (!fs.existsSync(file)) return;
-  const keep = fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => {
-      if (!l.trim()) return false;
-      try {
-        return (JSON.parse(l) as { step: number }).step <= step;
-      } catch {
-        return false;
-      }
-    });
-  atomicWriteFileSync(file, keep.map((l) => l + '\n').join(''));
 }
 
 /** Trains a FaceMAE and writes the run folder. */
@@ -375,13 +350,13 @@ export async function trainMae(config: TrainMaeConfig, hooks: TrainMaeHooks = {}
   };
   try {
     while (step < totalSteps) {
-      const epoch = Math.floor(step / perEpoch);
-      const within = step % perEpoch;
-      const order = epochOrder(cfg.seed, epoch, records.length);
-      const batchesLeft = Math.min(perEpoch - within, totalSteps - step);
-      const epochRecords: FaceRecord[] = order
-        .slice(within * cfg.batchSize, (within + batchesLeft) * cfg.batchSize)
-        .map((i) => records[i] as FaceRecord);
+      const epochRecords = remainingEpochRecords(records, {
+        seed: cfg.seed,
+        step,
+        perEpoch,
+        totalSteps,
+        batchSize: cfg.batchSize,
+      });
       const loader = createLoader({
         records: epochRecords,
         batchSize: cfg.batchSize,
@@ -393,9 +368,7 @@ export async function trainMae(config: TrainMaeConfig, hooks: TrainMaeHooks = {}
         const n = batch.images.shape[0];
         let x = batch.images;
         if (cfg.flip) {
-          const fr = createRng(cfg.seed).fork(`flip-${step}`);
-          const flags = Float32Array.from({ length: n }, () => (fr.next() < 0.5 ? 1 : 0));
-          const flipped = flipSome(x, flags);
+          const flipped = flipForStep(x, cfg.seed, step);
           x.dispose();
           x = flipped;
         }

@@ -11,12 +11,12 @@ import path from 'node:path';
 import { tf, initEngine, type BackendName } from '../engine/backend.js';
 import { createRng } from '../core/rng.js';
 import { FaceMaeError } from '../core/errors.js';
-import { atomicWriteFileSync, prepareOutDir } from '../core/fs.js';
+import { prepareOutDir } from '../core/fs.js';
 import { saveResolvedConfig } from '../config/resolve.js';
 import { listImageFolder } from '../data/image-folder.js';
 import { createLoader } from '../data/loader.js';
 import { readVerificationSet } from '../data/verification-set.js';
-import type { FaceRecord, OnProgress } from '../types.js';
+import type { OnProgress } from '../types.js';
 import { createBackbone, type FaceBackbone } from '../models/backbones/index.js';
 import { createCosineClassifier, type CosineClassifier } from '../models/heads/cosine-classifier.js';
 import { checkMargin, combinedMargin, type MarginConfig } from '../losses/margin.js';
@@ -36,6 +36,7 @@ import {
   loadCheckpoint,
   saveCheckpoint,
 } from './checkpoint.js';
+import { flipForStep, remainingEpochRecords, trimLog } from './resumable.js';
 
 export interface TrainFrConfig {
   /** Image folder <identity>/<image> of aligned 112×112 faces. */
@@ -142,11 +143,6 @@ export interface TrainFrResult {
   verification: FrVerifyLog[];
 }
 
-const order = (seed: number, epoch: number, n: number) =>
-  createRng(seed)
-    .fork(`epoch-${epoch}`)
-    .shuffle(Array.from({ length: n }, (_, i) => i));
-
 /** Keeps `limit` evenly spaced pairs (with their fold ids); 0 keeps all. */
 export function subsamplePairs<T extends VerificationSetLike>(set: T, limit: number): VerificationSetLike {
   const p = set.issame.length;
@@ -158,29 +154,6 @@ export function subsamplePairs<T extends VerificationSetLike>(set: T, limit: num
     issame: keep.map((k) => set.issame[k] as boolean),
     folds: set.folds ? keep.map((k) => set.folds?.[k] as number) : undefined,
   };
-}
-
-function trimLog(file: string, step: number): void {
-  if (!fs.existsSync(file)) return;
-  const keep = fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => {
-      try {
-        return l.trim() !== '' && (JSON.parse(l) as { step: number }).step <= step;
-      } catch {
-        return false;
-      }
-    });
-  atomicWriteFileSync(file, keep.map((l) => l + '\n').join(''));
-}
-
-/** Flips the images whose flag is 1 (arithmetic select). x [N,H,W,3] */
-function flipSome(x: tf.Tensor4D, flags: Float32Array): tf.Tensor4D {
-  return tf.tidy(() => {
-    const f = tf.tensor4d(flags, [flags.length, 1, 1, 1]);
-    return tf.add(tf.mul(tf.reverse(x, 2), f), tf.mul(x, tf.sub(1, f))) as tf.Tensor4D;
-  });
 }
 
 export async function trainFaceRecognizer(
@@ -326,12 +299,13 @@ export async function trainFaceRecognizer(
   let windowHits = 0;
   try {
     while (step < totalSteps) {
-      const epoch = Math.floor(step / perEpoch);
-      const within = step % perEpoch;
-      const batchesLeft = Math.min(perEpoch - within, totalSteps - step);
-      const epochRecords = order(cfg.seed, epoch, records.length)
-        .slice(within * cfg.batchSize, (within + batchesLeft) * cfg.batchSize)
-        .map((i) => records[i] as FaceRecord);
+      const epochRecords = remainingEpochRecords(records, {
+        seed: cfg.seed,
+        step,
+        perEpoch,
+        totalSteps,
+        batchSize: cfg.batchSize,
+      });
       const loader = createLoader({
         records: epochRecords,
         batchSize: cfg.batchSize,
@@ -343,11 +317,7 @@ export async function trainFaceRecognizer(
         const n = batch.images.shape[0];
         let x = batch.images;
         if (cfg.flip) {
-          const fr = createRng(cfg.seed).fork(`flip-${step}`);
-          const flipped = flipSome(
-            x,
-            Float32Array.from({ length: n }, () => (fr.next() < 0.5 ? 1 : 0)),
-          );
+          const flipped = flipForStep(x, cfg.seed, step);
           x.dispose();
           x = flipped;
         }

@@ -1,0 +1,61 @@
+/**
+ * What makes a training run resumable bit for bit, shared by the MAE and recognizer trainers:
+ * the image order of epoch e and the flips of step s are functions of (seed, e) and (seed, s)
+ * only, so a run resumed at any step replays exactly the batches the uninterrupted run would
+ * have seen; a resumed run's JSON-lines logs drop what the killed run wrote after its checkpoint.
+ */
+import fs from 'node:fs';
+import { createRng } from '../core/rng.js';
+import { atomicWriteFileSync } from '../core/fs.js';
+import { tf } from '../engine/backend.js';
+import type { FaceRecord } from '../types.js';
+
+/** The image order of epoch `epoch`, derived from the seed only. */
+export function epochOrder(seed: number, epoch: number, n: number): number[] {
+  return createRng(seed)
+    .fork(`epoch-${epoch}`)
+    .shuffle(Array.from({ length: n }, (_, i) => i));
+}
+
+/**
+ * The records left to train on from `step` to the end of its epoch (or of the run), in the
+ * epoch's order: whole batches of `batchSize`, `perEpoch` batches per epoch.
+ */
+export function remainingEpochRecords(
+  records: readonly FaceRecord[],
+  opts: { seed: number; step: number; perEpoch: number; totalSteps: number; batchSize: number },
+): FaceRecord[] {
+  const epoch = Math.floor(opts.step / opts.perEpoch);
+  const within = opts.step % opts.perEpoch;
+  const batchesLeft = Math.min(opts.perEpoch - within, opts.totalSteps - opts.step);
+  return epochOrder(opts.seed, epoch, records.length)
+    .slice(within * opts.batchSize, (within + batchesLeft) * opts.batchSize)
+    .map((i) => records[i] as FaceRecord);
+}
+
+/** Horizontal-flip augmentation of step `step`: images [N,H,W,3] -> [N,H,W,3], each flipped with p = 0.5. */
+export function flipForStep(x: tf.Tensor4D, seed: number, step: number): tf.Tensor4D {
+  const fr = createRng(seed).fork(`flip-${step}`);
+  const flags = Float32Array.from({ length: x.shape[0] }, () => (fr.next() < 0.5 ? 1 : 0));
+  // arithmetic select: no gather (its gradient is missing on wasm) and no data-dependent shapes
+  return tf.tidy(() => {
+    const f = tf.tensor4d(flags, [flags.length, 1, 1, 1]);
+    return tf.add(tf.mul(tf.reverse(x, 2), f), tf.mul(x, tf.sub(1, f))) as tf.Tensor4D;
+  });
+}
+
+/** Keeps only the JSON lines of `file` with `step <= step` (atomically). */
+export function trimLog(file: string, step: number): void {
+  if (!fs.existsSync(file)) return;
+  const keep = fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => {
+      try {
+        return l.trim() !== '' && (JSON.parse(l) as { step: number }).step <= step;
+      } catch {
+        return false;
+      }
+    });
+  atomicWriteFileSync(file, keep.map((l) => l + '\n').join(''));
+}
