@@ -92,6 +92,17 @@ export function kernelSuite(): void {
       ['3x3 valid s1 wide C', [2, 7, 6, 12], [3, 3, 12, 5], 1, 'valid', 1],
       ['2x2 same s1 (asymmetric pad)', [2, 5, 5, 9], [2, 2, 9, 4], 1, 'same', 1],
       ['4x4 same s2 even kernel', [2, 8, 8, 9], [4, 4, 9, 3], 2, 'same', 1],
+      // padded-GEMM path (stride 1, images large enough for the padded-area bound of 1.2)
+      ['padded 3x3 same s1', [2, 24, 21, 9], [3, 3, 9, 10], 1, 'same', 1],
+      ['padded 3x3 explicit pad 1, batch 3, odd', [3, 23, 25, 8], [3, 3, 8, 5], 1, 1, 1],
+      ['padded 3x3 valid s1', [2, 26, 25, 8], [3, 3, 8, 6], 1, 'valid', 1],
+      ['padded 2x2 same s1 (asymmetric pad)', [2, 16, 16, 9], [2, 2, 9, 4], 1, 'same', 1],
+      ['padded 5x5 same s1', [1, 44, 42, 8], [5, 5, 8, 6], 1, 'same', 1],
+      ['padded 3x3 same s1, 1 image', [1, 24, 24, 16], [3, 3, 16, 8], 1, 'same', 1],
+      // strided 1x1 (subsampled GEMM)
+      ['1x1 s2 odd', [3, 7, 9, 8], [1, 1, 8, 5], 2, 'same', 1],
+      ['1x1 s2 valid wide C', [2, 8, 8, 16], [1, 1, 16, 12], 2, 'valid', 1],
+      ['1x1 s3', [2, 10, 7, 8], [1, 1, 8, 4], 3, 'valid', 1],
     ];
     for (const [name, xs, ws, s, pad] of cases) {
       it(name, () =>
@@ -119,6 +130,19 @@ export function kernelSuite(): void {
         checkAgainstCpu('conv chunk', (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'same'), [
           [5, 8, 8, 3],
           [3, 3, 3, 4],
+        ]);
+      } finally {
+        ctx.scratchFloats = saved;
+      }
+    });
+    it('chunked padded path matches (tiny scratch bound)', async () => {
+      const { ctx } = await import('../../src/engine/kernels/context.js');
+      const saved = ctx.scratchFloats;
+      ctx.scratchFloats = 100; // forces one image per chunk
+      try {
+        checkAgainstCpu('conv pchunk', (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'), [
+          [3, 24, 23, 8],
+          [3, 3, 8, 6],
         ]);
       } finally {
         ctx.scratchFloats = saved;
