@@ -292,6 +292,24 @@ export function kernelSuite(): void {
     for (const [name, xs, as] of cases) {
       it(name, () => checkAgainstCpu(`prelu ${name}`, (x, a) => tf.prelu(x!, a!), [xs, as]));
     }
+    it('x with +0, -0 and tiny values (the branch-free select)', () => {
+      const xs = [0, -0, 1e-30, -1e-30, 2, -3, 0, -0, 5e-45, -5e-45, 0.5, -0.5];
+      const dy = xs.map((_, i) => i + 1);
+      const run = (backend: string): number[][] => {
+        tf.setBackend(backend);
+        return tf.tidy(() => {
+          const x = tf.tensor(xs, [2, 3, 2]);
+          const a = tf.tensor([0.25, -0.5]);
+          const g = tf.grads((x0: tf.Tensor, a0: tf.Tensor) =>
+            tf.sum(tf.mul(tf.prelu(x0, a0), tf.tensor(dy, [2, 3, 2]))),
+          );
+          return g([x, a]).map((t) => Array.from(t.dataSync()));
+        });
+      };
+      const ref = run('cpu');
+      const got = run('wasm');
+      expect(got).toEqual(ref);
+    });
   });
 
   describe('BatchNorm gradient (fused on wasm)', () => {

@@ -21,20 +21,39 @@ export function preluGradX(args: Args): tf.TensorInfo {
   const gv = f32(backend, dy);
   const ov = f32(backend, out);
   const n = xv.length;
-  if (av.length === 1) {
-    const a = av[0]!;
-    for (let i = 0; i < n; i++) ov[i] = xv[i]! > 0 ? gv[i]! : a * gv[i]!;
+  const xb = bitsOf(xv);
+  const C = av.length;
+  // branch-free select (the sign of x is random, so a branch mispredicts half the time):
+  // tab[2c] = alpha[c], tab[2c + 1] = 1, indexed by positive(x)
+  const tab = new Float32Array(2 * C);
+  for (let c = 0; c < C; c++) {
+    tab[2 * c] = av[c]!;
+    tab[2 * c + 1] = 1;
+  }
+  if (C === 1) {
+    for (let i = 0; i < n; i++) {
+      const b = xb[i]!;
+      ov[i] = gv[i]! * tab[(-b & ~b) >>> 31]!;
+    }
     return out;
   }
-  const C = av.length;
   // row by row over the channel axis: simple inner loops V8 optimises well
   for (let r = 0; r < n; r += C) {
     for (let c = 0; c < C; c++) {
       const i = r + c;
-      ov[i] = xv[i]! > 0 ? gv[i]! : av[c]! * gv[i]!;
+      const b = xb[i]!;
+      ov[i] = gv[i]! * tab[2 * c + ((-b & ~b) >>> 31)]!;
     }
   }
   return out;
+}
+
+/**
+ * The float32 bits of x as int32: x > 0 exactly when the bits b are > 0 (as a signed int), and
+ * ((-b) & ~b) >>> 31 is then 1, else 0 (also for -0, whose bits are INT_MIN, and for +0).
+ */
+function bitsOf(v: Float32Array): Int32Array {
+  return new Int32Array(v.buffer, v.byteOffset, v.length);
 }
 
 /** dalpha[c] = Σ dy·x over elements of channel c with x ≤ 0 */
@@ -45,23 +64,26 @@ export function preluGradAlpha(args: Args): tf.TensorInfo {
   const xv = f32(backend, x);
   const gv = f32(backend, dy);
   const C = tf.util.sizeFromShape(alpha.shape);
-  const acc = new Float64Array(C);
+  // branch-free: acc[2c] sums the elements with x ≤ 0, acc[2c + 1] the others (unused)
+  const acc = new Float64Array(2 * C);
   const n = xv.length;
+  const xb = bitsOf(xv);
   if (C === 1) {
-    let s = 0;
-    for (let i = 0; i < n; i++) if (!(xv[i]! > 0)) s += gv[i]! * xv[i]!;
-    acc[0] = s;
+    for (let i = 0; i < n; i++) {
+      const b = xb[i]!;
+      acc[(-b & ~b) >>> 31]! += gv[i]! * xv[i]!;
+    }
   } else {
     for (let r = 0; r < n; r += C) {
       for (let c = 0; c < C; c++) {
         const i = r + c;
-        const xi = xv[i]!;
-        if (!(xi > 0)) acc[c]! += gv[i]! * xi;
+        const b = xb[i]!;
+        acc[2 * c + ((-b & ~b) >>> 31)]! += gv[i]! * xv[i]!;
       }
     }
   }
   const ov = f32(backend, out);
-  for (let c = 0; c < C; c++) ov[c] = acc[c]!;
+  for (let c = 0; c < C; c++) ov[c] = acc[2 * c]!;
   return out;
 }
 
