@@ -341,6 +341,16 @@ export function kernelSuite(): void {
         [[8, 7], [7], [7]],
         { tol: 5e-4 },
       ));
+    it('odd number of rows (the two-row loop and its tail)', () =>
+      checkAgainstCpu(
+        'bn odd rows',
+        (x, o, g) => {
+          const { mean, variance } = tf.moments(x!, [0, 1, 2]);
+          return tf.batchNorm(x!, mean, variance, o, g, 1e-5);
+        },
+        [[3, 3, 5, 6], [6], [6]],
+        { tol: 5e-4 },
+      ));
   });
 
   describe('training-shaped compositions', () => {

@@ -44,11 +44,27 @@ export function bnGradStats(args: Args): tf.TensorInfo {
   const gv = f32(backend, dy);
   const s1 = new Float64Array(C);
   const s2 = new Float64Array(C);
-  for (let r = 0; r < xv.length; r += C) {
+  const m = Float64Array.from(mv);
+  const n = xv.length;
+  // two rows per iteration (half the accumulator loads/stores), the mean as float64
+  const C2 = 2 * C;
+  let r = 0;
+  for (; r + C2 <= n; r += C2) {
+    for (let c = 0; c < C; c++) {
+      const i = r + c;
+      const j = i + C;
+      const g0 = gv[i]!;
+      const g1 = gv[j]!;
+      const mc = m[c]!;
+      s1[c]! += g0 + g1;
+      s2[c]! += (xv[i]! - mc) * g0 + (xv[j]! - mc) * g1;
+    }
+  }
+  for (; r < n; r += C) {
     for (let c = 0; c < C; c++) {
       const g = gv[r + c]!;
       s1[c]! += g;
-      s2[c]! += (xv[r + c]! - mv[c]!) * g;
+      s2[c]! += (xv[r + c]! - m[c]!) * g;
     }
   }
   const ov = f32(backend, out);
