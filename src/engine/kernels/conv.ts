@@ -577,6 +577,87 @@ function backpropInputPadded(c: ConvInfo, dyv: Float32Array, wv: Float32Array, d
   return true;
 }
 
+/**
+ * Strided (s > 1) input gradient without col2im: the padded input splits into s² phases (rows and
+ * columns ≡ a, b mod s), each tap (kh, kw) reads one phase at a shift, so dPhase += dY·W[kh,kw]ᵀ is
+ * one GEMM writing a shifted contiguous view (β = 1) with dY in the phase's padded-width layout
+ * (zero rows in the extra columns). dx is then read back out of the phases. Returns false when not
+ * applicable (dilation, negative padding).
+ */
+function backpropInputPhased(c: ConvInfo, dyv: Float32Array, wv: Float32Array, dx: Float32Array): boolean {
+  const sh = c.strideHeight;
+  const sw = c.strideWidth;
+  if (sh !== sw || sh < 2 || c.dilationHeight !== 1 || c.dilationWidth !== 1) return false;
+  const s = sh;
+  const { filterHeight: KH, filterWidth: KW, outHeight: OH, outWidth: OW, inHeight: H, inWidth: W } = c;
+  const pt = c.padInfo.top;
+  const pl = c.padInfo.left;
+  if (pt < 0 || pl < 0 || OH < 1 || OW < 1) return false;
+  const Ci = c.inChannels;
+  const Co = c.outChannels;
+  const PH = OH + Math.floor((KH - 1) / s);
+  const PW = OW + Math.floor((KW - 1) / s);
+  const img = PH * PW;
+  const phases = s * s;
+  const perImage = Math.max(phases * img * Ci, img * Co);
+  const chunk = Math.max(
+    1,
+    Math.min(c.batchSize, Math.floor(ctx.scratchFloats / perImage), Math.floor(PAD_CHUNK_ROWS / img)),
+  );
+  const rowO = OW * Co;
+  for (let n0 = 0; n0 < c.batchSize; n0 += chunk) {
+    const nb = Math.min(chunk, c.batchSize - n0);
+    const phaseLen = nb * img * Ci;
+    const dp = scratchOf(phases * phaseLen);
+    dp.fill(0);
+    // dY in the padded-width layout [nb, PH, PW, Co] up to the last valid row
+    const M = (nb - 1) * img + (OH - 1) * PW + OW;
+    const dyp = scratchBOf(M * Co);
+    let pos = 0;
+    for (let n = 0; n < nb; n++) {
+      for (let oh = 0; oh < OH; oh++) {
+        const d = (n * img + oh * PW) * Co;
+        if (d > pos) dyp.fill(0, pos, d);
+        const src = ((n0 + n) * OH + oh) * rowO;
+        dyp.set(dyv.subarray(src, src + rowO), d);
+        pos = d + rowO;
+      }
+    }
+    for (let kh = 0; kh < KH; kh++) {
+      for (let kw = 0; kw < KW; kw++) {
+        const phase = (kh % s) * s + (kw % s);
+        const off = phase * phaseLen + (Math.floor(kh / s) * PW + Math.floor(kw / s)) * Ci;
+        const wb = wv.subarray((kh * KW + kw) * Ci * Co);
+        ctx.gemm(false, true, M, Ci, Co, 1, dyp, Co, wb, Co, 1, dp.subarray(off), Ci);
+      }
+    }
+    // dx[n, ih, iw] = phase (ih+pt) mod s, (iw+pl) mod s at ((ih+pt) div s, (iw+pl) div s)
+    for (let n = 0; n < nb; n++) {
+      for (let ih = 0; ih < H; ih++) {
+        const hp = ih + pt;
+        const ph = Math.floor(hp / s);
+        const a = hp % s;
+        let d = ((n0 + n) * H + ih) * W * Ci;
+        if (ph >= PH) {
+          dx.fill(0, d, d + W * Ci);
+          continue;
+        }
+        for (let iw = 0; iw < W; iw++, d += Ci) {
+          const wp = iw + pl;
+          const pw = Math.floor(wp / s);
+          if (pw >= PW) {
+            dx.fill(0, d, d + Ci);
+            continue;
+          }
+          const src = (a * s + (wp % s)) * phaseLen + (n * img + ph * PW + pw) * Ci;
+          dx.set(dp.subarray(src, src + Ci), d);
+        }
+      }
+    }
+  }
+  return true;
+}
+
 /** dx [N,H,W,Cin] = col2im(dy · Wᵀ), from dy [N,OH,OW,Cout] and filter [KH,KW,Cin,Cout]. */
 export function conv2DBackpropInput(args: Args): tf.TensorInfo {
   const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
@@ -604,6 +685,7 @@ export function conv2DBackpropInput(args: Args): tf.TensorInfo {
   }
   if (backpropInputPadded(c, dyv, wv, dx)) return out;
   if (backpropInputAsConv(c, dyv, wv, dx)) return out;
+  if (backpropInputPhased(c, dyv, wv, dx)) return out;
   dx.fill(0);
   const chunk = chunkOf(c);
   for (let n0 = 0; n0 < c.batchSize; n0 += chunk) {
