@@ -341,6 +341,21 @@ export function kernelSuite(): void {
         [[8, 7], [7], [7]],
         { tol: 5e-4 },
       ));
+    it('forward without offset and scale, and with [C] statistics of a 2-D input', () => {
+      checkAgainstCpu(
+        'bn noscale',
+        (x, m, v) => tf.batchNorm(x!, m!, tf.abs(v!), undefined, undefined, 1e-3),
+        [[2, 3, 4, 5], [5], [5]],
+        { grad: false }, // tfjs cannot save the missing inputs for backprop, on any backend
+      );
+      checkAgainstCpu('bn 2d stats', (x, m, v, o, g) => tf.batchNorm(x!, m!, tf.abs(v!), o, g, 1e-3), [
+        [6, 7],
+        [7],
+        [7],
+        [7],
+        [7],
+      ]);
+    });
     it('odd number of rows (the two-row loop and its tail)', () =>
       checkAgainstCpu(
         'bn odd rows',

@@ -12,6 +12,7 @@ import { transpose } from './transpose.js';
 import { tile } from './tile.js';
 import { mean, sum } from './reduce.js';
 import { cast, identity } from './identity.js';
+import { fusedBatchNorm } from './batchnorm.js';
 import type { Gemm } from '../blas.js';
 
 /** Kernel name -> implementation registered for backend 'wasm'. */
@@ -30,6 +31,7 @@ export const ENGINE_KERNELS: Record<string, tf.KernelFunc> = {
   Mean: mean as unknown as tf.KernelFunc,
   Identity: identity as unknown as tf.KernelFunc,
   Cast: cast as unknown as tf.KernelFunc,
+  FusedBatchNorm: fusedBatchNorm as unknown as tf.KernelFunc,
 };
 
 let registered = false;
