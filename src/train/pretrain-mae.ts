@@ -23,7 +23,7 @@ import { randomMasking, type Masking } from '../models/mae/masking.js';
 import { maskedMse } from '../losses/reconstruction.js';
 import { irmLoss, DEFAULT_IRM, type IrmConfig } from '../losses/irm.js';
 import { createOptimizer, type TrainOptimizer } from './optimizer.js';
-import { flipForStep, remainingEpochRecords, trimLog } from './resumable.js';
+import { resumableBatches, trimLog } from './resumable.js';
 import { createSchedule } from './schedule.js';
 import {
   assignWeights,
@@ -349,96 +349,83 @@ export async function trainMae(config: TrainMaeConfig, hooks: TrainMaeHooks = {}
     excludeDiagonal: cfg.irm.excludeDiagonal,
   };
   try {
-    while (step < totalSteps) {
-      const epochRecords = remainingEpochRecords(records, {
-        seed: cfg.seed,
-        step,
-        perEpoch,
-        totalSteps,
-        batchSize: cfg.batchSize,
-      });
-      const loader = createLoader({
-        records: epochRecords,
-        batchSize: cfg.batchSize,
-        size: modelCfg.imageSize,
-        dropLast: true,
-        onWarning: hooks.onWarning,
-      });
-      for await (const batch of loader.epoch()) {
-        const n = batch.images.shape[0];
-        let x = batch.images;
-        if (cfg.flip) {
-          const flipped = flipForStep(x, cfg.seed, step);
-          x.dispose();
-          x = flipped;
-        }
-        const m = stepMasking(cfg.seed, step, n, mae.numPatches, cfg.maskRatio);
-        const lr = schedule.lrAt(step);
-        let mseT: tf.Scalar | null = null;
-        let irmT: tf.Scalar | null = null;
-        const { value, grads } = tf.variableGrads(() => {
-          const f = mae.forward(x, m);
-          const mse = maskedMse(f.pred, f.target, f.mask);
-          mseT = tf.keep(mse);
-          if (!teacher) return mse;
-          const rec = mae.pasteBack(x, f);
-          const irm = irmLoss(teacher, x, rec, irmCfg);
-          irmT = tf.keep(irm);
-          return tf.add(mse, tf.mul(irm, irmCfg.weight)) as tf.Scalar;
-        }, Object.values(mae.variables));
-        const loss = (await value.data())[0] as number;
-        const mse = (mseT as tf.Scalar | null)?.dataSync()[0] ?? NaN;
-        const irm = irmT ? ((irmT as tf.Scalar).dataSync()[0] as number) : null;
-        value.dispose();
-        (mseT as tf.Scalar | null)?.dispose();
-        (irmT as tf.Scalar | null)?.dispose();
-        let gradNorm = NaN;
-        try {
-          if (!Number.isFinite(loss)) {
-            throw new FaceMaeError(
-              `non-finite loss (${loss}) at step ${step}: mse=${mse}${irm !== null ? ` irm=${irm}` : ''}; batch: ${batch.records
-                .map((r) => r.path)
-                .join(', ')}. Lower --lr or check these images`,
-              'E_NAN',
-            );
-          }
-          gradNorm = opt.step(grads, lr).gradNorm;
-          if (!Number.isFinite(gradNorm)) {
-            throw new FaceMaeError(
-              `non-finite gradient norm at step ${step}; batch: ${batch.records.map((r) => r.path).join(', ')}. Lower --lr`,
-              'E_NAN',
-            );
-          }
-        } finally {
-          tf.dispose(Object.values(grads));
-          x.dispose();
-        }
-        step += 1;
-        windowImgs += n;
-        const now = performance.now();
-        const imgPerSec = (windowImgs * 1000) / Math.max(1, now - windowStart);
-        last = { step, epoch: (step - 1) / perEpoch, lr, loss, mse, irm, gradNorm, imgPerSec };
-        if (step % cfg.logEvery === 0 || step === totalSteps) {
-          fs.appendFileSync(
-            logFile,
-            JSON.stringify({
-              ...last,
-              epoch: Number(last.epoch.toFixed(4)),
-              time: new Date().toISOString(),
-            }) + '\n',
+    for await (const { images: x, batch } of resumableBatches(records, {
+      seed: cfg.seed,
+      startStep: step,
+      perEpoch,
+      totalSteps,
+      batchSize: cfg.batchSize,
+      size: modelCfg.imageSize,
+      flip: cfg.flip,
+      onWarning: hooks.onWarning,
+    })) {
+      const n = x.shape[0];
+      const m = stepMasking(cfg.seed, step, n, mae.numPatches, cfg.maskRatio);
+      const lr = schedule.lrAt(step);
+      let mseT: tf.Scalar | null = null;
+      let irmT: tf.Scalar | null = null;
+      const { value, grads } = tf.variableGrads(() => {
+        const f = mae.forward(x, m);
+        const mse = maskedMse(f.pred, f.target, f.mask);
+        mseT = tf.keep(mse);
+        if (!teacher) return mse;
+        const rec = mae.pasteBack(x, f);
+        const irm = irmLoss(teacher, x, rec, irmCfg);
+        irmT = tf.keep(irm);
+        return tf.add(mse, tf.mul(irm, irmCfg.weight)) as tf.Scalar;
+      }, Object.values(mae.variables));
+      const loss = (await value.data())[0] as number;
+      const mse = (mseT as tf.Scalar | null)?.dataSync()[0] ?? NaN;
+      const irm = irmT ? ((irmT as tf.Scalar).dataSync()[0] as number) : null;
+      value.dispose();
+      (mseT as tf.Scalar | null)?.dispose();
+      (irmT as tf.Scalar | null)?.dispose();
+      let gradNorm = NaN;
+      try {
+        if (!Number.isFinite(loss)) {
+          throw new FaceMaeError(
+            `non-finite loss (${loss}) at step ${step}: mse=${mse}${irm !== null ? ` irm=${irm}` : ''}; batch: ${batch.records
+              .map((r) => r.path)
+              .join(', ')}. Lower --lr or check these images`,
+            'E_NAN',
           );
-          windowStart = now;
-          windowImgs = 0;
         }
-        hooks.onProgress?.(
-          step,
-          totalSteps,
-          `loss ${loss.toFixed(4)}${irm !== null ? ` (irm ${irm.toFixed(4)})` : ''} · ${imgPerSec.toFixed(1)} img/s`,
-        );
-        hooks.onStep?.(last);
-        if (step % cfg.checkpointEvery === 0 && step < totalSteps) await save(step);
-        if (cfg.sampleEvery > 0 && step % cfg.sampleEvery === 0 && step < totalSteps) await sample(step);
+        gradNorm = opt.step(grads, lr).gradNorm;
+        if (!Number.isFinite(gradNorm)) {
+          throw new FaceMaeError(
+            `non-finite gradient norm at step ${step}; batch: ${batch.records.map((r) => r.path).join(', ')}. Lower --lr`,
+            'E_NAN',
+          );
+        }
+      } finally {
+        tf.dispose(Object.values(grads));
+        x.dispose();
       }
+      step += 1;
+      windowImgs += n;
+      const now = performance.now();
+      const imgPerSec = (windowImgs * 1000) / Math.max(1, now - windowStart);
+      last = { step, epoch: (step - 1) / perEpoch, lr, loss, mse, irm, gradNorm, imgPerSec };
+      if (step % cfg.logEvery === 0 || step === totalSteps) {
+        fs.appendFileSync(
+          logFile,
+          JSON.stringify({
+            ...last,
+            epoch: Number(last.epoch.toFixed(4)),
+            time: new Date().toISOString(),
+          }) + '\n',
+        );
+        windowStart = now;
+        windowImgs = 0;
+      }
+      hooks.onProgress?.(
+        step,
+        totalSteps,
+        `loss ${loss.toFixed(4)}${irm !== null ? ` (irm ${irm.toFixed(4)})` : ''} · ${imgPerSec.toFixed(1)} img/s`,
+      );
+      hooks.onStep?.(last);
+      if (step % cfg.checkpointEvery === 0 && step < totalSteps) await save(step);
+      if (cfg.sampleEvery > 0 && step % cfg.sampleEvery === 0 && step < totalSteps) await sample(step);
     }
     await save(step);
     await sample(step);

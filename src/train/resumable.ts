@@ -7,8 +7,9 @@
 import fs from 'node:fs';
 import { createRng } from '../core/rng.js';
 import { atomicWriteFileSync } from '../core/fs.js';
+import { createLoader } from '../data/loader.js';
 import { tf } from '../engine/backend.js';
-import type { FaceRecord } from '../types.js';
+import type { FaceBatch, FaceRecord } from '../types.js';
 
 /** The image order of epoch `epoch`, derived from the seed only. */
 export function epochOrder(seed: number, epoch: number, n: number): number[] {
@@ -58,4 +59,44 @@ export function trimLog(file: string, step: number): void {
       }
     });
   atomicWriteFileSync(file, keep.map((l) => l + '\n').join(''));
+}
+
+/**
+ * The batches of a run from `startStep` to `totalSteps`, epoch after epoch, each flipped for its
+ * step when `flip`: images [N,size,size,3] (the caller disposes them) with the loader's batch
+ * (labels, records). Bounded memory: one epoch's loader at a time.
+ */
+export async function* resumableBatches(
+  records: readonly FaceRecord[],
+  opts: {
+    seed: number;
+    startStep: number;
+    perEpoch: number;
+    totalSteps: number;
+    batchSize: number;
+    size: number;
+    flip: boolean;
+    onWarning?: (message: string) => void;
+  },
+): AsyncGenerator<{ step: number; images: tf.Tensor4D; batch: FaceBatch }> {
+  let step = opts.startStep;
+  while (step < opts.totalSteps) {
+    const loader = createLoader({
+      records: remainingEpochRecords(records, { ...opts, step }),
+      batchSize: opts.batchSize,
+      size: opts.size,
+      dropLast: true,
+      onWarning: opts.onWarning,
+    });
+    for await (const batch of loader.epoch()) {
+      let images = batch.images;
+      if (opts.flip) {
+        const flipped = flipForStep(images, opts.seed, step);
+        images.dispose();
+        images = flipped;
+      }
+      yield { step, images, batch };
+      step += 1;
+    }
+  }
 }

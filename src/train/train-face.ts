@@ -14,7 +14,6 @@ import { FaceMaeError } from '../core/errors.js';
 import { prepareOutDir } from '../core/fs.js';
 import { saveResolvedConfig } from '../config/resolve.js';
 import { listImageFolder } from '../data/image-folder.js';
-import { createLoader } from '../data/loader.js';
 import { readVerificationSet } from '../data/verification-set.js';
 import type { OnProgress } from '../types.js';
 import { createBackbone, type FaceBackbone } from '../models/backbones/index.js';
@@ -36,7 +35,7 @@ import {
   loadCheckpoint,
   saveCheckpoint,
 } from './checkpoint.js';
-import { flipForStep, remainingEpochRecords, trimLog } from './resumable.js';
+import { resumableBatches, trimLog } from './resumable.js';
 
 export interface TrainFrConfig {
   /** Image folder <identity>/<image> of aligned 112×112 faces. */
@@ -298,84 +297,71 @@ export async function trainFaceRecognizer(
   let windowImgs = 0;
   let windowHits = 0;
   try {
-    while (step < totalSteps) {
-      const epochRecords = remainingEpochRecords(records, {
-        seed: cfg.seed,
-        step,
-        perEpoch,
-        totalSteps,
-        batchSize: cfg.batchSize,
-      });
-      const loader = createLoader({
-        records: epochRecords,
-        batchSize: cfg.batchSize,
-        size: cfg.inputSize,
-        dropLast: true,
-        onWarning: hooks.onWarning,
-      });
-      for await (const batch of loader.epoch()) {
-        const n = batch.images.shape[0];
-        let x = batch.images;
-        if (cfg.flip) {
-          const flipped = flipForStep(x, cfg.seed, step);
-          x.dispose();
-          x = flipped;
-        }
-        const lr = schedule.lrAt(step);
-        let cosT: tf.Tensor2D | null = null;
-        const { value, grads } = tf.variableGrads(() => {
-          const cos = head.apply(backbone.apply(x, true));
-          cosT = tf.keep(cos);
-          return crossEntropy(combinedMargin(cos, batch.labels, cfg.margin), batch.labels);
-        }, Object.values(params));
-        const loss = (await value.data())[0] as number;
-        const cosData = (await (cosT as unknown as tf.Tensor2D).data()) as Float32Array;
-        value.dispose();
-        (cosT as unknown as tf.Tensor2D).dispose();
-        let gradNorm = NaN;
-        try {
-          if (!Number.isFinite(loss)) {
-            throw new FaceMaeError(
-              `non-finite loss (${loss}) at step ${step}; batch: ${batch.records.map((r) => r.path).join(', ')}. Lower --lr`,
-              'E_NAN',
-            );
-          }
-          gradNorm = opt.step(grads, lr).gradNorm;
-          if (!Number.isFinite(gradNorm))
-            throw new FaceMaeError(`non-finite gradient norm at step ${step}: lower --lr`, 'E_NAN');
-        } finally {
-          tf.dispose(Object.values(grads));
-          x.dispose();
-        }
-        step += 1;
-        windowImgs += n;
-        windowHits += top1Accuracy(cosData, batch.labels, numClasses) * n;
-        const now = performance.now();
-        const imgPerSec = (windowImgs * 1000) / Math.max(1, now - windowStart);
-        last = { step, epoch: step / perEpoch, lr, loss, acc: windowHits / windowImgs, gradNorm, imgPerSec };
-        if (step % cfg.logEvery === 0 || step === totalSteps) {
-          fs.appendFileSync(
-            logFile,
-            JSON.stringify({
-              ...last,
-              epoch: Number(last.epoch.toFixed(4)),
-              time: new Date().toISOString(),
-            }) + '\n',
+    for await (const { images: x, batch } of resumableBatches(records, {
+      seed: cfg.seed,
+      startStep: step,
+      perEpoch,
+      totalSteps,
+      batchSize: cfg.batchSize,
+      size: cfg.inputSize,
+      flip: cfg.flip,
+      onWarning: hooks.onWarning,
+    })) {
+      const n = x.shape[0];
+      const lr = schedule.lrAt(step);
+      let cosT: tf.Tensor2D | null = null;
+      const { value, grads } = tf.variableGrads(() => {
+        const cos = head.apply(backbone.apply(x, true));
+        cosT = tf.keep(cos);
+        return crossEntropy(combinedMargin(cos, batch.labels, cfg.margin), batch.labels);
+      }, Object.values(params));
+      const loss = (await value.data())[0] as number;
+      const cosData = (await (cosT as unknown as tf.Tensor2D).data()) as Float32Array;
+      value.dispose();
+      (cosT as unknown as tf.Tensor2D).dispose();
+      let gradNorm = NaN;
+      try {
+        if (!Number.isFinite(loss)) {
+          throw new FaceMaeError(
+            `non-finite loss (${loss}) at step ${step}; batch: ${batch.records.map((r) => r.path).join(', ')}. Lower --lr`,
+            'E_NAN',
           );
-          windowStart = now;
-          windowImgs = 0;
-          windowHits = 0;
         }
-        hooks.onProgress?.(
-          step,
-          totalSteps,
-          `loss ${loss.toFixed(3)} acc ${(100 * last.acc).toFixed(1)}% · ${imgPerSec.toFixed(1)} img/s`,
-        );
-        hooks.onStep?.(last);
-        if (step % cfg.checkpointEvery === 0 && step < totalSteps) await save(step);
-        if (cfg.verifyEvery > 0 && step % cfg.verifyEvery === 0 && step < totalSteps && sets.length)
-          await runVerify(step, false);
+        gradNorm = opt.step(grads, lr).gradNorm;
+        if (!Number.isFinite(gradNorm))
+          throw new FaceMaeError(`non-finite gradient norm at step ${step}: lower --lr`, 'E_NAN');
+      } finally {
+        tf.dispose(Object.values(grads));
+        x.dispose();
       }
+      step += 1;
+      windowImgs += n;
+      windowHits += top1Accuracy(cosData, batch.labels, numClasses) * n;
+      const now = performance.now();
+      const imgPerSec = (windowImgs * 1000) / Math.max(1, now - windowStart);
+      last = { step, epoch: step / perEpoch, lr, loss, acc: windowHits / windowImgs, gradNorm, imgPerSec };
+      if (step % cfg.logEvery === 0 || step === totalSteps) {
+        fs.appendFileSync(
+          logFile,
+          JSON.stringify({
+            ...last,
+            epoch: Number(last.epoch.toFixed(4)),
+            time: new Date().toISOString(),
+          }) + '\n',
+        );
+        windowStart = now;
+        windowImgs = 0;
+        windowHits = 0;
+      }
+      hooks.onProgress?.(
+        step,
+        totalSteps,
+        `loss ${loss.toFixed(3)} acc ${(100 * last.acc).toFixed(1)}% · ${imgPerSec.toFixed(1)} img/s`,
+      );
+      hooks.onStep?.(last);
+      if (step % cfg.checkpointEvery === 0 && step < totalSteps) await save(step);
+      if (cfg.verifyEvery > 0 && step % cfg.verifyEvery === 0 && step < totalSteps && sets.length)
+        await runVerify(step, false);
     }
     await save(step);
     if (sets.length) await runVerify(step, true);
