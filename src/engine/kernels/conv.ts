@@ -74,6 +74,45 @@ function chunkOf(c: ConvInfo): number {
   return Math.max(1, Math.min(c.batchSize, byScratch, byRows));
 }
 
+/**
+ * out [N·OH·OW, cout] = im2col(src) · w, over the batch in chunks so the columns fit the scratch:
+ * the generic convolution (forward, and the input gradient as a convolution of dy).
+ * src [N,H,W,C] in geometry g; w [KH·KW·C, cout].
+ */
+function convByIm2col(
+  src: Float32Array,
+  g: ConvInfo,
+  w: Float32Array,
+  cout: number,
+  out: Float32Array,
+): void {
+  const rowLen = g.filterHeight * g.filterWidth * g.inChannels;
+  const chunk = chunkOf(g);
+  const rowsPerImage = g.outHeight * g.outWidth;
+  for (let n0 = 0; n0 < g.batchSize; n0 += chunk) {
+    const nb = Math.min(chunk, g.batchSize - n0);
+    const rows = nb * rowsPerImage;
+    const cols = scratchOf(rows * rowLen);
+    im2col(src, g, n0, nb, cols);
+    const o = n0 * rowsPerImage * cout;
+    ctx.gemm(
+      false,
+      false,
+      rows,
+      cout,
+      rowLen,
+      1,
+      cols,
+      rowLen,
+      w,
+      cout,
+      0,
+      out.subarray(o, o + rows * cout),
+      cout,
+    );
+  }
+}
+
 /** Channels below which the stock XNNPACK forward beats im2col + GEMM (the RGB stem). */
 const MIN_GEMM_CHANNELS = 8;
 
@@ -424,16 +463,7 @@ export function conv2D(args: Args): tf.TensorInfo {
     convPadded(xv, pg, Ci, Co, (kh, kw) => wv.subarray((kh * c.filterWidth + kw) * Ci * Co), false, ov);
     return out;
   }
-  const chunk = chunkOf(c);
-  const rowsPerImage = c.outHeight * c.outWidth;
-  for (let n0 = 0; n0 < c.batchSize; n0 += chunk) {
-    const nb = Math.min(chunk, c.batchSize - n0);
-    const rows = nb * rowsPerImage;
-    const cols = scratchOf(rows * rowLen);
-    im2col(xv, c, n0, nb, cols);
-    const o = n0 * rowsPerImage * Co;
-    ctx.gemm(false, false, rows, Co, rowLen, 1, cols, rowLen, wv, Co, 0, ov.subarray(o, o + rows * Co), Co);
-  }
+  convByIm2col(xv, c, wv, Co, ov);
   return out;
 }
 
@@ -526,18 +556,7 @@ function backpropInputAsConv(c: ConvInfo, dyv: Float32Array, wv: Float32Array, d
     padInfo: { ...c.padInfo, top: padTop, left: padLeft },
   } as ConvInfo;
   const wf = flipFilter(wv, c.filterHeight, c.filterWidth, c.inChannels, c.outChannels);
-  const rowLen = g.filterHeight * g.filterWidth * g.inChannels;
-  const Ci = c.inChannels;
-  const chunk = chunkOf(g);
-  const rowsPerImage = g.outHeight * g.outWidth;
-  for (let n0 = 0; n0 < g.batchSize; n0 += chunk) {
-    const nb = Math.min(chunk, g.batchSize - n0);
-    const rows = nb * rowsPerImage;
-    const cols = scratchOf(rows * rowLen);
-    im2col(dyv, g, n0, nb, cols);
-    const o = n0 * rowsPerImage * Ci;
-    ctx.gemm(false, false, rows, Ci, rowLen, 1, cols, rowLen, wf, Ci, 0, dx.subarray(o, o + rows * Ci), Ci);
-  }
+  convByIm2col(dyv, g, wf, c.inChannels, dx);
   return true;
 }
 
