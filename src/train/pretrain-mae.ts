@@ -23,7 +23,7 @@ import { randomMasking, type Masking } from '../models/mae/masking.js';
 import { maskedMse } from '../losses/reconstruction.js';
 import { irmLoss, DEFAULT_IRM, type IrmConfig } from '../losses/irm.js';
 import { createOptimizer, type TrainOptimizer } from './optimizer.js';
-import { resumableBatches, trimLog } from './resumable.js';
+import { appendLogLine, resumableBatches, trimLog } from './resumable.js';
 import { createSchedule } from './schedule.js';
 import {
   assignWeights,
@@ -407,14 +407,7 @@ export async function trainMae(config: TrainMaeConfig, hooks: TrainMaeHooks = {}
       const imgPerSec = (windowImgs * 1000) / Math.max(1, now - windowStart);
       last = { step, epoch: (step - 1) / perEpoch, lr, loss, mse, irm, gradNorm, imgPerSec };
       if (step % cfg.logEvery === 0 || step === totalSteps) {
-        fs.appendFileSync(
-          logFile,
-          JSON.stringify({
-            ...last,
-            epoch: Number(last.epoch.toFixed(4)),
-            time: new Date().toISOString(),
-          }) + '\n',
-        );
+        appendLogLine(logFile, last);
         windowStart = now;
         windowImgs = 0;
       }

@@ -45,6 +45,15 @@ export function flipForStep(x: tf.Tensor4D, seed: number, step: number): tf.Tens
   });
 }
 
+/** Appends one step's log line (epoch rounded, a timestamp added) to a JSON-lines log. */
+export function appendLogLine(file: string, entry: { epoch: number }): void {
+  fs.appendFileSync(
+    file,
+    JSON.stringify({ ...entry, epoch: Number(entry.epoch.toFixed(4)), time: new Date().toISOString() }) +
+      '\n',
+  );
+}
+
 /** Keeps only the JSON lines of `file` with `step <= step` (atomically). */
 export function trimLog(file: string, step: number): void {
   if (!fs.existsSync(file)) return;

@@ -35,7 +35,7 @@ import {
   loadCheckpoint,
   saveCheckpoint,
 } from './checkpoint.js';
-import { resumableBatches, trimLog } from './resumable.js';
+import { appendLogLine, resumableBatches, trimLog } from './resumable.js';
 
 export interface TrainFrConfig {
   /** Image folder <identity>/<image> of aligned 112×112 faces. */
@@ -341,14 +341,7 @@ export async function trainFaceRecognizer(
       const imgPerSec = (windowImgs * 1000) / Math.max(1, now - windowStart);
       last = { step, epoch: step / perEpoch, lr, loss, acc: windowHits / windowImgs, gradNorm, imgPerSec };
       if (step % cfg.logEvery === 0 || step === totalSteps) {
-        fs.appendFileSync(
-          logFile,
-          JSON.stringify({
-            ...last,
-            epoch: Number(last.epoch.toFixed(4)),
-            time: new Date().toISOString(),
-          }) + '\n',
-        );
+        appendLogLine(logFile, last);
         windowStart = now;
         windowImgs = 0;
         windowHits = 0;
