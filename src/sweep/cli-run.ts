@@ -26,13 +26,21 @@ function checkSweepKeys(file: string, v: Record<string, unknown>): void {
       );
     }
   }
-  const mae = v.mae as Record<string, unknown> | undefined;
-  for (const k of Object.keys(mae ?? {})) {
-    if (!['pretrained', 'train'].includes(k))
-      throw new FaceMaeError(
-        `unknown key "mae.${k}" in ${file}; known: mae.pretrained, mae.train`,
-        'E_CONFIG',
-      );
+  const sections: Record<string, string[]> = {
+    mae: ['pretrained', 'train'],
+    ablation: ['pretrained', 'train', 'maskRatios'],
+    split: ['dir', 'seed', 'deployIdentities', 'trainPrefix', 'restPrefix'],
+  };
+  for (const [name, known] of Object.entries(sections)) {
+    const sec = v[name];
+    if (sec === null || typeof sec !== 'object') continue;
+    for (const k of Object.keys(sec)) {
+      if (!known.includes(k))
+        throw new FaceMaeError(
+          `unknown key "${name}.${k}" in ${file}; known: ${known.map((x) => `${name}.${x}`).join(', ')}`,
+          'E_CONFIG',
+        );
+    }
   }
 }
 

@@ -20,6 +20,30 @@ export interface DeploySelection {
   excludeListed?: string[];
 }
 
+/**
+ * A seeded by-identity split of one dataset (the evidence protocol, configs/celeba-966.json):
+ * `deployIdentities` of its identities form the deployment set B (never seen by FaceMAE or its
+ * teacher); the rest join the training pool A. Identity folders are renamed `<prefix><id>` in A
+ * so two sources cannot collide.
+ */
+export interface SplitConfig {
+  dir: string;
+  seed: number;
+  deployIdentities: number;
+  /** Prefix of the identities from `train` in A, and of the split's remainder. */
+  trainPrefix: string;
+  restPrefix: string;
+}
+
+/** The same MAE recipe without IRM (λ = 0): the ablation rows `facemae-noirm`. */
+export interface AblationConfig {
+  /** A trained MAE used instead of training when the folder exists (null: always train). */
+  pretrained: string | null;
+  /** Passed to trainMae like `mae.train`, always without a teacher. */
+  train: Record<string, unknown>;
+  maskRatios: number[];
+}
+
 export interface SweepConfig {
   name: string;
   seed: number;
@@ -27,8 +51,10 @@ export interface SweepConfig {
   size: number;
   /** Training set A (FaceMAE, and the IRM teacher when teacher = 'train'). */
   train: string;
-  /** Deployment set B of unseen identities: a folder, or a selection from a bigger one. */
+  /** Deployment set B of unseen identities: a folder, or a selection from a bigger one ('' with `split`). */
   deploy: string | DeploySelection;
+  /** B and the rest of A from one dataset split by identity (then `deploy` stays ''). */
+  split: SplitConfig | null;
   /** Verification sets T (readVerificationSet specs such as 'lfw:DIR'). */
   verify: string[];
   /** IRM teacher: 'train' (a recognizer trained on A here) or a spec ('faceplugin' | FILE.onnx | RUN_DIR). */
@@ -49,6 +75,10 @@ export interface SweepConfig {
   };
   /** FaceMAE reconstructions of B at these mask ratios. */
   maskRatios: number[];
+  /** FaceMAE trained without IRM, for the ablation rows (null: no ablation). */
+  ablation: AblationConfig | null;
+  /** Train and verify a recognizer on every version (false: privacy only, e.g. a first pass). */
+  utility: boolean;
   /** Baseline protections of B. */
   baselines: Array<{ method: DistortionMethod; strength: number }>;
   /** Patch side of the mask-only baseline and the grids' masked column. */
@@ -67,6 +97,7 @@ export const DEFAULT_SWEEP_CONFIG: SweepConfig = {
   size: 112,
   train: '',
   deploy: '',
+  split: null,
   verify: [],
   teacher: 'train',
   teacherTrain: {},
@@ -74,6 +105,8 @@ export const DEFAULT_SWEEP_CONFIG: SweepConfig = {
   allowSameAttacker: false,
   mae: { pretrained: null, train: {} },
   maskRatios: [0.5, 0.75, 0.9],
+  ablation: null,
+  utility: true,
   baselines: [
     { method: 'mask', strength: 0.75 },
     { method: 'blur', strength: 4 },
@@ -99,7 +132,37 @@ export function resolveSweepPaths(cfg: SweepConfig, baseDir: string): SweepConfi
   };
   if (!cfg.train)
     throw new FaceMaeError('sweep config needs "train" (the training set A folder)', 'E_CONFIG');
-  if (!cfg.deploy) throw new FaceMaeError('sweep config needs "deploy" (the deployment set B)', 'E_CONFIG');
+  if (!cfg.deploy && !cfg.split)
+    throw new FaceMaeError('sweep config needs "deploy" (the deployment set B) or "split"', 'E_CONFIG');
+  if (cfg.deploy && cfg.split)
+    throw new FaceMaeError(
+      'sweep config gives both "deploy" and "split": with a split, B is the split\'s deployment part',
+      'E_CONFIG',
+    );
+  if (cfg.split) {
+    const sp = cfg.split;
+    const bad = (
+      [
+        ['dir', typeof sp.dir === 'string' && sp.dir !== ''],
+        ['seed', Number.isFinite(sp.seed)],
+        ['deployIdentities', Number.isInteger(sp.deployIdentities) && sp.deployIdentities > 0],
+        ['trainPrefix', typeof sp.trainPrefix === 'string'],
+        ['restPrefix', typeof sp.restPrefix === 'string'],
+      ] as const
+    ).find(([, ok]) => !ok);
+    if (bad)
+      throw new FaceMaeError(
+        `split.${bad[0]} is missing or invalid (${JSON.stringify(sp[bad[0]])}); a split needs dir, seed, deployIdentities (a positive integer), trainPrefix and restPrefix`,
+        'E_CONFIG',
+      );
+  }
+  if (cfg.ablation && !(Array.isArray(cfg.ablation.maskRatios) && cfg.ablation.maskRatios.length > 0))
+    throw new FaceMaeError('ablation.maskRatios must list at least one mask ratio', 'E_CONFIG');
+  if (cfg.split && cfg.split.trainPrefix === cfg.split.restPrefix)
+    throw new FaceMaeError(
+      `split.trainPrefix and split.restPrefix are both "${cfg.split.trainPrefix}": they must differ so identities cannot collide`,
+      'E_CONFIG',
+    );
   for (const b of cfg.baselines) {
     if (!DISTORTION_METHODS.includes(b.method)) {
       throw new FaceMaeError(
@@ -108,7 +171,7 @@ export function resolveSweepPaths(cfg: SweepConfig, baseDir: string): SweepConfi
       );
     }
   }
-  for (const r of cfg.maskRatios) {
+  for (const r of [...cfg.maskRatios, ...(cfg.ablation?.maskRatios ?? [])]) {
     if (!(r > 0 && r < 1)) throw new FaceMaeError(`sweep mask ratio ${r} must be in (0, 1)`, 'E_CONFIG');
   }
   return {
@@ -118,6 +181,17 @@ export function resolveSweepPaths(cfg: SweepConfig, baseDir: string): SweepConfi
       typeof cfg.deploy === 'string'
         ? p(cfg.deploy)
         : { ...cfg.deploy, dir: p(cfg.deploy.dir), excludeListed: cfg.deploy.excludeListed?.map(p) },
+    split: cfg.split ? { ...cfg.split, dir: p(cfg.split.dir) } : null,
+    ablation: cfg.ablation
+      ? {
+          ...cfg.ablation,
+          pretrained: cfg.ablation.pretrained ? p(cfg.ablation.pretrained) : null,
+          train:
+            typeof cfg.ablation.train.init === 'string'
+              ? { ...cfg.ablation.train, init: p(cfg.ablation.train.init) }
+              : cfg.ablation.train,
+        }
+      : null,
     verify: cfg.verify.map(spec),
     teacher: model(cfg.teacher),
     attacker: model(cfg.attacker),

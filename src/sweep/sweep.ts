@@ -10,6 +10,7 @@ import { saveResolvedConfig } from '../config/resolve.js';
 import { FaceMaeError } from '../core/errors.js';
 import { createRng } from '../core/rng.js';
 import { listImageFolder, readImage } from '../data/image-folder.js';
+import { splitIdentities } from '../data/split.js';
 import { distortDataset } from '../protect/distort-dataset.js';
 import { maskPatches } from '../protect/distortions.js';
 import {
@@ -24,7 +25,7 @@ import { composeGrid } from '../report/grid.js';
 import type { ReportData, ReportRow, UtilityFigures } from '../report/types.js';
 import { writePng, writeReport } from '../report/write.js';
 import type { Embedder, OnProgress, RgbImage } from '../types.js';
-import type { SweepConfig } from './config.js';
+import type { SplitConfig, SweepConfig } from './config.js';
 import { runSteps, type Step, type StepOutcome, type SweepStepResult } from './runner.js';
 
 /** The other areas' functions the sweep calls; injectable so tests can run a tiny fake sweep. */
@@ -121,6 +122,45 @@ async function selectDeploy(
   return { identities: chosen.length, images: n };
 }
 
+/** Copies `<src>/<id>/*` into `<dst>/<prefix><id>/` for each id; returns the image count. */
+function copyIdentities(src: string, ids: readonly string[], dst: string, prefix = ''): number {
+  let n = 0;
+  for (const id of ids) {
+    const to = path.join(dst, prefix + id);
+    fs.mkdirSync(to, { recursive: true });
+    for (const f of fs.readdirSync(path.join(src, id), { withFileTypes: true })) {
+      if (!f.isFile()) continue;
+      fs.copyFileSync(path.join(src, id, f.name), path.join(to, f.name));
+      n++;
+    }
+  }
+  return n;
+}
+
+/**
+ * The evidence protocol's data: B = the split's deployment identities (`<out>/deploy`), A = the
+ * training folder's identities plus the split's remainder, prefixed (`<out>/train`). Copies, not
+ * links: the image lister reads plain files only.
+ */
+async function materialiseSplit(trainDir: string, split: SplitConfig, out: string): Promise<SweepStepResult> {
+  const { identities } = await listImageFolder(split.dir);
+  const s = splitIdentities(identities, { seed: split.seed, deployCount: split.deployIdentities });
+  const trainIds = (await listImageFolder(trainDir)).identities;
+  const deployImages = copyIdentities(split.dir, s.deploy, path.join(out, 'deploy'));
+  const trainImages =
+    copyIdentities(trainDir, trainIds, path.join(out, 'train'), split.trainPrefix) +
+    copyIdentities(split.dir, s.rest, path.join(out, 'train'), split.restPrefix);
+  const summary = {
+    deployIdentities: s.deploy.length,
+    deployImages,
+    trainIdentities: trainIds.length + s.rest.length,
+    trainImages,
+    deploy: s.deploy,
+  };
+  fs.writeFileSync(path.join(out, 'split.json'), JSON.stringify(summary, null, 1));
+  return { ...summary, deploy: undefined };
+}
+
 /** `<identity>/<file>` -> kept patch indices, from a reconstruction manifest (empty when absent). */
 function readKeptPatches(file: string): Map<string, number[]> {
   const out = new Map<string, number[]>();
@@ -170,10 +210,24 @@ export async function runSweep(
   const steps: Step[] = [];
   const seed = cfg.seed;
 
-  // B: a folder, or a selection copied into the run.
+  // B: a folder, a selection copied into the run, or the deployment part of a split (which also
+  // makes A: the training folder plus the split's remainder).
   let deployDir: string;
+  let trainDir = cfg.train;
   const deploySteps: string[] = [];
-  if (typeof cfg.deploy === 'string') {
+  const trainSteps: string[] = [];
+  if (cfg.split) {
+    const split = cfg.split;
+    deployDir = path.join(stepsDir, 'split', 'deploy');
+    trainDir = path.join(stepsDir, 'split', 'train');
+    steps.push({
+      id: 'split',
+      config: { split, train: cfg.train },
+      run: async ({ outDir }) => materialiseSplit(cfg.train, split, outDir),
+    });
+    deploySteps.push('split');
+    trainSteps.push('split');
+  } else if (typeof cfg.deploy === 'string') {
     deployDir = cfg.deploy;
   } else {
     const sel = cfg.deploy;
@@ -189,15 +243,16 @@ export async function runSweep(
   // The IRM teacher: trained on A here, or given.
   const teacherSteps: string[] = [];
   // A pretrained FaceMAE (when its folder exists) replaces training, and with it the teacher.
-  const pretrained = cfg.mae.pretrained && fs.existsSync(cfg.mae.pretrained) ? cfg.mae.pretrained : null;
-  if (cfg.teacher === 'train' && !pretrained) {
+  const maePretrained = cfg.mae.pretrained && fs.existsSync(cfg.mae.pretrained);
+  if (cfg.teacher === 'train' && !maePretrained) {
     steps.push({
       id: 'teacher',
       resumable: true,
-      config: { data: cfg.train, train: cfg.teacherTrain, seed, size: cfg.size },
+      deps: trainSteps,
+      config: { data: cfg.train, split: cfg.split, train: cfg.teacherTrain, seed, size: cfg.size },
       run: async ({ outDir }) =>
         deps.trainRecognizer({
-          data: cfg.train,
+          data: trainDir,
           out: outDir,
           config: cfg.teacherTrain,
           seed,
@@ -208,44 +263,70 @@ export async function runSweep(
     teacherSteps.push('teacher');
   }
 
-  // FaceMAE: the pretrained run when it exists, else trained on A with the teacher.
-  steps.push({
-    id: 'mae',
-    resumable: true,
-    deps: pretrained ? [] : teacherSteps,
-    config: pretrained
-      ? { pretrained }
-      : { data: cfg.train, teacher: cfg.teacher, train: cfg.mae.train, seed, size: cfg.size },
-    run: async ({ outDir, deps: d }) => {
-      if (pretrained)
-        return { run: pretrained, pretrained: true, teacher: findIrmTeacher(pretrained) ?? null };
-      const teacher = cfg.teacher === 'train' ? (d.teacher?.run as string) : cfg.teacher;
-      const r = await deps.trainMae({
-        data: cfg.train,
-        out: outDir,
-        teacher,
-        config: cfg.mae.train,
-        seed,
-        size: cfg.size,
-        onProgress: prog('mae'),
-      });
-      return { run: r.run, pretrained: false, teacher };
-    },
-  });
-
-  // Every version of B.
-  const sets: ProtectedSet[] = [{ id: 'original', method: 'original', label: 'original (no protection)' }];
-  for (const r of cfg.maskRatios) {
-    const id = `facemae-r${r}`;
-    sets.push({ id, method: 'facemae', label: `FaceMAE, mask ratio ${r}`, strength: r, step: id });
+  // FaceMAE (and its λ = 0 ablation): the pretrained run when it exists, else trained on A.
+  const addMae = (
+    id: 'mae' | 'mae-noirm',
+    section: { pretrained: string | null; train: Record<string, unknown> },
+    teacherSpec: string | null,
+  ) => {
+    const pretrained = section.pretrained && fs.existsSync(section.pretrained) ? section.pretrained : null;
+    const needsTeacher = !pretrained && teacherSpec === 'train';
     steps.push({
       id,
       resumable: true,
-      deps: ['mae', ...deploySteps],
-      config: { ratio: r, seed, size: cfg.size, deploy: cfg.deploy },
+      deps: pretrained ? [] : [...trainSteps, ...(needsTeacher ? teacherSteps : [])],
+      config: pretrained
+        ? { pretrained }
+        : {
+            data: cfg.train,
+            split: cfg.split,
+            teacher: teacherSpec,
+            train: section.train,
+            seed,
+            size: cfg.size,
+          },
+      run: async ({ outDir, deps: d }) => {
+        if (pretrained)
+          return { run: pretrained, pretrained: true, teacher: findIrmTeacher(pretrained) ?? null };
+        const teacher = needsTeacher ? (d.teacher?.run as string) : (teacherSpec ?? '');
+        const r = await deps.trainMae({
+          data: trainDir,
+          out: outDir,
+          teacher,
+          config: section.train,
+          seed,
+          size: cfg.size,
+          onProgress: prog(id),
+        });
+        return { run: r.run, pretrained: false, teacher: teacher || null };
+      },
+    });
+  };
+  addMae('mae', cfg.mae, cfg.teacher);
+  if (cfg.ablation) addMae('mae-noirm', cfg.ablation, null);
+
+  // Every version of B.
+  const sets: ProtectedSet[] = [{ id: 'original', method: 'original', label: 'original (no protection)' }];
+  const versions = [
+    ...cfg.maskRatios.map((r) => ({ r, model: 'mae', method: 'facemae', name: 'FaceMAE' })),
+    ...(cfg.ablation?.maskRatios ?? []).map((r) => ({
+      r,
+      model: 'mae-noirm',
+      method: 'facemae-noirm',
+      name: 'FaceMAE without IRM',
+    })),
+  ];
+  for (const { r, model, method, name } of versions) {
+    const id = `${method}-r${r}`;
+    sets.push({ id, method, label: `${name}, mask ratio ${r}`, strength: r, step: id });
+    steps.push({
+      id,
+      resumable: true,
+      deps: [model, ...deploySteps],
+      config: { ratio: r, seed, size: cfg.size, deploy: cfg.deploy, split: cfg.split },
       run: async ({ outDir, deps: d }) => {
         await deps.reconstruct({
-          run: d.mae!.run as string,
+          run: d[model]!.run as string,
           data: deployDir,
           out: outDir,
           maskRatio: r,
@@ -270,7 +351,7 @@ export async function runSweep(
     steps.push({
       id,
       deps: deploySteps,
-      config: { ...b, seed, size: cfg.size, patchSize: cfg.patchSize, deploy: cfg.deploy },
+      config: { ...b, seed, size: cfg.size, patchSize: cfg.patchSize, deploy: cfg.deploy, split: cfg.split },
       run: async ({ outDir }) =>
         ({
           ...(await distortDataset(
@@ -297,7 +378,14 @@ export async function runSweep(
     steps.push({
       id: `privacy-${s.id}`,
       deps: s.method === 'facemae' ? makers : makers.filter((m) => m !== 'mae'),
-      config: { attacker: cfg.attacker, seed, allowSame: cfg.allowSameAttacker },
+      // (B's identity in the config: a changed split or selection redoes the attack)
+      config: {
+        attacker: cfg.attacker,
+        seed,
+        allowSame: cfg.allowSameAttacker,
+        deploy: cfg.deploy,
+        split: cfg.split,
+      },
       run: async ({ deps: d }) => {
         const teacher =
           (d.mae?.teacher as string | null | undefined) ??
@@ -329,12 +417,12 @@ export async function runSweep(
   }
 
   // Utility: the same recognizer trained on every version, verified on T.
-  for (const s of sets) {
+  for (const s of cfg.utility ? sets : []) {
     steps.push({
       id: `fr-${s.id}`,
       resumable: true,
       deps: s.step ? [s.step] : deploySteps,
-      config: { recognizer: cfg.recognizer, seed, size: cfg.size },
+      config: { recognizer: cfg.recognizer, seed, size: cfg.size, deploy: cfg.deploy, split: cfg.split },
       run: async ({ outDir }) =>
         deps.trainRecognizer({
           data: setDir(stepsDir, s, deployDir),

@@ -73,6 +73,7 @@ export function tinySweepConfig(root: string, deploy: string): SweepConfig {
     size: 112,
     train: path.join(root, 'assets/sample/train'),
     deploy,
+    split: null,
     verify: ['lfw:fake'],
     teacher: 'train',
     teacherTrain: {},
@@ -80,6 +81,8 @@ export function tinySweepConfig(root: string, deploy: string): SweepConfig {
     allowSameAttacker: false,
     mae: { pretrained: null, train: {} },
     maskRatios: [0.5, 0.75],
+    ablation: null,
+    utility: true,
     baselines: [
       { method: 'mask', strength: 0.75 },
       { method: 'blur', strength: 4 },

@@ -126,3 +126,57 @@ describe('runSweep with fake training steps', () => {
     expect(r.outcomes.get('privacy-original')?.status).toBe('done');
   });
 });
+
+describe('the evidence protocol: split by identity, λ = 0 ablation, privacy-only pass', () => {
+  it('makes B from the split, A from the training folder plus the remainder, and adds the ablation rows', async () => {
+    const work = tmp();
+    const pool = smallDeploy(root, path.join(work, 'pool')); // 5 identities
+    const out = path.join(work, 'run');
+    const calls: string[] = [];
+    const cfg = {
+      ...tinySweepConfig(root, ''),
+      split: { dir: pool, seed: 3, deployIdentities: 3, trainPrefix: 'pub-', restPrefix: 'pool-' },
+      ablation: { pretrained: null, train: {}, maskRatios: [0.75] },
+      utility: false,
+      maskRatios: [0.75],
+      baselines: [{ method: 'blur' as const, strength: 4 }],
+    };
+    const r = await runSweep(cfg, { out, deps: fakeDeps(calls) });
+    const split = path.join(out, 'steps', 'split');
+    const deployIds = fs.readdirSync(path.join(split, 'deploy')).sort();
+    const trainIds = fs.readdirSync(path.join(split, 'train')).sort();
+    const poolIds = fs.readdirSync(pool).sort();
+    expect(deployIds).toHaveLength(3);
+    // A holds the public training folder's identities and the 2 pool identities not in B.
+    const rest = poolIds.filter((id) => !deployIds.includes(id));
+    expect(rest).toHaveLength(2);
+    for (const id of rest) expect(trainIds).toContain(`pool-${id}`);
+    for (const id of deployIds) expect(trainIds).not.toContain(`pool-${id}`);
+    const publicIds = fs.readdirSync(cfg.train).filter((x) => !x.startsWith('.'));
+    for (const id of publicIds) expect(trainIds).toContain(`pub-${id}`);
+    // Both MAEs trained (the ablation without a teacher); no recognizer trained on B.
+    expect(calls.filter((c) => c === 'trainMae')).toHaveLength(2);
+    expect(r.outcomes.get('mae-noirm')?.result).toMatchObject({ teacher: null });
+    expect(r.data.rows.map((x) => x.id)).toEqual([
+      'original',
+      'facemae-r0.75',
+      'facemae-noirm-r0.75',
+      'blur-4',
+    ]);
+    expect([...r.outcomes.keys()].some((k) => k.startsWith('fr-') && k !== 'fr-teacher')).toBe(false);
+    expect(r.data.rows.find((x) => x.id === 'facemae-noirm-r0.75')?.privacy).toBeDefined();
+  });
+
+  it('refuses a split together with deploy, and equal prefixes', async () => {
+    const { resolveSweepPaths } = await import('../../src/sweep/config.js');
+    const base = tinySweepConfig(root, 'x');
+    const split = { dir: 'p', seed: 0, deployIdentities: 2, trainPrefix: 'a-', restPrefix: 'b-' };
+    expect(() => resolveSweepPaths({ ...base, split }, root)).toThrow(/both "deploy" and "split"/);
+    expect(() =>
+      resolveSweepPaths({ ...base, deploy: '', split: { ...split, restPrefix: 'a-' } }, root),
+    ).toThrow(/must differ/);
+    expect(() =>
+      resolveSweepPaths({ ...base, deploy: '', split: { ...split, deployIdentities: 0 } }, root),
+    ).toThrow(/split.deployIdentities/);
+  });
+});
