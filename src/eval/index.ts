@@ -3,3 +3,4 @@ export * from './ivf-index.js';
 export * from './verification.js';
 export * from './embed.js';
 export * from './roc.js';
+export * from './bootstrap.js';

@@ -109,6 +109,8 @@ export interface KFoldResult {
   /** Population standard deviation over folds (np.std). */
   std: number;
   foldAccuracies: number[];
+  /** [P] 1 where pair i is classified correctly at its test fold's threshold (for bootstrap CIs). */
+  pairCorrect: Uint8Array;
   /** The threshold each fold chose on its 9 training folds. */
   bestThresholds: number[];
   /** Fold-averaged test TPR/FPR at each threshold (insightface's calculate_roc curve). */
@@ -133,6 +135,7 @@ export function kFoldAccuracy(
   const fpr = new Float64Array(thresholds.length);
   const foldAccuracies: number[] = [];
   const bestThresholds: number[] = [];
+  const pairCorrect = new Uint8Array(dist.length);
   for (const { train, test } of splits) {
     let best = -1;
     let bestIdx = 0;
@@ -149,6 +152,7 @@ export function kFoldAccuracy(
     const thr = thresholds[bestIdx] as number;
     bestThresholds.push(thr);
     foldAccuracies.push(accOf(countsAt(dist, issame, test, thr)));
+    for (const i of test) pairCorrect[i] = (dist[i] as number) < thr === Boolean(issame[i]) ? 1 : 0;
   }
   const mean = foldAccuracies.reduce((a, b) => a + b, 0) / foldAccuracies.length;
   const std = Math.sqrt(foldAccuracies.reduce((a, b) => a + (b - mean) ** 2, 0) / foldAccuracies.length);
@@ -156,6 +160,7 @@ export function kFoldAccuracy(
     accuracy: mean,
     std,
     foldAccuracies,
+    pairCorrect,
     bestThresholds,
     tpr: Array.from(tpr),
     fpr: Array.from(fpr),
@@ -279,6 +284,8 @@ export interface VerificationResult {
   tarAtFar: TarAtFarResult;
   roc: RocCurve;
   foldAccuracies: number[];
+  /** [P] per-pair correctness at each fold's threshold (see kFoldAccuracy). */
+  pairCorrect: Uint8Array;
   flip: boolean;
   embedder: string;
   seconds: number;
@@ -338,6 +345,7 @@ export async function evaluateVerification(
     tarAtFar: tar,
     roc: rocCurve(dist, set.issame),
     foldAccuracies: kf.foldAccuracies,
+    pairCorrect: kf.pairCorrect,
     flip,
     embedder: embedder.name,
     seconds: (Date.now() - start) / 1000,
