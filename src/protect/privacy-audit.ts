@@ -26,13 +26,40 @@ export interface EmbeddedSet {
   dim: number;
 }
 
+/** An image's key across versions of a set: `<identity>/<file stem>` (extensions may differ). */
+export const keyOf = (r: FaceRecord) => `${r.identity}/${path.parse(r.path).name}`;
+
+/**
+ * The first `perIdentity` images (sorted) of each identity, as keys: a fixed, seed-free subset
+ * for attacking a large set at bounded cost (every version is attacked on the same images).
+ */
+export function firstImagesPerIdentity(records: readonly FaceRecord[], perIdentity: number): Set<string> {
+  const count = new Map<string, number>();
+  const keys = new Set<string>();
+  for (const r of records) {
+    const c = count.get(r.identity) ?? 0;
+    if (c < perIdentity) keys.add(keyOf(r));
+    count.set(r.identity, c + 1);
+  }
+  return keys;
+}
+
 /** Embeds every image of an identity folder, `batchSize` at a time (bounded memory). */
 export async function embedFolder(
   dir: string,
   embedder: Embedder,
-  opts: { batchSize?: number; onProgress?: OnProgress; onWarning?: OnWarning } = {},
+  opts: {
+    batchSize?: number;
+    onProgress?: OnProgress;
+    onWarning?: OnWarning;
+    /** Embed only these images (`<identity>/<file stem>` keys), e.g. a fixed subset of a large set. */
+    keys?: ReadonlySet<string>;
+  } = {},
 ): Promise<EmbeddedSet> {
-  const { records, identities } = await listImageFolder(dir, { onWarning: opts.onWarning });
+  const listed = await listImageFolder(dir, { onWarning: opts.onWarning });
+  const { identities } = listed;
+  const records = opts.keys ? listed.records.filter((r) => opts.keys!.has(keyOf(r))) : listed.records;
+  if (records.length === 0) throw new FaceMaeError(`none of the selected images is in ${dir}`, 'E_EMPTY');
   const s = embedder.inputSize;
   const bs = opts.batchSize ?? 32;
   const out = new Float32Array(records.length * embedder.embeddingDim);
@@ -56,8 +83,6 @@ export async function embedFolder(
   return { records, identities, embeddings: out, dim: embedder.embeddingDim };
 }
 
-const keyOf = (r: FaceRecord) => `${r.identity}/${path.parse(r.path).name}`;
-
 export interface PrivacyAuditResult extends RetrievalMetrics {
   attacker: string;
   original: string;
@@ -78,6 +103,8 @@ export async function privacyAudit(opts: {
   batchSize?: number;
   onProgress?: OnProgress;
   onWarning?: OnWarning;
+  /** Attack only these images (both sides), see firstImagesPerIdentity. */
+  keys?: ReadonlySet<string>;
 }): Promise<PrivacyAuditResult> {
   const gallery = opts.gallery ?? (await embedFolder(opts.original, opts.embedder, opts));
   const probes = await embedFolder(opts.protected, opts.embedder, opts);

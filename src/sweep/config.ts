@@ -61,6 +61,11 @@ export interface SweepConfig {
   teacher: string;
   /** Config of the teacher recognizer when teacher = 'train' (passed to trainFaceRecognizer). */
   teacherTrain: Record<string, unknown>;
+  /**
+   * Attack only the first N images (sorted) of each identity of B, in every version (null: all).
+   * Bounds the attack's cost on a large B; the recognizers still train on all of B.
+   */
+  privacyImagesPerIdentity: number | null;
   /** The attack's recognizer; must differ from the teacher. */
   attacker: string;
   allowSameAttacker: boolean;
@@ -101,6 +106,7 @@ export const DEFAULT_SWEEP_CONFIG: SweepConfig = {
   verify: [],
   teacher: 'train',
   teacherTrain: {},
+  privacyImagesPerIdentity: null,
   attacker: 'faceplugin',
   allowSameAttacker: false,
   mae: { pretrained: null, train: {} },
@@ -171,6 +177,12 @@ export function resolveSweepPaths(cfg: SweepConfig, baseDir: string): SweepConfi
       );
     }
   }
+  const per = cfg.privacyImagesPerIdentity;
+  if (per !== null && !(Number.isInteger(per) && per >= 1))
+    throw new FaceMaeError(
+      `privacyImagesPerIdentity ${JSON.stringify(per)} must be a positive integer or null (all images)`,
+      'E_CONFIG',
+    );
   for (const r of [...cfg.maskRatios, ...(cfg.ablation?.maskRatios ?? [])]) {
     if (!(r > 0 && r < 1)) throw new FaceMaeError(`sweep mask ratio ${r} must be in (0, 1)`, 'E_CONFIG');
   }

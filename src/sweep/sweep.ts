@@ -17,6 +17,7 @@ import {
   checkAttackerIndependence,
   embedFolder,
   findIrmTeacher,
+  firstImagesPerIdentity,
   privacyAudit,
   type EmbeddedSet,
   type PrivacyAuditResult,
@@ -372,6 +373,14 @@ export async function runSweep(
   // The attack on every version (gallery embeddings shared within this process).
   let attacker: Embedder | undefined;
   let gallery: EmbeddedSet | undefined;
+  let keys: Set<string> | undefined;
+  const getKeys = async () =>
+    cfg.privacyImagesPerIdentity === null
+      ? undefined
+      : (keys ??= firstImagesPerIdentity(
+          (await listImageFolder(deployDir)).records,
+          cfg.privacyImagesPerIdentity,
+        ));
   const getAttacker = async () => (attacker ??= await deps.createEmbedder(cfg.attacker));
   for (const s of sets) {
     const makers = [...(s.step ? [s.step] : deploySteps), 'mae'];
@@ -385,6 +394,7 @@ export async function runSweep(
         allowSame: cfg.allowSameAttacker,
         deploy: cfg.deploy,
         split: cfg.split,
+        perIdentity: cfg.privacyImagesPerIdentity,
       },
       run: async ({ deps: d }) => {
         const teacher =
@@ -398,11 +408,14 @@ export async function runSweep(
               })
             : undefined;
         const emb = await getAttacker();
+        const subset = await getKeys();
         gallery ??= await embedFolder(deployDir, emb, {
           batchSize: cfg.batchSize,
           onProgress: prog('gallery'),
+          keys: subset,
         });
         const m: PrivacyAuditResult = await privacyAudit({
+          keys: subset,
           original: deployDir,
           protected: setDir(stepsDir, s, deployDir),
           embedder: emb,

@@ -77,6 +77,7 @@ export function tinySweepConfig(root: string, deploy: string): SweepConfig {
     verify: ['lfw:fake'],
     teacher: 'train',
     teacherTrain: {},
+    privacyImagesPerIdentity: null,
     attacker: 'faceplugin',
     allowSameAttacker: false,
     mae: { pretrained: null, train: {} },

@@ -138,6 +138,7 @@ describe('the evidence protocol: split by identity, λ = 0 ablation, privacy-onl
       split: { dir: pool, seed: 3, deployIdentities: 3, trainPrefix: 'pub-', restPrefix: 'pool-' },
       ablation: { pretrained: null, train: {}, maskRatios: [0.75] },
       utility: false,
+      privacyImagesPerIdentity: 2,
       maskRatios: [0.75],
       baselines: [{ method: 'blur' as const, strength: 4 }],
     };
@@ -165,6 +166,10 @@ describe('the evidence protocol: split by identity, λ = 0 ablation, privacy-onl
     ]);
     expect([...r.outcomes.keys()].some((k) => k.startsWith('fr-') && k !== 'fr-teacher')).toBe(false);
     expect(r.data.rows.find((x) => x.id === 'facemae-noirm-r0.75')?.privacy).toBeDefined();
+    // The attack ran on 2 images of each of B's 3 identities: the originals find themselves.
+    const orig = r.outcomes.get('privacy-original')?.result as { numGallery: number; instanceTop1: number };
+    expect(orig.instanceTop1).toBe(1);
+    expect(orig.numGallery).toBe(6);
   });
 
   it('refuses a split together with deploy, and equal prefixes', async () => {
