@@ -35,8 +35,13 @@ describe('bootstrap confidence intervals over pairs', () => {
     let up = 0;
     let down = 0;
     for (let i = 0; i < c.length; i += 7) {
-      if (c[i] === 1 && down < 10) ((c[i] = 0), down++);
-      else if (c[i] === 0 && up < 10) ((c[i] = 1), up++);
+      if (c[i] === 1 && down < 10) {
+        c[i] = 0;
+        down++;
+      } else if (c[i] === 0 && up < 10) {
+        c[i] = 1;
+        up++;
+      }
     }
     expect([up, down]).toEqual([10, 10]);
     const e = pairedBootstrapDifference(a, c, { seed: 1, samples: 1000 });
