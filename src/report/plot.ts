@@ -8,6 +8,7 @@ import type { ReportRow } from './types.js';
 export const METHOD_COLORS: Record<string, string> = {
   original: '#111111',
   facemae: '#d62728',
+  'facemae-noirm': '#e377c2',
   mask: '#ff7f0e',
   blur: '#1f77b4',
   pixelate: '#2ca02c',
@@ -35,8 +36,13 @@ export function privacyUtilityPlot(
   const m = { l: 60, r: 140, t: 20, b: 50 };
   const pts = rows
     .filter((r) => r.privacy && r.utility[set])
-    .map((r) => ({ r, x: r.privacy!.identityTop1, y: r.utility[set]!.accuracy }));
-  const ys = pts.map((p) => p.y);
+    .map((r) => ({
+      r,
+      x: r.privacy!.identityTop1,
+      y: r.utility[set]!.accuracy,
+      ci: r.utility[set]!.ci95,
+    }));
+  const ys = pts.flatMap((p) => (p.ci ? [p.y, ...p.ci] : [p.y]));
   let y0 = Math.min(0.5, ...ys);
   let y1 = Math.max(0.5, ...ys, 0);
   if (y1 - y0 < 0.05) {
@@ -80,6 +86,14 @@ export function privacyUtilityPlot(
       );
     }
     for (const p of mine) {
+      // The 95% interval of the accuracy, as an error bar with caps.
+      if (p.ci) {
+        const [a, b] = [sy(p.ci[0]), sy(p.ci[1])];
+        const x = sx(p.x);
+        parts.push(
+          `<path class="err" d="M${x},${a}V${b}M${x - 4},${a}H${x + 4}M${x - 4},${b}H${x + 4}" stroke="${color}" stroke-width="1.2" fill="none"/>`,
+        );
+      }
       parts.push(
         `<circle class="pt" cx="${sx(p.x)}" cy="${sy(p.y)}" r="5" fill="${color}"><title>${esc(p.r.label)}: top-1 ${(p.x * 100).toFixed(1)}%, acc ${(p.y * 100).toFixed(1)}%</title></circle>`,
       );

@@ -3,7 +3,7 @@
  * SVG; image grids are referenced as PNG files beside it) plus the asset files to write with it.
  */
 import { esc, METHOD_COLORS, privacyUtilityPlot, setLabel } from './plot.js';
-import type { ReportData, ReportRow } from './types.js';
+import type { ReportData, ReportRow, UtilityFigures } from './types.js';
 
 export interface ReportAsset {
   /** Relative to the report folder. */
@@ -13,6 +13,26 @@ export interface ReportAsset {
 
 const pct = (x: number | undefined) =>
   x === undefined || !Number.isFinite(x) ? '—' : `${(x * 100).toFixed(1)}%`;
+
+/** "[lo, hi]" (95% bootstrap interval over pairs) when known, else the 10-fold "± std". */
+function ciText(u: UtilityFigures): string {
+  return u.ci95
+    ? `[${(u.ci95[0] * 100).toFixed(1)}, ${(u.ci95[1] * 100).toFixed(1)}]`
+    : `± ${(u.std * 100).toFixed(1)}`;
+}
+
+/** Paired differences to the reference rows; a difference whose interval holds 0 is marked n.s. */
+function vsText(u: UtilityFigures): string[] {
+  return Object.entries(u.vs ?? {}).map(
+    ([ref, d]) =>
+      `vs ${ref}: ${d.diff >= 0 ? '+' : '−'}${Math.abs(d.diff * 100).toFixed(1)} pts${d.significant ? '' : ' (n.s.)'}`,
+  );
+}
+
+const vsHtml = (u: UtilityFigures) =>
+  vsText(u)
+    .map((t) => `<br><small class="${/n\.s\./.test(t) ? 'ns' : 'sig'}">${esc(t)}</small>`)
+    .join('');
 
 function rowHtml(r: ReportRow, sets: string[]): string {
   const p = r.privacy;
@@ -26,7 +46,7 @@ function rowHtml(r: ReportRow, sets: string[]): string {
     `<td>${p ? p.meanCosineToSource.toFixed(3) : '—'}</td>`,
     ...sets.map((s) => {
       const u = r.utility[s];
-      return `<td>${u ? `${pct(u.accuracy)} <small>± ${(u.std * 100).toFixed(1)}</small>` : '—'}</td>`;
+      return `<td>${u ? `${pct(u.accuracy)} <small>${esc(ciText(u))}</small>${vsHtml(u)}` : '—'}</td>`;
     }),
     `<td class="notes">${r.notes.map(esc).join('<br>')}</td>`,
   ];
@@ -55,9 +75,10 @@ export function renderMarkdownTable(data: ReportData): string {
       pct(p?.identityTop5),
       pct(p?.identityTop10),
       p ? p.meanCosineToSource.toFixed(3) : '—',
-      ...sets.map((s) =>
-        r.utility[s] ? `${pct(r.utility[s]!.accuracy)} ± ${(r.utility[s]!.std * 100).toFixed(1)}` : '—',
-      ),
+      ...sets.map((s) => {
+        const u = r.utility[s];
+        return u ? [`${pct(u.accuracy)} ${ciText(u)}`, ...vsText(u)].join('; ') : '—';
+      }),
     ];
     lines.push(`| ${cells.join(' | ')} |`);
   }
@@ -120,6 +141,8 @@ tr.chance td{color:#888;font-style:italic}
 .dot{display:inline-block;width:10px;height:10px;border-radius:5px;margin-right:6px}
 .st-failed,.st-not-available{color:#b00}
 .st-partial{color:#a60}
+small.ns{color:#888}
+small.sig{color:#222;font-weight:600}
 figure{margin:1rem 0}
 .grid .cols{display:flex;font-size:12px;color:#444}
 .grid .cols span{text-align:center;overflow:hidden;white-space:nowrap}
@@ -131,7 +154,8 @@ pre{background:#f6f6f6;padding:1rem;overflow:auto;font-size:12px}
 <p>Created ${esc(data.createdAt)}. Attacker: <code>${esc(data.attacker)}</code>; IRM teacher: <code>${esc(data.teacher)}</code>.
 Each protected image of the deployment set is a probe against the gallery of all original deployment images, embedded by the attacker
 (identities ranked by their nearest gallery image; the gallery includes the probe's own source). Utility: the same recognizer trained on each
-version of the deployment set, verified on ${sets.map((s) => `<code>${esc(s)}</code>`).join(', ') || 'no set'}.</p>
+version of the deployment set, verified on ${sets.map((s) => `<code>${esc(s)}</code>`).join(', ') || 'no set'}; brackets give the 95% bootstrap interval over pairs,
+and "vs" lines the paired difference to the original and to FaceMAE, marked n.s. when its 95% interval contains 0 (such a difference may be noise).</p>
 ${data.notes.length ? `<ul class="run-notes">${data.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}
 <h2>Privacy–utility table</h2>
 <table id="results"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>

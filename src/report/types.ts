@@ -14,6 +14,12 @@ export interface UtilityFigures {
   std: number;
   /** TAR at FAR=1e-3 when the set is large enough to estimate it. */
   tarAtFar?: number;
+  /** Per-pair correctness as a '0'/'1' string (pairs in set order), for bootstrap intervals. */
+  pairCorrect?: string;
+  /** 95% bootstrap interval of `accuracy` over pairs. */
+  ci95?: [number, number];
+  /** Paired bootstrap differences to reference rows ('original', FaceMAE), by row id. */
+  vs?: Record<string, { diff: number; ci95: [number, number]; p: number; significant: boolean }>;
 }
 
 export type RowStatus = 'ok' | 'partial' | 'not available' | 'failed';

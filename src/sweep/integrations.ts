@@ -132,7 +132,12 @@ export function defaultSweepDeps(opts: { onWarning?: (m: string) => void } = {})
       const emb = await loadEmbedder(model);
       try {
         const r = await evaluate(emb, vs, { batchSize, onProgress });
-        return { accuracy: r.accuracy, std: r.std, tarAtFar: r.tarAtFar.tar };
+        return {
+          accuracy: r.accuracy,
+          std: r.std,
+          tarAtFar: r.tarAtFar.tar,
+          pairCorrect: Array.from(r.pairCorrect).join(''),
+        };
       } finally {
         await emb.dispose();
       }

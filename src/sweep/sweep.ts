@@ -28,6 +28,7 @@ import { writePng, writeReport } from '../report/write.js';
 import type { Embedder, OnProgress, RgbImage } from '../types.js';
 import type { SplitConfig, SweepConfig } from './config.js';
 import { runSteps, type Step, type StepOutcome, type SweepStepResult } from './runner.js';
+import { addUtilityStatistics } from './statistics.js';
 
 /** The other areas' functions the sweep calls; injectable so tests can run a tiny fake sweep. */
 export interface SweepDeps {
@@ -584,6 +585,7 @@ function collectReport(
       notes,
     };
   });
+  addUtilityStatistics(rows, { seed: cfg.seed });
   const firstPrivacy = sets
     .map((s) => outcomes.get(`privacy-${s.id}`)?.result as unknown as PrivacyAuditResult | undefined)
     .find(Boolean);

@@ -54,3 +54,66 @@ describe('renderReport', () => {
     expect(setLabel('bin:agedb_30.bin')).toBe('bin:agedb_30.bin');
   });
 });
+
+describe('renderReport: confidence intervals', () => {
+  it('shows the bootstrap interval, error bars, and marks a difference whose interval holds 0 as n.s.', () => {
+    const d = data();
+    const set = 'lfw:/a/b/c/verify';
+    d.rows[0]!.utility[set] = { accuracy: 0.9, std: 0.01, ci95: [0.89, 0.91] };
+    d.rows.push(
+      {
+        id: 'blur-4',
+        method: 'blur',
+        label: 'blur, sigma 4',
+        strength: 4,
+        privacy: {
+          instanceTop1: 0.5,
+          identityTop1: 0.6,
+          identityTop5: 0.8,
+          identityTop10: 0.9,
+          meanCosineToSource: 0.5,
+        },
+        utility: {
+          [set]: {
+            accuracy: 0.895,
+            std: 0.01,
+            ci95: [0.885, 0.905],
+            vs: { original: { diff: -0.005, ci95: [-0.012, 0.002], p: 0.2, significant: false } },
+          },
+        },
+        status: 'ok',
+        notes: [],
+      },
+      {
+        id: 'noise-40',
+        method: 'noise',
+        label: 'noise, std 40',
+        strength: 40,
+        privacy: {
+          instanceTop1: 0.3,
+          identityTop1: 0.4,
+          identityTop5: 0.6,
+          identityTop10: 0.7,
+          meanCosineToSource: 0.4,
+        },
+        utility: {
+          [set]: {
+            accuracy: 0.8,
+            std: 0.01,
+            ci95: [0.79, 0.81],
+            vs: { original: { diff: -0.1, ci95: [-0.11, -0.09], p: 0, significant: true } },
+          },
+        },
+        status: 'ok',
+        notes: [],
+      },
+    );
+    const { html, assets } = renderReport(d);
+    expect(html).toContain('[88.5, 90.5]');
+    expect(html).toContain('vs original: −0.5 pts (n.s.)');
+    expect(html).toContain('vs original: −10.0 pts<');
+    expect(html.match(/class="err"/g)).toHaveLength(3);
+    const md = assets.find((a) => a.path === 'results.md')!.data as string;
+    expect(md).toContain('89.5% [88.5, 90.5]; vs original: −0.5 pts (n.s.)');
+  });
+});

@@ -1,6 +1,7 @@
 /** Stand-ins for the other areas' training/eval functions, so the sweep's wiring can be tested in seconds. */
 import fs from 'node:fs';
 import path from 'node:path';
+import { createRng } from '../../src/core/rng.js';
 import { FaceMaeError } from '../../src/core/errors.js';
 import { distortDataset } from '../../src/protect/distort-dataset.js';
 import { hashOf } from '../../src/sweep/runner.js';
@@ -61,7 +62,12 @@ export function fakeDeps(calls: string[], opts: { noRecognizer?: boolean } = {})
     },
     async verify({ model }) {
       const h = parseInt(hashOf(fs.readFileSync(path.join(model, 'model.txt'), 'utf8')).slice(0, 4), 16);
-      return { accuracy: 0.55 + (h % 400) / 1000, std: 0.02 };
+      // 600 pairs, each right with probability p (seeded by the model): accuracy is their mean.
+      const p = 0.55 + (h % 400) / 1000;
+      const rng = createRng(h);
+      const pairCorrect = Array.from({ length: 600 }, () => (rng.next() < p ? '1' : '0')).join('');
+      const accuracy = [...pairCorrect].filter((c) => c === '1').length / 600;
+      return { accuracy, std: 0.02, pairCorrect };
     },
   };
 }

@@ -37,7 +37,17 @@ describe('runSweep with fake training steps', () => {
     );
     for (const row of r.data.rows) {
       expect(row.status).toBe('ok');
-      expect(row.utility['lfw:fake']!.accuracy).toBeGreaterThan(0.5);
+      const u = row.utility['lfw:fake']!;
+      // A 95% interval around the accuracy, and paired differences to the two reference rows.
+      expect(u.ci95![0]).toBeLessThanOrEqual(u.accuracy);
+      expect(u.ci95![1]).toBeGreaterThanOrEqual(u.accuracy);
+      expect(u.ci95![1] - u.ci95![0]).toBeGreaterThan(0.02);
+      if (row.id !== 'original') {
+        const d = u.vs!.original!;
+        expect(d.diff).toBeCloseTo(u.accuracy - rows.original!.utility['lfw:fake']!.accuracy, 10);
+        expect(d.significant).toBe(d.ci95[0] > 0 || d.ci95[1] < 0);
+      }
+      if (row.id !== 'facemae-r0.75') expect(u.vs!['facemae-r0.75']).toBeDefined();
     }
     expect(r.data.teacher).toBe(path.join(out, 'steps', 'teacher'));
     const html = fs.readFileSync(r.report, 'utf8');
