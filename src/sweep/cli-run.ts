@@ -29,7 +29,7 @@ function checkSweepKeys(file: string, v: Record<string, unknown>): void {
   const sections: Record<string, string[]> = {
     mae: ['pretrained', 'train'],
     ablation: ['pretrained', 'train', 'maskRatios'],
-    split: ['dir', 'seed', 'deployIdentities', 'trainPrefix', 'restPrefix'],
+    split: ['dir', 'seed', 'deployIdentities', 'trainPrefix', 'restPrefix', 'maxImagesPerIdentity'],
   };
   for (const [name, known] of Object.entries(sections)) {
     const sec = v[name];

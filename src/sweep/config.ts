@@ -33,6 +33,12 @@ export interface SplitConfig {
   /** Prefix of the identities from `train` in A, and of the split's remainder. */
   trainPrefix: string;
   restPrefix: string;
+  /**
+   * Keep only the first N images (sorted) of each B identity (null: all). With
+   * privacyImagesPerIdentity = N and utility off, a quick pass gives the same privacy figures as
+   * the full B: masks depend only on (seed, image path) and the attack uses the same images.
+   */
+  maxImagesPerIdentity?: number | null;
 }
 
 /** The same MAE recipe without IRM (λ = 0): the ablation rows `facemae-noirm`. */
@@ -154,6 +160,11 @@ export function resolveSweepPaths(cfg: SweepConfig, baseDir: string): SweepConfi
         ['deployIdentities', Number.isInteger(sp.deployIdentities) && sp.deployIdentities > 0],
         ['trainPrefix', typeof sp.trainPrefix === 'string'],
         ['restPrefix', typeof sp.restPrefix === 'string'],
+        [
+          'maxImagesPerIdentity',
+          sp.maxImagesPerIdentity == null ||
+            (Number.isInteger(sp.maxImagesPerIdentity) && sp.maxImagesPerIdentity > 0),
+        ],
       ] as const
     ).find(([, ok]) => !ok);
     if (bad)

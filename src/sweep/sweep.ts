@@ -25,7 +25,7 @@ import {
 import { composeGrid } from '../report/grid.js';
 import type { ReportData, ReportRow, UtilityFigures } from '../report/types.js';
 import { writePng, writeReport } from '../report/write.js';
-import type { Embedder, OnProgress, RgbImage } from '../types.js';
+import type { Embedder, FaceRecord, OnProgress, RgbImage } from '../types.js';
 import type { SplitConfig, SweepConfig } from './config.js';
 import { runSteps, type Step, type StepOutcome, type SweepStepResult } from './runner.js';
 import { addUtilityStatistics } from './statistics.js';
@@ -124,17 +124,28 @@ async function selectDeploy(
   return { identities: chosen.length, images: n };
 }
 
-/** Copies `<src>/<id>/*` into `<dst>/<prefix><id>/` for each id; returns the image count. */
-function copyIdentities(src: string, ids: readonly string[], dst: string, prefix = ''): number {
+/**
+ * Copies the images of `ids` from a listing into `<dst>/<prefix><id>/` (at most `max` per
+ * identity, in the listing's sorted order); returns the image count.
+ */
+function copyIdentities(
+  records: readonly FaceRecord[],
+  ids: readonly string[],
+  dst: string,
+  opts: { prefix?: string; max?: number | null } = {},
+): number {
+  const wanted = new Set(ids);
+  const count = new Map<string, number>();
   let n = 0;
-  for (const id of ids) {
-    const to = path.join(dst, prefix + id);
-    fs.mkdirSync(to, { recursive: true });
-    for (const f of fs.readdirSync(path.join(src, id), { withFileTypes: true })) {
-      if (!f.isFile()) continue;
-      fs.copyFileSync(path.join(src, id, f.name), path.join(to, f.name));
-      n++;
-    }
+  for (const r of records) {
+    if (!wanted.has(r.identity)) continue;
+    const c = count.get(r.identity) ?? 0;
+    if (opts.max != null && c >= opts.max) continue;
+    count.set(r.identity, c + 1);
+    const to = path.join(dst, (opts.prefix ?? '') + r.identity);
+    if (c === 0) fs.mkdirSync(to, { recursive: true });
+    fs.copyFileSync(r.path, path.join(to, path.basename(r.path)));
+    n++;
   }
   return n;
 }
@@ -145,13 +156,16 @@ function copyIdentities(src: string, ids: readonly string[], dst: string, prefix
  * links: the image lister reads plain files only.
  */
 async function materialiseSplit(trainDir: string, split: SplitConfig, out: string): Promise<SweepStepResult> {
-  const { identities } = await listImageFolder(split.dir);
-  const s = splitIdentities(identities, { seed: split.seed, deployCount: split.deployIdentities });
-  const trainIds = (await listImageFolder(trainDir)).identities;
-  const deployImages = copyIdentities(split.dir, s.deploy, path.join(out, 'deploy'));
+  const pool = await listImageFolder(split.dir);
+  const s = splitIdentities(pool.identities, { seed: split.seed, deployCount: split.deployIdentities });
+  const pub = await listImageFolder(trainDir);
+  const deployImages = copyIdentities(pool.records, s.deploy, path.join(out, 'deploy'), {
+    max: split.maxImagesPerIdentity,
+  });
   const trainImages =
-    copyIdentities(trainDir, trainIds, path.join(out, 'train'), split.trainPrefix) +
-    copyIdentities(split.dir, s.rest, path.join(out, 'train'), split.restPrefix);
+    copyIdentities(pub.records, pub.identities, path.join(out, 'train'), { prefix: split.trainPrefix }) +
+    copyIdentities(pool.records, s.rest, path.join(out, 'train'), { prefix: split.restPrefix });
+  const trainIds = pub.identities;
   const summary = {
     deployIdentities: s.deploy.length,
     deployImages,

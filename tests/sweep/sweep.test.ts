@@ -145,7 +145,14 @@ describe('the evidence protocol: split by identity, λ = 0 ablation, privacy-onl
     const calls: string[] = [];
     const cfg = {
       ...tinySweepConfig(root, ''),
-      split: { dir: pool, seed: 3, deployIdentities: 3, trainPrefix: 'pub-', restPrefix: 'pool-' },
+      split: {
+        dir: pool,
+        seed: 3,
+        deployIdentities: 3,
+        trainPrefix: 'pub-',
+        restPrefix: 'pool-',
+        maxImagesPerIdentity: 3,
+      },
       ablation: { pretrained: null, train: {}, maskRatios: [0.75] },
       utility: false,
       privacyImagesPerIdentity: 2,
@@ -158,6 +165,11 @@ describe('the evidence protocol: split by identity, λ = 0 ablation, privacy-onl
     const trainIds = fs.readdirSync(path.join(split, 'train')).sort();
     const poolIds = fs.readdirSync(pool).sort();
     expect(deployIds).toHaveLength(3);
+    // B keeps the first 3 images (sorted) of each identity; A keeps all of its identities' images.
+    for (const id of deployIds)
+      expect(fs.readdirSync(path.join(split, 'deploy', id))).toEqual(
+        fs.readdirSync(path.join(pool, id)).sort().slice(0, 3),
+      );
     // A holds the public training folder's identities and the 2 pool identities not in B.
     const rest = poolIds.filter((id) => !deployIds.includes(id));
     expect(rest).toHaveLength(2);
@@ -176,7 +188,7 @@ describe('the evidence protocol: split by identity, λ = 0 ablation, privacy-onl
     ]);
     expect([...r.outcomes.keys()].some((k) => k.startsWith('fr-') && k !== 'fr-teacher')).toBe(false);
     expect(r.data.rows.find((x) => x.id === 'facemae-noirm-r0.75')?.privacy).toBeDefined();
-    // The attack ran on 2 images of each of B's 3 identities: the originals find themselves.
+    // The attack ran on 2 of the 3 images of each of B's 3 identities: the originals find themselves.
     const orig = r.outcomes.get('privacy-original')?.result as { numGallery: number; instanceTop1: number };
     expect(orig.instanceTop1).toBe(1);
     expect(orig.numGallery).toBe(6);
