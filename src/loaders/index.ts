@@ -2,3 +2,5 @@
 export * from './face-net.js';
 export * from './run-face-net.js';
 export * from './embedders.js';
+export * from './graph-model.js';
+export * from './graph-model-specs.js';
