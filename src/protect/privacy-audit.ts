@@ -220,3 +220,40 @@ export function checkAttackerIndependence(
   opts.onWarning?.(`!!! ${msg} (allowed by --allow-same-attacker)`);
   return { same, note: msg };
 }
+
+/**
+ * Attacker specs from flags or config: a list whose entries may each be comma-separated
+ * ('faceplugin,faceres'); blanks dropped, duplicates refused (they would be counted twice).
+ */
+export function parseAttackers(specs: string | readonly string[], where = '--attacker'): string[] {
+  const list = (typeof specs === 'string' ? [specs] : specs)
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  if (list.length === 0) throw new FaceMaeError(`${where}: name at least one attacker`, 'E_CONFIG');
+  const seen = new Set<string>();
+  for (const a of list) {
+    if (seen.has(a)) throw new FaceMaeError(`${where}: attacker "${a}" is named twice`, 'E_CONFIG');
+    seen.add(a);
+  }
+  return list;
+}
+
+/** The strongest attack of several: the attacker with the highest identity top-1. */
+export interface WorstCase {
+  attacker: string;
+  identityTop1: number;
+  instanceTop1: number;
+}
+
+/** Worst case over attackers (maximum identity top-1; ties go to the first listed). */
+export function worstCase(byAttacker: Readonly<Record<string, RetrievalMetrics>>): WorstCase {
+  let worst: WorstCase | undefined;
+  for (const [attacker, m] of Object.entries(byAttacker)) {
+    const top1 = m.identityTopK.top1 ?? NaN;
+    if (!worst || top1 > worst.identityTop1)
+      worst = { attacker, identityTop1: top1, instanceTop1: m.instanceTop1 };
+  }
+  if (!worst) throw new FaceMaeError('worst case of no attackers', 'E_CONFIG');
+  return worst;
+}

@@ -1,5 +1,12 @@
 import type { Command } from 'commander';
-import { checkAttackerIndependence, findIrmTeacher, privacyAudit } from '../../protect/privacy-audit.js';
+import {
+  checkAttackerIndependence,
+  findIrmTeacher,
+  parseAttackers,
+  privacyAudit,
+  worstCase,
+  type PrivacyAuditResult,
+} from '../../protect/privacy-audit.js';
 import { loadEmbedder } from '../../sweep/integrations.js';
 import { contextOf, parseInteger } from '../context.js';
 import { printJson } from '../logger.js';
@@ -17,9 +24,9 @@ export function registerPrivacy(program: Command): void {
       '[string] protected images, same <identity>/<name> layout (the probes)',
     )
     .option(
-      '--attacker <model>',
-      '[string] attacker recognizer: faceplugin | FILE.onnx | RUN_DIR (default: faceplugin)',
-      'faceplugin',
+      '--attacker <models>',
+      '[string] attacker recognizer(s), comma-separated or repeated: faceplugin | faceres | mobilefacenet | FILE.onnx | RUN_DIR (default: faceplugin)',
+      (v: string, prev: string[] = []) => [...prev, v],
     )
     .option(
       '--irm-teacher <model>',
@@ -39,55 +46,68 @@ export function registerPrivacy(program: Command): void {
     )
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       const { opts, log } = contextOf(cmd);
-      const attacker = o.attacker as string;
+      const attackers = parseAttackers((o.attacker as string[] | undefined) ?? ['faceplugin']);
       const teacher = (o.irmTeacher as string | undefined) ?? findIrmTeacher(o.protected as string);
-      const indep = checkAttackerIndependence(attacker, teacher, {
-        allowSame: Boolean(o.allowSameAttacker),
-        onWarning: log.warn,
-      });
-      log.info(indep.note);
-      const embedder = await loadEmbedder(attacker);
-      let bar: ProgressBar | undefined;
-      let label = '';
-      try {
-        const m = await privacyAudit({
-          original: o.original as string,
-          protected: o.protected as string,
-          embedder,
-          seed: o.seed as number,
-          search: o.search as 'exact' | 'ivf' | 'auto',
+      // Every attacker is checked before any embedding starts, so a refusal costs nothing.
+      const indep = attackers.map((a) =>
+        checkAttackerIndependence(a, teacher, {
+          allowSame: Boolean(o.allowSameAttacker),
           onWarning: log.warn,
-          onProgress: (d, t, s) => {
-            if (s !== label || !bar) {
-              label = s ?? '';
-              bar = createProgress(`embed ${label}`, t, { quiet: opts.quiet });
-            }
-            if (d < t) bar.update(d);
-            else {
-              bar.finish();
-              bar = undefined;
-            }
-          },
-        });
-        if (opts.json) {
-          printJson({ ...m, irmTeacher: teacher ?? null, attackerIsTeacher: indep.same });
-          return;
+        }),
+      );
+      for (const i of indep) log.info(i.note);
+      const results: Record<string, PrivacyAuditResult & { attackerIsTeacher: boolean }> = {};
+      for (const [ai, attacker] of attackers.entries()) {
+        const embedder = await loadEmbedder(attacker);
+        let bar: ProgressBar | undefined;
+        let label = '';
+        try {
+          const m = await privacyAudit({
+            original: o.original as string,
+            protected: o.protected as string,
+            embedder,
+            seed: o.seed as number,
+            search: o.search as 'exact' | 'ivf' | 'auto',
+            onWarning: log.warn,
+            onProgress: (d, t, s) => {
+              if (s !== label || !bar) {
+                label = s ?? '';
+                bar = createProgress(`${attacker}: embed ${label}`, t, { quiet: opts.quiet });
+              }
+              if (d < t) bar.update(d);
+              else {
+                bar.finish();
+                bar = undefined;
+              }
+            },
+          });
+          results[attacker] = { ...m, attackerIsTeacher: indep[ai]!.same };
+        } finally {
+          await embedder.dispose();
         }
-        const pct = (x: number | undefined) => `${((x ?? NaN) * 100).toFixed(1)}%`;
+      }
+      const worst = worstCase(results);
+      if (opts.json) {
+        printJson({ attackers: results, worst, irmTeacher: teacher ?? null });
+        return;
+      }
+      const pct = (x: number | undefined) => `${((x ?? NaN) * 100).toFixed(1)}%`;
+      for (const m of Object.values(results)) {
         log.result(
           `attacker ${m.attacker}, ${m.numProbes} probes vs ${m.numGallery} originals of ${m.numIdentities} identities (${m.search} search)`,
         );
-        log.result(`instance top-1   ${pct(m.instanceTop1)}   (chance ${pct(m.chance.instanceTop1)})`);
+        log.result(`  instance top-1   ${pct(m.instanceTop1)}   (chance ${pct(m.chance.instanceTop1)})`);
         for (const k of Object.keys(m.identityTopK)) {
           log.result(
-            `identity ${k.replace('top', 'top-').padEnd(8)}${pct(m.identityTopK[k])}   (chance ${pct(m.chance.identityTopK[k])})`,
+            `  identity ${k.replace('top', 'top-').padEnd(8)}${pct(m.identityTopK[k])}   (chance ${pct(m.chance.identityTopK[k])})`,
           );
         }
         log.result(
-          `mean cosine to source ${m.meanCosineToSource.toFixed(3)}; mean source rank ${m.meanSourceRank.toFixed(1)}`,
+          `  mean cosine to source ${m.meanCosineToSource.toFixed(3)}; mean source rank ${m.meanSourceRank.toFixed(1)}`,
         );
-      } finally {
-        await embedder.dispose();
       }
+      log.result(
+        `worst case over ${attackers.length} attacker(s): identity top-1 ${pct(worst.identityTop1)} (${worst.attacker})`,
+      );
     });
 }
