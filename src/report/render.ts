@@ -151,7 +151,7 @@ pre{background:#f6f6f6;padding:1rem;overflow:auto;font-size:12px}
 </style></head>
 <body>
 <h1>${esc(data.title)}</h1>
-<p>Created ${esc(data.createdAt)}. Attacker: <code>${esc(data.attacker)}</code>; IRM teacher: <code>${esc(data.teacher)}</code>.
+<p>Created ${esc(data.createdAt)}. Attacker(s): <code>${esc(data.attacker)}</code> (with several, the privacy columns show the worst case: the attacker with the highest identity top-1; each one's figure is in the row's notes); IRM teacher: <code>${esc(data.teacher)}</code>.
 Each protected image of the deployment set is a probe against the gallery of all original deployment images, embedded by the attacker
 (identities ranked by their nearest gallery image; the gallery includes the probe's own source). Utility: the same recognizer trained on each
 version of the deployment set, verified on ${sets.map((s) => `<code>${esc(s)}</code>`).join(', ') || 'no set'}; brackets give the 95% bootstrap interval over pairs,

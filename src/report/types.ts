@@ -30,7 +30,12 @@ export interface ReportRow {
   method: string;
   label: string;
   strength?: number;
+  /** The worst case over the attackers (the one with the highest identity top-1). */
   privacy?: PrivacyFigures;
+  /** Each attacker's figures, by attacker spec. */
+  privacyByAttacker?: Record<string, PrivacyFigures>;
+  /** The attacker `privacy` comes from. */
+  worstAttacker?: string;
   /** By verification-set name. */
   utility: Record<string, UtilityFigures>;
   status: RowStatus;
@@ -51,6 +56,7 @@ export interface ReportGrid {
 export interface ReportData {
   title: string;
   createdAt: string;
+  /** The attackers, comma-separated. */
   attacker: string;
   teacher: string;
   verificationSets: string[];

@@ -18,8 +18,13 @@ export const DEMO_CONFIG = path.join(PACKAGE_ROOT, 'configs', 'demo.json');
 
 /** Top-level keys and the keys of `mae` are checked; the training sections pass through to their owners. */
 function checkSweepKeys(file: string, v: Record<string, unknown>): void {
+  if ('attacker' in v && 'attackers' in v)
+    throw new FaceMaeError(
+      `${file}: give "attackers" (a list) or the legacy "attacker", not both`,
+      'E_CONFIG',
+    );
   for (const k of Object.keys(v)) {
-    if (!(k in DEFAULT_SWEEP_CONFIG)) {
+    if (!(k in DEFAULT_SWEEP_CONFIG) && k !== 'attacker') {
       throw new FaceMaeError(
         `unknown key "${k}" in ${file}; known: ${Object.keys(DEFAULT_SWEEP_CONFIG).join(', ')}`,
         'E_CONFIG',

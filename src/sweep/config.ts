@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { FaceMaeError } from '../core/errors.js';
+import { isGraphModelSpec } from '../loaders/graph-model-specs.js';
 import { DISTORTION_METHODS, type DistortionMethod } from '../protect/distortions.js';
 
 export interface DeploySelection {
@@ -72,8 +73,10 @@ export interface SweepConfig {
    * Bounds the attack's cost on a large B; the recognizers still train on all of B.
    */
   privacyImagesPerIdentity: number | null;
-  /** The attack's recognizer; must differ from the teacher. */
-  attacker: string;
+  /** The attack's recognizers (each must differ from the teacher); rows report each and the worst case. */
+  attackers: string[];
+  /** Legacy single attacker (configs before multi-attacker privacy); when set it replaces `attackers`. */
+  attacker?: string;
   allowSameAttacker: boolean;
   mae: {
     /** A pretrained FaceMAE run used instead of training when the folder exists (null: always train). */
@@ -113,7 +116,7 @@ export const DEFAULT_SWEEP_CONFIG: SweepConfig = {
   teacher: 'train',
   teacherTrain: {},
   privacyImagesPerIdentity: null,
-  attacker: 'faceplugin',
+  attackers: ['faceplugin'],
   allowSameAttacker: false,
   mae: { pretrained: null, train: {} },
   maskRatios: [0.5, 0.75, 0.9],
@@ -137,7 +140,7 @@ const SPEC_PREFIX = /^([a-z][a-z-]+):(.+)$/;
 export function resolveSweepPaths(cfg: SweepConfig, baseDir: string): SweepConfig {
   const p = (x: string) => (x && !path.isAbsolute(x) ? path.resolve(baseDir, x) : x);
   /** A model spec: keyword, or a path. */
-  const model = (x: string) => (x === 'faceplugin' || x === 'train' ? x : p(x));
+  const model = (x: string) => (x === 'faceplugin' || x === 'train' || isGraphModelSpec(x) ? x : p(x));
   const spec = (x: string) => {
     const m = SPEC_PREFIX.exec(x);
     return m ? `${m[1]}:${p(m[2]!)}` : p(x);
@@ -217,7 +220,8 @@ export function resolveSweepPaths(cfg: SweepConfig, baseDir: string): SweepConfi
       : null,
     verify: cfg.verify.map(spec),
     teacher: model(cfg.teacher),
-    attacker: model(cfg.attacker),
+    attackers: cfg.attackers.map(model),
+    ...(cfg.attacker === undefined ? {} : { attacker: model(cfg.attacker) }),
     mae: {
       ...cfg.mae,
       pretrained: cfg.mae.pretrained ? p(cfg.mae.pretrained) : null,

@@ -18,12 +18,15 @@ import {
   embedFolder,
   findIrmTeacher,
   firstImagesPerIdentity,
+  parseAttackers,
   privacyAudit,
+  worstCase,
   type EmbeddedSet,
   type PrivacyAuditResult,
+  type WorstCase,
 } from '../protect/privacy-audit.js';
 import { composeGrid } from '../report/grid.js';
-import type { ReportData, ReportRow, UtilityFigures } from '../report/types.js';
+import type { PrivacyFigures, ReportData, ReportRow, UtilityFigures } from '../report/types.js';
 import { writePng, writeReport } from '../report/write.js';
 import type { Embedder, FaceRecord, OnProgress, RgbImage } from '../types.js';
 import type { SplitConfig, SweepConfig } from './config.js';
@@ -385,9 +388,16 @@ export async function runSweep(
     });
   }
 
-  // The attack on every version (gallery embeddings shared within this process).
-  let attacker: Embedder | undefined;
-  let gallery: EmbeddedSet | undefined;
+  // The attack on every version by every attacker (each attacker's gallery embeddings shared
+  // within this process); the step's result holds each attacker's figures and the worst case.
+  const attackers = sweepAttackers(cfg);
+  const embedders = new Map<string, Embedder>();
+  const galleries = new Map<string, EmbeddedSet>();
+  const getAttacker = async (a: string) => {
+    let e = embedders.get(a);
+    if (!e) embedders.set(a, (e = await deps.createEmbedder(a)));
+    return e;
+  };
   let keys: Set<string> | undefined;
   const getKeys = async () =>
     cfg.privacyImagesPerIdentity === null
@@ -396,7 +406,6 @@ export async function runSweep(
           (await listImageFolder(deployDir)).records,
           cfg.privacyImagesPerIdentity,
         ));
-  const getAttacker = async () => (attacker ??= await deps.createEmbedder(cfg.attacker));
   for (const s of sets) {
     const makers = [...(s.step ? [s.step] : deploySteps), 'mae'];
     steps.push({
@@ -404,7 +413,7 @@ export async function runSweep(
       deps: s.method === 'facemae' ? makers : makers.filter((m) => m !== 'mae'),
       // (B's identity in the config: a changed split or selection redoes the attack)
       config: {
-        attacker: cfg.attacker,
+        attackers,
         seed,
         allowSame: cfg.allowSameAttacker,
         deploy: cfg.deploy,
@@ -415,31 +424,41 @@ export async function runSweep(
         const teacher =
           (d.mae?.teacher as string | null | undefined) ??
           (cfg.teacher === 'train' ? undefined : cfg.teacher);
-        const indep =
+        // Every attacker is checked before any is run: one teacher among them fails the step.
+        const indep = attackers.map((a) =>
           s.method === 'facemae'
-            ? checkAttackerIndependence(cfg.attacker, teacher ?? undefined, {
+            ? checkAttackerIndependence(a, teacher ?? undefined, {
                 allowSame: cfg.allowSameAttacker,
                 onWarning: log,
-              })
-            : undefined;
-        const emb = await getAttacker();
+              }).same
+            : false,
+        );
+        const byAttacker: Record<string, PrivacyAuditResult & { attackerIsTeacher: boolean }> = {};
         const subset = await getKeys();
-        gallery ??= await embedFolder(deployDir, emb, {
-          batchSize: cfg.batchSize,
-          onProgress: prog('gallery'),
-          keys: subset,
-        });
-        const m: PrivacyAuditResult = await privacyAudit({
-          keys: subset,
-          original: deployDir,
-          protected: setDir(stepsDir, s, deployDir),
-          embedder: emb,
-          gallery,
-          seed,
-          batchSize: cfg.batchSize,
-          onProgress: prog(`privacy-${s.id}`),
-        });
-        return { ...m, attackerIsTeacher: indep?.same ?? false } as unknown as SweepStepResult;
+        for (const [i, a] of attackers.entries()) {
+          const emb = await getAttacker(a);
+          let gallery = galleries.get(a);
+          if (!gallery) {
+            gallery = await embedFolder(deployDir, emb, {
+              batchSize: cfg.batchSize,
+              onProgress: prog(`gallery-${emb.name}`),
+              keys: subset,
+            });
+            galleries.set(a, gallery);
+          }
+          const m = await privacyAudit({
+            keys: subset,
+            original: deployDir,
+            protected: setDir(stepsDir, s, deployDir),
+            embedder: emb,
+            gallery,
+            seed,
+            batchSize: cfg.batchSize,
+            onProgress: prog(`privacy-${s.id}`),
+          });
+          byAttacker[a] = { ...m, attackerIsTeacher: indep[i] ?? false };
+        }
+        return { attackers: byAttacker, worst: worstCase(byAttacker) } as unknown as SweepStepResult;
       },
     });
   }
@@ -543,7 +562,7 @@ export async function runSweep(
       },
     });
   } finally {
-    await attacker?.dispose();
+    for (const e of embedders.values()) await e.dispose();
   }
 
   const data = collectReport(cfg, sets, outcomes, gridCols);
@@ -556,6 +575,25 @@ export async function runSweep(
   const report = await writeReport(reportDir, data);
   return { report, outcomes, data };
 }
+
+/** The attackers a sweep config names: the legacy single `attacker` when set, else `attackers`. */
+export function sweepAttackers(cfg: Pick<SweepConfig, 'attacker' | 'attackers'>): string[] {
+  return parseAttackers(cfg.attacker ?? cfg.attackers, 'sweep config "attackers"');
+}
+
+/** A privacy step's result: each attacker's attack and the worst case over them. */
+interface SweepPrivacyResult {
+  attackers: Record<string, PrivacyAuditResult & { attackerIsTeacher?: boolean }>;
+  worst: WorstCase;
+}
+
+const privacyFigures = (m: PrivacyAuditResult): PrivacyFigures => ({
+  instanceTop1: m.instanceTop1,
+  identityTop1: m.identityTopK.top1 ?? NaN,
+  identityTop5: m.identityTopK.top5 ?? NaN,
+  identityTop10: m.identityTopK.top10 ?? NaN,
+  meanCosineToSource: m.meanCosineToSource,
+});
 
 function collectReport(
   cfg: SweepConfig,
@@ -570,17 +608,24 @@ function collectReport(
     const vf = outcomes.get(`verify-${s.id}`);
     const notes: string[] = [];
     let privacy: ReportRow['privacy'];
+    let privacyByAttacker: ReportRow['privacyByAttacker'];
+    let worstAttacker: string | undefined;
     if (pv?.result) {
-      const m = pv.result as unknown as PrivacyAuditResult;
-      privacy = {
-        instanceTop1: m.instanceTop1,
-        identityTop1: m.identityTopK.top1 ?? NaN,
-        identityTop5: m.identityTopK.top5 ?? NaN,
-        identityTop10: m.identityTopK.top10 ?? NaN,
-        meanCosineToSource: m.meanCosineToSource,
-      };
-      if ((pv.result as { attackerIsTeacher?: boolean }).attackerIsTeacher)
-        notes.push('attacker is the IRM teacher (allowed by config)');
+      const r = pv.result as unknown as SweepPrivacyResult;
+      privacyByAttacker = {};
+      for (const [a, m] of Object.entries(r.attackers)) {
+        privacyByAttacker[a] = privacyFigures(m);
+        if (m.attackerIsTeacher) notes.push(`attacker ${a} is the IRM teacher (allowed by config)`);
+      }
+      worstAttacker = r.worst.attacker;
+      // The row's headline privacy is the worst case: the attacker with the highest identity top-1.
+      privacy = privacyByAttacker[worstAttacker];
+      if (Object.keys(r.attackers).length > 1)
+        notes.push(
+          `identity top-1 by attacker: ${Object.entries(privacyByAttacker)
+            .map(([a, f]) => `${a} ${(f.identityTop1 * 100).toFixed(1)}%`)
+            .join(', ')} (worst: ${worstAttacker})`,
+        );
     } else notes.push(`privacy not available (${why(pv)})`);
     const utility = (vf?.result ?? {}) as unknown as Record<string, UtilityFigures>;
     if (!vf?.result) notes.push(`utility not available (${why(vf)})`);
@@ -593,6 +638,8 @@ function collectReport(
       label: s.label,
       strength: s.strength,
       privacy,
+      privacyByAttacker,
+      worstAttacker,
       utility,
       status:
         missing === 0 ? 'ok' : missing === 2 ? (notAvail && !failed ? 'not available' : 'failed') : 'partial',
@@ -601,7 +648,8 @@ function collectReport(
   });
   addUtilityStatistics(rows, { seed: cfg.seed });
   const firstPrivacy = sets
-    .map((s) => outcomes.get(`privacy-${s.id}`)?.result as unknown as PrivacyAuditResult | undefined)
+    .map((s) => outcomes.get(`privacy-${s.id}`)?.result as unknown as SweepPrivacyResult | undefined)
+    .map((r) => (r ? Object.values(r.attackers)[0] : undefined))
     .find(Boolean);
   const ch = firstPrivacy?.chance;
   const mae = outcomes.get('mae')?.result;
@@ -611,7 +659,7 @@ function collectReport(
   return {
     title: `FaceMAE privacy–utility sweep: ${cfg.name}`,
     createdAt: new Date().toISOString(),
-    attacker: cfg.attacker,
+    attacker: sweepAttackers(cfg).join(', '),
     // A pretrained FaceMAE names its own teacher; none means it was trained with the MSE alone.
     teacher: mae?.pretrained
       ? String(mae.teacher ?? 'none (pretrained without IRM)')

@@ -84,7 +84,7 @@ export function tinySweepConfig(root: string, deploy: string): SweepConfig {
     teacher: 'train',
     teacherTrain: {},
     privacyImagesPerIdentity: null,
-    attacker: 'faceplugin',
+    attackers: ['faceplugin'],
     allowSameAttacker: false,
     mae: { pretrained: null, train: {} },
     maskRatios: [0.5, 0.75],

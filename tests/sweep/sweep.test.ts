@@ -135,6 +135,30 @@ describe('runSweep with fake training steps', () => {
     expect(r.outcomes.get('privacy-facemae-r0.75')?.error).toMatch(/is the IRM teacher/);
     expect(r.outcomes.get('privacy-original')?.status).toBe('done');
   });
+
+  it("attacks with several attackers: each one per row, the worst case as the row's privacy", async () => {
+    const work = tmp();
+    const deploy = smallDeploy(root, path.join(work, 'deploy'));
+    const cfg = {
+      ...tinySweepConfig(root, deploy),
+      teacher: 'faceplugin',
+      attackers: ['/elsewhere/a.onnx', 'faceplugin'],
+      maskRatios: [0.75],
+      baselines: [{ method: 'pixelate' as const, strength: 16 }],
+    };
+    const r = await runSweep(cfg, { out: path.join(work, 'run'), deps: fakeDeps([]) });
+    // The teacher among the attackers fails the FaceMAE row's attack, not the others'.
+    expect(r.outcomes.get('privacy-facemae-r0.75')?.error).toMatch(
+      /attacker \(faceplugin\) is the IRM teacher \(faceplugin\)/,
+    );
+    const row = r.data.rows.find((x) => x.id === 'pixelate-16')!;
+    expect(Object.keys(row.privacyByAttacker!)).toEqual(['/elsewhere/a.onnx', 'faceplugin']);
+    const top1 = Object.values(row.privacyByAttacker!).map((f) => f.identityTop1);
+    expect(row.privacy!.identityTop1).toBe(Math.max(...top1));
+    expect(row.privacy).toEqual(row.privacyByAttacker![row.worstAttacker!]);
+    expect(row.notes.join(' ')).toMatch(/identity top-1 by attacker: .*\(worst: /);
+    expect(r.data.attacker).toBe('/elsewhere/a.onnx, faceplugin');
+  });
 });
 
 describe('the evidence protocol: split by identity, λ = 0 ablation, privacy-only pass', () => {
