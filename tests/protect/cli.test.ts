@@ -41,19 +41,22 @@ describe('facemae distort / privacy / sweep', () => {
     expect(again.stderr).toMatch(/not empty: pass --resume/);
   });
 
-  it('privacy refuses the IRM teacher as attacker with a one-line message', () => {
-    const r = cli(
-      'privacy',
-      '--original',
-      'assets/sample/deploy',
-      '--protected',
-      'assets/sample/deploy',
-      '--irm-teacher',
-      'faceplugin',
-    );
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^facemae: error: the attacker \(faceplugin\) is the IRM teacher/);
-    expect(r.stderr).not.toMatch(/at .*\.ts:\d+/);
+  it('privacy refuses the IRM teacher as attacker, alone or among several, with a one-line message', () => {
+    for (const attackers of [[], ['--attacker', 'mobileface,faceplugin']]) {
+      const r = cli(
+        'privacy',
+        '--original',
+        'assets/sample/deploy',
+        '--protected',
+        'assets/sample/deploy',
+        ...attackers,
+        '--irm-teacher',
+        'faceplugin',
+      );
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/^facemae: error: the attacker \(faceplugin\) is the IRM teacher/);
+      expect(r.stderr).not.toMatch(/at .*\.ts:\d+/);
+    }
   });
 
   it('sweep names a bad config key', () => {

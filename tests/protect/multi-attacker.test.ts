@@ -46,22 +46,6 @@ describe('multi-attacker privacy', () => {
     });
   });
 
-  it('refuses when any one of several attackers is the IRM teacher, before embedding', () => {
-    const r = cli(
-      'privacy',
-      '--original',
-      'assets/sample/deploy',
-      '--protected',
-      'assets/sample/deploy',
-      '--attacker',
-      'mobileface,faceplugin',
-      '--irm-teacher',
-      'faceplugin',
-    );
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^facemae: error: the attacker \(faceplugin\) is the IRM teacher/);
-  }, 30_000);
-
   it('reports each attacker and the worst case in --json', () => {
     const data = fs.mkdtempSync(path.join(os.tmpdir(), 'facemae-attackers-'));
     const src = path.join(root, 'assets/sample/deploy');
