@@ -213,7 +213,11 @@ describe('the evidence protocol: split by identity, λ = 0 ablation, privacy-onl
     expect([...r.outcomes.keys()].some((k) => k.startsWith('fr-') && k !== 'fr-teacher')).toBe(false);
     expect(r.data.rows.find((x) => x.id === 'facemae-noirm-r0.75')?.privacy).toBeDefined();
     // The attack ran on 2 of the 3 images of each of B's 3 identities: the originals find themselves.
-    const orig = r.outcomes.get('privacy-original')?.result as { numGallery: number; instanceTop1: number };
+    const byAttacker = r.outcomes.get('privacy-original')?.result?.attackers as Record<
+      string,
+      { numGallery: number; instanceTop1: number }
+    >;
+    const orig = Object.values(byAttacker)[0]!;
     expect(orig.instanceTop1).toBe(1);
     expect(orig.numGallery).toBe(6);
   });
