@@ -27,7 +27,9 @@ import {
 } from '../protect/privacy-audit.js';
 import { composeGrid } from '../report/grid.js';
 import type { PrivacyFigures, ReportData, ReportRow, UtilityFigures } from '../report/types.js';
+import { toEvidence } from '../report/evidence.js';
 import { writePng, writeReport } from '../report/write.js';
+import { writeJsonAtomic } from '../core/fs.js';
 import type { Embedder, FaceRecord, OnProgress, RgbImage } from '../types.js';
 import type { SplitConfig, SweepConfig } from './config.js';
 import { runSteps, type Step, type StepOutcome, type SweepStepResult } from './runner.js';
@@ -573,7 +575,36 @@ export async function runSweep(
     fs.copyFileSync(grid.result.file as string, path.join(reportDir, 'grid.png'));
   }
   const report = await writeReport(reportDir, data);
+  const frSteps = Object.fromEntries(
+    sets.flatMap((x) => {
+      const n = outcomes.get(`fr-${x.id}`)?.result?.steps;
+      return typeof n === 'number' ? [[x.id, n]] : [];
+    }),
+  );
+  writeJsonAtomic(path.join(reportDir, 'evidence.json'), toEvidence(data, protocolOf(cfg), frSteps));
   return { report, outcomes, data };
+}
+
+/** What a results file must state to be reproduced: the sets, models, attackers and recipe. */
+function protocolOf(cfg: SweepConfig): Record<string, unknown> {
+  return {
+    name: cfg.name,
+    seed: cfg.seed,
+    size: cfg.size,
+    train: cfg.train,
+    split: cfg.split,
+    deploy: cfg.deploy || null,
+    verify: cfg.verify,
+    teacher: cfg.teacher,
+    attackers: sweepAttackers(cfg),
+    privacyImagesPerIdentity: cfg.privacyImagesPerIdentity,
+    mae: cfg.mae,
+    ablation: cfg.ablation,
+    maskRatios: cfg.maskRatios,
+    baselines: cfg.baselines,
+    recognizer: cfg.recognizer,
+    utility: cfg.utility,
+  };
 }
 
 /** The attackers a sweep config names: the legacy single `attacker` when set, else `attackers`. */

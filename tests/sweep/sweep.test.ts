@@ -212,6 +212,22 @@ describe('the evidence protocol: split by identity, λ = 0 ablation, privacy-onl
     ]);
     expect([...r.outcomes.keys()].some((k) => k.startsWith('fr-') && k !== 'fr-teacher')).toBe(false);
     expect(r.data.rows.find((x) => x.id === 'facemae-noirm-r0.75')?.privacy).toBeDefined();
+    // The evidence file: one row per version, each attacker's figures, no utility in this pass.
+    const ev = JSON.parse(fs.readFileSync(path.join(out, 'report', 'evidence.json'), 'utf8'));
+    expect(ev.protocol.split.deployIdentities).toBe(3);
+    expect(ev.rows.map((x: { method: string }) => x.method)).toEqual([
+      'original',
+      'facemae',
+      'facemae-noirm',
+      'blur',
+    ]);
+    for (const row of ev.rows) {
+      expect(Object.keys(row.privacy).length).toBeGreaterThan(0);
+      expect(row.worstIdentityTop1).toBe(
+        Math.max(...Object.values(row.privacy).map((p) => (p as { identityTop1: number }).identityTop1)),
+      );
+      expect(row.lfw).toBeNull();
+    }
     // The attack ran on 2 of the 3 images of each of B's 3 identities: the originals find themselves.
     const byAttacker = r.outcomes.get('privacy-original')?.result?.attackers as Record<
       string,
