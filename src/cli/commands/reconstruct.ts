@@ -4,6 +4,10 @@ import { reconstructDataset, type ReconstructFormat } from '../../deploy/reconst
 import { contextOf, parseInteger, parseNumber } from '../context.js';
 import { printJson } from '../logger.js';
 import { createProgress, type ProgressBar } from '../progress.js';
+import path from 'node:path';
+import { runQueued } from '../../queue/producer.js';
+import { DEFAULT_SHARD_SIZE } from '../../queue/shards.js';
+import { queueProgress } from '../queue-progress.js';
 
 interface ReconstructConfig {
   model: string;
@@ -51,6 +55,12 @@ export function registerReconstruct(program: Command): void {
       '[integer] images per forward pass (default: 32)',
       parseInteger('--batch-size'),
     )
+    .option('--queue <url>', '[string] split into shard jobs on this Redis queue (redis://HOST:PORT) for `facemae worker`s')
+    .option(
+      '--shard-size <n>',
+      `[integer] with --queue: images per shard job (default: ${DEFAULT_SHARD_SIZE})`,
+      parseInteger('--shard-size'),
+    )
     .option('--config <file>', '[string] JSON config (flags win)')
     .option('--resume', 'continue an interrupted job in --out (finished images are kept)')
     .option('--overwrite', 'write into a non-empty --out from scratch')
@@ -69,6 +79,37 @@ export function registerReconstruct(program: Command): void {
           batchSize: o.batchSize as number | undefined,
         },
       });
+      if (o.queue) {
+        const url = o.queue as string;
+        const p = queueProgress('reconstruct', url, log, opts.quiet);
+        const q = await runQueued({
+          url,
+          out: cfg.out,
+          shardSize: (o.shardSize as number | undefined) ?? DEFAULT_SHARD_SIZE,
+          format: cfg.format,
+          task: {
+            kind: 'reconstruct',
+            model: path.resolve(cfg.model),
+            data: path.resolve(cfg.data),
+            seed: cfg.seed,
+            ...(cfg.maskRatio !== null ? { maskRatio: cfg.maskRatio } : {}),
+            batchSize: cfg.batchSize,
+            quality: cfg.quality,
+          },
+          resume: Boolean(o.resume),
+          overwrite: Boolean(o.overwrite),
+          onWarning: log.warn,
+          onProgress: p.onProgress,
+        });
+        p.finish();
+        for (const e of q.errors) log.warn(`${e.source}: ${e.message}`);
+        if (opts.json) printJson(q);
+        else
+          log.result(
+            `reconstructed ${q.written} of ${q.images} images in ${q.shards} shards (${q.errors.length} unreadable, listed in errors.jsonl) → ${q.out}${q.rec ? ` and ${q.rec}` : ''}`,
+          );
+        return;
+      }
       let bar: ProgressBar | undefined;
       const r = await reconstructDataset({
         ...cfg,
