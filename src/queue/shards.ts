@@ -56,6 +56,7 @@ export interface ShardJobData {
 export interface ShardDone {
   index: number;
   images: number;
+  /** Images of the shard in the output (an earlier, killed attempt's included). */
   written: number;
   errors: { source: string; message: string }[];
 }

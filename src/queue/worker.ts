@@ -75,7 +75,7 @@ export async function runShard(
         quality: task.quality,
         afterBatch: opts.onProgress,
       });
-      done = { index: d.shard.index, images: r.images, written: r.written, errors: r.errors };
+      done = { index: d.shard.index, images: r.images, written: r.written + r.skipped, errors: r.errors };
       break;
     }
     case 'distort': {
@@ -92,7 +92,7 @@ export async function runShard(
         },
       });
       await Promise.all(pending);
-      done = { index: d.shard.index, images: r.total, written: r.written, errors: r.errors };
+      done = { index: d.shard.index, images: r.total, written: r.written + r.skipped, errors: r.errors };
       break;
     }
     default:
