@@ -19,6 +19,7 @@ import { FaceMaeError } from '../core/errors.js';
 import { atomicWriteFileSync, prepareOutDir, readJson, writeJsonAtomic } from '../core/fs.js';
 import type { OnWarning } from '../data/image-folder.js';
 import { packImageFolder } from '../data/recordio.js';
+import { fileRecords, openFaceSource, type FaceSource } from '../data/source.js';
 import { openRedis, probeRedis } from './connection.js';
 import {
   planShards,
@@ -130,14 +131,43 @@ async function loadOrPlan(opts: QueuedRunOptions, out: string): Promise<JobPlan>
   return plan;
 }
 
-/** Concatenates the shard manifests in shard (= single-process) order, atomically. */
-function mergeManifests(out: string, plan: JobPlan): string {
+/**
+ * Concatenates the shard manifests in the single-process order, atomically. A shard run twice at
+ * once (a worker that stalled past its lock and another that took the job over) appends its lines
+ * twice: each image keeps one line (they are identical, masks depending only on seed and key),
+ * in the order of the shard's records.
+ */
+async function mergeManifests(out: string, plan: JobPlan, data: string): Promise<string> {
   const file = path.join(out, 'manifest.jsonl');
   const parts: string[] = [];
+  let whole: FaceSource | undefined; // a .rec is opened once, not per range shard
   for (const s of plan.shards) {
     const f = path.join(out, shardManifestName(s.index));
-    if (fs.existsSync(f)) parts.push(fs.readFileSync(f, 'utf8'));
+    if (!fs.existsSync(f)) continue;
+    const bySource = new Map<string, string>();
+    for (const l of fs.readFileSync(f, 'utf8').split('\n')) {
+      if (!l.trim()) continue;
+      try {
+        bySource.set((JSON.parse(l) as { source: string }).source, l);
+      } catch {
+        // a torn line from a killed worker; the image's complete line follows from the retry
+      }
+    }
+    const sel = s.select;
+    const sources =
+      'files' in sel
+        ? fileRecords(data, sel.files).map((r) => r.path)
+        : await (async () => {
+            whole ??= await openFaceSource(data);
+            const w = whole;
+            return Array.from({ length: sel.end - sel.start }, (_, i) => w.record(sel.start + i).path);
+          })();
+    for (const p of sources) {
+      const l = bySource.get(p);
+      if (l !== undefined) parts.push(l + '\n');
+    }
   }
+  await whole?.close();
   atomicWriteFileSync(file, parts.join(''));
   return file;
 }
@@ -252,7 +282,7 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunResult
     let manifest: string | undefined;
     let rec: string | undefined;
     if (plan.task.kind === 'reconstruct') {
-      manifest = mergeManifests(out, plan);
+      manifest = await mergeManifests(out, plan, plan.task.data);
       if (opts.format === 'rec') {
         rec = (await packImageFolder(path.join(out, 'images'), path.join(out, 'data'), { overwrite: true, verify: false })).rec;
       }

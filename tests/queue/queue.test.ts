@@ -105,7 +105,7 @@ describe.skipIf(!hasRedis)('queued reconstruct (needs redis-server)', () => {
       await expect(
         runQueued({ url, out, shardSize: 3, resume: true, task: { kind: 'reconstruct', model, data, seed: 0, batchSize: 1, quality: 95 } }),
       ).rejects.toThrow(/another producer is running on/);
-      for (let i = 0; i < 2; i++) workers.push(await startShardWorker({ url, stallTimeoutSec: 2 }));
+      for (let i = 0; i < 2; i++) workers.push(await startShardWorker({ url, stallTimeoutSec: 6 }));
       const r = await run;
 
       expect(r.images).toBe(9);
