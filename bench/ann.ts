@@ -42,7 +42,10 @@ function centreCrop(img: RgbImage, frac: number): RgbImage {
   const y0 = Math.floor((img.height - h) / 2);
   const data = new Uint8Array(w * h * 3);
   for (let y = 0; y < h; y++)
-    data.set(img.data.subarray(((y0 + y) * img.width + x0) * 3, ((y0 + y) * img.width + x0 + w) * 3), y * w * 3);
+    data.set(
+      img.data.subarray(((y0 + y) * img.width + x0) * 3, ((y0 + y) * img.width + x0 + w) * 3),
+      y * w * 3,
+    );
   return { width: w, height: h, data };
 }
 
@@ -112,7 +115,9 @@ const Q = new Float32Array(nq * d);
 qIdx.forEach((r, i) => Q.set(x.subarray(r * d, (r + 1) * d), i * d));
 const G = new Float32Array(ng * d);
 gIdx.forEach((r, i) => G.set(x.subarray(r * d, (r + 1) * d), i * d));
-console.log(`${n} embeddings (d=${d}; embedding took ${seconds.toFixed(0)} s), gallery ${ng}, ${nq} queries, k=${K}, ${os.cpus()[0]?.model}`);
+console.log(
+  `${n} embeddings (d=${d}; embedding took ${seconds.toFixed(0)} s), gallery ${ng}, ${nq} queries, k=${K}, ${os.cpus()[0]?.model}`,
+);
 
 let t = performance.now();
 const exact = exactTopK(Q, nq, G, ng, d, K);
@@ -131,7 +136,9 @@ for (const [M, ef] of [
   t = performance.now();
   const r = idx.search(Q, nq, K);
   const s = (performance.now() - t) / 1000;
-  console.log(`usearch M=${M} ef=${ef}: build ${build.toFixed(1)} s (1 thread), recall@${K} ${recall(exact.indices, r.indices, nq, K).toFixed(4)}, ${(nq / s).toFixed(0)} q/s (1 thread)`);
+  console.log(
+    `usearch M=${M} ef=${ef}: build ${build.toFixed(1)} s (1 thread), recall@${K} ${recall(exact.indices, r.indices, nq, K).toFixed(4)}, ${(nq / s).toFixed(0)} q/s (1 thread)`,
+  );
 }
 
 try {
@@ -143,7 +150,9 @@ try {
     searchKnn(v: number[], k: number): { neighbors: number[]; distances: number[] };
   }
   const mod = 'hnswlib-node';
-  const { HierarchicalNSW } = (await import(mod)) as { HierarchicalNSW: new (space: string, d: number) => Hnsw };
+  const { HierarchicalNSW } = (await import(mod)) as {
+    HierarchicalNSW: new (space: string, d: number) => Hnsw;
+  };
   for (const M of [16]) {
     t = performance.now();
     const h = new HierarchicalNSW('ip', d);
@@ -161,7 +170,9 @@ try {
         o.forEach(([nb], j) => (got[q * K + j] = nb));
       }
       const s = (performance.now() - t) / 1000;
-      console.log(`hnswlib-node M=${M} ef=${ef}: build ${build.toFixed(1)} s, recall@${K} ${recall(exact.indices, got, nq, K).toFixed(4)}, ${(nq / s).toFixed(0)} q/s`);
+      console.log(
+        `hnswlib-node M=${M} ef=${ef}: build ${build.toFixed(1)} s, recall@${K} ${recall(exact.indices, got, nq, K).toFixed(4)}, ${(nq / s).toFixed(0)} q/s`,
+      );
     }
   }
 } catch (e) {

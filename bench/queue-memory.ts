@@ -20,14 +20,24 @@ const task = {
   batchSize: 64,
   quality: 95,
 };
-async function measure(name: string, n: number, select: (i: number) => ShardJobData['shard']['select'], images: number) {
+async function measure(
+  name: string,
+  n: number,
+  select: (i: number) => ShardJobData['shard']['select'],
+  images: number,
+) {
   const q = new Queue<ShardJobData>(`mem-${name}`, { connection: redis });
   const before = await used();
   for (let i = 0; i < n; i += 1000) {
     await q.addBulk(
       Array.from({ length: Math.min(1000, n - i) }, (_, j) => ({
         name: 'reconstruct',
-        data: { runId: '3f1c2a9e-6a1b-4c55-9d8e-0123456789ab', out: '/shared/out/webface260m-mae', task, shard: { index: i + j, images, select: select(i + j) } },
+        data: {
+          runId: '3f1c2a9e-6a1b-4c55-9d8e-0123456789ab',
+          out: '/shared/out/webface260m-mae',
+          task,
+          shard: { index: i + j, images, select: select(i + j) },
+        },
         opts: { jobId: `3f1c2a9e-6a1b-4c55-9d8e-0123456789ab-${i + j}`, attempts: 3, removeOnComplete: true },
       })),
     );
@@ -38,5 +48,15 @@ async function measure(name: string, n: number, select: (i: number) => ShardJobD
   await q.close();
 }
 await measure('rec-range', 20_000, (i) => ({ start: i * 10_000, end: (i + 1) * 10_000 }), 10_000);
-await measure('folder-1000-files', 2_000, (i) => ({ files: Array.from({ length: 1000 }, (_, j) => `id_${String(i * 20 + Math.floor(j / 50)).padStart(7, '0')}/${j % 50}.jpg`) }), 1000);
+await measure(
+  'folder-1000-files',
+  2_000,
+  (i) => ({
+    files: Array.from(
+      { length: 1000 },
+      (_, j) => `id_${String(i * 20 + Math.floor(j / 50)).padStart(7, '0')}/${j % 50}.jpg`,
+    ),
+  }),
+  1000,
+);
 redis.disconnect();

@@ -13,7 +13,10 @@ export function queueProgress(label: string, url: string, log: Logger, quiet?: b
         log.info(`${p.shards} shards queued on ${url}: start workers with \`facemae worker --queue ${url}\``);
       }
       bar ??= createProgress(label, p.total, { quiet });
-      bar.update(p.done, `${p.rate.toFixed(1)} img/s · ${p.workers} workers · ${p.shardsDone}/${p.shards} shards`);
+      bar.update(
+        p.done,
+        `${p.rate.toFixed(1)} img/s · ${p.workers} workers · ${p.shardsDone}/${p.shards} shards`,
+      );
     },
     finish() {
       bar?.finish();

@@ -86,7 +86,10 @@ export type SourceSelection = { start: number; end: number } | { files: string[]
 /** Restricts a source to the indices [start, end). */
 export function rangeSource(src: FaceSource, start: number, end: number): FaceSource {
   if (!(Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start <= end && end <= src.length))
-    throw new FaceMaeError(`range [${start}, ${end}) is not inside ${src.name} (${src.length} images)`, 'E_RANGE');
+    throw new FaceMaeError(
+      `range [${start}, ${end}) is not inside ${src.name} (${src.length} images)`,
+      'E_RANGE',
+    );
   return {
     name: `${src.name}[${start}:${end}]`,
     length: end - start,
@@ -110,7 +113,11 @@ export function fileRecords(root: string, files: string[]): FaceRecord[] {
     if (parts.length !== 2 || parts.some((q) => q === '' || q === '.' || q === '..'))
       throw new FaceMaeError(`"${rel}" is not an <identity>/<image> path under ${root}`, 'E_BAD_PATH');
     if (!labels.has(identity)) labels.set(identity, labels.size);
-    return { path: path.join(root, identity, parts[1] as string), label: labels.get(identity) as number, identity };
+    return {
+      path: path.join(root, identity, parts[1] as string),
+      label: labels.get(identity) as number,
+      identity,
+    };
   });
 }
 

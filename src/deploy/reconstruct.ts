@@ -158,7 +158,10 @@ export async function reconstructDataset(opts: ReconstructOptions): Promise<Reco
   const manifestFile = path.join(opts.out, opts.manifestName ?? 'manifest.jsonl');
   const failed = opts.onImageError === 'skip' ? new Map<string, string>() : undefined;
   if (opts.onImageError !== undefined && opts.onImageError !== 'skip' && opts.onImageError !== 'throw')
-    throw new FaceMaeError(`onImageError must be throw or skip, got "${String(opts.onImageError)}"`, 'E_CONFIG');
+    throw new FaceMaeError(
+      `onImageError must be throw or skip, got "${String(opts.onImageError)}"`,
+      'E_CONFIG',
+    );
   try {
     const source = await openFaceSelection(opts.data, opts.select, { onWarning: opts.onWarning });
     if (!opts.resume && fs.existsSync(manifestFile)) fs.rmSync(manifestFile);
@@ -174,15 +177,15 @@ export async function reconstructDataset(opts: ReconstructOptions): Promise<Reco
     }
     if (opts.saveConfig ?? true)
       saveResolvedConfig(opts.out, 'reconstruct', {
-      model: typeof opts.model === 'string' ? opts.model : '(in memory)',
-      data: opts.data,
-      maskRatio,
-      seed,
-      format,
-      batchSize,
-      modelConfig: config,
-      modelStep: loaded.step,
-    });
+        model: typeof opts.model === 'string' ? opts.model : '(in memory)',
+        data: opts.data,
+        maskRatio,
+        seed,
+        format,
+        batchSize,
+        modelConfig: config,
+        modelStep: loaded.step,
+      });
     const todo: number[] = [];
     for (let i = 0; i < source.length; i++) if (!done.has(source.record(i).path)) todo.push(i);
     const total = source.length;

@@ -182,7 +182,10 @@ export function retrievalMetrics(input: RetrievalInput, chanceRng?: Rng): Retrie
   } else {
     const { candidates, ...annOpts } = input.ann ?? {};
     const kc = Math.min(ng, candidates ?? 256);
-    const index = buildAnnIndex(gallery, ng, d, { ...annOpts, expansionSearch: Math.max(kc, annOpts.expansionSearch ?? 0) });
+    const index = buildAnnIndex(gallery, ng, d, {
+      ...annOpts,
+      expansionSearch: Math.max(kc, annOpts.expansionSearch ?? 0),
+    });
     const res = index.search(probes, nq, kc);
     for (let q = 0; q < nq; q++) {
       const src = probeSource[q] as number;

@@ -123,7 +123,12 @@ async function loadOrPlan(opts: QueuedRunOptions, out: string): Promise<JobPlan>
   fs.mkdirSync(queueDir(out), { recursive: true });
   const t = opts.task;
   if (t.kind === 'reconstruct') {
-    saveResolvedConfig(out, 'reconstruct', { ...t, format: opts.format ?? 'folder', queue: opts.url, shardSize: opts.shardSize });
+    saveResolvedConfig(out, 'reconstruct', {
+      ...t,
+      format: opts.format ?? 'folder',
+      queue: opts.url,
+      shardSize: opts.shardSize,
+    });
   } else {
     saveResolvedConfig(out, 'distort', t.config);
   }
@@ -182,7 +187,11 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunResult
   let queue: Queue | undefined;
   let events: QueueEvents | undefined;
   try {
-    release = await acquireLock(redis, out, `pid ${process.pid} on ${os.hostname()} since ${new Date().toISOString()}`);
+    release = await acquireLock(
+      redis,
+      out,
+      `pid ${process.pid} on ${os.hostname()} since ${new Date().toISOString()}`,
+    );
     const plan = await loadOrPlan(opts, out);
     const q = new Queue<ShardJobData, ShardDone>(QUEUE_NAME, { connection: redis });
     queue = q;
@@ -227,10 +236,12 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunResult
     const ev = new QueueEvents(QUEUE_NAME, { connection: { url: opts.url } });
     events = ev;
     ev.on('error', () => {});
-    const ours = (jobId: string) => (jobId.startsWith(`${plan.runId}-`) ? Number(jobId.slice(plan.runId.length + 1)) : -1);
+    const ours = (jobId: string) =>
+      jobId.startsWith(`${plan.runId}-`) ? Number(jobId.slice(plan.runId.length + 1)) : -1;
     ev.on('progress', ({ jobId, data }) => {
       const i = ours(jobId);
-      if (i >= 0 && typeof data === 'object' && data !== null) inFlight.set(i, Number((data as { done?: number }).done) || 0);
+      if (i >= 0 && typeof data === 'object' && data !== null)
+        inFlight.set(i, Number((data as { done?: number }).done) || 0);
     });
     ev.on('completed', ({ jobId }) => {
       const i = ours(jobId);
@@ -260,7 +271,14 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunResult
       done0 ??= done;
       const secs = (Date.now() - t0) / 1000;
       const rate = secs > 0 ? (done - done0) / secs : 0;
-      opts.onProgress?.({ done, total: plan.total, shardsDone: committed.size, shards: plan.shards.length, workers, rate });
+      opts.onProgress?.({
+        done,
+        total: plan.total,
+        shardsDone: committed.size,
+        shards: plan.shards.length,
+        workers,
+        rate,
+      });
     };
     while (committed.size < plan.shards.length) {
       report();
@@ -281,13 +299,21 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunResult
     const errors = plan.shards.flatMap((s) => committed.get(s.index)?.errors ?? []);
     const written = plan.shards.reduce((a, s) => a + (committed.get(s.index)?.written ?? 0), 0);
     if (errors.length > 0)
-      atomicWriteFileSync(path.join(out, 'errors.jsonl'), errors.map((e) => JSON.stringify(e)).join('\n') + '\n');
+      atomicWriteFileSync(
+        path.join(out, 'errors.jsonl'),
+        errors.map((e) => JSON.stringify(e)).join('\n') + '\n',
+      );
     let manifest: string | undefined;
     let rec: string | undefined;
     if (plan.task.kind === 'reconstruct') {
       manifest = await mergeManifests(out, plan, plan.task.data);
       if (opts.format === 'rec') {
-        rec = (await packImageFolder(path.join(out, 'images'), path.join(out, 'data'), { overwrite: true, verify: false })).rec;
+        rec = (
+          await packImageFolder(path.join(out, 'images'), path.join(out, 'data'), {
+            overwrite: true,
+            verify: false,
+          })
+        ).rec;
       }
     }
     return {

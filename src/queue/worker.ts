@@ -55,7 +55,10 @@ export async function runShard(
   const doneFile = shardDoneFile(d.out, d.shard.index);
   if (fs.existsSync(doneFile)) return readJson<ShardDone>(doneFile);
   if (!fs.existsSync(queueDir(d.out)))
-    throw new FaceMaeError(`${queueDir(d.out)} is missing: is ${d.out} on storage this worker sees?`, 'E_NOT_FOUND');
+    throw new FaceMaeError(
+      `${queueDir(d.out)} is missing: is ${d.out} on storage this worker sees?`,
+      'E_NOT_FOUND',
+    );
   let done: ShardDone;
   const task = d.task;
   switch (task.kind) {
@@ -106,7 +109,8 @@ export async function runShard(
 export async function startShardWorker(opts: ShardWorkerOptions): Promise<ShardWorker> {
   await probeRedis(opts.url);
   const stallMs = Math.round((opts.stallTimeoutSec ?? DEFAULT_STALL_TIMEOUT_SEC) * 1000);
-  if (!(stallMs >= 1000)) throw new FaceMaeError(`--stall-timeout must be at least 1 s, got ${opts.stallTimeoutSec}`, 'E_CONFIG');
+  if (!(stallMs >= 1000))
+    throw new FaceMaeError(`--stall-timeout must be at least 1 s, got ${opts.stallTimeoutSec}`, 'E_CONFIG');
   const concurrency = opts.concurrency ?? 1;
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new FaceMaeError(`--concurrency must be a positive integer, got ${concurrency}`, 'E_CONFIG');

@@ -20,7 +20,8 @@ const root = path.resolve(import.meta.dirname, '../..');
 const model = path.join(root, 'assets/models/facemae-tiny');
 const sample = path.join(root, 'assets/sample/deploy');
 const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
-if (!hasRedis) console.warn('tests/queue: redis-server is not installed (apt-get install redis-server): skipped');
+if (!hasRedis)
+  console.warn('tests/queue: redis-server is not installed (apt-get install redis-server): skipped');
 
 const freePort = () =>
   new Promise<number>((resolve, reject) => {
@@ -64,7 +65,13 @@ describe.skipIf(!hasRedis)('queued reconstruct (needs redis-server)', () => {
     fs.mkdirSync(path.join(data, 'Zz_Broken'));
     fs.writeFileSync(path.join(data, 'Zz_Broken', 'broken.jpg'), good.subarray(0, 300));
     await initEngine();
-    await waitFor(() => spawnSync('redis-cli', ['-p', String(port), 'ping']).stdout?.toString().includes('PONG'), 'redis');
+    await waitFor(
+      () =>
+        spawnSync('redis-cli', ['-p', String(port), 'ping'])
+          .stdout?.toString()
+          .includes('PONG'),
+      'redis',
+    );
   }, 90_000);
 
   afterAll(() => {
@@ -80,7 +87,18 @@ describe.skipIf(!hasRedis)('queued reconstruct (needs redis-server)', () => {
     // Worker A: its own process, paced so it is mid-shard when killed.
     const a = spawn(
       process.execPath,
-      ['--import', 'tsx', path.join(root, 'src/cli/index.ts'), 'worker', '--queue', url, '--stall-timeout', '2', '--pace-ms', '3000'],
+      [
+        '--import',
+        'tsx',
+        path.join(root, 'src/cli/index.ts'),
+        'worker',
+        '--queue',
+        url,
+        '--stall-timeout',
+        '2',
+        '--pace-ms',
+        '3000',
+      ],
       { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let aLog = '';
@@ -99,11 +117,20 @@ describe.skipIf(!hasRedis)('queued reconstruct (needs redis-server)', () => {
       run.catch(() => {});
       // A takes shard 0 (the only worker); kill it once one image of it is on disk.
       const m0 = path.join(out, shardManifestName(0));
-      await waitFor(() => fs.existsSync(m0) && fs.readFileSync(m0, 'utf8').split('\n').length === 2, 'shard 0 half done');
+      await waitFor(
+        () => fs.existsSync(m0) && fs.readFileSync(m0, 'utf8').split('\n').length === 2,
+        'shard 0 half done',
+      );
       a.kill('SIGKILL');
       expect(aLog).not.toMatch(/shard 0 .*done/);
       await expect(
-        runQueued({ url, out, shardSize: 3, resume: true, task: { kind: 'reconstruct', model, data, seed: 0, batchSize: 1, quality: 95 } }),
+        runQueued({
+          url,
+          out,
+          shardSize: 3,
+          resume: true,
+          task: { kind: 'reconstruct', model, data, seed: 0, batchSize: 1, quality: 95 },
+        }),
       ).rejects.toThrow(/another producer is running on/);
       for (let i = 0; i < 2; i++) workers.push(await startShardWorker({ url, stallTimeoutSec: 6 }));
       const r = await run;
@@ -114,13 +141,21 @@ describe.skipIf(!hasRedis)('queued reconstruct (needs redis-server)', () => {
       expect(r.errors[0]!.message).toMatch(/broken\.jpg/);
       expect(fs.readFileSync(path.join(out, 'errors.jsonl'), 'utf8')).toMatch(/broken\.jpg/);
       // image for image the same bytes, and the same manifest (no line twice, none lost)
-      const files = fs.readdirSync(path.join(ref, 'images'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+      const files = fs
+        .readdirSync(path.join(ref, 'images'), { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile());
       expect(files).toHaveLength(8);
       for (const f of files) {
         const rel = path.relative(path.join(ref, 'images'), path.join(f.parentPath, f.name));
-        expect(fs.readFileSync(path.join(out, 'images', rel)).equals(fs.readFileSync(path.join(ref, 'images', rel)))).toBe(true);
+        expect(
+          fs
+            .readFileSync(path.join(out, 'images', rel))
+            .equals(fs.readFileSync(path.join(ref, 'images', rel))),
+        ).toBe(true);
       }
-      expect(fs.readFileSync(path.join(out, 'manifest.jsonl'), 'utf8')).toBe(fs.readFileSync(single.manifest, 'utf8'));
+      expect(fs.readFileSync(path.join(out, 'manifest.jsonl'), 'utf8')).toBe(
+        fs.readFileSync(single.manifest, 'utf8'),
+      );
     } finally {
       a.kill('SIGKILL');
       await Promise.all(workers.map((w) => w.close()));

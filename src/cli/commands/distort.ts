@@ -34,7 +34,10 @@ export function registerDistort(program: Command): void {
       parseInteger('--fill'),
     )
     .option('--size <n>', '[integer] resize inputs to n×n first', parseInteger('--size'))
-    .option('--queue <url>', '[string] split into shard jobs on this Redis queue (redis://HOST:PORT) for `facemae worker`s')
+    .option(
+      '--queue <url>',
+      '[string] split into shard jobs on this Redis queue (redis://HOST:PORT) for `facemae worker`s',
+    )
     .option(
       '--shard-size <n>',
       `[integer] with --queue: images per shard job (default: ${DEFAULT_SHARD_SIZE})`,
@@ -69,7 +72,10 @@ export function registerDistort(program: Command): void {
           url,
           out: cfg.out,
           shardSize: (o.shardSize as number | undefined) ?? DEFAULT_SHARD_SIZE,
-          task: { kind: 'distort', config: { ...cfg, data: path.resolve(cfg.data), out: path.resolve(cfg.out) } },
+          task: {
+            kind: 'distort',
+            config: { ...cfg, data: path.resolve(cfg.data), out: path.resolve(cfg.out) },
+          },
           resume: Boolean(o.resume),
           overwrite: Boolean(o.overwrite),
           onWarning: log.warn,

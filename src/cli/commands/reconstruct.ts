@@ -55,7 +55,10 @@ export function registerReconstruct(program: Command): void {
       '[integer] images per forward pass (default: 32)',
       parseInteger('--batch-size'),
     )
-    .option('--queue <url>', '[string] split into shard jobs on this Redis queue (redis://HOST:PORT) for `facemae worker`s')
+    .option(
+      '--queue <url>',
+      '[string] split into shard jobs on this Redis queue (redis://HOST:PORT) for `facemae worker`s',
+    )
     .option(
       '--shard-size <n>',
       `[integer] with --queue: images per shard job (default: ${DEFAULT_SHARD_SIZE})`,

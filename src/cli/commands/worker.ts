@@ -5,15 +5,25 @@ import { contextOf, parseInteger, parseNumber } from '../context.js';
 export function registerWorker(program: Command): void {
   program
     .command('worker')
-    .description('take shard jobs of queued `reconstruct --queue` / `distort --queue` runs until stopped (Ctrl-C)')
+    .description(
+      'take shard jobs of queued `reconstruct --queue` / `distort --queue` runs until stopped (Ctrl-C)',
+    )
     .requiredOption('--queue <url>', '[string] Redis URL of the queue, e.g. redis://10.0.0.5:6379')
-    .option('--concurrency <n>', '[integer] shards at once in this process (default: 1)', parseInteger('--concurrency'))
+    .option(
+      '--concurrency <n>',
+      '[integer] shards at once in this process (default: 1)',
+      parseInteger('--concurrency'),
+    )
     .option(
       '--stall-timeout <s>',
       `[number] seconds without a heartbeat before a shard is retried by another worker (default: ${DEFAULT_STALL_TIMEOUT_SEC})`,
       parseNumber('--stall-timeout'),
     )
-    .addOption(new Option('--pace-ms <ms>', 'wait after each batch (tests)').argParser(parseInteger('--pace-ms')).hideHelp())
+    .addOption(
+      new Option('--pace-ms <ms>', 'wait after each batch (tests)')
+        .argParser(parseInteger('--pace-ms'))
+        .hideHelp(),
+    )
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       const { log } = contextOf(cmd);
       const w = await startShardWorker({
