@@ -6,15 +6,14 @@ import { contextOf, parseInteger, parseNumber } from '../context.js';
 import { printJson } from '../logger.js';
 import { createProgress, type ProgressBar } from '../progress.js';
 import path from 'node:path';
-import { runQueued } from '../../queue/producer.js';
-import { DEFAULT_SHARD_SIZE } from '../../queue/shards.js';
-import { queueProgress } from '../queue-progress.js';
+import { addQueueOptions, runQueuedWithProgress } from '../queue-progress.js';
 
 const DEFAULTS: DistortDatasetConfig = { method: 'mask', strength: 0.75, data: '', out: '', seed: 0 };
 
 export function registerDistort(program: Command): void {
-  program
-    .command('distort')
+  const verb = program.command('distort');
+  addQueueOptions(verb);
+  verb
     .description(
       'baseline protections of a dataset: mask (MAE patch masking, no reconstruction), blur, pixelate, noise',
     )
@@ -34,15 +33,6 @@ export function registerDistort(program: Command): void {
       parseInteger('--fill'),
     )
     .option('--size <n>', '[integer] resize inputs to n×n first', parseInteger('--size'))
-    .option(
-      '--queue <url>',
-      '[string] split into shard jobs on this Redis queue (redis://HOST:PORT) for `facemae worker`s',
-    )
-    .option(
-      '--shard-size <n>',
-      `[integer] with --queue: images per shard job (default: ${DEFAULT_SHARD_SIZE})`,
-      parseInteger('--shard-size'),
-    )
     .option('--config <file>', '[string] JSON config (flags win)')
     .option('--resume', 'continue an interrupted output')
     .option('--overwrite', 'write over a non-empty output')
@@ -66,23 +56,13 @@ export function registerDistort(program: Command): void {
       if (!cfg.data) throw new Error('--data <dir> is required');
       if (!cfg.out) throw new Error('--out <dir> is required');
       if (o.queue) {
-        const url = o.queue as string;
-        const p = queueProgress('distort', url, log, opts.quiet);
-        const q = await runQueued({
-          url,
+        const q = await runQueuedWithProgress('distort', o, log, opts.quiet, {
           out: cfg.out,
-          shardSize: (o.shardSize as number | undefined) ?? DEFAULT_SHARD_SIZE,
           task: {
             kind: 'distort',
             config: { ...cfg, data: path.resolve(cfg.data), out: path.resolve(cfg.out) },
           },
-          resume: Boolean(o.resume),
-          overwrite: Boolean(o.overwrite),
-          onWarning: log.warn,
-          onProgress: p.onProgress,
         });
-        p.finish();
-        for (const e of q.errors) log.warn(`${e.source}: ${e.message}`);
         if (opts.json) printJson({ ...q, config: cfg });
         else
           log.result(

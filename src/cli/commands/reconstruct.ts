@@ -5,9 +5,7 @@ import { contextOf, parseInteger, parseNumber } from '../context.js';
 import { printJson } from '../logger.js';
 import { createProgress, type ProgressBar } from '../progress.js';
 import path from 'node:path';
-import { runQueued } from '../../queue/producer.js';
-import { DEFAULT_SHARD_SIZE } from '../../queue/shards.js';
-import { queueProgress } from '../queue-progress.js';
+import { addQueueOptions, runQueuedWithProgress } from '../queue-progress.js';
 
 interface ReconstructConfig {
   model: string;
@@ -31,8 +29,9 @@ const DEFAULTS: ReconstructConfig = {
 };
 
 export function registerReconstruct(program: Command): void {
-  program
-    .command('reconstruct')
+  const verb = program.command('reconstruct');
+  addQueueOptions(verb);
+  verb
     .description('deploy: mask and reconstruct every face of a dataset of unseen identities')
     .requiredOption(
       '--model <dir>',
@@ -55,15 +54,6 @@ export function registerReconstruct(program: Command): void {
       '[integer] images per forward pass (default: 32)',
       parseInteger('--batch-size'),
     )
-    .option(
-      '--queue <url>',
-      '[string] split into shard jobs on this Redis queue (redis://HOST:PORT) for `facemae worker`s',
-    )
-    .option(
-      '--shard-size <n>',
-      `[integer] with --queue: images per shard job (default: ${DEFAULT_SHARD_SIZE})`,
-      parseInteger('--shard-size'),
-    )
     .option('--config <file>', '[string] JSON config (flags win)')
     .option('--resume', 'continue an interrupted job in --out (finished images are kept)')
     .option('--overwrite', 'write into a non-empty --out from scratch')
@@ -83,12 +73,8 @@ export function registerReconstruct(program: Command): void {
         },
       });
       if (o.queue) {
-        const url = o.queue as string;
-        const p = queueProgress('reconstruct', url, log, opts.quiet);
-        const q = await runQueued({
-          url,
+        const q = await runQueuedWithProgress('reconstruct', o, log, opts.quiet, {
           out: cfg.out,
-          shardSize: (o.shardSize as number | undefined) ?? DEFAULT_SHARD_SIZE,
           format: cfg.format,
           task: {
             kind: 'reconstruct',
@@ -99,13 +85,7 @@ export function registerReconstruct(program: Command): void {
             batchSize: cfg.batchSize,
             quality: cfg.quality,
           },
-          resume: Boolean(o.resume),
-          overwrite: Boolean(o.overwrite),
-          onWarning: log.warn,
-          onProgress: p.onProgress,
         });
-        p.finish();
-        for (const e of q.errors) log.warn(`${e.source}: ${e.message}`);
         if (opts.json) printJson(q);
         else
           log.result(
