@@ -316,6 +316,9 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunResult
         ).rec;
       }
     }
+    // Everything .queue held is now in manifest.jsonl / errors.jsonl; a distort output is an
+    // identity-folder dataset, where it would read as an empty identity.
+    fs.rmSync(queueDir(out), { recursive: true, force: true });
     return {
       out,
       runId: plan.runId,

@@ -15,8 +15,11 @@ import type { DistortDatasetConfig } from '../protect/distort-dataset.js';
 /** The one BullMQ queue every worker listens on; each job names its own output folder. */
 export const QUEUE_NAME = 'facemae';
 
-/** Default images per shard: a few minutes of one worker, small enough to lose little on a kill. */
-export const DEFAULT_SHARD_SIZE = 1000;
+/**
+ * Default images per shard: seconds to minutes of one worker; a power of two so that it is a
+ * multiple of the usual batch sizes (see planShards).
+ */
+export const DEFAULT_SHARD_SIZE = 1024;
 
 export interface ReconstructTask {
   kind: 'reconstruct';
@@ -93,6 +96,15 @@ export async function planShards(
 ): Promise<{ total: number; shards: ShardPlan[] }> {
   if (!Number.isInteger(shardSize) || shardSize < 1)
     throw new FaceMaeError(`--shard-size must be a positive integer, got ${shardSize}`, 'E_CONFIG');
+  // The model's float results depend (in the last bits) on which images share a batch: shards
+  // cut at batch boundaries keep every batch of the single-process run, so the same bytes.
+  if (task.kind === 'reconstruct' && shardSize % task.batchSize !== 0) {
+    const up = Math.ceil(shardSize / task.batchSize) * task.batchSize;
+    throw new FaceMaeError(
+      `--shard-size ${shardSize} is not a multiple of --batch-size ${task.batchSize}: shards would cut batches differently from a single-process run and reconstructions could differ in the last bit; use --shard-size ${up}`,
+      'E_CONFIG',
+    );
+  }
   const data = taskData(task);
   const shards: ShardPlan[] = [];
   if (task.kind === 'reconstruct' && isRecordIOSpec(data)) {

@@ -89,7 +89,7 @@ export function registerReconstruct(program: Command): void {
         if (opts.json) printJson(q);
         else
           log.result(
-            `reconstructed ${q.written} of ${q.images} images in ${q.shards} shards (${q.errors.length} unreadable, listed in errors.jsonl) → ${q.out}${q.rec ? ` and ${q.rec}` : ''}`,
+            `reconstructed ${q.written} of ${q.images} images in ${q.shards} shards${q.errors.length ? ` (${q.errors.length} unreadable, listed in errors.jsonl)` : ''} → ${q.out}${q.rec ? ` and ${q.rec}` : ''}`,
           );
         return;
       }
