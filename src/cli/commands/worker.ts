@@ -36,7 +36,12 @@ export function registerWorker(program: Command): void {
       log.info(`worker on ${String(o.queue)}: waiting for shards (Ctrl-C to stop after the current ones)`);
       await new Promise<void>((resolve) => {
         const stop = () => {
-          log.info('worker: finishing the shards in hand, then stopping');
+          log.info('worker: finishing the shards in hand, then stopping (signal again to quit now)');
+          // A second signal quits at once (e.g. Redis is gone and close() waits for it); the
+          // shard in hand is retried elsewhere after the stall timeout, as after a kill.
+          const now = () => process.exit(130);
+          process.once('SIGINT', now);
+          process.once('SIGTERM', now);
           w.close().then(resolve, resolve);
         };
         process.once('SIGINT', stop);
