@@ -4,6 +4,8 @@
  */
 import type { FaceRecord, RgbImage } from '../types.js';
 import fs from 'node:fs';
+import path from 'node:path';
+import { FaceMaeError } from '../core/errors.js';
 import {
   listImageFolder,
   readImage,
@@ -58,6 +60,11 @@ export function folderSource(folder: ImageFolder | FaceRecord[], name = 'records
   };
 }
 
+/** True when `spec` names a RecordIO set (a .rec, a folder holding train.rec, or a PREFIX with PREFIX.rec). */
+export function isRecordIOSpec(spec: string): boolean {
+  return spec.endsWith('.rec') || fs.existsSync(resolveRecPath(spec));
+}
+
 /**
  * Opens a training set: a .rec (or a folder holding train.rec, or a prefix with PREFIX.rec) as a
  * RecordIO source, otherwise an identity-folder tree.
@@ -66,7 +73,61 @@ export async function openFaceSource(
   spec: string,
   opts: { onWarning?: OnWarning } = {},
 ): Promise<FaceSource> {
-  const rec = resolveRecPath(spec);
-  if (spec.endsWith('.rec') || fs.existsSync(rec)) return openRecordIO(spec);
+  if (isRecordIOSpec(spec)) return openRecordIO(spec);
   return folderSource(await listImageFolder(spec, opts), spec);
+}
+
+/**
+ * A part of a source, as a queue shard names it: a range of indices [start, end) in the source's
+ * order (cheap to send for a .rec), or image files relative to an identity-folder root.
+ */
+export type SourceSelection = { start: number; end: number } | { files: string[] };
+
+/** Restricts a source to the indices [start, end). */
+export function rangeSource(src: FaceSource, start: number, end: number): FaceSource {
+  if (!(Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start <= end && end <= src.length))
+    throw new FaceMaeError(
+      `range [${start}, ${end}) is not inside ${src.name} (${src.length} images)`,
+      'E_RANGE',
+    );
+  return {
+    name: `${src.name}[${start}:${end}]`,
+    length: end - start,
+    identities: src.identities,
+    record: (i) => src.record(start + i),
+    read: (i, o) => src.read(start + i, o),
+    close: () => src.close(),
+  };
+}
+
+/**
+ * Records of some files under an identity-folder root, without listing the root (a shard of a
+ * large folder). `files` are `<identity>/<image>` relative paths; labels are dense over the
+ * identities in the order they first appear.
+ */
+export function fileRecords(root: string, files: string[]): FaceRecord[] {
+  const labels = new Map<string, number>();
+  return files.map((rel) => {
+    const parts = rel.split('/');
+    const identity = parts[0] ?? '';
+    if (parts.length !== 2 || parts.some((q) => q === '' || q === '.' || q === '..'))
+      throw new FaceMaeError(`"${rel}" is not an <identity>/<image> path under ${root}`, 'E_BAD_PATH');
+    if (!labels.has(identity)) labels.set(identity, labels.size);
+    return {
+      path: path.join(root, identity, parts[1] as string),
+      label: labels.get(identity) as number,
+      identity,
+    };
+  });
+}
+
+/** Opens `spec` (see openFaceSource) restricted to `select`, or whole when it is undefined. */
+export async function openFaceSelection(
+  spec: string,
+  select: SourceSelection | undefined,
+  opts: { onWarning?: OnWarning } = {},
+): Promise<FaceSource> {
+  if (select && 'files' in select) return folderSource(fileRecords(spec, select.files), spec);
+  const src = await openFaceSource(spec, opts);
+  return select ? rangeSource(src, select.start, select.end) : src;
 }

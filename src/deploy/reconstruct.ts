@@ -14,7 +14,7 @@ import { createRng } from '../core/rng.js';
 import { FaceMaeError } from '../core/errors.js';
 import { prepareOutDir } from '../core/fs.js';
 import { saveResolvedConfig } from '../config/resolve.js';
-import { openFaceSource, type FaceSource } from '../data/source.js';
+import { openFaceSelection, type FaceSource, type SourceSelection } from '../data/source.js';
 import { createLoader, tensorToImages } from '../data/loader.js';
 import { writeImage } from '../data/image-folder.js';
 import { packImageFolder } from '../data/recordio.js';
@@ -43,6 +43,22 @@ export interface ReconstructOptions {
   overwrite?: boolean;
   onProgress?: OnProgress;
   onWarning?: (m: string) => void;
+  /** Only these images of `data` (a queue shard); default all. */
+  select?: SourceSelection;
+  /** Manifest path relative to `out` (default manifest.jsonl); each queue shard keeps its own. */
+  manifestName?: string;
+  /** false: leave out/config.json alone (the queue producer writes one for the whole job). Default true. */
+  saveConfig?: boolean;
+  /** 'throw' (default): an unreadable image stops the run; 'skip': it is listed in `errors`, the rest done. */
+  onImageError?: 'throw' | 'skip';
+  /** Awaited after each batch is on disk (a queue worker reports progress and may be paced here). */
+  afterBatch?: (finished: number, total: number) => Promise<void>;
+}
+
+/** An image that could not be read, with the reader's message. */
+export interface ImageError {
+  source: string;
+  message: string;
 }
 
 export interface ManifestLine {
@@ -65,6 +81,8 @@ export interface ReconstructResult {
   skipped: number;
   manifest: string;
   rec?: string;
+  /** Unreadable images (only with onImageError 'skip'); not in the manifest, redone on resume. */
+  errors: ImageError[];
 }
 
 /** The key an image's mask is derived from: its path relative to the data root (or its record key). */
@@ -100,14 +118,27 @@ function readManifest(file: string): Map<string, ManifestLine> {
   return done;
 }
 
-/** Restricts a source to some indices (the images not done yet). */
-function subset(src: FaceSource, indices: number[]): FaceSource {
+/**
+ * Restricts a source to some indices (the images not done yet). With `errors`, an unreadable
+ * image is recorded there and read as a black placeholder, so one bad file does not stop the
+ * batch; the caller writes nothing for it.
+ */
+function subset(src: FaceSource, indices: number[], errors?: Map<string, string>): FaceSource {
   return {
     name: src.name,
     length: indices.length,
     identities: src.identities,
     record: (i) => src.record(indices[i] as number),
-    read: (i, o) => src.read(indices[i] as number, o),
+    read: async (i, o) => {
+      if (!errors) return src.read(indices[i] as number, o);
+      try {
+        return await src.read(indices[i] as number, o);
+      } catch (e) {
+        const size = o?.size ?? 1;
+        errors.set(src.record(indices[i] as number).path, e instanceof Error ? e.message : String(e));
+        return { width: size, height: size, data: new Uint8Array(size * size * 3) };
+      }
+    },
     close: () => Promise.resolve(),
   };
 }
@@ -124,9 +155,15 @@ export async function reconstructDataset(opts: ReconstructOptions): Promise<Reco
   const { mae, config } = loaded;
   const maskRatio = opts.maskRatio ?? loaded.maskRatio;
   lenKeepFor(mae.numPatches, maskRatio); // validates the ratio
-  const manifestFile = path.join(opts.out, 'manifest.jsonl');
+  const manifestFile = path.join(opts.out, opts.manifestName ?? 'manifest.jsonl');
+  const failed = opts.onImageError === 'skip' ? new Map<string, string>() : undefined;
+  if (opts.onImageError !== undefined && opts.onImageError !== 'skip' && opts.onImageError !== 'throw')
+    throw new FaceMaeError(
+      `onImageError must be throw or skip, got "${String(opts.onImageError)}"`,
+      'E_CONFIG',
+    );
   try {
-    const source = await openFaceSource(opts.data, { onWarning: opts.onWarning });
+    const source = await openFaceSelection(opts.data, opts.select, { onWarning: opts.onWarning });
     if (!opts.resume && fs.existsSync(manifestFile)) fs.rmSync(manifestFile);
     const done = opts.resume ? readManifest(manifestFile) : new Map<string, ManifestLine>();
     for (const m of done.values()) {
@@ -138,16 +175,17 @@ export async function reconstructDataset(opts: ReconstructOptions): Promise<Reco
       }
       break;
     }
-    saveResolvedConfig(opts.out, 'reconstruct', {
-      model: typeof opts.model === 'string' ? opts.model : '(in memory)',
-      data: opts.data,
-      maskRatio,
-      seed,
-      format,
-      batchSize,
-      modelConfig: config,
-      modelStep: loaded.step,
-    });
+    if (opts.saveConfig ?? true)
+      saveResolvedConfig(opts.out, 'reconstruct', {
+        model: typeof opts.model === 'string' ? opts.model : '(in memory)',
+        data: opts.data,
+        maskRatio,
+        seed,
+        format,
+        batchSize,
+        modelConfig: config,
+        modelStep: loaded.step,
+      });
     const todo: number[] = [];
     for (let i = 0; i < source.length; i++) if (!done.has(source.record(i).path)) todo.push(i);
     const total = source.length;
@@ -156,7 +194,7 @@ export async function reconstructDataset(opts: ReconstructOptions): Promise<Reco
     let written = 0;
     if (todo.length > 0) {
       const loader = createLoader({
-        source: subset(source, todo),
+        source: subset(source, todo, failed),
         batchSize,
         size: config.imageSize,
         onWarning: opts.onWarning,
@@ -175,6 +213,7 @@ export async function reconstructDataset(opts: ReconstructOptions): Promise<Reco
         const lines: string[] = [];
         await Promise.all(
           batch.records.map(async (r, j) => {
+            if (failed?.has(r.path)) return;
             const output = outputName(opts.data, r.path, r.identity);
             await writeImage(path.join(opts.out, output), imgs[j]!, { quality: opts.quality ?? 95 });
             const line: ManifestLine = {
@@ -188,10 +227,12 @@ export async function reconstructDataset(opts: ReconstructOptions): Promise<Reco
             lines[j] = JSON.stringify(line);
           }),
         );
-        fs.appendFileSync(manifestFile, lines.join('\n') + '\n');
-        written += n;
+        const ok = lines.filter((l) => l !== undefined);
+        if (ok.length > 0) fs.appendFileSync(manifestFile, ok.join('\n') + '\n');
+        written += ok.length;
         finished += n;
         opts.onProgress?.(finished, total, 'reconstructing');
+        await opts.afterBatch?.(finished, total);
       }
     }
     await source.close();
@@ -210,6 +251,7 @@ export async function reconstructDataset(opts: ReconstructOptions): Promise<Reco
       skipped: total - todo.length,
       manifest: manifestFile,
       ...(rec ? { rec } : {}),
+      errors: Array.from(failed ?? [], ([source, message]) => ({ source, message })),
     };
   } finally {
     if (typeof opts.model === 'string') mae.dispose();

@@ -1,5 +1,5 @@
 export * from './retrieval.js';
-export * from './ivf-index.js';
+export * from './ann-index.js';
 export * from './verification.js';
 export * from './embed.js';
 export * from './roc.js';

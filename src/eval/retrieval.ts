@@ -10,7 +10,7 @@
  */
 import type { Rng } from '../core/rng.js';
 import { FaceMaeError } from '../core/errors.js';
-import { buildIvfIndex } from './ivf-index.js';
+import { buildAnnIndex, type AnnOptions } from './ann-index.js';
 
 /** L2-normalises each row of x [n, d] in place (zero rows stay zero); returns x. */
 export function l2NormalizeRows(x: Float32Array, n: number, d: number): Float32Array {
@@ -65,12 +65,12 @@ export interface RetrievalInput {
   galleryLabels: Int32Array;
   /** ks for identity top-k (default [1, 5, 10]). */
   ks?: number[];
-  /** 'exact' (default below `ivfThreshold` gallery images), 'ivf', or 'auto'. */
-  search?: 'exact' | 'ivf' | 'auto';
-  /** Gallery size from which 'auto' switches to the IVF index (default 50,000). */
-  ivfThreshold?: number;
-  /** IVF settings: lists, lists probed, candidates kept per probe, k-means rng. */
-  ivf?: { nlist?: number; nprobe?: number; candidates?: number; rng: Rng };
+  /** 'exact', 'ann' (HNSW, usearch), or 'auto' (default: exact below `annThreshold` gallery images). */
+  search?: 'exact' | 'ann' | 'auto';
+  /** Gallery size from which 'auto' switches to the ANN index (default ANN_THRESHOLD). */
+  annThreshold?: number;
+  /** ANN settings, plus the candidates kept per probe (default 256). */
+  ann?: AnnOptions & { candidates?: number };
 }
 
 export interface RetrievalMetrics {
@@ -86,10 +86,16 @@ export interface RetrievalMetrics {
   /** Mean rank (0 = first) of the source image among the gallery. */
   meanSourceRank: number;
   chance: { instanceTop1: number; identityTopK: Record<string, number> };
-  search: 'exact' | 'ivf';
+  search: 'exact' | 'ann';
 }
 
-/** Runs the attack; exact blocked search by default, an IVF index for very large galleries. */
+/**
+ * Gallery size from which 'auto' uses the ANN index: below it exact search of all probes takes
+ * seconds (probes ≈ gallery, O(n²·d)); docs/SCALE.md has the measured rates.
+ */
+export const ANN_THRESHOLD = 50_000;
+
+/** Runs the attack; exact blocked search by default, an HNSW index (usearch) for very large galleries. */
 export function retrievalMetrics(input: RetrievalInput, chanceRng?: Rng): RetrievalMetrics {
   const { dim: d, probeSource, galleryLabels } = input;
   const nq = probeSource.length;
@@ -119,7 +125,9 @@ export function retrievalMetrics(input: RetrievalInput, chanceRng?: Rng): Retrie
   const probes = l2NormalizeRows(new Float32Array(input.probes), nq, d);
   const gallery = l2NormalizeRows(new Float32Array(input.gallery), ng, d);
   const mode = input.search ?? 'auto';
-  const useIvf = mode === 'ivf' || (mode === 'auto' && ng >= (input.ivfThreshold ?? 50_000));
+  if (mode !== 'exact' && mode !== 'ann' && mode !== 'auto')
+    throw new FaceMaeError(`search must be exact, ann or auto, got "${String(mode)}"`, 'E_CONFIG');
+  const useAnn = mode === 'ann' || (mode === 'auto' && ng >= (input.annThreshold ?? ANN_THRESHOLD));
 
   const hitsK = new Float64Array(ks.length);
   let inst = 0;
@@ -147,7 +155,7 @@ export function retrievalMetrics(input: RetrievalInput, chanceRng?: Rng): Retrie
       const id = galleryLabels[g] as number;
       if (s > (idBest[id] as number)) idBest[id] = s;
     }
-    // The source is always a candidate of its own identity (exact path) or scored directly (IVF path).
+    // The source is always a candidate of its own identity (exact path) or scored directly (ANN path).
     if (srcScore > (idBest[trueId] as number)) idBest[trueId] = srcScore;
     if (better === 0) inst++;
     rankSum += better;
@@ -160,7 +168,7 @@ export function retrievalMetrics(input: RetrievalInput, chanceRng?: Rng): Retrie
     });
   };
 
-  if (!useIvf) {
+  if (!useAnn) {
     const B = 32;
     const buf = new Float32Array(B * ng);
     for (let q0 = 0; q0 < nq; q0 += B) {
@@ -172,14 +180,13 @@ export function retrievalMetrics(input: RetrievalInput, chanceRng?: Rng): Retrie
       }
     }
   } else {
-    const ivf = input.ivf;
-    if (!ivf) throw new FaceMaeError('IVF search needs ivf.rng (a seeded Rng for k-means)', 'E_CONFIG');
-    const index = buildIvfIndex(gallery, ng, d, {
-      nlist: ivf.nlist ?? Math.max(1, Math.round(Math.sqrt(ng))),
-      rng: ivf.rng,
+    const { candidates, ...annOpts } = input.ann ?? {};
+    const kc = Math.min(ng, candidates ?? 256);
+    const index = buildAnnIndex(gallery, ng, d, {
+      ...annOpts,
+      expansionSearch: Math.max(kc, annOpts.expansionSearch ?? 0),
     });
-    const kc = Math.min(ng, ivf.candidates ?? 256);
-    const res = index.search(probes, nq, kc, ivf.nprobe ?? 8);
+    const res = index.search(probes, nq, kc);
     for (let q = 0; q < nq; q++) {
       const src = probeSource[q] as number;
       let srcScore = 0;
@@ -202,7 +209,7 @@ export function retrievalMetrics(input: RetrievalInput, chanceRng?: Rng): Retrie
     meanCosineToSource: cosSum / nq,
     meanSourceRank: rankSum / nq,
     chance: retrievalChance(probeSource, galleryLabels, ks, chanceRng),
-    search: useIvf ? 'ivf' : 'exact',
+    search: useAnn ? 'ann' : 'exact',
   };
 }
 

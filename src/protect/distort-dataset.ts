@@ -12,6 +12,7 @@ import { FaceMaeError } from '../core/errors.js';
 import { prepareOutDir, readJson } from '../core/fs.js';
 import { createRng } from '../core/rng.js';
 import { listImageFolder, readImage, writeImage, type OnWarning } from '../data/image-folder.js';
+import { fileRecords } from '../data/source.js';
 import type { OnProgress } from '../types.js';
 import { applyDistortion, checkDistortionSpec, type DistortionSpec } from './distortions.js';
 
@@ -30,6 +31,12 @@ export interface DistortDatasetOptions {
   onWarning?: OnWarning;
   /** Images in flight at once (decode/encode overlap); default 4. */
   concurrency?: number;
+  /** Only these `<identity>/<image>` files of `data` (a queue shard); default the whole folder. */
+  files?: string[];
+  /** false: leave out/config.json alone (the queue producer writes one for the whole job). Default true. */
+  saveConfig?: boolean;
+  /** 'throw' (default): an unreadable image stops the run; 'skip': it is listed in `errors`, the rest done. */
+  onImageError?: 'throw' | 'skip';
 }
 
 export interface DistortDatasetResult {
@@ -39,6 +46,8 @@ export interface DistortDatasetResult {
   /** Already present from an earlier (interrupted) run. */
   skipped: number;
   identities: number;
+  /** Unreadable images (only with onImageError 'skip'); nothing is written for them. */
+  errors: { source: string; message: string }[];
 }
 
 /** The keys that must match for --resume to continue an earlier output. */
@@ -49,7 +58,9 @@ export async function distortDataset(
   opts: DistortDatasetOptions = {},
 ): Promise<DistortDatasetResult> {
   checkDistortionSpec(cfg);
-  const folder = await listImageFolder(cfg.data, { onWarning: opts.onWarning });
+  const records = opts.files
+    ? fileRecords(cfg.data, opts.files)
+    : (await listImageFolder(cfg.data, { onWarning: opts.onWarning })).records;
   const configFile = path.join(cfg.out, 'config.json');
   if (opts.resume && !opts.overwrite && fs.existsSync(configFile)) {
     const prev = readJson<{ config?: Partial<DistortDatasetConfig> }>(configFile).config ?? {};
@@ -63,28 +74,38 @@ export async function distortDataset(
     }
   }
   prepareOutDir(cfg.out, { resume: opts.resume, overwrite: opts.overwrite });
-  saveResolvedConfig(cfg.out, 'distort', cfg);
+  if (opts.saveConfig ?? true) saveResolvedConfig(cfg.out, 'distort', cfg);
   const root = createRng(cfg.seed);
-  const total = folder.records.length;
+  const total = records.length;
+  const errors: DistortDatasetResult['errors'] = [];
   let done = 0;
   let written = 0;
   let skipped = 0;
   let next = 0;
   const worker = async () => {
     while (next < total) {
-      const rec = folder.records[next++]!;
+      const rec = records[next++]!;
       const name = path.basename(rec.path);
       const dst = path.join(cfg.out, rec.identity, name);
       if (opts.resume && !opts.overwrite && fs.existsSync(dst)) {
         skipped++;
       } else {
-        const img = await readImage(rec.path, cfg.size ? { size: cfg.size, onWarning: opts.onWarning } : {});
-        await writeImage(dst, applyDistortion(img, cfg, root.fork(`${rec.identity}/${name}`)));
-        written++;
+        let img;
+        try {
+          img = await readImage(rec.path, cfg.size ? { size: cfg.size, onWarning: opts.onWarning } : {});
+        } catch (e) {
+          if (opts.onImageError !== 'skip') throw e;
+          errors.push({ source: rec.path, message: e instanceof Error ? e.message : String(e) });
+        }
+        if (img) {
+          await writeImage(dst, applyDistortion(img, cfg, root.fork(`${rec.identity}/${name}`)));
+          written++;
+        }
       }
       opts.onProgress?.(++done, total, cfg.method);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, worker));
-  return { out: cfg.out, total, written, skipped, identities: folder.identities.length };
+  const identities = new Set(records.map((r) => r.identity)).size;
+  return { out: cfg.out, total, written, skipped, identities, errors };
 }

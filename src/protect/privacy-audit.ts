@@ -99,7 +99,7 @@ export async function privacyAudit(opts: {
   embedder: Embedder;
   gallery?: EmbeddedSet;
   seed?: number;
-  search?: 'exact' | 'ivf' | 'auto';
+  search?: 'exact' | 'ann' | 'auto';
   batchSize?: number;
   onProgress?: OnProgress;
   onWarning?: OnWarning;
@@ -135,7 +135,6 @@ export async function privacyAudit(opts: {
       probeSource: src,
       galleryLabels: Int32Array.from(gallery.records, (r) => r.label),
       search: opts.search,
-      ivf: { rng: rng.fork('ivf') },
     },
     rng.fork('chance'),
   );

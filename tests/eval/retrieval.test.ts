@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../src/core/rng.js';
 import { retrievalChance, retrievalMetrics } from '../../src/eval/retrieval.js';
-import { buildIvfIndex, exactTopK } from '../../src/eval/ivf-index.js';
+import { buildAnnIndex, exactTopK } from '../../src/eval/ann-index.js';
 
 const f32 = (rows: number[][]) => new Float32Array(rows.flat());
 
@@ -113,8 +113,8 @@ describe('retrievalMetrics on hand-made embeddings', () => {
   });
 });
 
-describe('IVF index', () => {
-  it('reaches high recall@10 against exact search on clustered data, and the IVF path agrees with exact metrics', () => {
+describe('ANN index (usearch HNSW)', () => {
+  it('reaches high recall@10 against exact search on clustered data, and the ANN path agrees with exact metrics', () => {
     const rng = createRng(11);
     const d = 32;
     const n = 3000;
@@ -143,8 +143,8 @@ describe('IVF index', () => {
       for (let j = 0; j < d; j++) q[i * d + j] = x[src[i]! * d + j]! + 0.05 * rng.normal();
     }
     norm(q, nq);
-    const index = buildIvfIndex(x, n, d, { nlist: 50, rng: createRng(2) });
-    const approx = index.search(q, nq, 10, 8);
+    const index = buildAnnIndex(x, n, d, { expansionSearch: 64 });
+    const approx = index.search(q, nq, 10);
     const exact = exactTopK(q, nq, x, n, d, 10);
     let hit = 0;
     for (let i = 0; i < nq; i++) {
@@ -155,12 +155,8 @@ describe('IVF index', () => {
     expect(recall).toBeGreaterThan(0.9);
     const input = { probes: q, gallery: x, dim: d, probeSource: src, galleryLabels: labels };
     const mE = retrievalMetrics({ ...input, search: 'exact' });
-    const mI = retrievalMetrics({
-      ...input,
-      search: 'ivf',
-      ivf: { nlist: 50, nprobe: 8, rng: createRng(2) },
-    });
-    expect(mI.search).toBe('ivf');
+    const mI = retrievalMetrics({ ...input, search: 'ann' });
+    expect(mI.search).toBe('ann');
     expect(Math.abs(mI.instanceTop1 - mE.instanceTop1)).toBeLessThan(0.05);
     expect(Math.abs(mI.identityTopK.top1! - mE.identityTopK.top1!)).toBeLessThan(0.05);
     expect(mI.meanCosineToSource).toBeCloseTo(mE.meanCosineToSource, 5);

@@ -5,12 +5,15 @@ import { DISTORTION_METHODS, type DistortionMethod } from '../../protect/distort
 import { contextOf, parseInteger, parseNumber } from '../context.js';
 import { printJson } from '../logger.js';
 import { createProgress, type ProgressBar } from '../progress.js';
+import path from 'node:path';
+import { addQueueOptions, runQueuedWithProgress } from '../queue-progress.js';
 
 const DEFAULTS: DistortDatasetConfig = { method: 'mask', strength: 0.75, data: '', out: '', seed: 0 };
 
 export function registerDistort(program: Command): void {
-  program
-    .command('distort')
+  const verb = program.command('distort');
+  addQueueOptions(verb);
+  verb
     .description(
       'baseline protections of a dataset: mask (MAE patch masking, no reconstruction), blur, pixelate, noise',
     )
@@ -52,6 +55,21 @@ export function registerDistort(program: Command): void {
       });
       if (!cfg.data) throw new Error('--data <dir> is required');
       if (!cfg.out) throw new Error('--out <dir> is required');
+      if (o.queue) {
+        const q = await runQueuedWithProgress('distort', o, log, opts.quiet, {
+          out: cfg.out,
+          task: {
+            kind: 'distort',
+            config: { ...cfg, data: path.resolve(cfg.data), out: path.resolve(cfg.out) },
+          },
+        });
+        if (opts.json) printJson({ ...q, config: cfg });
+        else
+          log.result(
+            `${cfg.method} ${cfg.strength}: wrote ${q.written} of ${q.images} images in ${q.shards} shards (${q.errors.length} unreadable) in ${q.out}`,
+          );
+        return;
+      }
       let bar: ProgressBar | undefined;
       const res = await distortDataset(cfg, {
         resume: Boolean(o.resume),

@@ -35,12 +35,12 @@ export function registerPrivacy(program: Command): void {
     .option('--allow-same-attacker', 'run even when the attacker is the IRM teacher (prints a loud warning)')
     .option(
       '--search <mode>',
-      '[string] exact | ivf | auto (default: auto, IVF from 50,000 gallery images)',
+      '[string] exact | ann | auto (default: auto, ANN (HNSW) from 50,000 gallery images)',
       'auto',
     )
     .option(
       '--seed <n>',
-      '[integer] seed for IVF k-means and the chance estimate (default: 0)',
+      '[integer] seed for the chance estimate (default: 0)',
       parseInteger('--seed'),
       0,
     )
@@ -67,7 +67,7 @@ export function registerPrivacy(program: Command): void {
             protected: o.protected as string,
             embedder,
             seed: o.seed as number,
-            search: o.search as 'exact' | 'ivf' | 'auto',
+            search: o.search as 'exact' | 'ann' | 'auto',
             onWarning: log.warn,
             onProgress: (d, t, s) => {
               if (s !== label || !bar) {

@@ -4,6 +4,8 @@ import { reconstructDataset, type ReconstructFormat } from '../../deploy/reconst
 import { contextOf, parseInteger, parseNumber } from '../context.js';
 import { printJson } from '../logger.js';
 import { createProgress, type ProgressBar } from '../progress.js';
+import path from 'node:path';
+import { addQueueOptions, runQueuedWithProgress } from '../queue-progress.js';
 
 interface ReconstructConfig {
   model: string;
@@ -27,8 +29,9 @@ const DEFAULTS: ReconstructConfig = {
 };
 
 export function registerReconstruct(program: Command): void {
-  program
-    .command('reconstruct')
+  const verb = program.command('reconstruct');
+  addQueueOptions(verb);
+  verb
     .description('deploy: mask and reconstruct every face of a dataset of unseen identities')
     .requiredOption(
       '--model <dir>',
@@ -69,6 +72,27 @@ export function registerReconstruct(program: Command): void {
           batchSize: o.batchSize as number | undefined,
         },
       });
+      if (o.queue) {
+        const q = await runQueuedWithProgress('reconstruct', o, log, opts.quiet, {
+          out: cfg.out,
+          format: cfg.format,
+          task: {
+            kind: 'reconstruct',
+            model: path.resolve(cfg.model),
+            data: path.resolve(cfg.data),
+            seed: cfg.seed,
+            ...(cfg.maskRatio !== null ? { maskRatio: cfg.maskRatio } : {}),
+            batchSize: cfg.batchSize,
+            quality: cfg.quality,
+          },
+        });
+        if (opts.json) printJson(q);
+        else
+          log.result(
+            `reconstructed ${q.written} of ${q.images} images in ${q.shards} shards${q.errors.length ? ` (${q.errors.length} unreadable, listed in errors.jsonl)` : ''} → ${q.out}${q.rec ? ` and ${q.rec}` : ''}`,
+          );
+        return;
+      }
       let bar: ProgressBar | undefined;
       const r = await reconstructDataset({
         ...cfg,

@@ -1,0 +1,58 @@
+/**
+ * The CLI side of a queued run, shared by `reconstruct --queue` and `distort --queue`: the two
+ * flags, and one progress bar for the whole job (images done/total, rate, ETA, live workers).
+ */
+import type { Command } from 'commander';
+import { runQueued, type QueuedRunOptions, type QueuedRunResult } from '../queue/producer.js';
+import { DEFAULT_SHARD_SIZE } from '../queue/shards.js';
+import { parseInteger } from './context.js';
+import type { Logger } from './logger.js';
+import { createProgress, type ProgressBar } from './progress.js';
+
+export function addQueueOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--queue <url>',
+      '[string] split into shard jobs on this Redis queue (redis://HOST:PORT) for `facemae worker`s',
+    )
+    .option(
+      '--shard-size <n>',
+      `[integer] with --queue: images per shard job (default: ${DEFAULT_SHARD_SIZE})`,
+      parseInteger('--shard-size'),
+    );
+}
+
+/** Runs the producer with a progress bar; unreadable images are warned about one per line. */
+export async function runQueuedWithProgress(
+  label: string,
+  flags: Record<string, unknown>,
+  log: Logger,
+  quiet: boolean | undefined,
+  opts: Omit<QueuedRunOptions, 'url' | 'shardSize' | 'resume' | 'overwrite' | 'onProgress' | 'onWarning'>,
+): Promise<QueuedRunResult> {
+  const url = flags.queue as string;
+  let bar: ProgressBar | undefined;
+  let hinted = false;
+  const r = await runQueued({
+    ...opts,
+    url,
+    shardSize: (flags.shardSize as number | undefined) ?? DEFAULT_SHARD_SIZE,
+    resume: Boolean(flags.resume),
+    overwrite: Boolean(flags.overwrite),
+    onWarning: log.warn,
+    onProgress(p) {
+      if (p.workers === 0 && !hinted) {
+        hinted = true;
+        log.info(`${p.shards} shards queued on ${url}: start workers with \`facemae worker --queue ${url}\``);
+      }
+      bar ??= createProgress(label, p.total, { quiet });
+      bar.update(
+        p.done,
+        `${p.rate.toFixed(1)} img/s · ${p.workers} workers · ${p.shardsDone}/${p.shards} shards`,
+      );
+    },
+  });
+  (bar as ProgressBar | undefined)?.finish();
+  for (const e of r.errors) log.warn(`${e.source}: ${e.message}`);
+  return r;
+}

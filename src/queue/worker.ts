@@ -1,0 +1,166 @@
+/**
+ * A queue worker: takes shard jobs from BullMQ and runs the ordinary library function on the
+ * shard's part of the input (reconstructDataset or distortDataset, resumable), so a shard gives
+ * exactly the files the single-process run gives for those images. A shard is committed by
+ * writing its `.queue/<shard>.json` atomically; a retried job (after a kill: BullMQ moves a job
+ * whose lock was not renewed for `stallTimeoutSec` back to the queue) resumes from the shard's
+ * manifest, and a job whose shard is already committed returns at once, so nothing is done twice
+ * into the output or lost.
+ */
+import fs from 'node:fs';
+import { Worker, type Job } from 'bullmq';
+import { FaceMaeError } from '../core/errors.js';
+import { readJson, writeJsonAtomic } from '../core/fs.js';
+import { loadMaeRun, type LoadedMae } from '../deploy/load-mae.js';
+import { reconstructDataset } from '../deploy/reconstruct.js';
+import { distortDataset } from '../protect/distort-dataset.js';
+import { openRedis, probeRedis } from './connection.js';
+import {
+  QUEUE_NAME,
+  queueDir,
+  shardDoneFile,
+  shardManifestName,
+  type ShardDone,
+  type ShardJobData,
+} from './shards.js';
+
+/** Default seconds without a lock renewal before a job counts as stalled and is retried elsewhere. */
+export const DEFAULT_STALL_TIMEOUT_SEC = 60;
+
+export interface ShardWorkerOptions {
+  url: string;
+  /** Jobs run at once in this process (default 1: the model already uses the cores). */
+  concurrency?: number;
+  /** See DEFAULT_STALL_TIMEOUT_SEC; must exceed the time of one batch. */
+  stallTimeoutSec?: number;
+  /** Milliseconds to wait after each batch (pacing on a shared machine; lets a test kill mid-shard). */
+  paceMs?: number;
+  /** Hears one line per shard started, done or failed. */
+  onEvent?: (message: string) => void;
+}
+
+export interface ShardWorker {
+  /** Finishes the jobs in hand, then disconnects. */
+  close(): Promise<void>;
+}
+
+/** Runs one shard; exported for tests, the worker calls it per job. */
+export async function runShard(
+  d: ShardJobData,
+  opts: {
+    model?: (dir: string) => Promise<LoadedMae>;
+    onProgress?: (done: number, total: number) => Promise<void>;
+  } = {},
+): Promise<ShardDone> {
+  const doneFile = shardDoneFile(d.out, d.shard.index);
+  if (fs.existsSync(doneFile)) return readJson<ShardDone>(doneFile);
+  if (!fs.existsSync(queueDir(d.out)))
+    throw new FaceMaeError(
+      `${queueDir(d.out)} is missing: is ${d.out} on storage this worker sees?`,
+      'E_NOT_FOUND',
+    );
+  let done: ShardDone;
+  const task = d.task;
+  switch (task.kind) {
+    case 'reconstruct': {
+      const r = await reconstructDataset({
+        model: opts.model ? await opts.model(task.model) : task.model,
+        data: task.data,
+        out: d.out,
+        select: d.shard.select,
+        manifestName: shardManifestName(d.shard.index),
+        saveConfig: false,
+        resume: true,
+        onImageError: 'skip',
+        seed: task.seed,
+        ...(task.maskRatio !== undefined ? { maskRatio: task.maskRatio } : {}),
+        batchSize: task.batchSize,
+        quality: task.quality,
+        afterBatch: opts.onProgress,
+      });
+      done = { index: d.shard.index, images: r.images, written: r.written + r.skipped, errors: r.errors };
+      break;
+    }
+    case 'distort': {
+      if (!('files' in d.shard.select))
+        throw new FaceMaeError('a distort shard must list its files', 'E_CONFIG');
+      const pending: Promise<void>[] = [];
+      const r = await distortDataset(task.config, {
+        files: d.shard.select.files,
+        resume: true,
+        saveConfig: false,
+        onImageError: 'skip',
+        onProgress: (n, t) => {
+          if (opts.onProgress) pending.push(opts.onProgress(n, t));
+        },
+      });
+      await Promise.all(pending);
+      done = { index: d.shard.index, images: r.total, written: r.written + r.skipped, errors: r.errors };
+      break;
+    }
+    default:
+      throw new FaceMaeError(`unknown queue task ${JSON.stringify(task)}`, 'E_CONFIG');
+  }
+  writeJsonAtomic(doneFile, done);
+  return done;
+}
+
+/** Starts a worker on the queue at `url`; it runs until close(). */
+export async function startShardWorker(opts: ShardWorkerOptions): Promise<ShardWorker> {
+  await probeRedis(opts.url);
+  const stallMs = Math.round((opts.stallTimeoutSec ?? DEFAULT_STALL_TIMEOUT_SEC) * 1000);
+  if (!(stallMs >= 1000))
+    throw new FaceMaeError(`--stall-timeout must be at least 1 s, got ${opts.stallTimeoutSec}`, 'E_CONFIG');
+  const concurrency = opts.concurrency ?? 1;
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new FaceMaeError(`--concurrency must be a positive integer, got ${concurrency}`, 'E_CONFIG');
+  const models = new Map<string, Promise<LoadedMae>>();
+  const model = (dir: string) => {
+    let m = models.get(dir);
+    if (!m) {
+      m = loadMaeRun(dir);
+      models.set(dir, m);
+    }
+    return m;
+  };
+  const say = opts.onEvent ?? (() => {});
+  const connection = openRedis(opts.url);
+  const worker = new Worker<ShardJobData, ShardDone>(
+    QUEUE_NAME,
+    async (job: Job<ShardJobData, ShardDone>) => {
+      const d = job.data;
+      say(`shard ${d.shard.index} of ${d.out}: started (${d.shard.images} images)`);
+      let last = 0;
+      const r = await runShard(d, {
+        model,
+        onProgress: async (done, total) => {
+          const now = Date.now();
+          if (now - last > 500 || done === total) {
+            last = now;
+            await job.updateProgress({ done, total });
+          }
+          if (opts.paceMs) await new Promise((res) => setTimeout(res, opts.paceMs));
+        },
+      });
+      say(`shard ${d.shard.index} of ${d.out}: done (${r.written} written, ${r.errors.length} errors)`);
+      return r;
+    },
+    {
+      connection,
+      concurrency,
+      lockDuration: stallMs,
+      stalledInterval: stallMs,
+      maxStalledCount: 3,
+    },
+  );
+  worker.on('failed', (job, err) => say(`shard ${job?.data.shard.index ?? '?'}: failed: ${err.message}`));
+  worker.on('error', (err) => say(`queue error: ${err.message}`));
+  await worker.waitUntilReady();
+  return {
+    async close() {
+      await worker.close();
+      connection.disconnect();
+      for (const m of models.values()) (await m).mae.dispose();
+    },
+  };
+}
