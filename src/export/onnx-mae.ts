@@ -3,7 +3,11 @@
  *
  * Inputs:  image [N,H,W,3] float32 RGB in [0,1], NHWC (the layout of the tfjs model);
  *          noise [N,L] float32: the masking noise; the lenKeep smallest values are kept (TopK,
- *          ascending), exactly as maskingFromNoise, so a given noise gives a deterministic output.
+ *          ascending), exactly as maskingFromNoise, so a given noise gives a deterministic output;
+ *          with `keepInput` only, keep [1] int64: the number of kept patches, lenKeepFor(L, ratio),
+ *          so one file masks at any ratio (the browser app's model). Otherwise it is baked in.
+ *          (An initializer-as-default input would keep one file for both, but onnxruntime's JS
+ *          bindings drop feeds not in inputNames, so the default could not be overridden.)
  * Outputs: reconstruction [N,H,W,3] in [0,1] (visible patches pasted back, clipped),
  *          pred [N,L,p*p*3] (normalised pixels), mask [N,L] (1 = removed).
  * The batch size N is dynamic.
@@ -17,8 +21,13 @@ import { DTYPE, OnnxGraphBuilder } from './onnx-builder.js';
 
 export const ONNX_OPSET = 17;
 
-/** Builds the ONNX model bytes for `mae` with a fixed mask ratio. */
-export async function maeToOnnx(mae: Mae, maskRatio: number): Promise<Uint8Array> {
+export interface MaeOnnxOptions {
+  /** Add the `keep` input (kept patches per image) instead of baking in the ratio's. */
+  keepInput?: boolean;
+}
+
+/** Builds the ONNX model bytes for `mae` with a fixed mask ratio (the default of `keep` with keepInput). */
+export async function maeToOnnx(mae: Mae, maskRatio: number, opts: MaeOnnxOptions = {}): Promise<Uint8Array> {
   const c = mae.config;
   if (c.normPixLoss)
     throw new FaceMaeError(
@@ -42,6 +51,7 @@ export async function maeToOnnx(mae: Mae, maskRatio: number): Promise<Uint8Array
   };
   const image = g.input('image', DTYPE.FLOAT, ['N', S, S, 3]);
   const noise = g.input('noise', DTYPE.FLOAT, ['N', L]);
+  const keep = opts.keepInput ? g.input('keep', DTYPE.INT64, [1]) : g.int64([K]);
 
   const dense = (x: string, prefix: string) =>
     g.op('Add', [g.op('MatMul', [x, w(`${prefix}.w`)]), w(`${prefix}.b`)]);
@@ -92,7 +102,7 @@ export async function maeToOnnx(mae: Mae, maskRatio: number): Promise<Uint8Array
   ]);
 
   // masking: ids_keep = indices of the K smallest noise values (ascending); one-hot selection
-  g.op('TopK', [noise, g.int64([K])], { axis: -1, largest: 0, sorted: 1 }, undefined, 2);
+  g.op('TopK', [noise, keep], { axis: -1, largest: 0, sorted: 1 }, undefined, 2);
   const idsKeep = g.lastOutputs()[1] as string; // [N,K] int64
   const sel = g.op(
     'Cast',
@@ -121,7 +131,7 @@ export async function maeToOnnx(mae: Mae, maskRatio: number): Promise<Uint8Array
   // decoder
   let y = dense(x, 'decoder_embed');
   const clsD = sliceAxis1(y, 0, 1);
-  const vis = sliceAxis1(y, 1, 1 + K);
+  const vis = sliceAxis1(y, 1, 1 + L); // the 1 + keep tokens (Slice clamps the end)
   const placed = g.op('MatMul', [g.op('Transpose', [sel], { perm: [0, 2, 1] }), vis]); // [N,L,Dd]
   const full = g.op('Add', [
     placed,
@@ -158,6 +168,7 @@ export async function maeToOnnx(mae: Mae, maskRatio: number): Promise<Uint8Array
       numPatches: String(L),
       maskRatio: String(maskRatio),
       lenKeep: String(K),
+      keepInput: String(Boolean(opts.keepInput)),
       layout: 'NHWC',
       config: JSON.stringify(c),
     },
@@ -169,8 +180,9 @@ export async function exportMaeOnnx(
   mae: Mae,
   maskRatio: number,
   file: string,
+  opts: MaeOnnxOptions = {},
 ): Promise<{ file: string; bytes: number }> {
-  const bytes = await maeToOnnx(mae, maskRatio);
+  const bytes = await maeToOnnx(mae, maskRatio, opts);
   await atomicWriteFile(file, bytes);
   return { file, bytes: fs.statSync(file).size };
 }

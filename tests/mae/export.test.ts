@@ -45,4 +45,32 @@ describe('ONNX export', () => {
     await session.release();
     mae.dispose();
   });
+
+  it('with keepInput masks at any ratio from one file (keep = lenKeepFor(L, ratio))', async () => {
+    const rng = createRng(22);
+    const mae = createMae(TINY_TEST, rng.fork('init'));
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'facemae-onnx-')), 'mae.onnx');
+    await exportMaeOnnx(mae, 0.75, file, { keepInput: true });
+    const session = await ort.InferenceSession.create(file);
+    expect(session.inputNames).toEqual(['image', 'noise', 'keep']);
+    const x = randomImages(2, 32, rng);
+    const noise = rng.uniformArray(2 * 16);
+    for (const ratio of [0.5, 0.75, 0.9]) {
+      const m = maskingFromNoise(noise, 2, 16, ratio);
+      const rec = mae.reconstruct(x, m);
+      const out = await session.run({
+        image: new ort.Tensor('float32', x.dataSync() as Float32Array, [2, 32, 32, 3]),
+        noise: new ort.Tensor('float32', noise, [2, 16]),
+        keep: new ort.Tensor('int64', BigInt64Array.from([BigInt(m.lenKeep)]), [1]),
+      });
+      const got = out.reconstruction!.data as Float32Array;
+      const want = rec.dataSync();
+      expect(Array.from(out.mask!.data as Float32Array)).toEqual(Array.from(m.mask));
+      expect(got.reduce((mx, v, i) => Math.max(mx, Math.abs(v - (want[i] as number))), 0)).toBeLessThan(1e-4);
+      rec.dispose();
+    }
+    x.dispose();
+    await session.release();
+    mae.dispose();
+  });
 });

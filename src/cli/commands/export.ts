@@ -15,6 +15,10 @@ export function registerExport(program: Command): void {
       '[string] write the ONNX graph (inputs: image NHWC [N,H,W,3] in [0,1], noise [N,L])',
     )
     .option(
+      '--keep-input',
+      'add a third ONNX input keep [1] int64 (kept patches per image), so one file masks at any ratio (the web app uses this)',
+    )
+    .option(
       '--compact <dir>',
       '[string] write a weights-only float16 checkpoint folder (e.g. assets/models/facemae-tiny)',
     )
@@ -35,7 +39,9 @@ export function registerExport(program: Command): void {
         const loaded = await loadMaeRun(o.model as string);
         try {
           const ratio = (o.maskRatio as number | undefined) ?? loaded.maskRatio;
-          result.onnx = { ...(await exportMaeOnnx(loaded.mae, ratio, o.onnx as string)), maskRatio: ratio };
+          result.onnx = { ...(await exportMaeOnnx(loaded.mae, ratio, o.onnx as string, {
+            keepInput: Boolean(o.keepInput),
+          })), maskRatio: ratio };
         } finally {
           loaded.mae.dispose();
         }
