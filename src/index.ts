@@ -16,3 +16,4 @@ export * from './protect/index.js';
 export * from './sweep/index.js';
 export * from './report/index.js';
 export * from './align/index.js';
+export * from './serve/index.js';

@@ -11,6 +11,7 @@ import { registerSweep } from './sweep.js';
 import { registerAlign } from './align.js';
 import { registerPack } from './pack.js';
 import { registerInspect } from './inspect.js';
+import { registerWeb } from './web.js';
 
 /** Every verb, in the order `facemae --help` lists them. */
 export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
@@ -26,4 +27,5 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerAlign,
   registerPack,
   registerInspect,
+  registerWeb,
 ];
