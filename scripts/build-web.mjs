@@ -38,5 +38,8 @@ try {
   loaded.mae.dispose();
 }
 for (const f of ['fr_detect.onnx', 'fr_landmark.onnx', 'LICENSE'])
-  fs.copyFileSync(path.join(root, 'assets/models/faceplugin', f), path.join(models, f === 'LICENSE' ? 'faceplugin-LICENSE' : f));
+  fs.copyFileSync(
+    path.join(root, 'assets/models/faceplugin', f),
+    path.join(models, f === 'LICENSE' ? 'faceplugin-LICENSE' : f),
+  );
 console.error(`web app built in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${path.relative(root, out)}`);

@@ -5,7 +5,12 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as ort from 'onnxruntime-node';
-import { FACEPLUGIN_FILES, FACEPLUGIN_IO, facepluginDetectorFrom, type OnnxRunner } from './faceplugin-core.js';
+import {
+  FACEPLUGIN_FILES,
+  FACEPLUGIN_IO,
+  facepluginDetectorFrom,
+  type OnnxRunner,
+} from './faceplugin-core.js';
 import { expectNames, openSession, outputData, tensor } from './onnx-session.js';
 import type { FaceDetector } from './types.js';
 

@@ -161,7 +161,13 @@ export async function reconstructDataset(opts: ReconstructOptions): Promise<Reco
           batch.records.map(async (r, j) => {
             const output = outputName(opts.data, r.path, r.identity);
             await writeImage(path.join(opts.out, output), imgs[j]!, { quality: opts.quality ?? 95 });
-            const line = manifestLine(m, j, { source: r.path, output, identity: r.identity, seed, maskRatio });
+            const line = manifestLine(m, j, {
+              source: r.path,
+              output,
+              identity: r.identity,
+              seed,
+              maskRatio,
+            });
             lines[j] = JSON.stringify(line);
           }),
         );

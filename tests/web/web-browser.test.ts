@@ -70,7 +70,9 @@ describe.skipIf(!hasChromium || (!built && !process.env.CI))('web app in headles
     for (const id of fs.readdirSync(deploy).sort().slice(0, 2)) {
       fs.mkdirSync(path.join(faces, id), { recursive: true });
       for (const f of fs.readdirSync(path.join(deploy, id)).sort().slice(0, 4))
-        await sharp(path.join(deploy, id, f)).png().toFile(path.join(faces, id, f.replace(/\.jpg$/, '.png')));
+        await sharp(path.join(deploy, id, f))
+          .png()
+          .toFile(path.join(faces, id, f.replace(/\.jpg$/, '.png')));
     }
     fs.mkdirSync(raw);
     for (const id of ['Bill_Gates', 'Bob_Hope'])
@@ -151,7 +153,12 @@ describe.skipIf(!hasChromium || (!built && !process.env.CI))('web app in headles
         const m = cli.get(r.key)!;
         expect(r.keep, r.key).toEqual(m.keep); // the same masks
         expect(r.keep.length).toBe(19);
-        expect(r.manifest).toMatchObject({ output: r.key, identity: m.identity, seed: SEED, maskRatio: RATIO });
+        expect(r.manifest).toMatchObject({
+          output: r.key,
+          identity: m.identity,
+          seed: SEED,
+          maskRatio: RATIO,
+        });
         const orig = await readRgb(path.join(faces, r.key));
         expect(diff(r.face, orig.data).max).toBe(0); // PNG: identical input pixels
         const d = diff(r.reconstruction, (await readRgb(path.join(cliOut, m.output))).data);
@@ -162,9 +169,14 @@ describe.skipIf(!hasChromium || (!built && !process.env.CI))('web app in headles
       console.log(`web vs CLI reconstruction: max |diff| ${worst}/255 over 8 faces`);
 
       // 2. the zip: <identity>/<file> + manifest.jsonl, through the page's own zipper and its button
-      const zipped = unzipSync(new Uint8Array(await page.evaluate(async () => Array.from(await window.facemae.zipBytes()))));
+      const zipped = unzipSync(
+        new Uint8Array(await page.evaluate(async () => Array.from(await window.facemae.zipBytes()))),
+      );
       expect(Object.keys(zipped).sort()).toEqual([...[...cli.keys()].sort(), 'manifest.jsonl'].sort());
-      const lines = strFromU8(zipped['manifest.jsonl']!).trim().split('\n').map((l) => JSON.parse(l) as ManifestLine);
+      const lines = strFromU8(zipped['manifest.jsonl']!)
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as ManifestLine);
       expect(lines.map((l) => l.output).sort()).toEqual([...cli.keys()].sort());
       const first = got[0]!;
       const png = await sharp(Buffer.from(zipped[first.key]!)).removeAlpha().raw().toBuffer();

@@ -86,7 +86,7 @@ function show(r: Protected, patch: number): void {
   row.className = 'row';
   row.append(toCanvas(r.face), toCanvas(r.face, { mask: r.mask, patch }), toCanvas(r.reconstruction));
   const cap = document.createElement('figcaption');
-  cap.textContent = `${r.key}: original | masked | reconstruction`;
+  cap.textContent = r.key;
   fig.append(row, cap);
   resultsEl.append(fig);
 }
@@ -132,7 +132,14 @@ async function run(): Promise<RunSummary> {
     if (pending.length >= BATCH) await flush();
   }
   await flush();
-  return { seed, maskRatio, results, noFace, seconds: (performance.now() - t0) / 1000, modelSeconds: modelMs / 1000 };
+  return {
+    seed,
+    maskRatio,
+    results,
+    noFace,
+    seconds: (performance.now() - t0) / 1000,
+    modelSeconds: modelMs / 1000,
+  };
 }
 
 /** The zip: `<identity>/<file>` reconstructions, manifest.jsonl (one line each), no-face.jsonl when some had none. */
@@ -140,7 +147,8 @@ async function zipBytes(): Promise<Uint8Array> {
   const last = state.last;
   if (!last) throw new Error('nothing protected yet');
   const files: Zippable = {};
-  for (const r of last.results) files[r.manifest.output] = [await encodeImage(r.reconstruction, r.manifest.output), { level: 0 }];
+  for (const r of last.results)
+    files[r.manifest.output] = [await encodeImage(r.reconstruction, r.manifest.output), { level: 0 }];
   files['manifest.jsonl'] = strToU8(last.results.map((r) => JSON.stringify(r.manifest)).join('\n') + '\n');
   if (last.noFace.length > 0)
     files['no-face.jsonl'] = strToU8(last.noFace.map((x) => JSON.stringify(x)).join('\n') + '\n');
@@ -168,17 +176,25 @@ async function start(): Promise<void> {
     openModel(ort, `./models/${FACEPLUGIN_FILES.detect}`),
     openModel(ort, `./models/${FACEPLUGIN_FILES.landmark}`),
   ]);
-  if (!m.inputNames.includes('keep')) throw new Error('models/facemae.onnx lacks the keep input (export it with --keep-input)');
+  if (!m.inputNames.includes('keep'))
+    throw new Error('models/facemae.onnx lacks the keep input (export it with --keep-input)');
   mae = m;
   detector = facepluginDetectorFrom(runnerOf(ort, det), runnerOf(ort, lmk));
   state.info = info;
   $<HTMLInputElement>('ratio').value = String(info.maskRatio);
   runBtn.disabled = state.picked.length === 0;
-  setStatus('ready', `Ready (${info.source}; ${ort.env.wasm.numThreads} thread(s)). Nothing you pick leaves this device.`);
+  setStatus(
+    'ready',
+    `Ready (${info.source}; ${ort.env.wasm.numThreads} thread(s)). Nothing you pick leaves this device.`,
+  );
 }
 
-$<HTMLInputElement>('files').addEventListener('change', (e) => pick((e.target as HTMLInputElement).files, true));
-$<HTMLInputElement>('folder').addEventListener('change', (e) => pick((e.target as HTMLInputElement).files, false));
+$<HTMLInputElement>('files').addEventListener('change', (e) =>
+  pick((e.target as HTMLInputElement).files, true),
+);
+$<HTMLInputElement>('folder').addEventListener('change', (e) =>
+  pick((e.target as HTMLInputElement).files, false),
+);
 runBtn.addEventListener('click', () => {
   runBtn.disabled = true;
   setStatus('running', 'Working…');
@@ -186,8 +202,13 @@ runBtn.addEventListener('click', () => {
     .then((s) => {
       state.last = s;
       const rate = s.results.length / s.seconds;
-      const missing = s.noFace.length ? `; ${s.noFace.length} without a face: ${s.noFace.map((x) => x.path).join(', ')}` : '';
-      setStatus('done', `Protected ${s.results.length} face(s) in ${s.seconds.toFixed(2)} s (${rate.toFixed(1)} img/s)${missing}.`);
+      const missing = s.noFace.length
+        ? `; ${s.noFace.length} without a face: ${s.noFace.map((x) => x.path).join(', ')}`
+        : '';
+      setStatus(
+        'done',
+        `Protected ${s.results.length} face(s) in ${s.seconds.toFixed(2)} s (${rate.toFixed(1)} img/s)${missing}.`,
+      );
       dlBtn.disabled = s.results.length === 0;
     })
     .catch((e: unknown) => {

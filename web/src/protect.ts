@@ -95,7 +95,14 @@ export async function reconstructBatch(
   );
   const m = maskingFromNoise(noise, n, L, maskRatio);
   const out = await session.run({
-    image: new ort.Tensor('float32', toUnit(items.map((it) => it.face), S), [n, S, S, 3]),
+    image: new ort.Tensor(
+      'float32',
+      toUnit(
+        items.map((it) => it.face),
+        S,
+      ),
+      [n, S, S, 3],
+    ),
     noise: new ort.Tensor('float32', noise, [n, L]),
     keep: new ort.Tensor('int64', BigInt64Array.from([BigInt(lenKeepFor(L, maskRatio))]), [1]),
   });
@@ -103,14 +110,21 @@ export async function reconstructBatch(
   return items.map((it, j) => {
     const px = new Uint8Array(S * S * 3);
     const off = j * S * S * 3;
-    for (let i = 0; i < px.length; i++) px[i] = Math.min(255, Math.max(0, Math.round((rec[off + i] as number) * 255)));
+    for (let i = 0; i < px.length; i++)
+      px[i] = Math.min(255, Math.max(0, Math.round((rec[off + i] as number) * 255)));
     return {
       key: it.key,
       identity: it.identity,
       face: it.face,
       reconstruction: { data: px, width: S, height: S },
       mask: m.mask.slice(j * L, (j + 1) * L),
-      manifest: manifestLine(m, j, { source: it.key, output: it.output, identity: it.identity, seed, maskRatio }),
+      manifest: manifestLine(m, j, {
+        source: it.key,
+        output: it.output,
+        identity: it.identity,
+        seed,
+        maskRatio,
+      }),
     };
   });
 }
