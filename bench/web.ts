@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { serveStatic } from '../src/serve/static-server.js';
+import type { PageApi } from '../web/src/api.js';
 import { launchChromium } from '../tests/support/chromium.js';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -56,7 +57,7 @@ export async function benchWeb(args: string[]): Promise<void> {
           },
         );
         const s = await page.evaluate(() => {
-          const l = window.facemae.state.last!;
+          const l = (window as unknown as { facemae: PageApi }).facemae.state.last!;
           return { n: l.results.length, seconds: l.seconds, modelSeconds: l.modelSeconds };
         });
         if (r > 0) rows.push(s); // the first run warms up

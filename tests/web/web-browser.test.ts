@@ -21,6 +21,7 @@ import type { FaceDetector } from '../../src/align/types.js';
 import { reconstructDataset, type ManifestLine } from '../../src/deploy/reconstruct.js';
 import { serveStatic, WEB_DIR, type StaticServer } from '../../src/serve/static-server.js';
 import type { RgbImage } from '../../src/types.js';
+import type { PageApi } from '../../web/src/api.js';
 import { CHROMIUM, hasChromium, launchChromium } from '../support/chromium.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -131,7 +132,7 @@ describe.skipIf(!hasChromium || (!built && !process.env.CI))('web app in headles
       expect(await page.locator('#status').innerText()).toMatch(/^Protected 8 face/);
       expect(await page.locator('#results figure.face').count()).toBe(8);
       const got = await page.evaluate(() =>
-        window.facemae.state.last!.results.map((r) => ({
+        (window as unknown as { facemae: PageApi }).facemae.state.last!.results.map((r) => ({
           key: r.key,
           keep: r.manifest.keep,
           manifest: r.manifest,
@@ -170,7 +171,11 @@ describe.skipIf(!hasChromium || (!built && !process.env.CI))('web app in headles
 
       // 2. the zip: <identity>/<file> + manifest.jsonl, through the page's own zipper and its button
       const zipped = unzipSync(
-        new Uint8Array(await page.evaluate(async () => Array.from(await window.facemae.zipBytes()))),
+        new Uint8Array(
+          await page.evaluate(async () =>
+            Array.from(await (window as unknown as { facemae: PageApi }).facemae.zipBytes()),
+          ),
+        ),
       );
       expect(Object.keys(zipped).sort()).toEqual([...[...cli.keys()].sort(), 'manifest.jsonl'].sort());
       const lines = strFromU8(zipped['manifest.jsonl']!)
@@ -200,7 +205,10 @@ describe.skipIf(!hasChromium || (!built && !process.env.CI))('web app in headles
       });
       expect(await page.locator('#status').innerText()).toMatch(/^Protected 2 face/);
       const aligned = await page.evaluate(() =>
-        window.facemae.state.last!.results.map((r) => ({ key: r.key, face: Array.from(r.face.data) })),
+        (window as unknown as { facemae: PageApi }).facemae.state.last!.results.map((r) => ({
+          key: r.key,
+          face: Array.from(r.face.data),
+        })),
       );
       expect(aligned.map((a) => a.key)).toEqual(['person/Bill_Gates.png', 'person/Bob_Hope.png']);
       let detector: FaceDetector | undefined;

@@ -8,6 +8,7 @@ import { strToU8, zipSync, type Zippable } from 'fflate';
 import { FACEPLUGIN_FILES, facepluginDetectorFrom } from '../../src/align/faceplugin-core.js';
 import type { FaceDetector } from '../../src/align/types.js';
 import { lenKeepFor } from '../../src/models/mae/masking.js';
+import type { PageApi, PageState, RunSummary } from './api.js';
 import { decodeImage, encodeImage, outputName, toCanvas } from './image.js';
 import {
   alignPhotoIn,
@@ -33,23 +34,7 @@ interface Picked {
   identity: string;
 }
 
-interface RunSummary {
-  seed: number;
-  maskRatio: number;
-  results: Protected[];
-  noFace: Array<{ path: string; reason: string }>;
-  seconds: number;
-  /** seconds inside the MAE session alone */
-  modelSeconds: number;
-}
-
-const state: {
-  status: 'loading' | 'ready' | 'running' | 'done' | 'error';
-  error?: string;
-  picked: Picked[];
-  info?: ModelInfo;
-  last?: RunSummary;
-} = { status: 'loading', picked: [] };
+const state: PageState & { picked: Picked[]; info?: ModelInfo } = { status: 'loading', picked: [] };
 
 let ort: OrtModule | undefined;
 let mae: Awaited<ReturnType<typeof openModel>> | undefined;
@@ -225,7 +210,7 @@ dlBtn.addEventListener('click', () => {
 
 declare global {
   interface Window {
-    facemae: { state: typeof state; zipBytes: typeof zipBytes };
+    facemae: PageApi;
   }
 }
 window.facemae = { state, zipBytes };

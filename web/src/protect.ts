@@ -7,10 +7,14 @@ import { findFace, alignToTemplate } from '../../src/align/align-face.js';
 import { resizeBilinear } from '../../src/align/image-ops.js';
 import { ALIGNED_SIZE } from '../../src/align/template.js';
 import type { FaceDetector } from '../../src/align/types.js';
-import { batchMaskNoise, manifestLine, type ManifestLine } from '../../src/deploy/masks.js';
+import { batchMaskNoise, manifestLine } from '../../src/deploy/masks.js';
 import { lenKeepFor, maskingFromNoise } from '../../src/models/mae/masking.js';
 import type { RgbImage } from '../../src/types.js';
+import type { InferenceSession } from 'onnxruntime-web/wasm';
+import type { Protected } from './api.js';
 import type { OrtModule } from './runtime.js';
+
+export type { Protected } from './api.js';
 
 export type DetectMode = 'auto' | 'always' | 'aligned';
 
@@ -34,16 +38,6 @@ export interface Aligned extends PhotoIn {
   /** The face fed to the model (112×112), or undefined when no face was found. */
   face?: RgbImage;
   how: 'as-is' | 'resized' | 'detected' | 'no-face';
-}
-
-export interface Protected {
-  key: string;
-  identity: string;
-  face: RgbImage;
-  reconstruction: RgbImage;
-  /** [L] 1 = removed */
-  mask: Float32Array;
-  manifest: ManifestLine;
 }
 
 /** Photo -> 112×112 face per the mode; 'auto' keeps 112×112 photos as they are. */
@@ -79,7 +73,7 @@ function toUnit(faces: RgbImage[], S: number): Float32Array {
 /** Masks and reconstructs one batch of aligned faces (same rounding to bytes as the CLI's writer). */
 export async function reconstructBatch(
   ort: OrtModule,
-  session: InstanceType<OrtModule['InferenceSession']>,
+  session: InferenceSession,
   info: ModelInfo,
   items: Array<{ key: string; identity: string; face: RgbImage; output: string }>,
   seed: number,
