@@ -13,7 +13,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSweep } from '../../src/sweep/sweep.js';
 import { fakeDeps, smallDeploy, tinySweepConfig } from '../sweep/fakes.js';
-import { CHROMIUM, hasChromium, launchChromium } from '../support/chromium.js';
+import { CHROMIUM, collectErrors, hasChromium, launchChromium } from '../support/chromium.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const REAL = process.env.FACEMAE_REPORT_DIR ? path.resolve(process.env.FACEMAE_REPORT_DIR) : undefined;
@@ -62,12 +62,7 @@ describe.skipIf(!hasChromium)('report in headless chromium', () => {
     const ctx = await launchChromium();
     try {
       const page = await ctx.newPage();
-      const errors: string[] = [];
-      page.on('console', (m) => {
-        if (m.type() === 'error') errors.push(m.text());
-      });
-      page.on('pageerror', (e) => errors.push(e.message));
-      page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()}`));
+      const errors = collectErrors(page);
       await page.goto(url, { waitUntil: 'load' });
       expect(await page.title()).toMatch(/FaceMAE privacy–utility sweep/);
       const rows = await page.locator('#results tbody tr[data-row]').count();

@@ -22,7 +22,7 @@ import { reconstructDataset, type ManifestLine } from '../../src/deploy/reconstr
 import { serveStatic, WEB_DIR, type StaticServer } from '../../src/serve/static-server.js';
 import type { RgbImage } from '../../src/types.js';
 import type { PageApi } from '../../web/src/api.js';
-import { CHROMIUM, hasChromium, launchChromium } from '../support/chromium.js';
+import { CHROMIUM, collectErrors, hasChromium, launchChromium } from '../support/chromium.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const built = fs.existsSync(path.join(WEB_DIR, 'index.html'));
@@ -98,11 +98,7 @@ describe.skipIf(!hasChromium || (!built && !process.env.CI))('web app in headles
     const ctx = await launchChromium({ width: 1200, height: 820 });
     try {
       const page = await ctx.newPage();
-      const errors: string[] = [];
-      page.on('console', (m) => {
-        if (m.type() === 'error') errors.push(m.text());
-      });
-      page.on('pageerror', (e) => errors.push(e.message));
+      const errors = collectErrors(page);
       const requests: string[] = [];
       page.on('request', (r) => requests.push(r.url()));
       await page.goto(server.url, { waitUntil: 'load' });
