@@ -2,7 +2,8 @@
 /**
  * Builds the in-browser app (web/) into dist/web, models included, so `npx facemae web` and any
  * static host serve it as is. Runs after tsc in `npm run build`: it exports the bundled MAE
- * (assets/models/facemae-tiny) with the built library, as `facemae export --onnx --keep-input` does,
+ * (assets/models/facemae-tiny) with the built library, as `facemae export --onnx --keep-input --onnx-int8` does
+ * (its weights are int8 already, so the int8 graph computes the same numbers at a quarter of the size),
  * and copies the faceplugin detector and landmarks. Nothing is fetched.
  */
 import fs from 'node:fs';
@@ -24,7 +25,10 @@ const models = path.join(out, 'models');
 fs.mkdirSync(models, { recursive: true });
 const loaded = await loadMaeRun(modelDir);
 try {
-  await exportMaeOnnx(loaded.mae, loaded.maskRatio, path.join(models, 'facemae.onnx'), { keepInput: true });
+  await exportMaeOnnx(loaded.mae, loaded.maskRatio, path.join(models, 'facemae.onnx'), {
+    keepInput: true,
+    int8: true,
+  });
   const c = loaded.config;
   const info = {
     imageSize: c.imageSize,

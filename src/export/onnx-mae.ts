@@ -14,6 +14,7 @@
  */
 import fs from 'node:fs';
 import { FaceMaeError } from '../core/errors.js';
+import { quantizeInt8 } from '../core/quantize.js';
 import { atomicWriteFile } from '../core/fs.js';
 import type { Mae } from '../models/mae/mae.js';
 import { lenKeepFor } from '../models/mae/masking.js';
@@ -24,6 +25,12 @@ export const ONNX_OPSET = 17;
 export interface MaeOnnxOptions {
   /** Add the `keep` input (kept patches per image) instead of baking in the ratio's. */
   keepInput?: boolean;
+  /**
+   * Store every trained weight as int8 with per-output-channel scales (src/core/quantize.ts, as compact
+   * checkpoints), dequantised in the graph (Cast·Mul, folded to float32 when loaded): a quarter of the download. An int8
+   * checkpoint such as assets/models/facemae-tiny is re-quantised to the same codes.
+   */
+  int8?: boolean;
 }
 
 /** Builds the ONNX model bytes for `mae` with a fixed mask ratio (the default of `keep` with keepInput). */
@@ -42,7 +49,21 @@ export async function maeToOnnx(mae: Mae, maskRatio: number, opts: MaeOnnxOption
   const g = new OnnxGraphBuilder();
   const W: Record<string, string> = {};
   for (const [name, v] of Object.entries(mae.allParams)) {
-    W[name] = g.floatTensor(name, [...v.shape], Float32Array.from(await v.data()));
+    const values = Float32Array.from(await v.data());
+    // the fixed sin-cos position embeddings are no checkpoint weights: they stay float32
+    if (!opts.int8 || !(name in mae.variables)) {
+      W[name] = g.floatTensor(name, [...v.shape], values);
+      continue;
+    }
+    const { q, scales } = quantizeInt8(values, v.shape);
+    // Cast·scale rather than DequantizeLinear: onnxruntime (optimisation level 'extended' and up)
+    // fuses DequantizeLinear→MatMul into an integer kernel that also quantises the activations,
+    // which changes the outputs by ~1e-2; Cast·Mul of initializers is folded to float32 at load.
+    const perAxis = v.shape.length > 1;
+    W[name] = g.op('Mul', [
+      g.op('Cast', [g.int8Tensor(`${name}.q`, [...v.shape], q)], { to: DTYPE.FLOAT }),
+      g.floatTensor(`${name}.scale`, perAxis ? [scales.length] : [], scales),
+    ]);
   }
   const w = (k: string) => {
     const n = W[k];
@@ -169,6 +190,7 @@ export async function maeToOnnx(mae: Mae, maskRatio: number, opts: MaeOnnxOption
       maskRatio: String(maskRatio),
       lenKeep: String(K),
       keepInput: String(Boolean(opts.keepInput)),
+      weights: opts.int8 ? 'int8' : 'float32',
       layout: 'NHWC',
       config: JSON.stringify(c),
     },

@@ -19,6 +19,10 @@ export function registerExport(program: Command): void {
       'add a third ONNX input keep [1] int64 (kept patches per image), so one file masks at any ratio (the web app uses this)',
     )
     .option(
+      '--onnx-int8',
+      'store the ONNX weights as int8 with per-channel scales (a quarter of the size; the same numbers as an int8 compact checkpoint)',
+    )
+    .option(
       '--compact <dir>',
       '[string] write a weights-only float16 checkpoint folder (e.g. assets/models/facemae-tiny)',
     )
@@ -39,9 +43,13 @@ export function registerExport(program: Command): void {
         const loaded = await loadMaeRun(o.model as string);
         try {
           const ratio = (o.maskRatio as number | undefined) ?? loaded.maskRatio;
-          result.onnx = { ...(await exportMaeOnnx(loaded.mae, ratio, o.onnx as string, {
-            keepInput: Boolean(o.keepInput),
-          })), maskRatio: ratio };
+          result.onnx = {
+            ...(await exportMaeOnnx(loaded.mae, ratio, o.onnx as string, {
+              keepInput: Boolean(o.keepInput),
+              int8: Boolean(o.onnxInt8),
+            })),
+            maskRatio: ratio,
+          };
         } finally {
           loaded.mae.dispose();
         }
