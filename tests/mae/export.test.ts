@@ -6,10 +6,19 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initEngine, tf } from '../../src/engine/backend.js';
 import { createRng } from '../../src/core/rng.js';
 import { createMae } from '../../src/models/mae/mae.js';
-import { maskingFromNoise } from '../../src/models/mae/masking.js';
+import { maskingFromNoise, type Masking } from '../../src/models/mae/masking.js';
 import { exportMaeOnnx } from '../../src/export/onnx-mae.js';
 import { quantizeInt8 } from '../../src/core/quantize.js';
 import { randomImages, TINY_TEST } from './helpers.js';
+
+/** Runs a keep-input export on images x [n,32,32,3] with the masking m built from `noise`. */
+function runWithKeep(session: ort.InferenceSession, x: tf.Tensor4D, noise: Float32Array, m: Masking) {
+  return session.run({
+    image: new ort.Tensor('float32', x.dataSync() as Float32Array, [m.n, 32, 32, 3]),
+    noise: new ort.Tensor('float32', noise, [m.n, m.numPatches]),
+    keep: new ort.Tensor('int64', BigInt64Array.from([BigInt(m.lenKeep)]), [1]),
+  });
+}
 
 beforeAll(async () => {
   await initEngine();
@@ -59,11 +68,7 @@ describe('ONNX export', () => {
     for (const ratio of [0.5, 0.75, 0.9]) {
       const m = maskingFromNoise(noise, 2, 16, ratio);
       const rec = mae.reconstruct(x, m);
-      const out = await session.run({
-        image: new ort.Tensor('float32', x.dataSync() as Float32Array, [2, 32, 32, 3]),
-        noise: new ort.Tensor('float32', noise, [2, 16]),
-        keep: new ort.Tensor('int64', BigInt64Array.from([BigInt(m.lenKeep)]), [1]),
-      });
+      const out = await runWithKeep(session, x, noise, m);
       const got = out.reconstruction!.data as Float32Array;
       const want = rec.dataSync();
       expect(Array.from(out.mask!.data as Float32Array)).toEqual(Array.from(m.mask));
@@ -96,11 +101,7 @@ describe('ONNX export', () => {
     const noise = rng.uniformArray(2 * 16);
     const m = maskingFromNoise(noise, 2, 16, 0.5);
     const rec = mae.reconstruct(x, m);
-    const out = await session.run({
-      image: new ort.Tensor('float32', x.dataSync() as Float32Array, [2, 32, 32, 3]),
-      noise: new ort.Tensor('float32', noise, [2, 16]),
-      keep: new ort.Tensor('int64', BigInt64Array.from([BigInt(m.lenKeep)]), [1]),
-    });
+    const out = await runWithKeep(session, x, noise, m);
     const got = out.reconstruction!.data as Float32Array;
     const want = rec.dataSync();
     expect(got.reduce((mx, v, i) => Math.max(mx, Math.abs(v - (want[i] as number))), 0)).toBeLessThan(1e-4);
