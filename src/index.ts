@@ -17,3 +17,4 @@ export * from './sweep/index.js';
 export * from './report/index.js';
 export * from './align/index.js';
 export * from './queue/index.js';
+export * from './serve/index.js';

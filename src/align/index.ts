@@ -10,6 +10,13 @@ export { decodeScrfd, type ScrfdLevel } from './scrfd-decode.js';
 export { decodeUltraface, landmarkCropRect, fiveFrom68 } from './ultraface-decode.js';
 export { createScrfdDetector, type ScrfdOptions } from './scrfd.js';
 export { createFacepluginDetector, FACEPLUGIN_DIR, type FacepluginOptions } from './faceplugin.js';
+export {
+  facepluginDetectorFrom,
+  FACEPLUGIN_FILES,
+  FACEPLUGIN_IO,
+  type OnnxRunner,
+  type FacepluginThresholds,
+} from './faceplugin-core.js';
 export { createFaceDetector, DETECTOR_SPECS, type DetectorOptions } from './detector.js';
 export {
   alignToTemplate,

@@ -10,7 +10,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRng } from '../core/rng.js';
 import { FaceMaeError } from '../core/errors.js';
 import { prepareOutDir } from '../core/fs.js';
 import { saveResolvedConfig } from '../config/resolve.js';
@@ -21,6 +20,9 @@ import { packImageFolder } from '../data/recordio.js';
 import type { OnProgress } from '../types.js';
 import { maskingFromNoise, lenKeepFor } from '../models/mae/masking.js';
 import { loadMaeRun, type LoadedMae } from './load-mae.js';
+import { batchMaskNoise, manifestLine, type ManifestLine } from './masks.js';
+
+export { imageMaskNoise, batchMaskNoise, manifestLine, type ManifestLine } from './masks.js';
 
 export type ReconstructFormat = 'folder' | 'rec';
 
@@ -61,18 +63,6 @@ export interface ImageError {
   message: string;
 }
 
-export interface ManifestLine {
-  /** Source image (path, or file.rec#index). */
-  source: string;
-  /** Output path relative to `out`. */
-  output: string;
-  identity: string;
-  seed: number;
-  maskRatio: number;
-  /** Indices of the visible (kept) patches, row-major over the patch grid. */
-  keep: number[];
-}
-
 export interface ReconstructResult {
   out: string;
   images: number;
@@ -90,11 +80,6 @@ function relKey(data: string, source: string): string {
   if (source.includes('.rec#')) return source.slice(source.lastIndexOf('#') + 1);
   const rel = path.relative(data, source);
   return rel.split(path.sep).join('/');
-}
-
-/** Noise [L] for one image: a function of (seed, key) only. */
-export function imageMaskNoise(seed: number, key: string, numPatches: number): Float32Array {
-  return createRng(seed).fork(`deploy:${key}`).uniformArray(numPatches);
 }
 
 function outputName(data: string, source: string, identity: string): string {
@@ -203,8 +188,7 @@ export async function reconstructDataset(opts: ReconstructOptions): Promise<Reco
         const n = batch.images.shape[0];
         const L = mae.numPatches;
         const keys = batch.records.map((r) => relKey(opts.data, r.path));
-        const noise = new Float32Array(n * L);
-        keys.forEach((k, j) => noise.set(imageMaskNoise(seed, k, L), j * L));
+        const noise = batchMaskNoise(seed, keys, L);
         const m = maskingFromNoise(noise, n, L, maskRatio);
         const rec = mae.reconstruct(batch.images, m);
         batch.images.dispose();
@@ -216,14 +200,13 @@ export async function reconstructDataset(opts: ReconstructOptions): Promise<Reco
             if (failed?.has(r.path)) return;
             const output = outputName(opts.data, r.path, r.identity);
             await writeImage(path.join(opts.out, output), imgs[j]!, { quality: opts.quality ?? 95 });
-            const line: ManifestLine = {
+            const line = manifestLine(m, j, {
               source: r.path,
               output,
               identity: r.identity,
               seed,
               maskRatio,
-              keep: Array.from(m.idsKeep.slice(j * m.lenKeep, (j + 1) * m.lenKeep)),
-            };
+            });
             lines[j] = JSON.stringify(line);
           }),
         );

@@ -9,7 +9,7 @@ import { getModelType } from '../models/onnx/onnx-proto.js';
 // One onnx.proto subset serves the importer (reading) and this writer.
 const ModelProto = getModelType();
 
-export const DTYPE = { FLOAT: 1, INT64: 7, BOOL: 9 } as const;
+export const DTYPE = { FLOAT: 1, INT8: 3, INT64: 7, BOOL: 9 } as const;
 const ATTR = { FLOAT: 1, INT: 2, FLOATS: 6, INTS: 7 } as const;
 
 export type AttrValue = number | number[] | { float: number } | { floats: number[] };
@@ -64,6 +64,17 @@ export class OnnxGraphBuilder {
       name,
       dims: shape,
       data_type: DTYPE.FLOAT,
+      raw_data: new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
+    });
+    return name;
+  }
+
+  /** An int8 initializer (quantised weights). */
+  int8Tensor(name: string, shape: number[], values: Int8Array): string {
+    this.inits.push({
+      name,
+      dims: shape,
+      data_type: DTYPE.INT8,
       raw_data: new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
     });
     return name;

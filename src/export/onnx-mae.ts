@@ -3,13 +3,18 @@
  *
  * Inputs:  image [N,H,W,3] float32 RGB in [0,1], NHWC (the layout of the tfjs model);
  *          noise [N,L] float32: the masking noise; the lenKeep smallest values are kept (TopK,
- *          ascending), exactly as maskingFromNoise, so a given noise gives a deterministic output.
+ *          ascending), exactly as maskingFromNoise, so a given noise gives a deterministic output;
+ *          with `keepInput` only, keep [1] int64: the number of kept patches, lenKeepFor(L, ratio),
+ *          so one file masks at any ratio (the browser app's model). Otherwise it is baked in.
+ *          (An initializer-as-default input would keep one file for both, but onnxruntime's JS
+ *          bindings drop feeds not in inputNames, so the default could not be overridden.)
  * Outputs: reconstruction [N,H,W,3] in [0,1] (visible patches pasted back, clipped),
  *          pred [N,L,p*p*3] (normalised pixels), mask [N,L] (1 = removed).
  * The batch size N is dynamic.
  */
 import fs from 'node:fs';
 import { FaceMaeError } from '../core/errors.js';
+import { quantizeInt8 } from '../core/quantize.js';
 import { atomicWriteFile } from '../core/fs.js';
 import type { Mae } from '../models/mae/mae.js';
 import { lenKeepFor } from '../models/mae/masking.js';
@@ -17,8 +22,19 @@ import { DTYPE, OnnxGraphBuilder } from './onnx-builder.js';
 
 export const ONNX_OPSET = 17;
 
-/** Builds the ONNX model bytes for `mae` with a fixed mask ratio. */
-export async function maeToOnnx(mae: Mae, maskRatio: number): Promise<Uint8Array> {
+export interface MaeOnnxOptions {
+  /** Add the `keep` input (kept patches per image) instead of baking in the ratio's. */
+  keepInput?: boolean;
+  /**
+   * Store every trained weight as int8 with per-output-channel scales (src/core/quantize.ts, as compact
+   * checkpoints), dequantised in the graph (Cast·Mul, folded to float32 when loaded): a quarter of the download. An int8
+   * checkpoint such as assets/models/facemae-tiny is re-quantised to the same codes.
+   */
+  int8?: boolean;
+}
+
+/** Builds the ONNX model bytes for `mae` with a fixed mask ratio (the default of `keep` with keepInput). */
+export async function maeToOnnx(mae: Mae, maskRatio: number, opts: MaeOnnxOptions = {}): Promise<Uint8Array> {
   const c = mae.config;
   if (c.normPixLoss)
     throw new FaceMaeError(
@@ -33,7 +49,21 @@ export async function maeToOnnx(mae: Mae, maskRatio: number): Promise<Uint8Array
   const g = new OnnxGraphBuilder();
   const W: Record<string, string> = {};
   for (const [name, v] of Object.entries(mae.allParams)) {
-    W[name] = g.floatTensor(name, [...v.shape], Float32Array.from(await v.data()));
+    const values = Float32Array.from(await v.data());
+    // the fixed sin-cos position embeddings are no checkpoint weights: they stay float32
+    if (!opts.int8 || !(name in mae.variables)) {
+      W[name] = g.floatTensor(name, [...v.shape], values);
+      continue;
+    }
+    const { q, scales } = quantizeInt8(values, v.shape);
+    // Cast·scale rather than DequantizeLinear: onnxruntime (optimisation level 'extended' and up)
+    // fuses DequantizeLinear→MatMul into an integer kernel that also quantises the activations,
+    // which changes the outputs by ~1e-2; Cast·Mul of initializers is folded to float32 at load.
+    const perAxis = v.shape.length > 1;
+    W[name] = g.op('Mul', [
+      g.op('Cast', [g.int8Tensor(`${name}.q`, [...v.shape], q)], { to: DTYPE.FLOAT }),
+      g.floatTensor(`${name}.scale`, perAxis ? [scales.length] : [], scales),
+    ]);
   }
   const w = (k: string) => {
     const n = W[k];
@@ -42,6 +72,7 @@ export async function maeToOnnx(mae: Mae, maskRatio: number): Promise<Uint8Array
   };
   const image = g.input('image', DTYPE.FLOAT, ['N', S, S, 3]);
   const noise = g.input('noise', DTYPE.FLOAT, ['N', L]);
+  const keep = opts.keepInput ? g.input('keep', DTYPE.INT64, [1]) : g.int64([K]);
 
   const dense = (x: string, prefix: string) =>
     g.op('Add', [g.op('MatMul', [x, w(`${prefix}.w`)]), w(`${prefix}.b`)]);
@@ -92,7 +123,7 @@ export async function maeToOnnx(mae: Mae, maskRatio: number): Promise<Uint8Array
   ]);
 
   // masking: ids_keep = indices of the K smallest noise values (ascending); one-hot selection
-  g.op('TopK', [noise, g.int64([K])], { axis: -1, largest: 0, sorted: 1 }, undefined, 2);
+  g.op('TopK', [noise, keep], { axis: -1, largest: 0, sorted: 1 }, undefined, 2);
   const idsKeep = g.lastOutputs()[1] as string; // [N,K] int64
   const sel = g.op(
     'Cast',
@@ -121,7 +152,7 @@ export async function maeToOnnx(mae: Mae, maskRatio: number): Promise<Uint8Array
   // decoder
   let y = dense(x, 'decoder_embed');
   const clsD = sliceAxis1(y, 0, 1);
-  const vis = sliceAxis1(y, 1, 1 + K);
+  const vis = sliceAxis1(y, 1, 1 + L); // the 1 + keep tokens (Slice clamps the end)
   const placed = g.op('MatMul', [g.op('Transpose', [sel], { perm: [0, 2, 1] }), vis]); // [N,L,Dd]
   const full = g.op('Add', [
     placed,
@@ -158,6 +189,8 @@ export async function maeToOnnx(mae: Mae, maskRatio: number): Promise<Uint8Array
       numPatches: String(L),
       maskRatio: String(maskRatio),
       lenKeep: String(K),
+      keepInput: String(Boolean(opts.keepInput)),
+      weights: opts.int8 ? 'int8' : 'float32',
       layout: 'NHWC',
       config: JSON.stringify(c),
     },
@@ -169,8 +202,9 @@ export async function exportMaeOnnx(
   mae: Mae,
   maskRatio: number,
   file: string,
+  opts: MaeOnnxOptions = {},
 ): Promise<{ file: string; bytes: number }> {
-  const bytes = await maeToOnnx(mae, maskRatio);
+  const bytes = await maeToOnnx(mae, maskRatio, opts);
   await atomicWriteFile(file, bytes);
   return { file, bytes: fs.statSync(file).size };
 }

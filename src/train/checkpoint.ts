@@ -16,6 +16,7 @@ import { FaceMaeError } from '../core/errors.js';
 import { atomicWriteFile } from '../core/fs.js';
 import type { RngState } from '../core/rng.js';
 import type { OptimizerKind, OptimizerState } from './optimizer.js';
+import { quantizeInt8 } from '../core/quantize.js';
 
 export const CHECKPOINT_MANIFEST = 'checkpoint.json';
 const FORMAT = 'facemae-checkpoint-v1';
@@ -119,14 +120,7 @@ export async function saveCheckpoint(
     let bytes: Uint8Array;
     let scaleBytes: Uint8Array | undefined;
     if (int8 && !name.startsWith('optim/')) {
-      const last = t.shape.length > 1 ? (t.shape[t.shape.length - 1] as number) : 1;
-      const scales = new Float32Array(last);
-      for (let i = 0; i < values.length; i++)
-        scales[i % last] = Math.max(scales[i % last] as number, Math.abs(values[i] as number));
-      for (let j = 0; j < last; j++) scales[j] = (scales[j] as number) / 127 || 1;
-      const q = new Int8Array(values.length);
-      for (let i = 0; i < values.length; i++)
-        q[i] = Math.round((values[i] as number) / (scales[i % last] as number));
+      const { q, scales } = quantizeInt8(values, t.shape);
       bytes = new Uint8Array(q.buffer);
       scaleBytes = new Uint8Array(scales.buffer);
     } else if (half && !name.startsWith('optim/')) {

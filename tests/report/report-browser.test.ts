@@ -13,10 +13,9 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSweep } from '../../src/sweep/sweep.js';
 import { fakeDeps, smallDeploy, tinySweepConfig } from '../sweep/fakes.js';
+import { CHROMIUM, collectErrors, hasChromium, launchChromium } from '../support/chromium.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = fs.existsSync(CHROMIUM);
 const REAL = process.env.FACEMAE_REPORT_DIR ? path.resolve(process.env.FACEMAE_REPORT_DIR) : undefined;
 if (!hasChromium)
   console.warn(`report browser test skipped: ${CHROMIUM} not found (CI installs the chromium package)`);
@@ -60,31 +59,10 @@ describe.skipIf(!hasChromium)('report in headless chromium', () => {
   });
 
   it('loads without console errors and shows the table, the plot and the grid', async () => {
-    const { chromium } = await import('playwright-core');
-    const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'facemae-chromium-'));
-    const ctx = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1280, height: 900 },
-    });
+    const ctx = await launchChromium();
     try {
       const page = await ctx.newPage();
-      const errors: string[] = [];
-      page.on('console', (m) => {
-        if (m.type() === 'error') errors.push(m.text());
-      });
-      page.on('pageerror', (e) => errors.push(e.message));
-      page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()}`));
+      const errors = collectErrors(page);
       await page.goto(url, { waitUntil: 'load' });
       expect(await page.title()).toMatch(/FaceMAE privacy–utility sweep/);
       const rows = await page.locator('#results tbody tr[data-row]').count();

@@ -15,6 +15,14 @@ export function registerExport(program: Command): void {
       '[string] write the ONNX graph (inputs: image NHWC [N,H,W,3] in [0,1], noise [N,L])',
     )
     .option(
+      '--keep-input',
+      'add a third ONNX input keep [1] int64 (kept patches per image), so one file masks at any ratio (the web app uses this)',
+    )
+    .option(
+      '--onnx-int8',
+      'store the ONNX weights as int8 with per-channel scales (a quarter of the size; the same numbers as an int8 compact checkpoint)',
+    )
+    .option(
       '--compact <dir>',
       '[string] write a weights-only float16 checkpoint folder (e.g. assets/models/facemae-tiny)',
     )
@@ -35,7 +43,13 @@ export function registerExport(program: Command): void {
         const loaded = await loadMaeRun(o.model as string);
         try {
           const ratio = (o.maskRatio as number | undefined) ?? loaded.maskRatio;
-          result.onnx = { ...(await exportMaeOnnx(loaded.mae, ratio, o.onnx as string)), maskRatio: ratio };
+          result.onnx = {
+            ...(await exportMaeOnnx(loaded.mae, ratio, o.onnx as string, {
+              keepInput: Boolean(o.keepInput),
+              int8: Boolean(o.onnxInt8),
+            })),
+            maskRatio: ratio,
+          };
         } finally {
           loaded.mae.dispose();
         }

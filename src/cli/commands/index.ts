@@ -12,6 +12,7 @@ import { registerAlign } from './align.js';
 import { registerPack } from './pack.js';
 import { registerInspect } from './inspect.js';
 import { registerWorker } from './worker.js';
+import { registerWeb } from './web.js';
 
 /** Every verb, in the order `facemae --help` lists them. */
 export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
@@ -28,4 +29,5 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerPack,
   registerInspect,
   registerWorker,
+  registerWeb,
 ];
