@@ -32,6 +32,8 @@ export interface DatasetSummary {
   /** "jpeg" | "png" | ... -> count, over the sampled images. */
   formats: Record<string, number>;
   sizesSampled: number;
+  /** Sampled images that could not be decoded (truncated, corrupt, too large), by name. */
+  unreadable: UnreadableImage[];
 }
 
 export interface InspectOptions {
@@ -64,26 +66,52 @@ function spread(n: number, sample: number): number[] {
   return Array.from({ length: k }, (_, i) => Math.floor((i * n) / k));
 }
 
+/** An image the sample could not read: where it is, and sharp's reason. */
+export interface UnreadableImage {
+  source: string;
+  reason: string;
+}
+
+/** Pixels an inspected image may claim before it is refused (a hostile header must not allocate gigabytes). */
+const MAX_INSPECT_PIXELS = 1 << 26;
+
 async function headerStats(
-  inputs: Array<() => Promise<Uint8Array | string>>,
-): Promise<Pick<DatasetSummary, 'sizes' | 'formats' | 'sizesSampled'>> {
+  inputs: Array<{ source: string; get: () => Promise<Uint8Array | string> }>,
+): Promise<Pick<DatasetSummary, 'sizes' | 'formats' | 'sizesSampled' | 'unreadable'>> {
   const sizes: Record<string, number> = {};
   const formats: Record<string, number> = {};
-  for (const get of inputs) {
-    const input = await get();
+  const unreadable: UnreadableImage[] = [];
+  for (const { source, get } of inputs) {
     let key = 'unreadable';
     let fmt = 'unreadable';
     try {
-      const m = await sharp(input).metadata();
+      const input = await get();
+      const m = await sharp(input, { limitInputPixels: MAX_INSPECT_PIXELS }).metadata();
+      // A full decode finds truncation (the header alone often survives it); one image at a time.
+      await sharp(input, { failOn: 'truncated', limitInputPixels: MAX_INSPECT_PIXELS }).raw().toBuffer();
       key = `${m.width}x${m.height}`;
       fmt = m.format ?? 'unknown';
-    } catch {
-      /* counted as unreadable */
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      unreadable.push({ source, reason: (msg.split('\n')[0] ?? msg).trim() });
     }
     sizes[key] = (sizes[key] ?? 0) + 1;
     formats[fmt] = (formats[fmt] ?? 0) + 1;
   }
-  return { sizes, formats, sizesSampled: inputs.length };
+  return { sizes, formats, sizesSampled: inputs.length, unreadable };
+}
+
+/** A FaceMaeError naming the unreadable images of a summary (the CLI exits non-zero with it). */
+export function unreadableError(s: DatasetSummary): FaceMaeError | undefined {
+  if (s.unreadable.length === 0) return undefined;
+  const list = s.unreadable
+    .slice(0, 5)
+    .map((u) => `${u.source} (${u.reason})`)
+    .join('; ');
+  return new FaceMaeError(
+    `${s.unreadable.length} of ${s.sizesSampled} sampled image(s) in ${s.path} cannot be read: ${list}${s.unreadable.length > 5 ? '; …' : ''}. Replace or remove them`,
+    'E_IMAGE_CORRUPT',
+  );
 }
 
 function perIdentity(labels: number[]): DatasetSummary['imagesPerIdentity'] {
@@ -102,7 +130,10 @@ export async function inspectDataset(p: string, opts: InspectOptions = {}): Prom
     case 'folder': {
       const { records, identities } = await listImageFolder(p);
       const stats = await headerStats(
-        spread(records.length, sample).map((i) => async () => records[i]!.path),
+        spread(records.length, sample).map((i) => ({
+          source: records[i]!.path,
+          get: async () => records[i]!.path,
+        })),
       );
       return {
         path: p,
@@ -117,7 +148,12 @@ export async function inspectDataset(p: string, opts: InspectOptions = {}): Prom
       const src = await openRecordIO(p.endsWith('.idx') ? p.replace(/\.idx$/, '.rec') : p);
       try {
         const labels = Array.from({ length: src.length }, (_, i) => src.record(i).label);
-        const stats = await headerStats(spread(src.length, sample).map((i) => () => src.readEncoded(i)));
+        const stats = await headerStats(
+          spread(src.length, sample).map((i) => ({
+            source: src.record(i).path,
+            get: () => src.readEncoded(i),
+          })),
+        );
         return {
           path: p,
           kind,
@@ -134,7 +170,10 @@ export async function inspectDataset(p: string, opts: InspectOptions = {}): Prom
       const bin = await readBin(p);
       const same = bin.issame.filter(Boolean).length;
       const stats = await headerStats(
-        spread(bin.images.length, sample).map((i) => async () => bin.images[i]!),
+        spread(bin.images.length, sample).map((i) => ({
+          source: `${p}#${i}`,
+          get: async () => bin.images[i]!,
+        })),
       );
       return {
         path: p,
@@ -153,7 +192,9 @@ export async function inspectDataset(p: string, opts: InspectOptions = {}): Prom
       const pairs = resolvePairs(spec)!;
       const files = [...new Set(pairs.flatMap((q) => [q.a, q.b]))];
       const same = pairs.filter((q) => q.same).length;
-      const stats = await headerStats(spread(files.length, sample).map((i) => async () => files[i]!));
+      const stats = await headerStats(
+        spread(files.length, sample).map((i) => ({ source: files[i]!, get: async () => files[i]! })),
+      );
       return {
         path: p,
         kind,

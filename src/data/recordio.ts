@@ -15,6 +15,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { FaceMaeError } from '../core/errors.js';
+import { checkSafeName, removeStaleTemps, resolveInside } from '../core/fs.js';
 import type { OnProgress, FaceRecord, RgbImage } from '../types.js';
 import {
   decodeImage,
@@ -305,6 +306,8 @@ export function createRecordWriter(prefix: string, opts: { overwrite?: boolean }
     }
   }
   fs.mkdirSync(path.dirname(rec), { recursive: true });
+  // a writer killed mid-pack left PREFIX.rec.tmp-<pid>-…; nobody can resume it, so it goes
+  removeStaleTemps([rec, idx, `${prefix}.names`]);
   const tag = `.tmp-${process.pid}-${Date.now()}`;
   const fd = fs.openSync(rec + tag, 'w');
   const lines: string[] = [];
@@ -437,20 +440,52 @@ export async function openRecordIO(spec: string): Promise<RecordIOSource> {
     const hasHeader = !!h0 && h0.header.flag > 0 && h0.labels.length >= 2 && h0.body.length === 0;
     if (hasHeader) {
       const [end, idEnd] = h0!.labels.map(Math.round) as [number, number];
-      keys = Array.from({ length: Math.max(0, end - 1) }, (_, i) => i + 1);
-      labels = new Array<number>(keys.length).fill(-1);
-      for (let idk = end, label = 0; idk < idEnd; idk++, label++) {
-        const r = unpackPayload(await rf.read(idk), `${rec}#${idk}`);
-        const [a, b] = r.labels.map(Math.round) as [number, number];
-        for (let key = a; key < b; key++) if (key >= 1 && key < end) labels[key - 1] = label;
+      // The header's counts are checked against the records the file holds before anything is
+      // allocated from them: a 40-byte file must not be able to claim 1e8 images.
+      const held = rf.keys.length;
+      if (!(Number.isSafeInteger(end) && end >= 1 && end <= held)) {
+        throw new FaceMaeError(
+          `${rec}#0: the header claims ${end - 1} images (keys 1..${end - 1}), but the file holds only ${held} record(s); the .rec is corrupt or truncated`,
+          'E_REC_FORMAT',
+        );
       }
-      const missing = labels.indexOf(-1);
-      if (missing >= 0) {
-        // No (complete) identity records: fall back to each image's own label.
-        for (let i = missing; i < keys.length; i++) {
-          if (labels[i] === -1)
-            labels[i] = firstLabel(await rf.readHead(keys[i]!, LABEL_HEAD), `${rec}#${keys[i]}`);
+      if (!(Number.isSafeInteger(idEnd) && idEnd >= end && idEnd - end <= held)) {
+        throw new FaceMaeError(
+          `${rec}#0: the header claims identity records ${end}..${idEnd - 1}, but the file holds only ${held} record(s); the .rec is corrupt or truncated`,
+          'E_REC_FORMAT',
+        );
+      }
+      keys = Array.from({ length: end - 1 }, (_, i) => i + 1);
+      labels = new Array<number>(keys.length).fill(-1);
+      if (idEnd > end) {
+        for (let idk = end, label = 0; idk < idEnd; idk++, label++) {
+          if (!rf.has(idk)) {
+            throw new FaceMaeError(
+              `${rec}: identity record ${idk} (of ${end}..${idEnd - 1} announced by record 0) is missing; the .rec or its .idx is incomplete: re-pack it`,
+              'E_REC_FORMAT',
+            );
+          }
+          const r = unpackPayload(await rf.read(idk), `${rec}#${idk}`);
+          const [a, b] = r.labels.map(Math.round) as [number, number];
+          if (!(r.labels.length >= 2 && a >= 1 && a <= b && b <= end)) {
+            throw new FaceMaeError(
+              `${rec}#${idk}: identity record gives image keys [${r.labels.slice(0, 2).join(', ')}), not a range inside 1..${end - 1}; the .rec is corrupt`,
+              'E_REC_FORMAT',
+            );
+          }
+          for (let key = a; key < b; key++) labels[key - 1] = label;
         }
+        const missing = labels.indexOf(-1);
+        if (missing >= 0) {
+          throw new FaceMaeError(
+            `${rec}: image ${keys[missing]} belongs to no identity record (records ${end}..${idEnd - 1} leave ${labels.filter((l) => l === -1).length} image(s) out); the .rec is incomplete: re-pack it`,
+            'E_REC_FORMAT',
+          );
+        }
+      } else {
+        // A header without identity records (mxnet im2rec style): each image carries its label.
+        for (let i = 0; i < keys.length; i++)
+          labels[i] = firstLabel(await rf.readHead(keys[i]!, LABEL_HEAD), `${rec}#${keys[i]}`);
       }
     } else {
       keys = rf.keys;
@@ -458,14 +493,22 @@ export async function openRecordIO(spec: string): Promise<RecordIOSource> {
       // Only the IRHeader and first label are needed, not the image.
       for (const key of keys) labels.push(firstLabel(await rf.readHead(key, LABEL_HEAD), `${rec}#${key}`));
     }
+    // Labels size the identity table: bounded so one hostile label cannot allocate gigabytes.
+    const maxLabel = Math.max(labels.length, 1 << 20);
+    for (let i = 0; i < labels.length; i++) {
+      const l = labels[i]!;
+      if (!(Number.isInteger(l) && l >= 0 && l < maxLabel)) {
+        throw new FaceMaeError(
+          `${rec}#${keys[i]}: label ${l} is not an integer in [0, ${maxLabel}); the .rec is corrupt`,
+          'E_REC_FORMAT',
+        );
+      }
+    }
     const numLabels = labels.reduce((m, l) => Math.max(m, l + 1), 0);
     const namesFile = rec.replace(/\.rec$/, '') + '.names';
-    const names = fs.existsSync(namesFile)
-      ? fs.readFileSync(namesFile, 'utf8').split('\n').filter(Boolean)
-      : [];
-    const identities = Array.from({ length: numLabels }, (_, l) =>
-      names.length === numLabels ? names[l]! : String(l),
-    );
+    const identities = fs.existsSync(namesFile)
+      ? readNames(namesFile, numLabels)
+      : Array.from({ length: numLabels }, (_, l) => String(l));
     const readEncoded = async (i: number) => {
       const key = keys[i];
       if (key === undefined) throw new RangeError(`image index ${i} out of range [0, ${keys.length})`);
@@ -493,6 +536,30 @@ export async function openRecordIO(spec: string): Promise<RecordIOSource> {
     await rf.close();
     throw e;
   }
+}
+
+/**
+ * PREFIX.names: one identity per line in label order, exactly `numLabels` of them, each a plain
+ * folder name (they become output folders when unpacking or reconstructing).
+ */
+function readNames(file: string, numLabels: number): string[] {
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  if (lines.length !== numLabels) {
+    throw new FaceMaeError(
+      `${file} has ${lines.length} name(s), but the .rec has ${numLabels} identities; it belongs to another .rec: fix or remove it`,
+      'E_REC_FORMAT',
+    );
+  }
+  const seen = new Map<string, number>();
+  return lines.map((raw, i) => {
+    const name = checkSafeName(raw.replace(/\r$/, ''), `${file}:${i + 1}`);
+    const dup = seen.get(name);
+    if (dup !== undefined)
+      throw new FaceMaeError(`${file}:${i + 1}: name "${name}" repeats line ${dup}`, 'E_REC_FORMAT');
+    seen.set(name, i + 1);
+    return name;
+  });
 }
 
 /** 'x.rec' -> itself; a folder -> folder/train.rec; a prefix -> prefix.rec. */
@@ -535,7 +602,11 @@ export async function recordIoToFolder(
     for (let i = 0; i < src.length; i++) {
       const r = src.record(i);
       const bytes = await src.readEncoded(i);
-      const file = path.join(outDir, dirName(r.label), `${src.keys[i]}.${sniffImageExt(bytes)}`);
+      const file = resolveInside(
+        outDir,
+        path.join(dirName(r.label), `${src.keys[i]}.${sniffImageExt(bytes)}`),
+        `${src.name}#${src.keys[i]}`,
+      );
       await fs.promises.mkdir(path.dirname(file), { recursive: true });
       const tmp = `${file}.tmp-${process.pid}`;
       await fs.promises.writeFile(tmp, bytes);

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { FaceMaeError } from '../core/errors.js';
 import { createRng } from '../core/rng.js';
 import { initEngine } from '../engine/backend.js';
+import { modelFingerprint } from '../loaders/model-fingerprint.js';
 import { createMae, type Mae } from '../models/mae/mae.js';
 import { resolveMaeConfig, type MaeConfig } from '../models/mae/config.js';
 import {
@@ -25,6 +26,31 @@ export interface LoadedMae {
   maskRatio: number;
   /** Seed of the training run. */
   seed: number | null;
+  /** Where the weights come from, by content (recorded with every protected output). */
+  provenance: MaeProvenance;
+}
+
+/** Model and IRM-teacher content fingerprints (see loaders/model-fingerprint.ts). */
+export interface MaeProvenance {
+  model: string;
+  modelFingerprint: string;
+  /** The IRM teacher the MAE was trained against (null: trained without IRM, or unknown). */
+  irmTeacher: string | null;
+  irmTeacherFingerprint: string | null;
+}
+
+/** The provenance of a checkpoint folder: its weights' hash and the IRM teacher it records. */
+export function maeProvenance(dir: string): MaeProvenance {
+  const info = readCheckpointInfo(dir);
+  const meta = (info.meta ?? {}) as { irm?: boolean; irmTeacher?: string; irmTeacherFingerprint?: string };
+  const train = (info.config ?? {}) as { irm?: { teacher?: string | null } };
+  const teacher = meta.irm === false ? null : (meta.irmTeacher ?? train.irm?.teacher ?? null);
+  return {
+    model: path.resolve(dir),
+    modelFingerprint: modelFingerprint(dir),
+    irmTeacher: teacher,
+    irmTeacherFingerprint: teacher ? (meta.irmTeacherFingerprint ?? modelFingerprint(teacher)) : null,
+  };
 }
 
 /** dir: a run folder (or a folder holding checkpoint.json). */
@@ -50,7 +76,14 @@ export async function loadMaeRun(dir: string): Promise<LoadedMae> {
   } finally {
     disposeCheckpoint(ck);
   }
-  return { mae, config, step: info.step, maskRatio: train.maskRatio ?? 0.75, seed: train.seed ?? null };
+  return {
+    mae,
+    config,
+    step: info.step,
+    maskRatio: train.maskRatio ?? 0.75,
+    seed: train.seed ?? null,
+    provenance: maeProvenance(dir),
+  };
 }
 
 /** Writes a compact weights-only copy of a run (float16 by default, or int8 with per-channel scales) for shipping, e.g. in assets/. */
@@ -67,7 +100,15 @@ export async function exportCompactMae(
         step: loaded.step,
         weights: loaded.mae.variables,
         config: { maskRatio: loaded.maskRatio, seed: loaded.seed },
-        meta: { model: loaded.config, kind: 'facemae-mae', source: path.resolve(runDir) },
+        meta: {
+          model: loaded.config,
+          kind: 'facemae-mae',
+          source: path.resolve(runDir),
+          // the teacher travels with the weights, so privacy still recognises it from a compact copy
+          irm: loaded.provenance.irmTeacher !== null,
+          irmTeacher: loaded.provenance.irmTeacher,
+          irmTeacherFingerprint: loaded.provenance.irmTeacherFingerprint,
+        },
       },
       { half: opts.half ?? true, int8: opts.int8 ?? false },
     );

@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { FaceMaeError } from '../core/errors.js';
-import { prepareOutDir } from '../core/fs.js';
+import { prepareOutDir, resolveInside } from '../core/fs.js';
 import { saveResolvedConfig } from '../config/resolve.js';
 import { openFaceSelection, type FaceSource, type SourceSelection } from '../data/source.js';
 import { createLoader, tensorToImages } from '../data/loader.js';
@@ -170,6 +170,8 @@ export async function reconstructDataset(opts: ReconstructOptions): Promise<Reco
         batchSize,
         modelConfig: config,
         modelStep: loaded.step,
+        // model and IRM-teacher content hashes: `facemae privacy` reads them from OUT or OUT/images
+        provenance: loaded.provenance,
       });
     const todo: number[] = [];
     for (let i = 0; i < source.length; i++) if (!done.has(source.record(i).path)) todo.push(i);
@@ -199,7 +201,9 @@ export async function reconstructDataset(opts: ReconstructOptions): Promise<Reco
           batch.records.map(async (r, j) => {
             if (failed?.has(r.path)) return;
             const output = outputName(opts.data, r.path, r.identity);
-            await writeImage(path.join(opts.out, output), imgs[j]!, { quality: opts.quality ?? 95 });
+            await writeImage(resolveInside(opts.out, output, r.path), imgs[j]!, {
+              quality: opts.quality ?? 95,
+            });
             const line = manifestLine(m, j, {
               source: r.path,
               output,

@@ -4,19 +4,16 @@
  * the gallery of all originals). Protected images are matched to their source by
  * `<identity>/<file stem>` (extensions may differ, e.g. .jpg originals and .png reconstructions).
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { FaceMaeError } from '../core/errors.js';
 import { createRng } from '../core/rng.js';
 import { listImageFolder, readImage, type OnWarning } from '../data/image-folder.js';
 import { retrievalMetrics, type RetrievalMetrics } from '../eval/retrieval.js';
+import { FACEPLUGIN_ONNX, modelFingerprint } from '../loaders/model-fingerprint.js';
 import type { Embedder, FaceRecord, OnProgress } from '../types.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-/** The bundled recognizer the spec 'faceplugin' names. */
-export const FACEPLUGIN_ONNX = path.join(ROOT, 'assets/models/faceplugin/fr_feature.onnx');
+export { FACEPLUGIN_ONNX, modelFingerprint };
 
 export interface EmbeddedSet {
   records: FaceRecord[];
@@ -141,34 +138,39 @@ export async function privacyAudit(opts: {
   return { ...m, attacker: opts.embedder.name, original: opts.original, protected: opts.protected };
 }
 
-/**
- * A fingerprint of a recognizer spec for the attacker-independence check: the SHA-256 of the
- * model file ('faceplugin' resolves to the bundled file; a run folder hashes its files' names
- * and sizes plus its checkpoint weights when found), so two names for one model compare equal.
- */
-export function modelFingerprint(spec: string): string {
-  // 'tfjs:X' is the same network as X, only run by another engine.
-  const bare = spec.replace(/^tfjs:/, '');
-  const file = bare === 'faceplugin' ? FACEPLUGIN_ONNX : bare;
-  if (!fs.existsSync(file)) return `spec:${bare}`;
-  const st = fs.statSync(file);
-  const h = crypto.createHash('sha256');
-  if (st.isFile()) return `sha256:${h.update(fs.readFileSync(file)).digest('hex')}`;
-  h.update(`dir:${fs.realpathSync(file)}`);
-  return `dir:${h.digest('hex')}`;
+/** The IRM teacher an output was made with: its spec and, when known, its content fingerprint. */
+export interface IrmTeacherRef {
+  spec: string;
+  /** modelFingerprint of the teacher, as recorded when the output was made (survives moves and copies). */
+  fingerprint?: string;
+}
+
+/** The provenance reconstruct (and other protecting verbs) record in their config.json. */
+export interface Provenance {
+  model: string;
+  modelFingerprint: string;
+  irmTeacher: string | null;
+  irmTeacherFingerprint: string | null;
 }
 
 /**
- * Looks for the IRM teacher a FaceMAE output was made with: a `teacher`-like key in its
- * config.json / checkpoint.json, following links to the run it came from (checkpoint, run, source…).
+ * Looks for the IRM teacher a FaceMAE output was made with, in `dir` or (for `OUT/images`, where
+ * reconstruct puts the images) its parent: the recorded provenance first, else a `teacher`-like
+ * key in config.json / checkpoint.json, following links to the run it came from (checkpoint,
+ * run, model, source…).
  */
-export function findIrmTeacher(dir: string, depth = 0): string | undefined {
+export function findIrmTeacherRef(dir: string, depth = 0): IrmTeacherRef | undefined {
   if (depth > 3) return undefined;
-  const found: { teacher?: string; runs: string[] } = { runs: [] };
+  const hasRecord = (d: string) =>
+    fs.existsSync(path.join(d, 'config.json')) || fs.existsSync(path.join(d, 'checkpoint.json'));
+  if (depth === 0 && !hasRecord(dir) && hasRecord(path.dirname(path.resolve(dir))))
+    return findIrmTeacherRef(path.dirname(path.resolve(dir)), depth);
+  const found: { teacher?: string; fingerprint?: string; runs: string[] } = { runs: [] };
   const walk = (v: unknown) => {
     if (!v || typeof v !== 'object') return;
     for (const [k, x] of Object.entries(v)) {
-      if (typeof x === 'string' && /teacher/i.test(k) && !found.teacher) found.teacher = x;
+      if (typeof x === 'string' && /teacher/i.test(k) && /fingerprint/i.test(k)) found.fingerprint ??= x;
+      else if (typeof x === 'string' && /teacher/i.test(k)) found.teacher ??= x;
       else if (typeof x === 'string' && /^(checkpoint|ckpt|run|model|maeRun|mae|source)$/i.test(k))
         found.runs.push(x);
       else walk(x);
@@ -183,14 +185,22 @@ export function findIrmTeacher(dir: string, depth = 0): string | undefined {
       /* not JSON: nothing to learn from it */
     }
   }
-  if (found.teacher) return found.teacher;
+  if (found.teacher || found.fingerprint) {
+    const spec = found.teacher ?? (found.fingerprint as string);
+    return { spec, fingerprint: found.fingerprint ?? modelFingerprint(spec) };
+  }
   for (const r of found.runs) {
     if (!fs.existsSync(r) || path.resolve(r) === path.resolve(dir)) continue;
     const d = fs.statSync(r).isFile() ? path.dirname(r) : r;
-    const t = findIrmTeacher(d, depth + 1);
+    const t = findIrmTeacherRef(d, depth + 1);
     if (t) return t;
   }
   return undefined;
+}
+
+/** The spec of the IRM teacher found by findIrmTeacherRef. */
+export function findIrmTeacher(dir: string): string | undefined {
+  return findIrmTeacherRef(dir)?.spec;
 }
 
 /**
@@ -199,15 +209,20 @@ export function findIrmTeacher(dir: string, depth = 0): string | undefined {
  */
 export function checkAttackerIndependence(
   attacker: string,
-  teacher: string | undefined,
+  teacherRef: string | IrmTeacherRef | undefined,
   opts: { allowSame?: boolean; onWarning?: OnWarning } = {},
 ): { same: boolean; note: string } {
-  if (!teacher)
+  if (!teacherRef)
     return {
       same: false,
       note: "IRM teacher unknown (no --irm-teacher, none found in the protected set's config)",
     };
-  const same = attacker === teacher || modelFingerprint(attacker) === modelFingerprint(teacher);
+  const ref = typeof teacherRef === 'string' ? { spec: teacherRef } : teacherRef;
+  const teacher = ref.spec;
+  const fp = modelFingerprint(attacker);
+  // by content: the teacher's files now, and the hash recorded when the output was made
+  const same =
+    attacker === teacher || fp === modelFingerprint(teacher) || (!!ref.fingerprint && fp === ref.fingerprint);
   if (!same) return { same, note: `attacker ${attacker} is independent of the IRM teacher ${teacher}` };
   const msg = `the attacker (${attacker}) is the IRM teacher (${teacher}): FaceMAE was optimised against this network, so the attack is not an independent privacy measure`;
   if (!opts.allowSame) {

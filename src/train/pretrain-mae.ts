@@ -17,6 +17,7 @@ import { saveResolvedConfig } from '../config/resolve.js';
 import { listImageFolder, writeImage } from '../data/image-folder.js';
 import { createLoader, tensorToImages } from '../data/loader.js';
 import type { FaceNet, FaceRecord, OnProgress } from '../types.js';
+import { modelFingerprint } from '../loaders/model-fingerprint.js';
 import { createMae, type Mae } from '../models/mae/mae.js';
 import { resolveMaeConfig, type MaeModelSpec, DEFAULT_MAE_SPEC } from '../models/mae/config.js';
 import { randomMasking, type Masking } from '../models/mae/masking.js';
@@ -24,6 +25,7 @@ import { maskedMse } from '../losses/reconstruction.js';
 import { irmLoss, DEFAULT_IRM, type IrmConfig } from '../losses/irm.js';
 import { createOptimizer, type TrainOptimizer } from './optimizer.js';
 import { appendLogLine, resumableBatches, trimLog } from './resumable.js';
+import { checkResumeDataset, datasetFingerprint, type DatasetFingerprint } from './dataset-fingerprint.js';
 import { createSchedule } from './schedule.js';
 import {
   assignWeights,
@@ -213,6 +215,32 @@ function initModelSpec(dir: string): MaeModelSpec {
   return { ...meta.model, preset: null };
 }
 
+/**
+ * Whether the IRM term is on, saying why when it is off; a NaN, infinite or negative λ is refused
+ * (it would otherwise read as "off" or poison the loss).
+ */
+export function irmEnabled(irm: TrainMaeConfig['irm'], onWarning?: (m: string) => void): boolean {
+  const w = irm.weight;
+  if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) {
+    throw new FaceMaeError(
+      `irm.weight must be a finite number >= 0 (0 turns IRM off), got ${String(w)}`,
+      'E_CONFIG',
+    );
+  }
+  const teacher = irm.teacher !== null && irm.teacher !== undefined && irm.teacher !== '';
+  if (!teacher) {
+    onWarning?.('IRM is off (no --irm-teacher): training with the masked-patch MSE only');
+    return false;
+  }
+  if (w === 0) {
+    onWarning?.(
+      `IRM is off because irm.weight is 0 (the teacher ${irm.teacher} is not used): training with the masked-patch MSE only`,
+    );
+    return false;
+  }
+  return true;
+}
+
 /** Trains a FaceMAE and writes the run folder. */
 export async function trainMae(config: TrainMaeConfig, hooks: TrainMaeHooks = {}): Promise<TrainMaeResult> {
   if (!config.out) throw new FaceMaeError('trainMae needs an output folder (--out)', 'E_CONFIG');
@@ -249,6 +277,8 @@ export async function trainMae(config: TrainMaeConfig, hooks: TrainMaeHooks = {}
   const modelCfg = resolveMaeConfig(cfg.model);
   const folder = await listImageFolder(cfg.data, { onWarning: hooks.onWarning });
   const records = folder.records;
+  const dataset = datasetFingerprint(cfg.data, records);
+  if (ckpt) checkResumeDataset(cfg.out, ckpt.meta?.dataset as DatasetFingerprint | undefined, dataset);
   const perEpoch = batchesPerEpoch(records.length, cfg.batchSize);
   if (perEpoch < 1) {
     throw new FaceMaeError(
@@ -257,6 +287,7 @@ export async function trainMae(config: TrainMaeConfig, hooks: TrainMaeHooks = {}
     );
   }
   const totalSteps = resolveSteps(cfg, perEpoch);
+  const irmOn = irmEnabled(cfg.irm, hooks.onWarning);
   saveResolvedConfig(cfg.out, 'train-mae', cfg);
 
   const root = createRng(cfg.seed);
@@ -290,10 +321,7 @@ export async function trainMae(config: TrainMaeConfig, hooks: TrainMaeHooks = {}
   });
 
   let teacher: FaceNet | null = null;
-  const irmOn =
-    cfg.irm.teacher !== null && cfg.irm.teacher !== undefined && cfg.irm.teacher !== '' && cfg.irm.weight > 0;
   if (irmOn) teacher = await (hooks.loadTeacher ?? defaultLoadTeacher)(cfg.irm.teacher as string);
-  else hooks.onWarning?.('IRM is off (no --irm-teacher): training with the masked-patch MSE only');
 
   const logFile = path.join(cfg.out, 'log.jsonl');
   if (resuming) trimLog(logFile, startStep);
@@ -324,7 +352,15 @@ export async function trainMae(config: TrainMaeConfig, hooks: TrainMaeHooks = {}
         optimizer: state,
         rng: { root: root.getState() },
         config: cfg,
-        meta: { model: modelCfg, numParams: mae.numParams(), irm: irmOn, kind: 'facemae-mae' },
+        meta: {
+          model: modelCfg,
+          numParams: mae.numParams(),
+          irm: irmOn,
+          kind: 'facemae-mae',
+          dataset,
+          irmTeacher: irmOn ? cfg.irm.teacher : null,
+          irmTeacherFingerprint: irmOn ? modelFingerprint(cfg.irm.teacher as string) : null,
+        },
       });
     } finally {
       tf.dispose(Object.values(state.slots));

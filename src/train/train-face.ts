@@ -36,6 +36,7 @@ import {
   saveCheckpoint,
 } from './checkpoint.js';
 import { appendLogLine, resumableBatches, trimLog } from './resumable.js';
+import { checkResumeDataset, datasetFingerprint, type DatasetFingerprint } from './dataset-fingerprint.js';
 
 export interface TrainFrConfig {
   /** Image folder <identity>/<image> of aligned 112×112 faces. */
@@ -180,6 +181,8 @@ export async function trainFaceRecognizer(
   checkMargin(cfg.margin);
   const folder = await listImageFolder(cfg.data, { onWarning: hooks.onWarning });
   const records = folder.records;
+  const dataset = datasetFingerprint(cfg.data, records);
+  if (ckpt) checkResumeDataset(cfg.out, ckpt.meta?.dataset as DatasetFingerprint | undefined, dataset);
   const numClasses = folder.identities.length;
   if (numClasses < 2)
     throw new FaceMaeError(
@@ -277,6 +280,7 @@ export async function trainFaceRecognizer(
         config: cfg,
         meta: {
           kind: 'facemae-fr',
+          dataset,
           backbone: cfg.backbone,
           embeddingDim: cfg.embeddingDim,
           inputSize: cfg.inputSize,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { formatSummary, inspectDataset } from '../../data/inspect.js';
+import { formatSummary, inspectDataset, unreadableError } from '../../data/inspect.js';
 import { contextOf, parseInteger } from '../context.js';
 import { printJson } from '../logger.js';
 
@@ -18,7 +18,10 @@ export function registerInspect(program: Command): void {
     .action(async (p: string, o: { sample?: number }, cmd: Command) => {
       const { opts, log } = contextOf(cmd);
       const summary = await inspectDataset(p, { sample: o.sample });
-      if (opts.json) return printJson(summary);
-      log.result(formatSummary(summary));
+      if (opts.json) printJson(summary);
+      else log.result(formatSummary(summary));
+      // the summary is still printed; the exit status says the set is not clean
+      const bad = unreadableError(summary);
+      if (bad) throw bad;
     });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import {
   checkAttackerIndependence,
-  findIrmTeacher,
+  findIrmTeacherRef,
   parseAttackers,
   privacyAudit,
   worstCase,
@@ -47,7 +47,7 @@ export function registerPrivacy(program: Command): void {
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       const { opts, log } = contextOf(cmd);
       const attackers = parseAttackers((o.attacker as string[] | undefined) ?? ['faceplugin']);
-      const teacher = (o.irmTeacher as string | undefined) ?? findIrmTeacher(o.protected as string);
+      const teacher = (o.irmTeacher as string | undefined) ?? findIrmTeacherRef(o.protected as string);
       // Every attacker is checked before any embedding starts, so a refusal costs nothing.
       const indep = attackers.map((a) =>
         checkAttackerIndependence(a, teacher, {
@@ -88,7 +88,11 @@ export function registerPrivacy(program: Command): void {
       }
       const worst = worstCase(results);
       if (opts.json) {
-        printJson({ attackers: results, worst, irmTeacher: teacher ?? null });
+        printJson({
+          attackers: results,
+          worst,
+          irmTeacher: (typeof teacher === 'string' ? teacher : teacher?.spec) ?? null,
+        });
         return;
       }
       const pct = (x: number | undefined) => `${((x ?? NaN) * 100).toFixed(1)}%`;
