@@ -49,6 +49,16 @@ export function readJson<T = unknown>(file: string): T {
   }
 }
 
+/** Refuses an existing output file unless the user passed --overwrite (no silent overwrite). */
+export function checkNoOverwrite(file: string, overwrite: boolean | undefined): void {
+  if (fs.existsSync(file) && !overwrite) {
+    throw new FaceMaeError(
+      `${file} already exists: pass --overwrite to replace it, or choose another file`,
+      'E_OUT_EXISTS',
+    );
+  }
+}
+
 /**
  * A name read from a file (an identity in a .names, a pairs.txt entry, a manifest path part) that
  * becomes one path component: refuses empty, `.`/`..`, separators, NUL and absolute paths, so a

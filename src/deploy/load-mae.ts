@@ -2,6 +2,7 @@
  * Loads a trained MAE from a run folder written by trainMae (or a compact exported checkpoint,
  * e.g. assets/models/facemae-tiny): model config from the checkpoint metadata, weights by name.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { FaceMaeError } from '../core/errors.js';
 import { createRng } from '../core/rng.js';
@@ -86,12 +87,43 @@ export async function loadMaeRun(dir: string): Promise<LoadedMae> {
   };
 }
 
+/**
+ * A compact export never lands in a training run (it would replace the resumable checkpoint with
+ * weights only), and replaces an earlier export only with `overwrite`.
+ */
+function checkCompactTarget(runDir: string, outDir: string, overwrite?: boolean): void {
+  if (path.resolve(runDir) === path.resolve(outDir)) {
+    throw new FaceMaeError(
+      `--compact ${outDir} is the run being exported: choose another folder (the run's checkpoint must stay)`,
+      'E_OUT_EXISTS',
+    );
+  }
+  if (!fs.existsSync(outDir) || fs.readdirSync(outDir).length === 0) return;
+  const training =
+    fs.existsSync(path.join(outDir, 'log.jsonl')) ||
+    (fs.existsSync(path.join(outDir, 'checkpoint.json')) &&
+      readCheckpointInfo(outDir).optimizer !== undefined);
+  if (training) {
+    throw new FaceMaeError(
+      `--compact ${outDir} holds a training run (its checkpoint has optimizer state): a compact export would replace it; choose another folder`,
+      'E_OUT_EXISTS',
+    );
+  }
+  if (!overwrite) {
+    throw new FaceMaeError(
+      `--compact ${outDir} is not empty: pass --overwrite to replace the export there, or choose another folder`,
+      'E_OUT_EXISTS',
+    );
+  }
+}
+
 /** Writes a compact weights-only copy of a run (float16 by default, or int8 with per-channel scales) for shipping, e.g. in assets/. */
 export async function exportCompactMae(
   runDir: string,
   outDir: string,
-  opts: { half?: boolean; int8?: boolean } = {},
+  opts: { half?: boolean; int8?: boolean; overwrite?: boolean } = {},
 ): Promise<string> {
+  checkCompactTarget(runDir, outDir, opts.overwrite);
   const loaded = await loadMaeRun(runDir);
   try {
     return await saveCheckpoint(

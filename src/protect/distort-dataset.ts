@@ -11,7 +11,7 @@ import { saveResolvedConfig } from '../config/resolve.js';
 import { FaceMaeError } from '../core/errors.js';
 import { prepareOutDir, readJson } from '../core/fs.js';
 import { createRng } from '../core/rng.js';
-import { listImageFolder, readImage, writeImage, type OnWarning } from '../data/image-folder.js';
+import { listImageFolder, onceWarning, readImage, writeImage, type OnWarning } from '../data/image-folder.js';
 import { fileRecords } from '../data/source.js';
 import type { OnProgress } from '../types.js';
 import { applyDistortion, checkDistortionSpec, type DistortionSpec } from './distortions.js';
@@ -20,7 +20,10 @@ export interface DistortDatasetConfig extends DistortionSpec {
   data: string;
   out: string;
   seed: number;
-  /** Resize inputs to size×size first (default: keep their size). */
+  /**
+   * Resize inputs to size×size first. Default: the size of the first (sorted) image when it is
+   * square, so a stray wrong-size image is resized with a warning, as the other verbs do.
+   */
   size?: number;
 }
 
@@ -78,6 +81,13 @@ export async function distortDataset(
   const root = createRng(cfg.seed);
   const total = records.length;
   const errors: DistortDatasetResult['errors'] = [];
+  let size = cfg.size;
+  if (size === undefined && records.length > 0) {
+    // an unreadable first image is reported by the loop below, not here
+    const first = await readImage(records[0]!.path).catch(() => undefined);
+    if (first && first.width === first.height) size = first.width;
+  }
+  const onWarning = onceWarning(opts.onWarning);
   let done = 0;
   let written = 0;
   let skipped = 0;
@@ -92,13 +102,20 @@ export async function distortDataset(
       } else {
         let img;
         try {
-          img = await readImage(rec.path, cfg.size ? { size: cfg.size, onWarning: opts.onWarning } : {});
+          img = await readImage(rec.path, size ? { size, onWarning } : {});
         } catch (e) {
           if (opts.onImageError !== 'skip') throw e;
           errors.push({ source: rec.path, message: e instanceof Error ? e.message : String(e) });
         }
         if (img) {
-          await writeImage(dst, applyDistortion(img, cfg, root.fork(`${rec.identity}/${name}`)));
+          let out;
+          try {
+            out = applyDistortion(img, cfg, root.fork(`${rec.identity}/${name}`));
+          } catch (e) {
+            if (!(e instanceof FaceMaeError)) throw e;
+            throw new FaceMaeError(`${rec.path}: ${e.message}`, e.code, { cause: e });
+          }
+          await writeImage(dst, out);
           written++;
         }
       }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { FaceMaeError } from '../../core/errors.js';
+import { checkNoOverwrite } from '../../core/fs.js';
 import { exportCompactMae, loadMaeRun } from '../../deploy/load-mae.js';
 import { exportMaeOnnx } from '../../export/onnx-mae.js';
 import { contextOf, parseNumber } from '../context.js';
@@ -35,9 +36,11 @@ export function registerExport(program: Command): void {
       '[number] mask ratio baked into the ONNX graph (default: the training ratio)',
       parseNumber('--mask-ratio'),
     )
+    .option('--overwrite', 'replace an existing --onnx file or --compact export (never a training run)')
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       const { opts, log } = contextOf(cmd);
       if (!o.onnx && !o.compact) throw new FaceMaeError('give --onnx FILE and/or --compact DIR');
+      if (o.onnx) checkNoOverwrite(o.onnx as string, Boolean(o.overwrite));
       const result: Record<string, unknown> = {};
       if (o.onnx) {
         const loaded = await loadMaeRun(o.model as string);
@@ -58,6 +61,7 @@ export function registerExport(program: Command): void {
       if (o.compact) {
         result.compact = await exportCompactMae(o.model as string, o.compact as string, {
           int8: Boolean(o.int8),
+          overwrite: Boolean(o.overwrite),
         });
         log.result(`wrote ${o.compact as string}`);
       }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { resolveConfig } from '../../config/resolve.js';
-import { atomicWriteFile } from '../../core/fs.js';
+import { atomicWriteFile, checkNoOverwrite } from '../../core/fs.js';
 import { FaceMaeError } from '../../core/errors.js';
 import { readVerificationSet } from '../../data/verification-set.js';
 import { createEmbedder } from '../../loaders/embedders.js';
@@ -38,6 +38,7 @@ export function registerVerify(program: Command): void {
     )
     .option('--set <spec>', '[string] lfw:DIR | bin:FILE | cfp-fp:DIR | agedb:FILE (repeatable)', collect)
     .option('--roc <file.png>', '[string] write the ROC curves as a PNG')
+    .option('--overwrite', 'replace an existing --roc file')
     .option('--no-flip', 'embed without the flip test-time augmentation')
     .option(
       '--batch-size <n>',
@@ -54,6 +55,8 @@ export function registerVerify(program: Command): void {
     .option('--config <file>', '[string] JSON config (flags win)')
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       const { opts, log } = contextOf(cmd);
+      // before minutes of embedding, not after
+      if (o.roc) checkNoOverwrite(o.roc as string, Boolean(o.overwrite));
       const cfg = resolveConfig<VerifyConfig>({
         defaults: DEFAULTS,
         configFile: o.config as string | undefined,
