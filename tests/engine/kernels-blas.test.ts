@@ -13,6 +13,9 @@ describe.skipIf(!hasBlas)('engine kernels with native BLAS', () => {
   kernelSuite();
 });
 
-it.runIf(!hasBlas)('no native BLAS on this machine: BLAS-path tests skipped', () => {
-  expect(hasBlas).toBe(false);
+// Runs on every machine: what the engine reports must agree with what the loader found (a
+// machine with BLAS whose engine silently fell back, or the reverse, fails here).
+it("the engine's 'auto' setup uses native BLAS exactly when the loader finds it", async () => {
+  const info = await setupEngine('auto');
+  expect(info.blas !== null).toBe(hasBlas);
 });

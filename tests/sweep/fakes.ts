@@ -27,6 +27,17 @@ export const pixelEmbedder = (): Embedder => ({
   dispose() {},
 });
 
+/** The fake verification of a fake recognizer run: seeded by a hash of its training data. */
+export function fakeVerification(model: string): { accuracy: number; std: number; pairCorrect: string } {
+  const h = parseInt(hashOf(fs.readFileSync(path.join(model, 'model.txt'), 'utf8')).slice(0, 4), 16);
+  // 600 pairs, each right with probability p (seeded by the model): accuracy is their mean.
+  const p = 0.55 + (h % 400) / 1000;
+  const rng = createRng(h);
+  const pairCorrect = Array.from({ length: 600 }, () => (rng.next() < p ? '1' : '0')).join('');
+  const accuracy = [...pairCorrect].filter((c) => c === '1').length / 600;
+  return { accuracy, std: 0.02, pairCorrect };
+}
+
 /** Fake steps: "reconstruction" is a blur, "training" writes a marker, "verification" is a hash-derived number. */
 export function fakeDeps(calls: string[], opts: { noRecognizer?: boolean } = {}): SweepDeps {
   return {
@@ -61,13 +72,7 @@ export function fakeDeps(calls: string[], opts: { noRecognizer?: boolean } = {})
       return pixelEmbedder();
     },
     async verify({ model }) {
-      const h = parseInt(hashOf(fs.readFileSync(path.join(model, 'model.txt'), 'utf8')).slice(0, 4), 16);
-      // 600 pairs, each right with probability p (seeded by the model): accuracy is their mean.
-      const p = 0.55 + (h % 400) / 1000;
-      const rng = createRng(h);
-      const pairCorrect = Array.from({ length: 600 }, () => (rng.next() < p ? '1' : '0')).join('');
-      const accuracy = [...pairCorrect].filter((c) => c === '1').length / 600;
-      return { accuracy, std: 0.02, pairCorrect };
+      return fakeVerification(model);
     },
   };
 }

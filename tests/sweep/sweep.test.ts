@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runSweep } from '../../src/sweep/sweep.js';
-import { fakeDeps, smallDeploy, tinySweepConfig } from './fakes.js';
+import { fakeVerification, fakeDeps, smallDeploy, tinySweepConfig } from './fakes.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'facemae-sweep-'));
@@ -35,6 +35,8 @@ describe('runSweep with fake training steps', () => {
     expect(rows['pixelate-16']!.privacy!.meanCosineToSource).toBeLessThan(
       rows.original!.privacy!.meanCosineToSource,
     );
+    // Each row carries the verification of the recognizer trained on its own version (not a copy
+    // of another row's, nor a constant): the fake's figure hashes that recognizer's training data.
     for (const row of r.data.rows) {
       expect(row.status).toBe('ok');
       const u = row.utility['lfw:fake']!;
@@ -48,7 +50,11 @@ describe('runSweep with fake training steps', () => {
         expect(d.significant).toBe(d.ci95[0] > 0 || d.ci95[1] < 0);
       }
       if (row.id !== 'facemae-r0.75') expect(u.vs!['facemae-r0.75']).toBeDefined();
+      const fr = (r.outcomes.get(`fr-${row.id}`)?.result as { run?: string } | undefined)?.run;
+      expect(fr).toBeDefined();
+      expect(row.utility['lfw:fake']!.accuracy).toBe(fakeVerification(fr!).accuracy);
     }
+    expect(new Set(r.data.rows.map((x) => x.utility['lfw:fake']!.accuracy)).size).toBeGreaterThan(1);
     expect(r.data.teacher).toBe(path.join(out, 'steps', 'teacher'));
     const html = fs.readFileSync(r.report, 'utf8');
     expect(html).toContain('FaceMAE, mask ratio 0.75');
