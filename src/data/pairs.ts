@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { FaceMaeError } from '../core/errors.js';
+import { checkSafeName } from '../core/fs.js';
 
 /** One pair: two image paths, same identity or not, its fold, and where it was declared. */
 export interface PairEntry {
@@ -69,6 +70,11 @@ export function parseLfwPairs(
     };
     const k = pairs.length;
     const fold = Math.floor(k / (2 * perFold));
+    // names become folder names under the image root: no "..", separators or absolute paths
+    if (f.length === 3 || f.length === 4) {
+      checkSafeName(f[0]!, `${file}:${lineNo}`);
+      if (f.length === 4) checkSafeName(f[2]!, `${file}:${lineNo}`);
+    }
     if (f.length === 3) {
       pairs.push({
         nameA: f[0]!,

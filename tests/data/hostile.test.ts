@@ -12,6 +12,7 @@ import { FaceMaeError } from '../../src/core/errors.js';
 import { checkSafeName } from '../../src/core/fs.js';
 import { encodeImage } from '../../src/data/image-folder.js';
 import { inspectDataset } from '../../src/data/inspect.js';
+import { parseLfwPairs } from '../../src/data/pairs.js';
 import { readPickle } from '../../src/data/pickle.js';
 import {
   encodeRecord,
@@ -61,6 +62,12 @@ describe('names read from files', () => {
     expect(e.code).toBe('E_UNSAFE_NAME');
     expect(fs.existsSync(path.join(base, 'escaped-unpack'))).toBe(false);
     expect(fs.existsSync(path.join(out, '..', '..', '..', 'escaped-unpack'))).toBe(false);
+  });
+
+  it('a pairs.txt name with ".." is refused naming the line', () => {
+    expect(() => parseLfwPairs('1 1\nAaron 1 2\n../../etc 1 Bob 2\n', 'pairs.txt')).toThrow(
+      /^pairs\.txt:3: name "\.\.\/\.\.\/etc" is not a plain/,
+    );
   });
 
   it('a .names of the wrong length is a named error, not a silent fallback to numbers', async () => {
