@@ -95,8 +95,15 @@ describe('fuzz: every damaged file is parsed or refused with a named error', () 
     const good = Buffer.from(rec, 'latin1');
     const seen = new Set<string>();
     for (let c = 0; c < CASES; c++) {
+      let bytes = mutate(good, rng);
+      if (c % 3 === 0) {
+        // record 0's [images end, identities end] labels (payload offset 24, 28) set to hostile counts
+        bytes = Uint8Array.from(good);
+        const huge = [1e8, 3e9, NaN, -5, 1e30, 0, 2 ** 31][rng.int(7)]!;
+        new DataView(bytes.buffer).setFloat32(8 + 24 + 4 * rng.int(2), huge, true);
+      }
       const r = await expectNamedOrOk(`rec case ${c}`, () =>
-        readRecSet({ rec: mutate(good, rng), idx: rng.next() < 0.5 ? idx : undefined, names }),
+        readRecSet({ rec: bytes, idx: rng.next() < 0.5 ? idx : undefined, names }),
       );
       seen.add(r);
     }
