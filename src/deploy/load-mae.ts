@@ -40,12 +40,33 @@ export interface MaeProvenance {
   irmTeacherFingerprint: string | null;
 }
 
+function readSavedIrm(dir: string): { teacher?: string | null; weight?: number } | undefined {
+  const file = path.join(dir, 'config.json');
+  if (!fs.existsSync(file)) return undefined;
+  try {
+    const c = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+      config?: { irm?: { teacher?: string | null; weight?: number } };
+    };
+    return c.config?.irm;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The provenance of a checkpoint folder: its weights' hash and the IRM teacher it records. */
 export function maeProvenance(dir: string): MaeProvenance {
   const info = readCheckpointInfo(dir);
   const meta = (info.meta ?? {}) as { irm?: boolean; irmTeacher?: string; irmTeacherFingerprint?: string };
-  const train = (info.config ?? {}) as { irm?: { teacher?: string | null } };
-  const teacher = meta.irm === false ? null : (meta.irmTeacher ?? train.irm?.teacher ?? null);
+  const train = (info.config ?? {}) as { irm?: { teacher?: string | null; weight?: number } };
+  // a compact copy may keep its training run's resolved config beside it (assets/models/facemae-tiny)
+  const saved = readSavedIrm(dir);
+  const teacher =
+    meta.irm === false
+      ? null
+      : (meta.irmTeacher ??
+        train.irm?.teacher ??
+        (saved && saved.weight !== 0 ? saved.teacher : null) ??
+        null);
   return {
     model: path.resolve(dir),
     modelFingerprint: modelFingerprint(dir),

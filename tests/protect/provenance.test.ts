@@ -11,7 +11,7 @@ import { buildProgram } from '../../src/cli/index.js';
 import { initEngine } from '../../src/engine/backend.js';
 import { createRng } from '../../src/core/rng.js';
 import { packImageFolder } from '../../src/data/recordio.js';
-import { exportCompactMae } from '../../src/deploy/load-mae.js';
+import { exportCompactMae, maeProvenance } from '../../src/deploy/load-mae.js';
 import { reconstructDataset } from '../../src/deploy/reconstruct.js';
 import {
   checkAttackerIndependence,
@@ -121,6 +121,15 @@ describe('reconstruct provenance', () => {
     const out = path.join(tmp(), 'rec');
     await reconstructDataset({ model: compact, data, out });
     expect(findIrmTeacherRef(path.join(out, 'images'))?.fingerprint).toBe(modelFingerprint(teacher));
+  });
+});
+
+describe('the shipped reconstructor', () => {
+  it('records its IRM teacher (from the config.json beside it) in its provenance', () => {
+    const asset = path.resolve(import.meta.dirname, '../../assets/models/facemae-tiny');
+    const p = maeProvenance(asset);
+    expect(p.irmTeacher).toBe('faceplugin');
+    expect(p.irmTeacherFingerprint).toBe(modelFingerprint('faceplugin'));
   });
 });
 
