@@ -83,7 +83,7 @@ describe('trainMae', () => {
     const warnings2: string[] = [];
     const r3 = await trainMae(base(outB), {
       resume: true,
-      resumeSteps: 10,
+      runLength: { steps: 10 },
       onWarning: (w) => warnings2.push(w),
     });
     expect(r3.steps).toBe(10);

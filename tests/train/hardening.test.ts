@@ -60,7 +60,7 @@ describe('dataset fingerprint', () => {
       new RegExp(`it was trained on ${data} \\(12 files.*--data ${other} holds other files \\(13 files`),
     );
     // the same data resumes
-    expect((await trainMae(base(out), { resume: true, resumeSteps: 2 })).steps).toBe(2);
+    expect((await trainMae(base(out), { resume: true, runLength: { steps: 2 } })).steps).toBe(2);
 
     const fr = tmp();
     const frCfg = {

@@ -89,8 +89,22 @@ describe('trainFaceRecognizer', () => {
   it('extends a finished run with a new run length on resume', async () => {
     const out = path.join(tmp, 'ext');
     await trainFaceRecognizer(base(out, { steps: 1 }));
-    const r = await trainFaceRecognizer(base(out), { resume: true, runLength: { steps: 2 } });
+    const warnings: string[] = [];
+    const r = await trainFaceRecognizer(base(out), {
+      resume: true,
+      runLength: { steps: 2 },
+      onWarning: (w) => warnings.push(w),
+    });
     expect(r.steps).toBe(2);
+    expect(warnings.join()).toMatch(/new run length: 2 steps \(was 1\)/);
+    // config.json says what the run now is (both trainers rewrite it on resume)
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')).config.steps).toBe(2);
+    // epoch = steps completed / whole batches per epoch (the same formula in both trainers)
+    const images = fs
+      .readdirSync(base(out).data, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile()).length;
+    const perEpoch = Math.floor(images / 8);
+    expect(r.last?.epoch).toBeCloseTo(2 / perEpoch, 10);
   });
 
   it('refuses a non-empty output without --resume/--overwrite, and bad configs with the value', async () => {

@@ -59,7 +59,7 @@ export function registerTrainMae(program: Command): void {
     )
     .option(
       '--resume',
-      'continue the run in --out from its last checkpoint (its saved config; --steps may change the length)',
+      'continue the run in --out from its last checkpoint (its saved config; --steps/--epochs may change the length)',
     )
     .option('--overwrite', 'write into a non-empty --out from scratch')
     .action(async (o: Record<string, unknown>, cmd: Command) => {
@@ -97,8 +97,11 @@ export function registerTrainMae(program: Command): void {
       const r = await trainMae(cfg, {
         resume: Boolean(o.resume),
         overwrite: Boolean(o.overwrite),
-        // with --resume the saved config is used; an explicit --steps changes the run length
-        ...(o.resume && o.steps !== undefined ? { resumeSteps: o.steps as number } : {}),
+        // with --resume the saved config is used; an explicit --steps/--epochs changes the run length
+        runLength:
+          o.steps !== undefined || o.epochs !== undefined
+            ? { steps: o.steps as number | undefined, epochs: o.epochs as number | undefined }
+            : undefined,
         onWarning: log.warn,
         onProgress: (d, t, status) => {
           bar ??= createProgress('train-mae', t, { quiet: opts.quiet });
