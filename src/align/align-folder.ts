@@ -74,7 +74,9 @@ const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.t
 /** Relative paths of the image files under `root`, sorted. */
 export function listPhotos(root: string): string[] {
   if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) {
-    throw new FaceMaeError(`--data ${root} is not a folder: point it at a folder of photos`, 'E_NOT_FOUND');
+    throw new FaceMaeError(`data ${root} is not a folder: point it at a folder of photos`, 'E_NOT_FOUND', {
+      key: 'data',
+    });
   }
   const out: string[] = [];
   const walk = (rel: string) => {
@@ -186,10 +188,13 @@ export interface AlignFolderOptions {
 
 /** Checks a resolved config; errors quote the bad value. */
 export function validateAlignConfig(cfg: AlignConfig): void {
-  if (!cfg.data) throw new FaceMaeError('align needs --data <dir> (a folder of photos)', 'E_CONFIG');
-  if (!cfg.out) throw new FaceMaeError('align needs --out <dir> (where the aligned faces go)', 'E_CONFIG');
+  if (!cfg.data) throw new FaceMaeError('align needs data (a folder of photos)', 'E_CONFIG', { key: 'data' });
+  if (!cfg.out)
+    throw new FaceMaeError('align needs out (where the aligned faces go)', 'E_CONFIG', { key: 'out' });
   if (cfg.pick !== 'largest' && cfg.pick !== 'central') {
-    throw new FaceMaeError(`--pick must be largest or central, got "${String(cfg.pick)}"`, 'E_CONFIG');
+    throw new FaceMaeError(`pick must be largest or central, got "${String(cfg.pick)}"`, 'E_CONFIG', {
+      key: 'pick',
+    });
   }
   if (!(cfg.padRetry >= 0 && cfg.padRetry <= 2)) {
     throw new FaceMaeError(`padRetry must be in [0, 2], got ${cfg.padRetry}`, 'E_CONFIG');
@@ -201,17 +206,22 @@ export function validateAlignConfig(cfg: AlignConfig): void {
     );
   }
   if (!(Number.isInteger(cfg.threads) && cfg.threads >= 1)) {
-    throw new FaceMaeError(`--threads must be an integer ≥ 1, got ${cfg.threads}`, 'E_CONFIG');
+    throw new FaceMaeError(`threads must be an integer ≥ 1, got ${cfg.threads}`, 'E_CONFIG', {
+      key: 'threads',
+    });
   }
   if (cfg.threshold !== null && !(cfg.threshold > 0 && cfg.threshold < 1)) {
-    throw new FaceMaeError(`--threshold must be in (0, 1), got ${cfg.threshold}`, 'E_CONFIG');
+    throw new FaceMaeError(`threshold must be in (0, 1), got ${cfg.threshold}`, 'E_CONFIG', {
+      key: 'threshold',
+    });
   }
   const data = path.resolve(cfg.data);
   const out = path.resolve(cfg.out);
   if (out === data || out.startsWith(data + path.sep)) {
     throw new FaceMaeError(
-      `--out ${cfg.out} must not be inside --data ${cfg.data}: choose a folder outside it`,
+      `out ${cfg.out} must not be inside data ${cfg.data}: choose a folder outside it`,
       'E_CONFIG',
+      { key: 'out' },
     );
   }
 }

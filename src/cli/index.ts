@@ -23,9 +23,14 @@ export function buildProgram(): Command {
 const isMain = process.argv[1] && /facemae(\.js)?$|cli[\\/]index\.(js|ts)$/.test(process.argv[1]);
 if (isMain) {
   const program = buildProgram();
+  // the verb being run: its flags name the config keys a library error is about
+  let verb: Command | undefined;
+  program.hook('preAction', (_root, action) => {
+    verb = action;
+  });
   program
     .parseAsync(process.argv)
     .catch((err: unknown) =>
-      handleError(err, process.argv.includes('--verbose') || process.argv.includes('-v')),
+      handleError(err, process.argv.includes('--verbose') || process.argv.includes('-v'), verb),
     );
 }

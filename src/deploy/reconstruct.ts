@@ -133,7 +133,9 @@ export async function reconstructDataset(opts: ReconstructOptions): Promise<Reco
   const seed = opts.seed ?? 0;
   const format = opts.format ?? 'folder';
   if (format !== 'folder' && format !== 'rec')
-    throw new FaceMaeError(`--format must be folder or rec, got "${String(format)}"`, 'E_CONFIG');
+    throw new FaceMaeError(`format must be folder or rec, got "${String(format)}"`, 'E_CONFIG', {
+      key: 'format',
+    });
   const batchSize = opts.batchSize ?? 32;
   prepareOutDir(opts.out, { resume: opts.resume, overwrite: opts.overwrite });
   const loaded = typeof opts.model === 'string' ? await loadMaeRun(opts.model) : opts.model;
@@ -154,7 +156,7 @@ export async function reconstructDataset(opts: ReconstructOptions): Promise<Reco
     for (const m of done.values()) {
       if (m.seed !== seed || m.maskRatio !== maskRatio) {
         throw new FaceMaeError(
-          `${manifestFile} was made with seed ${m.seed} and mask ratio ${m.maskRatio}, not ${seed} and ${maskRatio}: resume with the same values or use a new --out`,
+          `${manifestFile} was made with seed ${m.seed} and mask ratio ${m.maskRatio}, not ${seed} and ${maskRatio}: resume with the same values or use a new out`,
           'E_CONFIG',
         );
       }

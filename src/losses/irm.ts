@@ -1,5 +1,6 @@
 /**
- * Identity relation matching (IRM, the FaceMAE paper's second loss term): a frozen
+ * Instance relation matching (IRM, the FaceMAE paper's second loss term, named as the paper
+ * names it): the relations are between the instances (images) of a batch. A frozen
  * face-recognition network embeds the real batch and the reconstructed batch; each batch's
  * cosine-similarity matrix divided by a temperature τ is turned into row-wise softmax
  * distributions; the loss is KL(P_real ‖ P_rec) averaged over rows. The real side carries no
@@ -71,11 +72,15 @@ export function irmFromEmbeddings(
   const minN = cfg.excludeDiagonal ? 3 : 2; // with 2 and no diagonal each row has one entry: no relation to match
   if (embReal.shape[0] < minN) {
     throw new FaceMaeError(
-      `IRM needs a batch of at least ${minN} images, got ${embReal.shape[0]} (raise --batch-size)`,
+      `IRM needs a batch of at least ${minN} images, got ${embReal.shape[0]} (raise batchSize)`,
+      'E_CONFIG',
+      { key: 'batchSize' },
     );
   }
   if (!(cfg.temperature > 0))
-    throw new FaceMaeError(`irm.temperature must be > 0, got ${cfg.temperature}`, 'E_CONFIG');
+    throw new FaceMaeError(`irm.temperature must be > 0, got ${cfg.temperature}`, 'E_CONFIG', {
+      key: 'irm.temperature',
+    });
   return tf.tidy(() => {
     const lr = stopGradient(relationLogits(embReal, cfg.temperature, cfg.excludeDiagonal));
     const lq = relationLogits(embRec, cfg.temperature, cfg.excludeDiagonal);

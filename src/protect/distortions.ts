@@ -186,12 +186,12 @@ export function checkDistortionSpec(spec: DistortionSpec): void {
     );
   }
   const s = spec.strength;
-  if (spec.method === 'mask') checkRange('mask ratio (--strength)', s, 0, 1);
-  else if (spec.method === 'blur') checkRange('blur sigma (--strength)', s, 0, 1000);
-  else if (spec.method === 'noise') checkRange('noise std (--strength)', s, 0, 255);
+  if (spec.method === 'mask') checkRange('mask ratio (strength)', s, 0, 1);
+  else if (spec.method === 'blur') checkRange('blur sigma (strength)', s, 0, 1000);
+  else if (spec.method === 'noise') checkRange('noise std (strength)', s, 0, 255);
   else if (!Number.isInteger(s) || s < 1)
     throw new FaceMaeError(
-      `pixelate block size (--strength) must be a positive integer, got ${s}`,
+      `pixelate block size (strength) must be a positive integer, got ${s}`,
       'E_BAD_VALUE',
     );
 }

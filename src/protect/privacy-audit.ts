@@ -215,7 +215,7 @@ export function checkAttackerIndependence(
   if (!teacherRef)
     return {
       same: false,
-      note: "IRM teacher unknown (no --irm-teacher, none found in the protected set's config)",
+      note: "IRM teacher unknown (no irm.teacher given, none found in the protected set's config)",
     };
   const ref = typeof teacherRef === 'string' ? { spec: teacherRef } : teacherRef;
   const teacher = ref.spec;
@@ -227,11 +227,12 @@ export function checkAttackerIndependence(
   const msg = `the attacker (${attacker}) is the IRM teacher (${teacher}): FaceMAE was optimised against this network, so the attack is not an independent privacy measure`;
   if (!opts.allowSame) {
     throw new FaceMaeError(
-      `${msg}; pass another --attacker, or --allow-same-attacker to run it anyway`,
+      `${msg}; choose another attacker, or set allowSameAttacker to run it anyway`,
       'E_SAME_ATTACKER',
+      { key: 'allowSameAttacker' },
     );
   }
-  opts.onWarning?.(`!!! ${msg} (allowed by --allow-same-attacker)`);
+  opts.onWarning?.(`!!! ${msg} (allowed by allowSameAttacker)`);
   return { same, note: msg };
 }
 

@@ -155,15 +155,17 @@ async function defaultLoadTeacher(spec: string): Promise<FaceNet> {
 function initModelSpec(dir: string): MaeModelSpec {
   if (!hasCheckpoint(dir)) {
     throw new FaceMaeError(
-      `--init ${dir}: no checkpoint.json there; give a train-mae run folder`,
+      `init ${dir}: no checkpoint.json there; give a train-mae run folder`,
       'E_NO_CKPT',
+      { key: 'init' },
     );
   }
   const meta = (readCheckpointInfo(dir).meta ?? {}) as { model?: MaeModelSpec };
   if (!meta.model) {
     throw new FaceMaeError(
-      `--init ${dir}: not a FaceMAE MAE checkpoint (no model config in its metadata)`,
+      `init ${dir}: not a FaceMAE MAE checkpoint (no model config in its metadata)`,
       'E_BAD_CKPT',
+      { key: 'init' },
     );
   }
   return { ...meta.model, preset: null };

@@ -83,9 +83,9 @@ describe('alignFolder', () => {
   });
 
   it('rejects bad settings with messages naming the value', async () => {
-    await expect(alignFolder(cfg(path.join(data, 'x')))).rejects.toThrow(/must not be inside --data/);
+    await expect(alignFolder(cfg(path.join(data, 'x')))).rejects.toThrow(/must not be inside data/);
     await expect(alignFolder(cfg(path.join(tmp, 'o2'), { pick: 'middle' as never }))).rejects.toThrow(
-      /--pick must be largest or central, got "middle"/,
+      /pick must be largest or central, got "middle"/,
     );
     await expect(alignFolder(cfg(path.join(tmp, 'o3'), { detector: 'yolo' }))).rejects.toThrow(
       /unknown detector "yolo"/,
@@ -94,7 +94,7 @@ describe('alignFolder', () => {
       /SCRFD detector model not found: \/no\/such\.onnx/,
     );
     await expect(alignFolder(cfg(path.join(tmp, 'o5'), { data: path.join(tmp, 'missing') }))).rejects.toThrow(
-      /--data .*missing is not a folder/,
+      /data .*missing is not a folder/,
     );
     fs.mkdirSync(path.join(tmp, 'empty'));
     await expect(alignFolder(cfg(path.join(tmp, 'o6'), { data: path.join(tmp, 'empty') }))).rejects.toThrow(
@@ -142,6 +142,6 @@ describe('facemae align (CLI verb, in process)', () => {
     const r = await run(['align', '--data', RAW, '--out', path.join(tmp, 'cli-bad'), '--pad-retry', 'lots']);
     expect(r.error?.message).toMatch(/--pad-retry must be a number, got "lots"/);
     const r2 = await run(['align', '--out', path.join(tmp, 'cli-bad2')]);
-    expect(r2.error?.message).toMatch(/align needs --data <dir>/);
+    expect(r2.error?.message).toMatch(/align needs data/);
   });
 });

@@ -148,6 +148,6 @@ describe('trainMae with init (fine-tuning a trained MAE)', () => {
       disposeCheckpoint(a);
       disposeCheckpoint(b);
     }
-    await expect(trainMae(base(tmp(), { init: tmp() }))).rejects.toThrow(/--init .*no checkpoint\.json/);
+    await expect(trainMae(base(tmp(), { init: tmp() }))).rejects.toThrow(/init .*no checkpoint\.json/);
   });
 });

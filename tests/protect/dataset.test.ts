@@ -113,7 +113,7 @@ describe('privacyAudit', () => {
 describe('attacker independence', () => {
   it('refuses the IRM teacher as attacker, also under another name for the same file', () => {
     expect(() => checkAttackerIndependence('faceplugin', FACEPLUGIN_ONNX)).toThrow(
-      /is the IRM teacher .*--allow-same-attacker/,
+      /is the IRM teacher .*allowSameAttacker/,
     );
     const warnings: string[] = [];
     const r = checkAttackerIndependence('faceplugin', 'faceplugin', {
