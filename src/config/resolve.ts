@@ -76,18 +76,21 @@ export function parseDottedOverrides(pairs: readonly string[]): Record<string, u
 
 /**
  * Unknown keys are refused (a typo in a config file should not be ignored silently).
- * `path` names the position for the error message.
+ * `where` is the dotted position (internal to the recursion); `source` names the file or flag
+ * the value came from (default 'config').
  */
-export function checkKnownKeys(defaults: unknown, value: unknown, where = 'config'): void {
+export function checkKnownKeys(defaults: unknown, value: unknown, where = '', source = 'config'): void {
   if (!isPlainObject(defaults) || !isPlainObject(value)) return;
   for (const [k, v] of Object.entries(value)) {
+    const key = where ? `${where}.${k}` : k;
     if (!(k in defaults)) {
       throw new FaceMaeError(
-        `unknown key "${where === 'config' ? k : `${where}.${k}`}" in ${where === 'config' ? 'config' : where.split('.')[0]}; known: ${Object.keys(defaults).join(', ')}`,
+        `unknown key "${key}" in ${source}; known${where ? ` in ${where}` : ''}: ${Object.keys(defaults).join(', ')}`,
         'E_CONFIG',
+        { key },
       );
     }
-    checkKnownKeys(defaults[k], v, where === 'config' ? k : `${where}.${k}`);
+    checkKnownKeys(defaults[k], v, key, source);
   }
 }
 
@@ -98,8 +101,10 @@ export interface ResolveOptions<T> {
   /** Already-parsed file contents (used instead of configFile when given). */
   fileConfig?: DeepPartial<T>;
   flags?: DeepPartial<T>;
-  /** When true (default), keys not present in `defaults` are an error. */
+  /** When true (default), keys not present in `defaults` (or `keys`) are an error. */
   strict?: boolean;
+  /** The allowed keys when they differ from `defaults`' (e.g. partial sections checked against their owner's defaults). */
+  keys?: unknown;
 }
 
 /** defaults < file < flags. */
@@ -107,8 +112,8 @@ export function resolveConfig<T>(opts: ResolveOptions<T>): T {
   const file =
     opts.fileConfig ?? (opts.configFile ? (loadConfigFile(opts.configFile) as DeepPartial<T>) : undefined);
   if (opts.strict !== false) {
-    checkKnownKeys(opts.defaults, file);
-    checkKnownKeys(opts.defaults, opts.flags);
+    checkKnownKeys(opts.keys ?? opts.defaults, file, '', opts.configFile ?? 'config');
+    checkKnownKeys(opts.keys ?? opts.defaults, opts.flags, '', 'flags');
   }
   return mergeConfig(mergeConfig(opts.defaults, file), opts.flags);
 }

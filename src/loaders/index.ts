@@ -4,3 +4,4 @@ export * from './run-face-net.js';
 export * from './embedders.js';
 export * from './graph-model.js';
 export * from './graph-model-specs.js';
+export * from './verify-model.js';

@@ -5,9 +5,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfigFile, resolveConfig, type DeepPartial } from '../config/resolve.js';
+import { checkKnownKeys, loadConfigFile, resolveConfig, type DeepPartial } from '../config/resolve.js';
 import { FaceMaeError } from '../core/errors.js';
-import { DEFAULT_SWEEP_CONFIG, resolveSweepPaths, type SweepConfig } from './config.js';
+import { DEFAULT_SWEEP_CONFIG, SWEEP_CONFIG_KEYS, resolveSweepPaths, type SweepConfig } from './config.js';
 import { defaultSweepDeps } from './integrations.js';
 import { runSweep, type SweepDeps } from './sweep.js';
 import type { StepOutcome } from './runner.js';
@@ -16,48 +16,29 @@ import type { StepOutcome } from './runner.js';
 export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const DEMO_CONFIG = path.join(PACKAGE_ROOT, 'configs', 'demo.json');
 
-/** Top-level keys and the keys of `mae` are checked; the training sections pass through to their owners. */
-function checkSweepKeys(file: string, v: Record<string, unknown>): void {
-  if ('attacker' in v && 'attackers' in v)
-    throw new FaceMaeError(
-      `${file}: give "attackers" (a list) or the legacy "attacker", not both`,
-      'E_CONFIG',
-    );
-  for (const k of Object.keys(v)) {
-    if (!(k in DEFAULT_SWEEP_CONFIG) && k !== 'attacker') {
-      throw new FaceMaeError(
-        `unknown key "${k}" in ${file}; known: ${Object.keys(DEFAULT_SWEEP_CONFIG).join(', ')}`,
-        'E_CONFIG',
-      );
-    }
-  }
-  const sections: Record<string, string[]> = {
-    mae: ['pretrained', 'train'],
-    ablation: ['pretrained', 'train', 'maskRatios'],
-    split: ['dir', 'seed', 'deployIdentities', 'trainPrefix', 'restPrefix', 'maxImagesPerIdentity'],
-  };
-  for (const [name, known] of Object.entries(sections)) {
-    const sec = v[name];
-    if (sec === null || typeof sec !== 'object') continue;
-    for (const k of Object.keys(sec)) {
-      if (!known.includes(k))
-        throw new FaceMaeError(
-          `unknown key "${name}.${k}" in ${file}; known: ${known.map((x) => `${name}.${x}`).join(', ')}`,
-          'E_CONFIG',
-        );
-    }
-  }
-}
-
+/**
+ * defaults < file < `--set` overrides; every key is checked, the training sections against
+ * their trainers' keys (SWEEP_CONFIG_KEYS). Relative paths resolve against the file's folder.
+ */
 export function loadSweepConfig(configFile: string, overrides: Record<string, unknown> = {}): SweepConfig {
   const file = loadConfigFile(configFile);
-  checkSweepKeys(configFile, file);
-  checkSweepKeys('--set', overrides);
+  for (const [v, where] of [
+    [file, configFile],
+    [overrides, '--set'],
+  ] as const) {
+    if ('attacker' in v && 'attackers' in v)
+      throw new FaceMaeError(
+        `${where}: give "attackers" (a list) or the legacy "attacker", not both`,
+        'E_CONFIG',
+      );
+  }
+  checkKnownKeys(SWEEP_CONFIG_KEYS, file, '', configFile);
+  checkKnownKeys(SWEEP_CONFIG_KEYS, overrides, '', '--set');
   const cfg = resolveConfig<SweepConfig>({
     defaults: DEFAULT_SWEEP_CONFIG,
     fileConfig: file as DeepPartial<SweepConfig>,
     flags: overrides as DeepPartial<SweepConfig>,
-    strict: false,
+    keys: SWEEP_CONFIG_KEYS,
   });
   return resolveSweepPaths(cfg, path.dirname(path.resolve(configFile)));
 }

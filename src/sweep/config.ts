@@ -3,9 +3,27 @@
  * the config file's folder, so a config works from any working directory.
  */
 import path from 'node:path';
+import type { DeepPartial } from '../config/resolve.js';
 import { FaceMaeError } from '../core/errors.js';
 import { isGraphModelSpec } from '../loaders/graph-model-specs.js';
 import { DISTORTION_METHODS, type DistortionMethod } from '../protect/distortions.js';
+import { DEFAULT_TRAIN_MAE, type TrainMaeConfig } from '../train/pretrain-mae.js';
+import { DEFAULT_TRAIN_FR, type TrainFrConfig } from '../train/train-face.js';
+
+/** Keys of a training config the sweep sets itself (from `train`/the step folder/`seed`). */
+const SWEEP_OWNED = ['data', 'out', 'seed'] as const;
+type SweepOwned = (typeof SWEEP_OWNED)[number];
+
+/** A sweep's MAE training section: any trainMae key but those the sweep sets. */
+export type MaeTrainSection = DeepPartial<Omit<TrainMaeConfig, SweepOwned>>;
+/** A sweep's recognizer section (teacherTrain, recognizer): any trainFaceRecognizer key but those the sweep sets. */
+export type RecognizerSection = DeepPartial<Omit<TrainFrConfig, SweepOwned>>;
+
+const withoutOwned = <T extends object>(d: T): Omit<T, SweepOwned> => {
+  const out: Record<string, unknown> = { ...(d as Record<string, unknown>) };
+  for (const k of SWEEP_OWNED) delete out[k];
+  return out as Omit<T, SweepOwned>;
+};
 
 export interface DeploySelection {
   /** Identity-folder root to pick from (e.g. LFW's images/). */
@@ -47,7 +65,7 @@ export interface AblationConfig {
   /** A trained MAE used instead of training when the folder exists (null: always train). */
   pretrained: string | null;
   /** Passed to trainMae like `mae.train`, always without a teacher. */
-  train: Record<string, unknown>;
+  train: MaeTrainSection;
   maskRatios: number[];
 }
 
@@ -67,7 +85,7 @@ export interface SweepConfig {
   /** IRM teacher: 'train' (a recognizer trained on A here) or a spec ('faceplugin' | FILE.onnx | RUN_DIR). */
   teacher: string;
   /** Config of the teacher recognizer when teacher = 'train' (passed to trainFaceRecognizer). */
-  teacherTrain: Record<string, unknown>;
+  teacherTrain: RecognizerSection;
   /**
    * Attack only the first N images (sorted) of each identity of B, in every version (null: all).
    * Bounds the attack's cost on a large B; the recognizers still train on all of B.
@@ -85,7 +103,7 @@ export interface SweepConfig {
      * Passed to trainMae (model size, steps, batch, lr, IRM weight…). `init` (a trained MAE, path
      * relative to the config file) makes the step a fine-tuning of that model on A with IRM.
      */
-    train: Record<string, unknown>;
+    train: MaeTrainSection;
   };
   /** FaceMAE reconstructions of B at these mask ratios. */
   maskRatios: number[];
@@ -98,7 +116,7 @@ export interface SweepConfig {
   /** Patch side of the mask-only baseline and the grids' masked column. */
   patchSize: number;
   /** The recognizer trained on every version of B (passed to trainFaceRecognizer). */
-  recognizer: Record<string, unknown>;
+  recognizer: RecognizerSection;
   /** Embedding batch size for the attack and verification. */
   batchSize: number;
   /** Rows (identities) in the image grid. */
@@ -132,6 +150,27 @@ export const DEFAULT_SWEEP_CONFIG: SweepConfig = {
   recognizer: {},
   batchSize: 32,
   gridRows: 6,
+};
+
+/**
+ * The keys a sweep config may hold: the defaults, with the training sections' keys those of
+ * their trainers (so `mae.train.lrr` is refused like `train-mae --config` refuses `lrr`).
+ */
+export const SWEEP_CONFIG_KEYS = {
+  ...DEFAULT_SWEEP_CONFIG,
+  attacker: '',
+  teacherTrain: withoutOwned(DEFAULT_TRAIN_FR),
+  recognizer: withoutOwned(DEFAULT_TRAIN_FR),
+  mae: { pretrained: null, train: withoutOwned(DEFAULT_TRAIN_MAE) },
+  ablation: { pretrained: null, train: withoutOwned(DEFAULT_TRAIN_MAE), maskRatios: [] },
+  split: {
+    dir: '',
+    seed: 0,
+    deployIdentities: 0,
+    trainPrefix: '',
+    restPrefix: '',
+    maxImagesPerIdentity: null,
+  } satisfies Required<SplitConfig>,
 };
 
 const SPEC_PREFIX = /^([a-z][a-z-]+):(.+)$/;

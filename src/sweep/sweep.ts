@@ -31,7 +31,7 @@ import { toEvidence } from '../report/evidence.js';
 import { writePng, writeReport } from '../report/write.js';
 import { writeJsonAtomic } from '../core/fs.js';
 import type { Embedder, FaceRecord, OnProgress, RgbImage } from '../types.js';
-import type { SplitConfig, SweepConfig } from './config.js';
+import type { MaeTrainSection, RecognizerSection, SplitConfig, SweepConfig } from './config.js';
 import { runSteps, type Step, type StepOutcome, type SweepStepResult } from './runner.js';
 import { addUtilityStatistics } from './statistics.js';
 
@@ -41,7 +41,7 @@ export interface SweepDeps {
     data: string;
     out: string;
     teacher: string;
-    config: Record<string, unknown>;
+    config: MaeTrainSection;
     seed: number;
     size: number;
     onProgress?: OnProgress;
@@ -59,7 +59,7 @@ export interface SweepDeps {
   trainRecognizer(a: {
     data: string;
     out: string;
-    config: Record<string, unknown>;
+    config: RecognizerSection;
     seed: number;
     size: number;
     onProgress?: OnProgress;
@@ -287,7 +287,7 @@ export async function runSweep(
   // FaceMAE (and its λ = 0 ablation): the pretrained run when it exists, else trained on A.
   const addMae = (
     id: 'mae' | 'mae-noirm',
-    section: { pretrained: string | null; train: Record<string, unknown> },
+    section: { pretrained: string | null; train: MaeTrainSection },
     teacherSpec: string | null,
   ) => {
     const pretrained = section.pretrained && fs.existsSync(section.pretrained) ? section.pretrained : null;

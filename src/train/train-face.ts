@@ -17,11 +17,8 @@ import { createCosineClassifier, type CosineClassifier } from '../models/heads/c
 import { checkMargin, combinedMargin, type MarginConfig } from '../losses/margin.js';
 import { crossEntropy, top1Accuracy } from '../losses/cross-entropy.js';
 import { faceNetEmbedder } from '../loaders/embedders.js';
-import {
-  evaluateVerification,
-  type VerificationResult,
-  type VerificationSetLike,
-} from '../eval/verification.js';
+import { verifyModel } from '../loaders/verify-model.js';
+import type { VerificationSetLike } from '../eval/verification.js';
 import type { OptimizerKind } from './optimizer.js';
 import type { ScheduleKind } from './schedule.js';
 import {
@@ -110,19 +107,6 @@ export interface TrainFrResult {
   verification: FrVerifyLog[];
 }
 
-/** Keeps `limit` evenly spaced pairs (with their fold ids); 0 keeps all. */
-export function subsamplePairs<T extends VerificationSetLike>(set: T, limit: number): VerificationSetLike {
-  const p = set.issame.length;
-  if (!limit || limit >= p) return set;
-  const keep = Array.from({ length: limit }, (_, i) => Math.floor((i * p) / limit));
-  return {
-    name: set.name,
-    images: keep.flatMap((k) => [set.images[2 * k], set.images[2 * k + 1]]).filter((x) => x !== undefined),
-    issame: keep.map((k) => set.issame[k] as boolean),
-    folds: set.folds ? keep.map((k) => set.folds?.[k] as number) : undefined,
-  };
-}
-
 export async function trainFaceRecognizer(
   config: TrainFrConfig,
   hooks: TrainFrHooks = {},
@@ -178,23 +162,22 @@ async function buildRecognizer(
   const verifyFile = path.join(cfg.out, VERIFY_LOG);
   const runVerify = async (step: number, full: boolean): Promise<void> => {
     const emb = faceNetEmbedder(backbone, cfg.backbone, { ownsNet: false });
-    for (const set of sets) {
-      const r: VerificationResult = await evaluateVerification(
-        emb,
-        full ? set : subsamplePairs(set, cfg.verifyPairs),
-      );
-      const log: FrVerifyLog = {
-        step,
-        set: r.name,
-        accuracy: r.accuracy,
-        std: r.std,
-        tar: r.tarAtFar.tar,
-        pairs: r.pairs,
-      };
-      record(log);
-      fs.appendFileSync(verifyFile, JSON.stringify({ ...log, time: new Date().toISOString() }) + '\n');
-      hooks.onVerify?.(log);
-    }
+    await verifyModel(emb, sets, {
+      pairs: full ? 0 : cfg.verifyPairs,
+      onResult: (r) => {
+        const log: FrVerifyLog = {
+          step,
+          set: r.name,
+          accuracy: r.accuracy,
+          std: r.std,
+          tar: r.tarAtFar.tar,
+          pairs: r.pairs,
+        };
+        record(log);
+        fs.appendFileSync(verifyFile, JSON.stringify({ ...log, time: new Date().toISOString() }) + '\n');
+        hooks.onVerify?.(log);
+      },
+    });
   };
   return {
     imageSize: cfg.inputSize,

@@ -4,7 +4,7 @@ import { createEmbedder } from '../../src/loaders/embedders.js';
 import { embedImages, normalizeRowsInPlace, packImages } from '../../src/eval/embed.js';
 import { evaluateVerification } from '../../src/eval/verification.js';
 import { readVerificationSet } from '../../src/data/verification-set.js';
-import { subsamplePairs } from '../../src/train/train-face.js';
+import { subsamplePairs } from '../../src/loaders/verify-model.js';
 import type { Embedder } from '../../src/types.js';
 
 const root = path.resolve(import.meta.dirname, '../..');

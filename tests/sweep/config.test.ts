@@ -34,5 +34,21 @@ describe('sweep configs', () => {
     expect(() => loadSweepConfig(bad)).toThrow(/unknown key "maskRatio" in .*bad\.json/);
     fs.writeFileSync(bad, JSON.stringify({ train: 'a', deploy: 'b', maskRatios: [1.5] }));
     expect(() => loadSweepConfig(bad)).toThrow(/mask ratio 1.5 must be in \(0, 1\)/);
+    // the training sections are checked against their trainers' keys, like train-mae --config
+    fs.writeFileSync(bad, JSON.stringify({ train: 'a', deploy: 'b', mae: { train: { lrr: 1 } } }));
+    expect(() => loadSweepConfig(bad)).toThrow(/unknown key "mae\.train\.lrr" in .*bad\.json/);
+    fs.writeFileSync(bad, JSON.stringify({ train: 'a', deploy: 'b', recognizer: { margin: { m4: 1 } } }));
+    expect(() => loadSweepConfig(bad)).toThrow(/unknown key "recognizer\.margin\.m4"/);
+    expect(() => loadSweepConfig(DEMO_CONFIG, { teacherTrain: { epoch: 2 } })).toThrow(
+      /unknown key "teacherTrain\.epoch" in --set/,
+    );
+    // the sweep sets data, out and seed of its training runs itself
+    expect(() => loadSweepConfig(DEMO_CONFIG, { mae: { train: { data: 'x' } } })).toThrow(
+      /unknown key "mae\.train\.data"/,
+    );
+    expect(loadSweepConfig(DEMO_CONFIG, { mae: { train: { lr: 0.5 } } }).mae.train).toMatchObject({
+      lr: 0.5,
+      steps: 20,
+    });
   });
 });

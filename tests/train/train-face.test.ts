@@ -2,12 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  DEFAULT_TRAIN_FR,
-  subsamplePairs,
-  trainFaceRecognizer,
-  type TrainFrConfig,
-} from '../../src/train/train-face.js';
+import { DEFAULT_TRAIN_FR, trainFaceRecognizer, type TrainFrConfig } from '../../src/train/train-face.js';
+import { subsamplePairs } from '../../src/loaders/verify-model.js';
 import { loadFaceNet } from '../../src/loaders/face-net.js';
 import { createEmbedder } from '../../src/loaders/embedders.js';
 import { tf } from '../../src/engine/backend.js';

@@ -7,7 +7,7 @@ import {
   worstCase,
   type PrivacyAuditResult,
 } from '../../protect/privacy-audit.js';
-import { loadEmbedder } from '../../sweep/integrations.js';
+import { createEmbedder } from '../../loaders/embedders.js';
 import { contextOf, parseInteger } from '../context.js';
 import { printJson } from '../logger.js';
 import { createProgress, type ProgressBar } from '../progress.js';
@@ -58,7 +58,7 @@ export function registerPrivacy(program: Command): void {
       for (const i of indep) log.info(i.note);
       const results: Record<string, PrivacyAuditResult & { attackerIsTeacher: boolean }> = {};
       for (const [ai, attacker] of attackers.entries()) {
-        const embedder = await loadEmbedder(attacker);
+        const embedder = await createEmbedder(attacker);
         let bar: ProgressBar | undefined;
         let label = '';
         try {

@@ -2,10 +2,8 @@ import type { Command } from 'commander';
 import { resolveConfig } from '../../config/resolve.js';
 import { atomicWriteFile, checkNoOverwrite } from '../../core/fs.js';
 import { FaceMaeError } from '../../core/errors.js';
-import { readVerificationSet } from '../../data/verification-set.js';
-import { createEmbedder } from '../../loaders/embedders.js';
+import { verifyModel } from '../../loaders/verify-model.js';
 import { rocPng } from '../../eval/roc.js';
-import { evaluateVerification, type VerificationResult } from '../../eval/verification.js';
 import type { ChannelOrder } from '../../models/onnx/face-input.js';
 import { collect, contextOf, parseInteger, parseNumber } from '../context.js';
 import { printJson } from '../logger.js';
@@ -76,44 +74,34 @@ export function registerVerify(program: Command): void {
       if (cfg.sets.length === 0)
         throw new FaceMaeError('give at least one --set (e.g. --set lfw:data/lfw-aligned-112)');
       const input = Object.fromEntries(Object.entries(cfg.input).filter(([, v]) => v !== undefined));
-      const embedder = await createEmbedder(cfg.model, {
-        input,
+      let bar: ProgressBar | undefined;
+      let phase = '';
+      const results = await verifyModel(cfg.model, cfg.sets, {
+        flip: cfg.flip,
         batchSize: cfg.batchSize,
-        threads: cfg.threads || undefined,
-      });
-      const results: VerificationResult[] = [];
-      try {
-        for (const spec of cfg.sets) {
-          let bar: ProgressBar | undefined;
-          const set = await readVerificationSet(spec, {
-            size: embedder.inputSize,
-            onWarning: log.warn,
-            onProgress: (d, t) => {
-              bar ??= createProgress(`reading ${spec}`, t, { quiet: opts.quiet });
-              bar.update(d);
-            },
-          });
-          (bar as ProgressBar | undefined)?.finish();
+        embedder: { input, threads: cfg.threads || undefined },
+        onWarning: log.warn,
+        onProgress: (p, set, d, t) => {
+          if (`${p} ${set}` !== phase) {
+            bar?.finish();
+            bar = createProgress(`${p === 'read' ? 'reading' : 'embedding'} ${set}`, t, {
+              quiet: opts.quiet,
+            });
+            phase = `${p} ${set}`;
+          }
+          bar?.update(d);
+        },
+        onResult: (r) => {
+          bar?.finish();
           bar = undefined;
-          const r = await evaluateVerification(embedder, set, {
-            flip: cfg.flip,
-            batchSize: cfg.batchSize,
-            onProgress: (d, t) => {
-              bar ??= createProgress(`embedding ${set.name}`, t, { quiet: opts.quiet });
-              bar.update(d);
-            },
-          });
-          (bar as ProgressBar | undefined)?.finish();
-          results.push(r);
+          phase = '';
           log.result(
             `${r.name}: accuracy ${(100 * r.accuracy).toFixed(2)}% ± ${(100 * r.std).toFixed(2)}  ` +
               `TAR@FAR=${r.tarAtFar.target}: ${(100 * r.tarAtFar.tar).toFixed(2)}%  AUC ${r.roc.auc.toFixed(4)}  ` +
               `(${r.pairs} pairs, threshold ${r.threshold.toFixed(2)}, ${cfg.flip ? 'flip' : 'no flip'}, ${r.seconds.toFixed(0)} s)`,
           );
-        }
-      } finally {
-        await embedder.dispose();
-      }
+        },
+      });
       if (o.roc) {
         await atomicWriteFile(
           o.roc as string,
