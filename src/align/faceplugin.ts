@@ -11,7 +11,7 @@ import {
   facepluginDetectorFrom,
   type OnnxRunner,
 } from './faceplugin-core.js';
-import { expectNames, openSession, outputData, tensor } from './onnx-session.js';
+import { expectNames, openSession, outputData, tensor } from '../engine/onnx-session.js';
 import type { FaceDetector } from './types.js';
 
 /** assets/models/faceplugin inside the installed package. */
@@ -45,11 +45,13 @@ export async function createFacepluginDetector(opts: FacepluginOptions = {}): Pr
   const dir = opts.dir ?? FACEPLUGIN_DIR;
   const detFile = path.join(dir, FACEPLUGIN_FILES.detect);
   const lmkFile = path.join(dir, FACEPLUGIN_FILES.landmark);
-  const det = await openSession(detFile, 'faceplugin detector', opts.threads);
-  const lmk = await openSession(lmkFile, 'faceplugin landmark', opts.threads).catch(async (e: unknown) => {
-    await det.release();
-    throw e;
-  });
+  const det = await openSession(detFile, 'faceplugin detector', opts.threads ?? 1);
+  const lmk = await openSession(lmkFile, 'faceplugin landmark', opts.threads ?? 1).catch(
+    async (e: unknown) => {
+      await det.release();
+      throw e;
+    },
+  );
   try {
     expectNames(det, detFile, [...FACEPLUGIN_IO.detect.inputs], [...FACEPLUGIN_IO.detect.outputs]);
     expectNames(lmk, lmkFile, [...FACEPLUGIN_IO.landmark.inputs], [...FACEPLUGIN_IO.landmark.outputs]);

@@ -8,7 +8,7 @@ import type { RgbImage } from '../types.js';
 import { letterbox } from './letterbox.js';
 import { toNchw } from './image-ops.js';
 import { nms } from './nms.js';
-import { openSession, outputData, tensor } from './onnx-session.js';
+import { openSession, outputData, tensor } from '../engine/onnx-session.js';
 import { decodeScrfd, type ScrfdLevel } from './scrfd-decode.js';
 import type { FaceDetection, FaceDetector } from './types.js';
 
@@ -23,7 +23,7 @@ export interface ScrfdOptions {
 const STRIDES = [8, 16, 32] as const;
 
 export async function createScrfdDetector(file: string, opts: ScrfdOptions = {}): Promise<FaceDetector> {
-  const session = await openSession(file, 'SCRFD detector', opts.threads);
+  const session = await openSession(file, 'SCRFD detector', opts.threads ?? 1);
   const outNames = ['out0', 'out1', 'out2', 'out3', 'out4', 'out5', 'out6', 'out7', 'out8'];
   // Exported SCRFD graphs name outputs differently; fall back to positional order (scores, boxes, kps).
   let names: string[];
@@ -34,7 +34,7 @@ export async function createScrfdDetector(file: string, opts: ScrfdOptions = {})
     await session.release();
     throw new FaceMaeError(
       `${file} is not a SCRFD model with keypoints: expected 9 outputs (scores, boxes, keypoints × 3 strides), got ${n}`,
-      'E_MODEL',
+      'E_BAD_MODEL',
     );
   }
   const inputName = session.inputNames[0] as string;

@@ -4,7 +4,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { FaceMaeError } from '../core/errors.js';
 import { createRng } from '../core/rng.js';
 import { initEngine } from '../engine/backend.js';
 import { modelFingerprint } from '../loaders/model-fingerprint.js';
@@ -14,9 +13,9 @@ import {
   assignWeights,
   disposeCheckpoint,
   loadCheckpoint,
-  readCheckpointInfo,
+  readRunInfo,
   saveCheckpoint,
-} from '../train/checkpoint.js';
+} from '../data/checkpoint.js';
 
 export interface LoadedMae {
   mae: Mae;
@@ -78,14 +77,8 @@ export function maeProvenance(dir: string): MaeProvenance {
 /** dir: a run folder (or a folder holding checkpoint.json). */
 export async function loadMaeRun(dir: string): Promise<LoadedMae> {
   await initEngine();
-  const info = readCheckpointInfo(dir);
-  const meta = (info.meta ?? {}) as { model?: MaeConfig; kind?: string };
-  if (!meta.model) {
-    throw new FaceMaeError(
-      `${path.join(dir, 'checkpoint.json')} is not a FaceMAE MAE checkpoint (no model config in its metadata)`,
-      'E_BAD_CKPT',
-    );
-  }
+  const info = readRunInfo(dir, 'facemae-mae');
+  const meta = info.meta as { model: MaeConfig };
   const config = resolveMaeConfig({ ...meta.model, preset: null });
   const train = (info.config ?? {}) as { maskRatio?: number; seed?: number };
   const mae = createMae(config, createRng(0));

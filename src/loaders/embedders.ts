@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { FaceMaeError } from '../core/errors.js';
 import { initEngine, tf } from '../engine/backend.js';
+import { openSession } from '../engine/onnx-session.js';
 import { isOnnxSpec, loadFaceNet, resolveOnnxSpec } from './face-net.js';
 import { graphModelEmbedder } from './graph-model.js';
 import { isGraphModelSpec } from './graph-model-specs.js';
@@ -73,15 +74,7 @@ function checkBuffer(images: Uint8Array, n: number, s: number, name: string): vo
 /** An onnxruntime-node embedder; NCHW float input built from RGB uint8 with the model's convention. */
 export async function onnxEmbedder(spec: string, opts: EmbedderOptions = {}): Promise<Embedder> {
   const { file, input } = resolveOnnxSpec(spec, opts.input);
-  let session: ort.InferenceSession;
-  try {
-    session = await ort.InferenceSession.create(
-      file,
-      opts.threads ? { intraOpNumThreads: opts.threads } : {},
-    );
-  } catch (e) {
-    throw new FaceMaeError(`onnxruntime cannot load ${file}: ${(e as Error).message}`, 'E_BAD_MODEL');
-  }
+  const session = await openSession(file, 'face recognition', opts.threads);
   const meta = session.inputMetadata[0];
   const outName = session.outputNames[0];
   if (!meta || !outName) throw new FaceMaeError(`${file} has no input or output`, 'E_BAD_MODEL');

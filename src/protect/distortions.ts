@@ -6,6 +6,7 @@
 import { FaceMaeError } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 import type { RgbImage } from '../types.js';
+import { lenKeepFor, randomMasking } from '../models/mae/masking.js';
 
 export const DISTORTION_METHODS = ['mask', 'blur', 'pixelate', 'noise'] as const;
 export type DistortionMethod = (typeof DISTORTION_METHODS)[number];
@@ -23,25 +24,49 @@ export interface DistortionSpec {
 export const DEFAULT_PATCH_SIZE = 16;
 export const DEFAULT_MASK_FILL = 128;
 
-/** Number of patches MAE removes at `ratio`: L - floor(L * (1 - ratio)), as `random_masking` keeps `int(L*(1-r))`. */
+/** Number of patches MAE removes at `ratio`: L minus the kept `lenKeepFor(L, ratio)` (models/mae/masking.ts). */
 export function maskedCount(numPatches: number, ratio: number): number {
-  return numPatches - Math.floor(numPatches * (1 - ratio) + 1e-9);
+  return numPatches - lenKeepFor(numPatches, ratio);
 }
 
 /**
- * MAE random masking over a gh×gw patch grid: per-patch uniform noise, argsort, keep the lowest.
- * Returns the mask [gh*gw], 1 = removed.
+ * MAE random masking of one image's patch grid: the MAE's own routine (models/mae/masking.ts:
+ * noise from `rng`, argsort, ties by index, at least one patch kept), so the mask-only baseline
+ * removes the patches the MAE's encoder would not see. Returns the mask [L], 1 = removed.
  */
 export function randomPatchMask(numPatches: number, ratio: number, rng: Rng): Uint8Array {
-  checkRange('mask ratio', ratio, 0, 1);
-  const noise = rng.uniformArray(numPatches);
-  const order = Array.from({ length: numPatches }, (_, i) => i).sort(
-    (a, b) => (noise[a] as number) - (noise[b] as number),
-  );
-  const mask = new Uint8Array(numPatches);
-  const removed = maskedCount(numPatches, ratio);
-  for (let j = numPatches - removed; j < numPatches; j++) mask[order[j] as number] = 1;
-  return mask;
+  return Uint8Array.from(randomMasking(1, numPatches, ratio, rng).mask);
+}
+
+/** Checks that the patch side `p` tiles `img`; errors name both. */
+function checkPatchSize(img: RgbImage, p: number): void {
+  if (!Number.isInteger(p) || p < 1 || img.width % p !== 0 || img.height % p !== 0) {
+    throw new FaceMaeError(
+      `mask patch size ${p} must be a positive integer dividing the image size ${img.width}×${img.height}; pick e.g. 8, 14 or 16 for 112×112`,
+      'E_BAD_VALUE',
+    );
+  }
+}
+
+/** The image with every patch where `mask` is 1 (row-major over the p×p grid) set to `fill`. */
+export function fillPatches(
+  img: RgbImage,
+  mask: ArrayLike<number>,
+  p: number,
+  fill = DEFAULT_MASK_FILL,
+): RgbImage {
+  checkPatchSize(img, p);
+  const gw = img.width / p;
+  const gh = img.height / p;
+  const out = new Uint8Array(img.data);
+  for (let gy = 0; gy < gh; gy++) {
+    for (let gx = 0; gx < gw; gx++) {
+      if (!mask[gy * gw + gx]) continue;
+      for (let y = gy * p; y < (gy + 1) * p; y++)
+        out.fill(fill, (y * img.width + gx * p) * 3, (y * img.width + (gx + 1) * p) * 3);
+    }
+  }
+  return { data: out, width: img.width, height: img.height };
 }
 
 /** Mask-only protection: removed patches are set to `fill`. Returns the image and the patch mask (1 = removed). */
@@ -53,25 +78,10 @@ export function maskPatches(
 ): { image: RgbImage; mask: Uint8Array } {
   const p = opts.patchSize ?? DEFAULT_PATCH_SIZE;
   const fill = opts.fill ?? DEFAULT_MASK_FILL;
-  if (!Number.isInteger(p) || p < 1 || img.width % p !== 0 || img.height % p !== 0) {
-    throw new FaceMaeError(
-      `mask patch size ${p} must be a positive integer dividing the image size ${img.width}×${img.height}; pick e.g. 8, 14 or 16 for 112×112`,
-      'E_BAD_VALUE',
-    );
-  }
+  checkPatchSize(img, p);
   checkRange('mask fill', fill, 0, 255);
-  const gw = img.width / p;
-  const gh = img.height / p;
-  const mask = randomPatchMask(gw * gh, ratio, rng);
-  const out = new Uint8Array(img.data);
-  for (let gy = 0; gy < gh; gy++) {
-    for (let gx = 0; gx < gw; gx++) {
-      if (!mask[gy * gw + gx]) continue;
-      for (let y = gy * p; y < (gy + 1) * p; y++)
-        out.fill(fill, (y * img.width + gx * p) * 3, (y * img.width + (gx + 1) * p) * 3);
-    }
-  }
-  return { image: { data: out, width: img.width, height: img.height }, mask };
+  const mask = randomPatchMask((img.width / p) * (img.height / p), ratio, rng);
+  return { image: fillPatches(img, mask, p, fill), mask };
 }
 
 /** 1-D Gaussian taps for sigma, radius ceil(3 sigma), normalised to sum 1. */
@@ -186,7 +196,8 @@ export function checkDistortionSpec(spec: DistortionSpec): void {
     );
   }
   const s = spec.strength;
-  if (spec.method === 'mask') checkRange('mask ratio (strength)', s, 0, 1);
+  if (spec.method === 'mask')
+    lenKeepFor(1, s); // the MAE's masking: a ratio in [0, 1)
   else if (spec.method === 'blur') checkRange('blur sigma (strength)', s, 0, 1000);
   else if (spec.method === 'noise') checkRange('noise std (strength)', s, 0, 255);
   else if (!Number.isInteger(s) || s < 1)

@@ -9,7 +9,7 @@ import { readVerificationSet, type VerificationSet } from '../data/verification-
 import { reconstructDataset } from '../deploy/reconstruct.js';
 import { createEmbedder } from '../loaders/embedders.js';
 import { verifyModel } from '../loaders/verify-model.js';
-import { hasCheckpoint } from '../train/checkpoint.js';
+import { hasCheckpoint } from '../data/checkpoint.js';
 import { DEFAULT_TRAIN_MAE, trainMae, type TrainMaeConfig } from '../train/pretrain-mae.js';
 import { DEFAULT_TRAIN_FR, trainFaceRecognizer, type TrainFrConfig } from '../train/train-face.js';
 import type { SweepDeps } from './sweep.js';

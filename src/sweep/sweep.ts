@@ -12,7 +12,7 @@ import { createRng } from '../core/rng.js';
 import { listImageFolder, readImage } from '../data/image-folder.js';
 import { splitIdentities } from '../data/split.js';
 import { distortDataset } from '../protect/distort-dataset.js';
-import { maskPatches } from '../protect/distortions.js';
+import { fillPatches, maskPatches } from '../protect/distortions.js';
 import {
   checkAttackerIndependence,
   embedFolder,
@@ -200,18 +200,9 @@ function readKeptPatches(file: string): Map<string, number[]> {
 
 /** The image with every patch not in `keep` set to gray (what the MAE encoder saw). */
 function maskWithKeep(img: RgbImage, keep: number[], p: number): RgbImage {
-  const gw = img.width / p;
   const mask = new Uint8Array((img.width / p) * (img.height / p)).fill(1);
   for (const k of keep) mask[k] = 0;
-  const data = new Uint8Array(img.data);
-  mask.forEach((m, i) => {
-    if (!m) return;
-    const gx = i % gw;
-    const gy = Math.floor(i / gw);
-    for (let y = gy * p; y < (gy + 1) * p; y++)
-      data.fill(128, (y * img.width + gx * p) * 3, (y * img.width + (gx + 1) * p) * 3);
-  });
-  return { data, width: img.width, height: img.height };
+  return fillPatches(img, mask, p);
 }
 
 /** Builds the step list and runs it; returns the report path and the step outcomes. */

@@ -1,6 +1,5 @@
 export * from './optimizer.js';
 export * from './schedule.js';
-export * from './checkpoint.js';
 export * from './pretrain-mae.js';
 export * from './eval-mae.js';
 export * from './train-face.js';

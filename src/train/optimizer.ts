@@ -10,8 +10,9 @@
  */
 import { tf } from '../engine/backend.js';
 import { FaceMaeError } from '../core/errors.js';
+import type { OptimizerKind, OptimizerState } from '../data/checkpoint.js';
 
-export type OptimizerKind = 'adamw' | 'sgd';
+export type { OptimizerKind, OptimizerState };
 
 export interface OptimizerConfig {
   /** 'adamw' (MAE pre-training) or 'sgd' (momentum; face recognition). */
@@ -57,13 +58,6 @@ export function isNoDecay(name: string, shape: readonly number[]): boolean {
   return /(^|[/._])(bias|b|norm|ln|bn|gamma|beta|pos_?embed|pos|cls_?token|mask_?token|token)([/._]|$)/i.test(
     name,
   );
-}
-
-/** A saved optimizer state: slot tensors named `<param>/<slot>` (e.g. `enc/0/qkv/w/m`). */
-export interface OptimizerState {
-  kind: OptimizerKind;
-  step: number;
-  slots: Record<string, tf.Tensor>;
 }
 
 export interface StepResult {

@@ -11,7 +11,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { tf } from '../engine/backend.js';
 import { createRng, type Rng } from '../core/rng.js';
-import { FaceMaeError } from '../core/errors.js';
 import { writeImage } from '../data/image-folder.js';
 import { createLoader, tensorToImages } from '../data/loader.js';
 import type { FaceNet, FaceRecord } from '../types.js';
@@ -21,13 +20,7 @@ import { resolveMaeConfig, type MaeModelSpec, DEFAULT_MAE_SPEC } from '../models
 import { randomMasking, type Masking } from '../models/mae/masking.js';
 import { maskedMse } from '../losses/reconstruction.js';
 import { irmLoss, DEFAULT_IRM, type IrmConfig } from '../losses/irm.js';
-import {
-  assignWeights,
-  disposeCheckpoint,
-  hasCheckpoint,
-  loadCheckpoint,
-  readCheckpointInfo,
-} from './checkpoint.js';
+import { assignWeights, disposeCheckpoint, loadCheckpoint, readRunInfo } from '../data/checkpoint.js';
 import {
   runTrainer,
   type BaseStepLog,
@@ -153,21 +146,7 @@ async function defaultLoadTeacher(spec: string): Promise<FaceNet> {
 
 /** The model config stored in an MAE checkpoint's metadata (for `init`); errors name the folder. */
 function initModelSpec(dir: string): MaeModelSpec {
-  if (!hasCheckpoint(dir)) {
-    throw new FaceMaeError(
-      `init ${dir}: no checkpoint.json there; give a train-mae run folder`,
-      'E_NO_CKPT',
-      { key: 'init' },
-    );
-  }
-  const meta = (readCheckpointInfo(dir).meta ?? {}) as { model?: MaeModelSpec };
-  if (!meta.model) {
-    throw new FaceMaeError(
-      `init ${dir}: not a FaceMAE MAE checkpoint (no model config in its metadata)`,
-      'E_BAD_CKPT',
-      { key: 'init' },
-    );
-  }
+  const meta = readRunInfo(dir, 'facemae-mae', { key: 'init' }).meta as { model: MaeModelSpec };
   return { ...meta.model, preset: null };
 }
 

@@ -35,7 +35,7 @@ import {
   loadCheckpoint,
   saveCheckpoint,
   type CheckpointData,
-} from './checkpoint.js';
+} from '../data/checkpoint.js';
 import { appendLogLine, resumableBatches, trimLog } from './resumable.js';
 import { checkResumeDataset, datasetFingerprint, type DatasetFingerprint } from './dataset-fingerprint.js';
 

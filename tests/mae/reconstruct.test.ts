@@ -116,7 +116,7 @@ describe('reconstructDataset', () => {
     const r = await reconstructDataset({ model: run, data, out, format: 'rec', overwrite: true });
     expect(r.rec).toBeDefined();
     expect(fs.statSync(r.rec!).size).toBeGreaterThan(1000);
-    await expect(loadMaeRun(tmp())).rejects.toThrow(/no checkpoint in .*; train one with facemae train-mae/);
+    await expect(loadMaeRun(tmp())).rejects.toThrow(/holds no checkpoint .*: give a train-mae run folder/);
   });
 });
 

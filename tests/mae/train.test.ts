@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../../src/engine/backend.js';
 import { createRng } from '../../src/core/rng.js';
 import { DEFAULT_TRAIN_MAE, trainMae, type TrainMaeConfig } from '../../src/train/pretrain-mae.js';
-import { loadCheckpoint, disposeCheckpoint } from '../../src/train/checkpoint.js';
+import { loadCheckpoint, disposeCheckpoint } from '../../src/data/checkpoint.js';
 import { makeDataset, tinyFaceNet, TINY_TEST } from './helpers.js';
 
 let data = '';
@@ -148,6 +148,8 @@ describe('trainMae with init (fine-tuning a trained MAE)', () => {
       disposeCheckpoint(a);
       disposeCheckpoint(b);
     }
-    await expect(trainMae(base(tmp(), { init: tmp() }))).rejects.toThrow(/init .*no checkpoint\.json/);
+    await expect(trainMae(base(tmp(), { init: tmp() }))).rejects.toThrow(
+      /init .* holds no checkpoint \(no checkpoint\.json\): give a train-mae run folder/,
+    );
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { randomMasking } from '../../src/models/mae/masking.js';
 import { createRng } from '../../src/core/rng.js';
 import {
   addGaussianNoise,
@@ -97,7 +98,7 @@ describe('addGaussianNoise', () => {
 describe('maskPatches', () => {
   it('removes exactly L - floor(L(1-r)) patches and leaves the rest untouched', () => {
     const img = ramp(112, 112, 3);
-    for (const ratio of [0, 0.25, 0.5, 0.75, 0.9, 1]) {
+    for (const ratio of [0, 0.25, 0.5, 0.75, 0.9]) {
       const { image, mask } = maskPatches(img, ratio, createRng(9), { patchSize: 16, fill: 0 });
       const removed = mask.reduce((a, b) => a + b, 0);
       expect(removed).toBe(maskedCount(49, ratio));
@@ -109,6 +110,15 @@ describe('maskPatches', () => {
         }
     }
     expect(maskedCount(49, 0.75)).toBe(37);
+  });
+  it('draws the MAE masking itself: same noise, same patches, at least one kept', () => {
+    const img = ramp(112, 112, 3);
+    for (const ratio of [0.5, 0.75, 0.99]) {
+      const { mask } = maskPatches(img, ratio, createRng(4), { patchSize: 16 });
+      expect(Array.from(mask)).toEqual(Array.from(randomMasking(1, 49, ratio, createRng(4)).mask));
+    }
+    expect(maskedCount(49, 0.99)).toBe(48);
+    expect(() => maskPatches(img, 1, createRng(4))).toThrow(/mask ratio must be in \[0, 1\), got 1/);
   });
   it('is seeded: equal seeds mask the same patches', () => {
     const img = ramp(32, 32);
@@ -130,7 +140,7 @@ describe('applyDistortion / checkDistortionSpec', () => {
       applyDistortion(img, { method: 'pixelate', strength: 16 }, createRng(1)).data.subarray(0, 3),
     ).toEqual(pixelate(img, 16).data.subarray(0, 3));
     expect(() => checkDistortionSpec({ method: 'mask', strength: 1.5 })).toThrow(
-      /mask ratio .* \[0, 1\], got 1.5/,
+      /mask ratio must be in \[0, 1\), got 1.5/,
     );
     expect(() => checkDistortionSpec({ method: 'swirl' as never, strength: 1 })).toThrow(
       /unknown distortion method "swirl"/,

@@ -12,7 +12,7 @@ import {
   hasCheckpoint,
   loadCheckpoint,
   saveCheckpoint,
-} from '../../src/train/checkpoint.js';
+} from '../../src/data/checkpoint.js';
 
 beforeAll(async () => {
   await initEngine({ backend: 'cpu' });

@@ -20,7 +20,7 @@ export function registerDistort(program: Command): void {
     .option('--method <name>', `[string] ${DISTORTION_METHODS.join('|')} (default: mask)`)
     .option(
       '--strength <x>',
-      '[number] mask: ratio in [0,1]; blur: Gaussian sigma px; pixelate: block px; noise: std in [0,255] (default: 0.75)',
+      '[number] mask: ratio in [0,1); blur: Gaussian sigma px; pixelate: block px; noise: std in [0,255] (default: 0.75)',
       parseNumber('--strength'),
     )
     .option('--data <dir>', '[string] input identity folders <dir>/<identity>/<image>')

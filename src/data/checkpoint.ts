@@ -15,8 +15,17 @@ import { tf } from '../engine/backend.js';
 import { FaceMaeError } from '../core/errors.js';
 import { atomicWriteFile } from '../core/fs.js';
 import type { RngState } from '../core/rng.js';
-import type { OptimizerKind, OptimizerState } from './optimizer.js';
 import { quantizeInt8 } from '../core/quantize.js';
+
+/** The optimizers whose state a checkpoint stores (train/optimizer.ts). */
+export type OptimizerKind = 'adamw' | 'sgd';
+
+/** A saved optimizer state: slot tensors named `<param>/<slot>` (e.g. `enc/0/qkv/w/m`). */
+export interface OptimizerState {
+  kind: OptimizerKind;
+  step: number;
+  slots: Record<string, tf.Tensor>;
+}
 
 export const CHECKPOINT_MANIFEST = 'checkpoint.json';
 const FORMAT = 'facemae-checkpoint-v1';
@@ -211,6 +220,48 @@ export function readCheckpointInfo(dir: string): Omit<Manifest, 'tensors'> & { t
   if (m.format !== FORMAT)
     throw new FaceMaeError(`${file} is not a FaceMAE checkpoint (format "${m.format}")`, 'E_BAD_CKPT');
   return m;
+}
+
+/** What wrote a run folder: `meta.kind` of its checkpoint. */
+export type RunKind = 'facemae-mae' | 'facemae-fr';
+const RUN_COMMAND: Record<RunKind, string> = { 'facemae-mae': 'train-mae', 'facemae-fr': 'train-fr' };
+
+/**
+ * The one check that `dir` is a run of `kind` (a train-mae/train-fr run folder, or a compact
+ * export of one), used by everything that loads a run: its manifest, without the tensors. Errors
+ * name the folder, what it is instead and what to give (`also`, e.g. ", 'faceplugin' or a .onnx
+ * file"); `key` names the config key the folder came from (e.g. 'init').
+ */
+export function readRunInfo(
+  dir: string,
+  kind: RunKind,
+  opts: { also?: string; key?: string } = {},
+): ReturnType<typeof readCheckpointInfo> {
+  const cmd = RUN_COMMAND[kind];
+  const where = opts.key ? `${opts.key} ${dir}` : dir;
+  const key = opts.key ? { key: opts.key } : {};
+  if (!hasCheckpoint(dir)) {
+    throw new FaceMaeError(
+      `${where} holds no checkpoint (no ${CHECKPOINT_MANIFEST}): give a ${cmd} run folder${opts.also ?? ''}`,
+      'E_NO_CKPT',
+      key,
+    );
+  }
+  const info = readCheckpointInfo(dir);
+  const meta = (info.meta ?? {}) as { kind?: string; model?: unknown; backbone?: unknown };
+  // compact MAE exports of early versions carry the model config but no kind
+  const ok =
+    kind === 'facemae-mae'
+      ? Boolean(meta.model) && (meta.kind === undefined || meta.kind === kind)
+      : meta.kind === kind && Boolean(meta.backbone);
+  if (!ok) {
+    throw new FaceMaeError(
+      `${where} is not a ${cmd} run (checkpoint kind "${meta.kind ?? 'unknown'}")`,
+      'E_BAD_CKPT',
+      key,
+    );
+  }
+  return info;
 }
 
 /** Loads a checkpoint; the returned tensors belong to the caller (dispose them). */
