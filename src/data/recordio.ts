@@ -24,7 +24,7 @@ import {
   type ReadImageOptions,
   type OnWarning,
 } from './image-folder.js';
-import type { FaceSource } from './source.js';
+import type { FaceSource } from './face-source.js';
 
 export const REC_MAGIC = 0xced7230a;
 const MAGIC_BYTES = Uint8Array.of(0x0a, 0x23, 0xd7, 0xce);

@@ -2,33 +2,15 @@
  * A FaceSource is any indexed, labelled set of face images (an image folder, a RecordIO
  * `train.rec`), so the loader and trainers do not care where the pixels come from.
  */
-import type { FaceRecord, RgbImage } from '../types.js';
+import type { FaceRecord } from '../types.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { FaceMaeError } from '../core/errors.js';
-import {
-  listImageFolder,
-  readImage,
-  type ImageFolder,
-  type OnWarning,
-  type ReadImageOptions,
-} from './image-folder.js';
+import { listImageFolder, readImage, type ImageFolder, type OnWarning } from './image-folder.js';
 import { openRecordIO, resolveRecPath } from './recordio.js';
+import type { FaceSource } from './face-source.js';
 
-export interface FaceSource {
-  /** For messages, e.g. the folder or .rec path. */
-  readonly name: string;
-  /** Number of images. */
-  readonly length: number;
-  /** identities[label] names the identity (folder name, or the label number for a .rec). */
-  readonly identities: string[];
-  /** Record of image i (no decoding): path or `file.rec#index`, label, identity. */
-  record(i: number): FaceRecord;
-  /** Decodes image i to RGB (resized or refused per opts). */
-  read(i: number, opts?: ReadImageOptions): Promise<RgbImage>;
-  /** Releases file handles (a no-op for folders). */
-  close(): Promise<void>;
-}
+export type { FaceSource } from './face-source.js';
 
 /**
  * A source over listed image files (`listImageFolder`'s output, or any records).
