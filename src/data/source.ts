@@ -48,6 +48,35 @@ export function isRecordIOSpec(spec: string): boolean {
 }
 
 /**
+ * Restricts a source to some of its images (`indices`, in that order); closing it leaves `src`
+ * open. With `errors`, an unreadable image is recorded there (path -> message) and read as a
+ * black placeholder, so one bad file does not stop a batch; the caller writes nothing for it.
+ */
+export function subsetSource(
+  src: FaceSource,
+  indices: readonly number[],
+  errors?: Map<string, string>,
+): FaceSource {
+  return {
+    name: src.name,
+    length: indices.length,
+    identities: src.identities,
+    record: (i) => src.record(indices[i] as number),
+    read: async (i, o) => {
+      if (!errors) return src.read(indices[i] as number, o);
+      try {
+        return await src.read(indices[i] as number, o);
+      } catch (e) {
+        const size = o?.size ?? 1;
+        errors.set(src.record(indices[i] as number).path, e instanceof Error ? e.message : String(e));
+        return { width: size, height: size, data: new Uint8Array(size * size * 3) };
+      }
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+/**
  * Opens a training set: a .rec (or a folder holding train.rec, or a prefix with PREFIX.rec) as a
  * RecordIO source, otherwise an identity-folder tree.
  */

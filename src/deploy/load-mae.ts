@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRng } from '../core/rng.js';
+import { FaceMaeError } from '../core/errors.js';
 import { initEngine } from '../engine/backend.js';
 import { modelFingerprint } from '../loaders/model-fingerprint.js';
 import { createMae, type Mae } from '../models/mae/mae.js';
@@ -13,6 +14,7 @@ import {
   assignWeights,
   disposeCheckpoint,
   loadCheckpoint,
+  readCheckpointInfo,
   readRunInfo,
   saveCheckpoint,
 } from '../data/checkpoint.js';

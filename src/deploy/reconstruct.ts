@@ -13,7 +13,7 @@ import path from 'node:path';
 import { FaceMaeError } from '../core/errors.js';
 import { prepareOutDir, resolveInside } from '../core/fs.js';
 import { saveResolvedConfig } from '../config/resolve.js';
-import { openFaceSelection, type FaceSource, type SourceSelection } from '../data/source.js';
+import { openFaceSelection, subsetSource, type SourceSelection } from '../data/source.js';
 import { createLoader, tensorToImages } from '../data/loader.js';
 import { writeImage } from '../data/image-folder.js';
 import { packImageFolder } from '../data/recordio.js';
@@ -103,31 +103,6 @@ function readManifest(file: string): Map<string, ManifestLine> {
   return done;
 }
 
-/**
- * Restricts a source to some indices (the images not done yet). With `errors`, an unreadable
- * image is recorded there and read as a black placeholder, so one bad file does not stop the
- * batch; the caller writes nothing for it.
- */
-function subset(src: FaceSource, indices: number[], errors?: Map<string, string>): FaceSource {
-  return {
-    name: src.name,
-    length: indices.length,
-    identities: src.identities,
-    record: (i) => src.record(indices[i] as number),
-    read: async (i, o) => {
-      if (!errors) return src.read(indices[i] as number, o);
-      try {
-        return await src.read(indices[i] as number, o);
-      } catch (e) {
-        const size = o?.size ?? 1;
-        errors.set(src.record(indices[i] as number).path, e instanceof Error ? e.message : String(e));
-        return { width: size, height: size, data: new Uint8Array(size * size * 3) };
-      }
-    },
-    close: () => Promise.resolve(),
-  };
-}
-
 /** Masks and reconstructs a dataset; see the module comment. */
 export async function reconstructDataset(opts: ReconstructOptions): Promise<ReconstructResult> {
   const seed = opts.seed ?? 0;
@@ -183,7 +158,7 @@ export async function reconstructDataset(opts: ReconstructOptions): Promise<Reco
     let written = 0;
     if (todo.length > 0) {
       const loader = createLoader({
-        source: subset(source, todo, failed),
+        source: subsetSource(source, todo, failed),
         batchSize,
         size: config.imageSize,
         onWarning: opts.onWarning,

@@ -18,14 +18,19 @@ export interface DatasetFingerprint {
   sha256: string;
 }
 
-/** Fingerprints the records of the image folder `data` (their paths relative to it, and sizes). */
+/** Fingerprints the records of `data`, an image folder (paths relative to it, and sizes) or a .rec (record keys and the file's size). */
 export function datasetFingerprint(data: string, records: readonly FaceRecord[]): DatasetFingerprint {
   const h = crypto.createHash('sha256');
   let bytes = 0;
+  const recFiles = new Set<string>();
   for (const r of records) {
+    // a .rec record (`file.rec#key`): the .rec file's size counts once, with the first record
+    const hash = r.path.lastIndexOf('.rec#');
+    const file = hash >= 0 ? r.path.slice(0, hash + 4) : r.path;
     let size: number;
     try {
-      size = fs.statSync(r.path).size;
+      size = hash >= 0 && recFiles.has(file) ? 0 : fs.statSync(file).size;
+      recFiles.add(file);
     } catch (e) {
       throw new FaceMaeError(
         `cannot read image ${r.path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,

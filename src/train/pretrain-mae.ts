@@ -11,9 +11,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { tf } from '../engine/backend.js';
 import { createRng, type Rng } from '../core/rng.js';
+import { FaceMaeError } from '../core/errors.js';
 import { writeImage } from '../data/image-folder.js';
 import { createLoader, tensorToImages } from '../data/loader.js';
-import type { FaceNet, FaceRecord } from '../types.js';
+import type { FaceNet } from '../types.js';
 import { modelFingerprint } from '../loaders/model-fingerprint.js';
 import { createMae, type Mae } from '../models/mae/mae.js';
 import { resolveMaeConfig, type MaeModelSpec, DEFAULT_MAE_SPEC } from '../models/mae/config.js';
@@ -21,8 +22,10 @@ import { randomMasking, type Masking } from '../models/mae/masking.js';
 import { maskedMse } from '../losses/reconstruction.js';
 import { irmLoss, DEFAULT_IRM, type IrmConfig } from '../losses/irm.js';
 import { assignWeights, disposeCheckpoint, loadCheckpoint, readRunInfo } from '../data/checkpoint.js';
+import { subsetSource } from '../data/source.js';
 import {
   runTrainer,
+  type TrainingSet,
   type BaseStepLog,
   type TrainerConfig,
   type TrainerHooks,
@@ -188,7 +191,7 @@ export async function trainMae(config: TrainMaeConfig, hooks: TrainMaeHooks = {}
         irmOn = irmEnabled(cfg.irm, hooks.onWarning);
         return !resuming && cfg.init ? { ...cfg, model: initModelSpec(cfg.init) } : cfg;
       },
-      build: (cfg, { set, root, resuming }) => buildMae(cfg, set.records, root, resuming, irmOn, hooks),
+      build: (cfg, { set, root, resuming }) => buildMae(cfg, set, root, resuming, irmOn, hooks),
     },
     hooks,
   );
@@ -198,7 +201,7 @@ export async function trainMae(config: TrainMaeConfig, hooks: TrainMaeHooks = {}
 /** The MAE, its optional frozen IRM teacher and the fixed sample-grid batch, as the loop needs them. */
 async function buildMae(
   cfg: TrainMaeConfig,
-  records: readonly FaceRecord[],
+  set: TrainingSet,
   root: Rng,
   resuming: boolean,
   irmOn: boolean,
@@ -221,18 +224,16 @@ async function buildMae(
     if (irmOn) teacher = await (hooks.loadTeacher ?? defaultLoadTeacher)(cfg.irm.teacher as string);
 
     // fixed visualisation batch: 8 images spread over the sorted list (so, over identities), fixed masks
-    const vizCount = Math.min(8, records.length);
-    const vizRecords = Array.from(
-      { length: vizCount },
-      (_, i) => records[Math.floor((i * records.length) / vizCount)] as FaceRecord,
-    );
+    const n = set.source.length;
+    const vizCount = Math.min(8, n);
+    const vizIndices = Array.from({ length: vizCount }, (_, i) => Math.floor((i * n) / vizCount));
     const vizLoader = createLoader({
-      records: vizRecords,
-      batchSize: vizRecords.length,
+      source: subsetSource(set.source, vizIndices),
+      batchSize: vizCount,
       size: modelCfg.imageSize,
     });
     for await (const b of vizLoader.epoch()) vizImgs = b.images;
-    const vizMask = randomMasking(vizRecords.length, mae.numPatches, cfg.maskRatio, root.fork('viz'));
+    const vizMask = randomMasking(vizCount, mae.numPatches, cfg.maskRatio, root.fork('viz'));
     const samplesDir = path.join(cfg.out, 'samples');
     const irmCfg: IrmConfig = {
       temperature: cfg.irm.temperature,

@@ -9,7 +9,9 @@ import { createRng } from '../core/rng.js';
 import { atomicWriteFileSync } from '../core/fs.js';
 import { createLoader } from '../data/loader.js';
 import { tf } from '../engine/backend.js';
-import type { FaceBatch, FaceRecord } from '../types.js';
+import type { FaceBatch } from '../types.js';
+import type { FaceSource } from '../data/face-source.js';
+import { subsetSource } from '../data/source.js';
 
 /** The image order of epoch `epoch`, derived from the seed only. */
 export function epochOrder(seed: number, epoch: number, n: number): number[] {
@@ -19,19 +21,20 @@ export function epochOrder(seed: number, epoch: number, n: number): number[] {
 }
 
 /**
- * The records left to train on from `step` to the end of its epoch (or of the run), in the
- * epoch's order: whole batches of `batchSize`, `perEpoch` batches per epoch.
+ * The image indices left to train on from `step` to the end of its epoch (or of the run), in the
+ * epoch's order: whole batches of `batchSize`, `perEpoch` batches per epoch, out of `n` images.
  */
-export function remainingEpochRecords(
-  records: readonly FaceRecord[],
+export function remainingEpochIndices(
+  n: number,
   opts: { seed: number; step: number; perEpoch: number; totalSteps: number; batchSize: number },
-): FaceRecord[] {
+): number[] {
   const epoch = Math.floor(opts.step / opts.perEpoch);
   const within = opts.step % opts.perEpoch;
   const batchesLeft = Math.min(opts.perEpoch - within, opts.totalSteps - opts.step);
-  return epochOrder(opts.seed, epoch, records.length)
-    .slice(within * opts.batchSize, (within + batchesLeft) * opts.batchSize)
-    .map((i) => records[i] as FaceRecord);
+  return epochOrder(opts.seed, epoch, n).slice(
+    within * opts.batchSize,
+    (within + batchesLeft) * opts.batchSize,
+  );
 }
 
 /** Horizontal-flip augmentation of step `step`: images [N,H,W,3] -> [N,H,W,3], each flipped with p = 0.5. */
@@ -71,12 +74,12 @@ export function trimLog(file: string, step: number): void {
 }
 
 /**
- * The batches of a run from `startStep` to `totalSteps`, epoch after epoch, each flipped for its
+ * The batches of a run over `source` (a folder or a .rec) from `startStep` to `totalSteps`, epoch after epoch, each flipped for its
  * step when `flip`: images [N,size,size,3] (the caller disposes them) with the loader's batch
  * (labels, records). Bounded memory: one epoch's loader at a time.
  */
 export async function* resumableBatches(
-  records: readonly FaceRecord[],
+  source: FaceSource,
   opts: {
     seed: number;
     startStep: number;
@@ -91,7 +94,7 @@ export async function* resumableBatches(
   let step = opts.startStep;
   while (step < opts.totalSteps) {
     const loader = createLoader({
-      records: remainingEpochRecords(records, { ...opts, step }),
+      source: subsetSource(source, remainingEpochIndices(source.length, { ...opts, step })),
       batchSize: opts.batchSize,
       size: opts.size,
       dropLast: true,

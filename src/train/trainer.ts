@@ -24,7 +24,8 @@ import { createRng, type Rng } from '../core/rng.js';
 import { FaceMaeError } from '../core/errors.js';
 import { prepareOutDir } from '../core/fs.js';
 import { saveResolvedConfig } from '../config/resolve.js';
-import { listImageFolder } from '../data/image-folder.js';
+import { openFaceSource } from '../data/source.js';
+import type { FaceSource } from '../data/face-source.js';
 import type { FaceBatch, FaceRecord, OnProgress } from '../types.js';
 import { createOptimizer, type OptimizerConfig, type TrainOptimizer } from './optimizer.js';
 import { createSchedule, type ScheduleKind } from './schedule.js';
@@ -41,7 +42,7 @@ import { checkResumeDataset, datasetFingerprint, type DatasetFingerprint } from 
 
 /** The config keys every trainer has (the rest is its model's and loss's). */
 export interface TrainerConfig {
-  /** Image folder (<identity>/<image>) of training faces. */
+  /** Training faces: an identity folder (<identity>/<image>) or an insightface train.rec/.idx (file, folder or prefix). */
   data: string;
   /** Output run folder (checkpoint, log.jsonl, config.json, and the trainer's own files). */
   out: string;
@@ -94,10 +95,12 @@ export interface TrainerHooks<L> {
   runLength?: RunLength;
 }
 
-/** The training set as the trainer lists it. */
+/** The training set as the trainer opened it: an identity folder or a .rec/.idx pair. */
 export interface TrainingSet {
+  source: FaceSource;
+  /** Record i of the source (no decoding). */
   records: FaceRecord[];
-  /** Sorted identity names; record labels index this list. */
+  /** identities[label]: folder names (sorted), or label numbers for a .rec. */
   identities: string[];
 }
 
@@ -227,10 +230,17 @@ export async function runTrainer<C extends TrainerConfig, F extends object>(
   }
   let model: TrainerModel<F> | undefined;
   let opt: TrainOptimizer | undefined;
+  let source: FaceSource | undefined;
   try {
     if (!cfg.data) throw new FaceMaeError(`${task.name} needs a data folder (data)`, 'E_CONFIG');
     cfg = task.prepare ? task.prepare(cfg, { resuming }) : cfg;
-    const set: TrainingSet = await listImageFolder(cfg.data, { onWarning: hooks.onWarning });
+    source = await openFaceSource(cfg.data, { onWarning: hooks.onWarning });
+    const src = source;
+    const set: TrainingSet = {
+      source: src,
+      records: Array.from({ length: src.length }, (_, i) => src.record(i)),
+      identities: src.identities,
+    };
     const dataset = datasetFingerprint(cfg.data, set.records);
     if (ckpt) checkResumeDataset(cfg.out, ckpt.meta?.dataset as DatasetFingerprint | undefined, dataset);
     task.checkSet?.(set, cfg);
@@ -292,7 +302,7 @@ export async function runTrainer<C extends TrainerConfig, F extends object>(
     let windowStart = performance.now();
     let windowImgs = 0;
     let windowSums: Record<string, number> = {};
-    for await (const { images: x, batch } of resumableBatches(set.records, {
+    for await (const { images: x, batch } of resumableBatches(set.source, {
       seed: cfg.seed,
       startStep: step,
       perEpoch,
@@ -369,5 +379,6 @@ export async function runTrainer<C extends TrainerConfig, F extends object>(
     if (ckpt) disposeCheckpoint(ckpt);
     opt?.dispose();
     model?.dispose();
+    await source?.close();
   }
 }

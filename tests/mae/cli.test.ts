@@ -5,7 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../../src/engine/backend.js';
 import { buildProgram } from '../../src/cli/index.js';
-import { disposeCheckpoint, loadCheckpoint } from '../../src/train/checkpoint.js';
+import { disposeCheckpoint, loadCheckpoint } from '../../src/data/checkpoint.js';
 import { makeDataset, TINY_TEST } from './helpers.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'facemae-cli-'));

@@ -18,7 +18,7 @@ import {
   findIrmTeacherRef,
   modelFingerprint,
 } from '../../src/protect/privacy-audit.js';
-import { saveCheckpoint } from '../../src/train/checkpoint.js';
+import { saveCheckpoint } from '../../src/data/checkpoint.js';
 import { DEFAULT_TRAIN_MAE, trainMae } from '../../src/train/pretrain-mae.js';
 import { tf } from '../../src/engine/backend.js';
 import { makeDataset, tinyFaceNet, TINY_TEST } from '../mae/helpers.js';

@@ -7,6 +7,7 @@ import { subsamplePairs } from '../../src/loaders/verify-model.js';
 import { loadFaceNet } from '../../src/loaders/face-net.js';
 import { createEmbedder } from '../../src/loaders/embedders.js';
 import { tf } from '../../src/engine/backend.js';
+import { packImageFolder } from '../../src/data/recordio.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fr-train-'));
@@ -80,6 +81,17 @@ describe('trainFaceRecognizer', () => {
     const e = await emb.embed(new Uint8Array(2 * 32 * 32 * 3).fill(128), 2);
     expect(e.length).toBe(64);
     await emb.dispose();
+  });
+
+  it('trains on an insightface train.rec/.idx exactly as on the folder it was packed from', async () => {
+    const rec = path.join(tmp, 'packed', 'train');
+    await packImageFolder(base('').data, rec);
+    const fromFolder = await trainFaceRecognizer(base(path.join(tmp, 'rec-a'), { steps: 2 }));
+    const fromRec = await trainFaceRecognizer(
+      base(path.join(tmp, 'rec-b'), { steps: 2, data: `${rec}.rec` }),
+    );
+    expect(fromRec.steps).toBe(2);
+    expect(fromRec.last?.loss).toBe(fromFolder.last?.loss);
   });
 
   it('extends a finished run with a new run length on resume', async () => {
