@@ -48,6 +48,20 @@ export function isRecordIOSpec(spec: string): boolean {
 }
 
 /**
+ * The file name an image has in an identity-folder copy of its set: its own name for a file,
+ * `<index>.jpg` for a .rec record (how reconstruct and distort write .rec inputs).
+ */
+export function recordFileName(r: FaceRecord): string {
+  const h = r.path.lastIndexOf('.rec#');
+  return h >= 0 ? `${r.path.slice(h + 5)}.jpg` : path.basename(r.path);
+}
+
+/** All records of a source, in order (no decoding). */
+export function sourceRecords(src: FaceSource): FaceRecord[] {
+  return Array.from({ length: src.length }, (_, i) => src.record(i));
+}
+
+/**
  * Restricts a source to some of its images (`indices`, in that order); closing it leaves `src`
  * open. With `errors`, an unreadable image is recorded there (path -> message) and read as a
  * black placeholder, so one bad file does not stop a batch; the caller writes nothing for it.

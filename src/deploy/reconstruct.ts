@@ -13,7 +13,7 @@ import path from 'node:path';
 import { FaceMaeError } from '../core/errors.js';
 import { prepareOutDir, resolveInside } from '../core/fs.js';
 import { saveResolvedConfig } from '../config/resolve.js';
-import { openFaceSelection, subsetSource, type SourceSelection } from '../data/source.js';
+import { openFaceSelection, recordFileName, subsetSource, type SourceSelection } from '../data/source.js';
 import { createLoader, tensorToImages } from '../data/loader.js';
 import { writeImage } from '../data/image-folder.js';
 import { packImageFolder } from '../data/recordio.js';
@@ -83,7 +83,8 @@ function relKey(data: string, source: string): string {
 }
 
 function outputName(data: string, source: string, identity: string): string {
-  if (source.includes('.rec#')) return `images/${identity}/${source.slice(source.lastIndexOf('#') + 1)}.jpg`;
+  if (source.includes('.rec#'))
+    return `images/${identity}/${recordFileName({ path: source, identity, label: 0 })}`;
   const rel = relKey(data, source);
   return `images/${rel}`;
 }

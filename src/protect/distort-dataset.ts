@@ -1,6 +1,6 @@
 /**
- * Applies one baseline protection to a whole identity-folder dataset, writing the same layout
- * (`<out>/<identity>/<file>`). Streams one image at a time (bounded memory), writes atomically,
+ * Applies one baseline protection to a whole dataset (an identity folder or a .rec), writing an
+ * identity-folder layout (`<out>/<identity>/<file>`; `<index>.jpg` for a .rec record). Streams one image at a time (bounded memory), writes atomically,
  * resumes by skipping finished files, and saves its resolved config as `<out>/config.json`.
  * Each image draws from `rng.fork(<identity>/<file>)`, so the output is the same whatever the
  * order or the number of resumes.
@@ -11,12 +11,14 @@ import { saveResolvedConfig } from '../config/resolve.js';
 import { FaceMaeError } from '../core/errors.js';
 import { prepareOutDir, readJson } from '../core/fs.js';
 import { createRng } from '../core/rng.js';
-import { listImageFolder, onceWarning, readImage, writeImage, type OnWarning } from '../data/image-folder.js';
-import { fileRecords } from '../data/source.js';
+import { onceWarning, writeImage, type OnWarning } from '../data/image-folder.js';
+import { fileRecords, folderSource, openFaceSource, recordFileName, sourceRecords } from '../data/source.js';
 import type { OnProgress } from '../types.js';
+import type { FaceSource } from '../data/face-source.js';
 import { applyDistortion, checkDistortionSpec, type DistortionSpec } from './distortions.js';
 
 export interface DistortDatasetConfig extends DistortionSpec {
+  /** Identity folder or .rec (file, folder holding train.rec, or prefix). */
   data: string;
   out: string;
   seed: number;
@@ -61,9 +63,6 @@ export async function distortDataset(
   opts: DistortDatasetOptions = {},
 ): Promise<DistortDatasetResult> {
   checkDistortionSpec(cfg);
-  const records = opts.files
-    ? fileRecords(cfg.data, opts.files)
-    : (await listImageFolder(cfg.data, { onWarning: opts.onWarning })).records;
   const configFile = path.join(cfg.out, 'config.json');
   if (opts.resume && !opts.overwrite && fs.existsSync(configFile)) {
     const prev = readJson<{ config?: Partial<DistortDatasetConfig> }>(configFile).config ?? {};
@@ -76,15 +75,31 @@ export async function distortDataset(
       }
     }
   }
+  // a queue shard names its files; otherwise the whole folder or .rec
+  const source = opts.files
+    ? folderSource(fileRecords(cfg.data, opts.files), cfg.data)
+    : await openFaceSource(cfg.data, { onWarning: opts.onWarning });
+  try {
+    return await distortSource(cfg, opts, source);
+  } finally {
+    await source.close();
+  }
+}
+
+async function distortSource(
+  cfg: DistortDatasetConfig,
+  opts: DistortDatasetOptions,
+  source: FaceSource,
+): Promise<DistortDatasetResult> {
   prepareOutDir(cfg.out, { resume: opts.resume, overwrite: opts.overwrite });
   if (opts.saveConfig ?? true) saveResolvedConfig(cfg.out, 'distort', cfg);
   const root = createRng(cfg.seed);
-  const total = records.length;
+  const total = source.length;
   const errors: DistortDatasetResult['errors'] = [];
   let size = cfg.size;
-  if (size === undefined && records.length > 0) {
+  if (size === undefined && total > 0) {
     // an unreadable first image is reported by the loop below, not here
-    const first = await readImage(records[0]!.path).catch(() => undefined);
+    const first = await source.read(0).catch(() => undefined);
     if (first && first.width === first.height) size = first.width;
   }
   const onWarning = onceWarning(opts.onWarning);
@@ -94,15 +109,16 @@ export async function distortDataset(
   let next = 0;
   const worker = async () => {
     while (next < total) {
-      const rec = records[next++]!;
-      const name = path.basename(rec.path);
+      const i = next++;
+      const rec = source.record(i);
+      const name = recordFileName(rec);
       const dst = path.join(cfg.out, rec.identity, name);
       if (opts.resume && !opts.overwrite && fs.existsSync(dst)) {
         skipped++;
       } else {
         let img;
         try {
-          img = await readImage(rec.path, size ? { size, onWarning } : {});
+          img = await source.read(i, size ? { size, onWarning } : {});
         } catch (e) {
           if (opts.onImageError !== 'skip') throw e;
           errors.push({ source: rec.path, message: e instanceof Error ? e.message : String(e) });
@@ -123,6 +139,6 @@ export async function distortDataset(
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, worker));
-  const identities = new Set(records.map((r) => r.identity)).size;
+  const identities = new Set(sourceRecords(source).map((r) => r.identity)).size;
   return { out: cfg.out, total, written, skipped, identities, errors };
 }

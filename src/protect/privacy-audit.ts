@@ -8,7 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { FaceMaeError } from '../core/errors.js';
 import { createRng } from '../core/rng.js';
-import { listImageFolder, readImage, type OnWarning } from '../data/image-folder.js';
+import type { OnWarning } from '../data/image-folder.js';
+import type { FaceSource } from '../data/face-source.js';
+import { openFaceSource, recordFileName, sourceRecords } from '../data/source.js';
 import { retrievalMetrics, type RetrievalMetrics } from '../eval/retrieval.js';
 import { FACEPLUGIN_ONNX, modelFingerprint } from '../loaders/model-fingerprint.js';
 import type { Embedder, FaceRecord, OnProgress } from '../types.js';
@@ -24,7 +26,7 @@ export interface EmbeddedSet {
 }
 
 /** An image's key across versions of a set: `<identity>/<file stem>` (extensions may differ). */
-export const keyOf = (r: FaceRecord) => `${r.identity}/${path.parse(r.path).name}`;
+export const keyOf = (r: FaceRecord) => `${r.identity}/${path.parse(recordFileName(r)).name}`;
 
 /**
  * The first `perIdentity` images (sorted) of each identity, as keys: a fixed, seed-free subset
@@ -41,7 +43,7 @@ export function firstImagesPerIdentity(records: readonly FaceRecord[], perIdenti
   return keys;
 }
 
-/** Embeds every image of an identity folder, `batchSize` at a time (bounded memory). */
+/** Embeds every image of an identity folder or a .rec, `batchSize` at a time (bounded memory). */
 export async function embedFolder(
   dir: string,
   embedder: Embedder,
@@ -53,18 +55,33 @@ export async function embedFolder(
     keys?: ReadonlySet<string>;
   } = {},
 ): Promise<EmbeddedSet> {
-  const listed = await listImageFolder(dir, { onWarning: opts.onWarning });
-  const { identities } = listed;
-  const records = opts.keys ? listed.records.filter((r) => opts.keys!.has(keyOf(r))) : listed.records;
+  const source = await openFaceSource(dir, { onWarning: opts.onWarning });
+  try {
+    return await embedSource(source, dir, embedder, opts);
+  } finally {
+    await source.close();
+  }
+}
+
+async function embedSource(
+  source: FaceSource,
+  dir: string,
+  embedder: Embedder,
+  opts: { batchSize?: number; onProgress?: OnProgress; onWarning?: OnWarning; keys?: ReadonlySet<string> },
+): Promise<EmbeddedSet> {
+  const { identities } = source;
+  const all = sourceRecords(source).map((r, i) => ({ r, i }));
+  const picked = opts.keys ? all.filter(({ r }) => opts.keys!.has(keyOf(r))) : all;
+  const records = picked.map(({ r }) => r);
   if (records.length === 0) throw new FaceMaeError(`none of the selected images is in ${dir}`, 'E_EMPTY');
   const s = embedder.inputSize;
   const bs = opts.batchSize ?? 32;
   const out = new Float32Array(records.length * embedder.embeddingDim);
   for (let i = 0; i < records.length; i += bs) {
-    const batch = records.slice(i, i + bs);
+    const batch = picked.slice(i, i + bs);
     const pixels = new Uint8Array(batch.length * s * s * 3);
     const imgs = await Promise.all(
-      batch.map((r) => readImage(r.path, { size: s, onWarning: opts.onWarning })),
+      batch.map(({ i: k }) => source.read(k, { size: s, onWarning: opts.onWarning })),
     );
     imgs.forEach((img, j) => pixels.set(img.data, j * s * s * 3));
     const emb = await embedder.embed(pixels, batch.length);

@@ -10,6 +10,7 @@ import { saveResolvedConfig } from '../config/resolve.js';
 import { FaceMaeError } from '../core/errors.js';
 import { createRng } from '../core/rng.js';
 import { listImageFolder, readImage } from '../data/image-folder.js';
+import { openFaceSource, recordFileName, sourceRecords } from '../data/source.js';
 import { splitIdentities } from '../data/split.js';
 import { distortDataset } from '../protect/distort-dataset.js';
 import { fillPatches, maskPatches } from '../protect/distortions.js';
@@ -182,6 +183,28 @@ async function materialiseSplit(trainDir: string, split: SplitConfig, out: strin
   return { ...summary, deploy: undefined };
 }
 
+/** The records of a deployment set (identity folder or .rec), in order. */
+async function listRecords(data: string): Promise<FaceRecord[]> {
+  const src = await openFaceSource(data);
+  try {
+    return sourceRecords(src);
+  } finally {
+    await src.close();
+  }
+}
+
+/** One image of a deployment set by its record (a file, or a .rec record). */
+async function readRecord(data: string, rec: FaceRecord, size: number): Promise<RgbImage> {
+  if (!rec.path.includes('.rec#')) return readImage(rec.path, { size });
+  const src = await openFaceSource(data);
+  try {
+    const i = sourceRecords(src).findIndex((r) => r.path === rec.path);
+    return await src.read(i, { size });
+  } finally {
+    await src.close();
+  }
+}
+
 /** `<identity>/<file>` -> kept patch indices, from a reconstruction manifest (empty when absent). */
 function readKeptPatches(file: string): Map<string, number[]> {
   const out = new Map<string, number[]>();
@@ -190,7 +213,10 @@ function readKeptPatches(file: string): Map<string, number[]> {
     try {
       const m = JSON.parse(line) as { source?: string; identity?: string; keep?: number[] };
       if (m.source && m.identity && Array.isArray(m.keep))
-        out.set(`${m.identity}/${path.basename(m.source)}`, m.keep);
+        out.set(
+          `${m.identity}/${recordFileName({ path: m.source, identity: m.identity, label: 0 })}`,
+          m.keep,
+        );
     } catch {
       /* a partial last line of an interrupted run */
     }
@@ -395,10 +421,7 @@ export async function runSweep(
   const getKeys = async () =>
     cfg.privacyImagesPerIdentity === null
       ? undefined
-      : (keys ??= firstImagesPerIdentity(
-          (await listImageFolder(deployDir)).records,
-          cfg.privacyImagesPerIdentity,
-        ));
+      : (keys ??= firstImagesPerIdentity(await listRecords(deployDir), cfg.privacyImagesPerIdentity));
   for (const s of sets) {
     const makers = [...(s.step ? [s.step] : deploySteps), 'mae'];
     steps.push({
@@ -503,14 +526,14 @@ export async function runSweep(
     deps: [...new Set(sets.flatMap((s) => (s.step ? [s.step] : deploySteps)))],
     config: { rows: cfg.gridRows, cols: gridCols, seed, patchSize: cfg.patchSize, masks: 'manifest' },
     run: async ({ outDir }) => {
-      const { records } = await listImageFolder(deployDir);
+      const records = await listRecords(deployDir);
       const firsts = records
         .filter((r, i) => i === 0 || records[i - 1]!.identity !== r.identity)
         .slice(0, cfg.gridRows);
       const rng = createRng(seed).fork('grid');
       const rows: Array<Array<RgbImage | undefined>> = [];
-      const find = async (dir: string, rec: { identity: string; path: string }) => {
-        const stem = path.parse(rec.path).name;
+      const find = async (dir: string, rec: FaceRecord) => {
+        const stem = path.parse(recordFileName(rec)).name;
         const folder = path.join(dir, rec.identity);
         const f = fs.existsSync(folder)
           ? fs.readdirSync(folder).find((x) => path.parse(x).name === stem)
@@ -522,10 +545,10 @@ export async function runSweep(
       for (const r of cfg.maskRatios)
         kept.set(r, readKeptPatches(path.join(stepsDir, `facemae-r${r}`, 'manifest.jsonl')));
       for (const rec of firsts) {
-        const orig = await readImage(rec.path, { size: cfg.size });
+        const orig = await readRecord(deployDir, rec, cfg.size);
         const row: Array<RgbImage | undefined> = [orig];
         for (const r of cfg.maskRatios) {
-          const keep = kept.get(r)?.get(`${rec.identity}/${path.basename(rec.path)}`);
+          const keep = kept.get(r)?.get(`${rec.identity}/${recordFileName(rec)}`);
           row.push(
             keep
               ? maskWithKeep(orig, keep, cfg.patchSize)

@@ -24,7 +24,7 @@ import { createRng, type Rng } from '../core/rng.js';
 import { FaceMaeError } from '../core/errors.js';
 import { prepareOutDir } from '../core/fs.js';
 import { saveResolvedConfig } from '../config/resolve.js';
-import { openFaceSource } from '../data/source.js';
+import { openFaceSource, sourceRecords } from '../data/source.js';
 import type { FaceSource } from '../data/face-source.js';
 import type { FaceBatch, FaceRecord, OnProgress } from '../types.js';
 import { createOptimizer, type OptimizerConfig, type TrainOptimizer } from './optimizer.js';
@@ -236,11 +236,7 @@ export async function runTrainer<C extends TrainerConfig, F extends object>(
     cfg = task.prepare ? task.prepare(cfg, { resuming }) : cfg;
     source = await openFaceSource(cfg.data, { onWarning: hooks.onWarning });
     const src = source;
-    const set: TrainingSet = {
-      source: src,
-      records: Array.from({ length: src.length }, (_, i) => src.record(i)),
-      identities: src.identities,
-    };
+    const set: TrainingSet = { source: src, records: sourceRecords(src), identities: src.identities };
     const dataset = datasetFingerprint(cfg.data, set.records);
     if (ckpt) checkResumeDataset(cfg.out, ckpt.meta?.dataset as DatasetFingerprint | undefined, dataset);
     task.checkSet?.(set, cfg);

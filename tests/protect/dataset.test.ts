@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { distortDataset } from '../../src/protect/distort-dataset.js';
+import { packImageFolder } from '../../src/data/recordio.js';
 import {
   checkAttackerIndependence,
   FACEPLUGIN_ONNX,
@@ -81,6 +82,19 @@ describe('distortDataset', () => {
 });
 
 describe('privacyAudit', () => {
+  it('distorts and attacks an insightface .rec like the folder it was packed from', async () => {
+    const rec = path.join(tmp(), 'train');
+    await packImageFolder(data, rec);
+    const light = path.join(tmp(), 'light-rec');
+    const r = await distortDataset({ method: 'blur', strength: 1, data: `${rec}.rec`, out: light, seed: 0 });
+    expect(r.total).toBe(24);
+    // .rec records are written as <identity>/<index>.jpg
+    expect(fs.readdirSync(light).filter((f) => f !== 'config.json')).toHaveLength(6);
+    const a = await privacyAudit({ original: `${rec}.rec`, protected: light, embedder: pixelEmbedder });
+    expect(a.numProbes).toBe(24);
+    expect(a.instanceTop1).toBeGreaterThan(0.9);
+  });
+
   it('re-identifies lightly blurred copies and much less of heavily pixelated ones', async () => {
     const light = path.join(tmp(), 'light');
     const heavy = path.join(tmp(), 'heavy');

@@ -23,7 +23,7 @@ export function registerDistort(program: Command): void {
       '[number] mask: ratio in [0,1); blur: Gaussian sigma px; pixelate: block px; noise: std in [0,255] (default: 0.75)',
       parseNumber('--strength'),
     )
-    .option('--data <dir>', '[string] input identity folders <dir>/<identity>/<image>')
+    .option('--data <dir>', '[string] input identity folders <dir>/<identity>/<image> or a .rec/.idx')
     .option('--out <dir>', '[string] output folder (same layout)')
     .option('--seed <n>', '[integer] seed for mask/noise (default: 0)', parseInteger('--seed'))
     .option('--patch-size <n>', '[integer] mask patch side in px (default: 16)', parseInteger('--patch-size'))

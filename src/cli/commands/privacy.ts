@@ -18,7 +18,7 @@ export function registerPrivacy(program: Command): void {
     .description(
       'face-retrieval attack: each protected image is a probe against the gallery of all originals',
     )
-    .requiredOption('--original <dir>', '[string] original identity folders (the gallery)')
+    .requiredOption('--original <dir>', '[string] original identity folders or .rec/.idx (the gallery)')
     .requiredOption(
       '--protected <dir>',
       '[string] protected images, same <identity>/<name> layout (the probes)',
