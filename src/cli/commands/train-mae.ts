@@ -10,7 +10,10 @@ export function registerTrainMae(program: Command): void {
   program
     .command('train-mae')
     .description('train the masked autoencoder (MSE on masked patches + lambda*IRM)')
-    .requiredOption('--data <dir>', '[string] training faces: identity folders (<identity>/<image>) or an insightface train.rec/.idx')
+    .requiredOption(
+      '--data <dir>',
+      '[string] training faces: identity folders (<identity>/<image>) or an insightface train.rec/.idx',
+    )
     .requiredOption('--out <dir>', '[string] run folder (checkpoint, log.jsonl, samples/, config.json)')
     .option(
       '--irm-teacher <spec>',
