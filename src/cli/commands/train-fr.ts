@@ -14,7 +14,10 @@ export function registerTrainFr(program: Command): void {
     .description(
       'train a face-recognition model with an ArcFace-style margin loss (insightface arcface_torch recipe)',
     )
-    .option('--data <dir>', '[string] aligned 112×112 faces: identity folders <dir>/<identity>/<image> or a train.rec/.idx')
+    .option(
+      '--data <dir>',
+      '[string] aligned 112×112 faces: identity folders <dir>/<identity>/<image> or a train.rec/.idx',
+    )
     .option('--out <dir>', '[string] run folder (checkpoint, log.jsonl, verification.jsonl, config.json)')
     .option('--backbone <name>', '[string] r18|r34|r50|r100|r18-half|r-tiny|mbf|mbf-small (default: r-tiny)')
     .option(
