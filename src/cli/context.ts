@@ -31,3 +31,10 @@ export const parseInteger = (name: string) => (v: string) => {
   return n;
 };
 export const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/**
+ * "(default: X)" for a flag's help, read from the library's typed defaults (DEFAULT_TRAIN_MAE,
+ * ...): the one place a default is written.
+ */
+export const byDefault = (value: unknown, note = ''): string =>
+  `(default: ${value === null ? 'none' : String(value)}${note})`;

@@ -4,11 +4,32 @@ import { FaceMaeError } from '../../core/errors.js';
 import { MARGIN_PRESETS, type MarginPreset } from '../../losses/margin.js';
 import { DEFAULT_TRAIN_FR, trainFaceRecognizer, type TrainFrConfig } from '../../train/train-face.js';
 import type { OptimizerKind } from '../../train/optimizer.js';
-import { collect, contextOf, parseInteger, parseNumber } from '../context.js';
+import { byDefault, collect, contextOf, parseInteger, parseNumber } from '../context.js';
 import { printJson } from '../logger.js';
 import { createProgress, type ProgressBar } from '../progress.js';
 
+/** The flags of `train-fr`, as commander parses them (undefined: not given). */
+interface TrainFrFlags {
+  data?: string;
+  out?: string;
+  backbone?: string;
+  loss?: string;
+  epochs?: number;
+  steps?: number;
+  batchSize?: number;
+  lr?: number;
+  optimizer?: string;
+  verify?: string[];
+  verifyEvery?: number;
+  seed?: number;
+  config?: string;
+  set?: string[];
+  resume?: boolean;
+  overwrite?: boolean;
+}
+
 export function registerTrainFr(program: Command): void {
+  const D = DEFAULT_TRAIN_FR;
   program
     .command('train-fr')
     .description(
@@ -19,16 +40,19 @@ export function registerTrainFr(program: Command): void {
       '[string] aligned 112×112 faces: identity folders <dir>/<identity>/<image> or a train.rec/.idx',
     )
     .option('--out <dir>', '[string] run folder (checkpoint, log.jsonl, verification.jsonl, config.json)')
-    .option('--backbone <name>', '[string] r18|r34|r50|r100|r18-half|r-tiny|mbf|mbf-small (default: r-tiny)')
+    .option(
+      '--backbone <name>',
+      `[string] r18|r34|r50|r100|r18-half|r-tiny|mbf|mbf-small ${byDefault(D.backbone)}`,
+    )
     .option(
       '--loss <preset>',
       `[string] ${Object.keys(MARGIN_PRESETS).join('|')} margin preset (default: arcface)`,
     )
-    .option('--epochs <n>', '[number] epochs (default: 1)', parseNumber('--epochs'))
+    .option('--epochs <n>', `[number] epochs ${byDefault(D.epochs)}`, parseNumber('--epochs'))
     .option('--steps <n>', '[integer] optimizer steps (wins over --epochs)', parseInteger('--steps'))
-    .option('--batch-size <n>', '[integer] (default: 32)', parseInteger('--batch-size'))
-    .option('--lr <x>', '[number] peak learning rate (default: 0.1)', parseNumber('--lr'))
-    .option('--optimizer <name>', '[string] sgd|adamw (default: sgd)')
+    .option('--batch-size <n>', `[integer] ${byDefault(D.batchSize)}`, parseInteger('--batch-size'))
+    .option('--lr <x>', `[number] peak learning rate ${byDefault(D.lr)}`, parseNumber('--lr'))
+    .option('--optimizer <name>', `[string] sgd|adamw ${byDefault(D.optimizer)}`)
     .option(
       '--verify <spec>',
       '[string] verification set scored during/after training, e.g. lfw:DIR (repeatable)',
@@ -36,49 +60,49 @@ export function registerTrainFr(program: Command): void {
     )
     .option(
       '--verify-every <n>',
-      '[integer] steps between verifications (default: 0 = at the end)',
+      `[integer] steps between verifications ${byDefault(D.verifyEvery, ' = at the end')}`,
       parseInteger('--verify-every'),
     )
-    .option('--seed <n>', '[integer] (default: 0)', parseInteger('--seed'))
+    .option('--seed <n>', `[integer] ${byDefault(D.seed)}`, parseInteger('--seed'))
     .option('--config <file>', '[string] JSON config (flags win)')
     .option('--set <key=value>', '[string] override any config key, e.g. margin.m2=0.4 (repeatable)', collect)
     .option('--resume', 'continue the run in --out from its checkpoint')
     .option('--overwrite', 'start over in a non-empty --out')
-    .action(async (o: Record<string, unknown>, cmd: Command) => {
+    .action(async (o: TrainFrFlags, cmd: Command) => {
       const { opts, log } = contextOf(cmd);
-      const preset = o.loss as string | undefined;
+      const preset = o.loss;
       if (preset !== undefined && !(preset in MARGIN_PRESETS)) {
         throw new FaceMaeError(
           `--loss must be one of ${Object.keys(MARGIN_PRESETS).join(', ')}, got "${preset}"`,
         );
       }
-      const optimizer = o.optimizer as string | undefined;
+      const optimizer = o.optimizer;
       if (optimizer !== undefined && optimizer !== 'sgd' && optimizer !== 'adamw') {
         throw new FaceMaeError(`--optimizer must be sgd or adamw, got "${optimizer}"`);
       }
       const flags: DeepPartial<TrainFrConfig> = {
-        data: o.data as string | undefined,
-        out: o.out as string | undefined,
-        backbone: o.backbone as string | undefined,
+        data: o.data,
+        out: o.out,
+        backbone: o.backbone,
         margin: preset ? { ...MARGIN_PRESETS[preset as MarginPreset] } : undefined,
-        epochs: o.epochs as number | undefined,
-        steps: o.steps as number | undefined,
-        batchSize: o.batchSize as number | undefined,
-        lr: o.lr as number | undefined,
+        epochs: o.epochs,
+        steps: o.steps,
+        batchSize: o.batchSize,
+        lr: o.lr,
         optimizer: optimizer as OptimizerKind | undefined,
-        verify: o.verify as string[] | undefined,
-        verifyEvery: o.verifyEvery as number | undefined,
-        seed: o.seed as number | undefined,
+        verify: o.verify,
+        verifyEvery: o.verifyEvery,
+        seed: o.seed,
       };
       const withSets = resolveConfig<TrainFrConfig>({
         defaults: DEFAULT_TRAIN_FR,
-        configFile: o.config as string | undefined,
+        configFile: o.config,
         flags,
       });
       const cfg = resolveConfig<TrainFrConfig>({
         defaults: DEFAULT_TRAIN_FR,
         fileConfig: withSets as DeepPartial<TrainFrConfig>,
-        flags: parseDottedOverrides((o.set as string[] | undefined) ?? []) as DeepPartial<TrainFrConfig>,
+        flags: parseDottedOverrides(o.set ?? []) as DeepPartial<TrainFrConfig>,
       });
       if (!cfg.out) throw new FaceMaeError('--out <dir> is required');
       if (!cfg.data && !o.resume) throw new FaceMaeError('--data <dir> is required');
@@ -86,9 +110,7 @@ export function registerTrainFr(program: Command): void {
       const res = await trainFaceRecognizer(cfg, {
         resume: Boolean(o.resume),
         runLength:
-          o.steps !== undefined || o.epochs !== undefined
-            ? { steps: o.steps as number | undefined, epochs: o.epochs as number | undefined }
-            : undefined,
+          o.steps !== undefined || o.epochs !== undefined ? { steps: o.steps, epochs: o.epochs } : undefined,
         overwrite: Boolean(o.overwrite),
         onWarning: log.warn,
         onProgress: (d, t, status) => {

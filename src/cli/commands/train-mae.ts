@@ -2,11 +2,35 @@ import type { Command } from 'commander';
 import { parseDottedOverrides, resolveConfig, type DeepPartial } from '../../config/resolve.js';
 import { DEFAULT_TRAIN_MAE, trainMae, type TrainMaeConfig } from '../../train/pretrain-mae.js';
 import type { MaePresetName } from '../../models/mae/config.js';
-import { collect, contextOf, parseInteger, parseNumber } from '../context.js';
+import { byDefault, collect, contextOf, parseInteger, parseNumber } from '../context.js';
 import { printJson } from '../logger.js';
 import { createProgress, type ProgressBar } from '../progress.js';
 
+/** The flags of `train-mae`, as commander parses them (undefined: not given). */
+interface TrainMaeFlags {
+  data?: string;
+  out?: string;
+  irmTeacher?: string;
+  init?: string;
+  irmWeight?: number;
+  maskRatio?: number;
+  steps?: number;
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  preset?: MaePresetName;
+  imageSize?: number;
+  seed?: number;
+  checkpointEvery?: number;
+  sampleEvery?: number;
+  config?: string;
+  set?: string[];
+  resume?: boolean;
+  overwrite?: boolean;
+}
+
 export function registerTrainMae(program: Command): void {
+  const D = DEFAULT_TRAIN_MAE;
   program
     .command('train-mae')
     .description('train the masked autoencoder (MSE on masked patches + lambda*IRM)')
@@ -23,35 +47,43 @@ export function registerTrainMae(program: Command): void {
       '--init <run>',
       '[string] start from a trained MAE (run folder or compact model, e.g. assets/models/facemae-tiny): fine-tuning',
     )
-    .option('--irm-weight <x>', '[number] lambda of the IRM term (default: 1)', parseNumber('--irm-weight'))
+    .option(
+      '--irm-weight <x>',
+      `[number] lambda of the IRM term ${byDefault(D.irm.weight)}`,
+      parseNumber('--irm-weight'),
+    )
     .option(
       '--mask-ratio <r>',
-      '[number] fraction of patches removed (default: 0.75)',
+      `[number] fraction of patches removed ${byDefault(D.maskRatio)}`,
       parseNumber('--mask-ratio'),
     )
     .option('--steps <n>', '[integer] training steps (overrides --epochs)', parseInteger('--steps'))
-    .option('--epochs <n>', '[number] training epochs (default: 10)', parseNumber('--epochs'))
-    .option('--batch-size <n>', '[integer] images per step (default: 32)', parseInteger('--batch-size'))
-    .option('--lr <x>', '[number] peak learning rate after warm-up (default: 1e-3)', parseNumber('--lr'))
-    .option('--preset <name>', '[string] model size: tiny | small | base (default: tiny)')
+    .option('--epochs <n>', `[number] training epochs ${byDefault(D.epochs)}`, parseNumber('--epochs'))
+    .option(
+      '--batch-size <n>',
+      `[integer] images per step ${byDefault(D.batchSize)}`,
+      parseInteger('--batch-size'),
+    )
+    .option('--lr <x>', `[number] peak learning rate after warm-up ${byDefault(D.lr)}`, parseNumber('--lr'))
+    .option('--preset <name>', `[string] model size: tiny | small | base ${byDefault(D.model.preset)}`)
     .option(
       '--image-size <n>',
-      '[integer] input side in pixels, a multiple of the patch (default: 112)',
+      `[integer] input side in pixels, a multiple of the patch ${byDefault(D.model.imageSize)}`,
       parseInteger('--image-size'),
     )
     .option(
       '--seed <n>',
-      '[integer] seed of weights, batch order, flips and masks (default: 0)',
+      `[integer] seed of weights, batch order, flips and masks ${byDefault(D.seed)}`,
       parseInteger('--seed'),
     )
     .option(
       '--checkpoint-every <n>',
-      '[integer] steps between checkpoints (default: 200)',
+      `[integer] steps between checkpoints ${byDefault(D.checkpointEvery)}`,
       parseInteger('--checkpoint-every'),
     )
     .option(
       '--sample-every <n>',
-      '[integer] steps between sample grids (default: 200)',
+      `[integer] steps between sample grids ${byDefault(D.sampleEvery)}`,
       parseInteger('--sample-every'),
     )
     .option('--config <file>', '[string] JSON config (flags win)')
@@ -65,30 +97,27 @@ export function registerTrainMae(program: Command): void {
       'continue the run in --out from its last checkpoint (its saved config; --steps/--epochs may change the length)',
     )
     .option('--overwrite', 'write into a non-empty --out from scratch')
-    .action(async (o: Record<string, unknown>, cmd: Command) => {
+    .action(async (o: TrainMaeFlags, cmd: Command) => {
       const { opts, log } = contextOf(cmd);
-      const sets = parseDottedOverrides((o.set as string[] | undefined) ?? []) as DeepPartial<TrainMaeConfig>;
+      const sets = parseDottedOverrides(o.set ?? []) as DeepPartial<TrainMaeConfig>;
       const flags: DeepPartial<TrainMaeConfig> = {
-        data: o.data as string,
-        out: o.out as string,
-        init: o.init as string | undefined,
-        maskRatio: o.maskRatio as number | undefined,
-        steps: o.steps as number | undefined,
-        epochs: o.epochs as number | undefined,
-        batchSize: o.batchSize as number | undefined,
-        lr: o.lr as number | undefined,
-        seed: o.seed as number | undefined,
-        checkpointEvery: o.checkpointEvery as number | undefined,
-        sampleEvery: o.sampleEvery as number | undefined,
-        irm: { teacher: o.irmTeacher as string | undefined, weight: o.irmWeight as number | undefined },
-        model: {
-          preset: o.preset as MaePresetName | undefined,
-          imageSize: o.imageSize as number | undefined,
-        },
+        data: o.data,
+        out: o.out,
+        init: o.init,
+        maskRatio: o.maskRatio,
+        steps: o.steps,
+        epochs: o.epochs,
+        batchSize: o.batchSize,
+        lr: o.lr,
+        seed: o.seed,
+        checkpointEvery: o.checkpointEvery,
+        sampleEvery: o.sampleEvery,
+        irm: { teacher: o.irmTeacher, weight: o.irmWeight },
+        model: { preset: o.preset, imageSize: o.imageSize },
       };
       const fromFlags = resolveConfig<TrainMaeConfig>({
         defaults: DEFAULT_TRAIN_MAE,
-        configFile: o.config as string | undefined,
+        configFile: o.config,
         flags,
       });
       const cfg = resolveConfig<TrainMaeConfig>({
@@ -102,9 +131,7 @@ export function registerTrainMae(program: Command): void {
         overwrite: Boolean(o.overwrite),
         // with --resume the saved config is used; an explicit --steps/--epochs changes the run length
         runLength:
-          o.steps !== undefined || o.epochs !== undefined
-            ? { steps: o.steps as number | undefined, epochs: o.epochs as number | undefined }
-            : undefined,
+          o.steps !== undefined || o.epochs !== undefined ? { steps: o.steps, epochs: o.epochs } : undefined,
         onWarning: log.warn,
         onProgress: (d, t, status) => {
           bar ??= createProgress('train-mae', t, { quiet: opts.quiet });
