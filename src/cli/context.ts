@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { parseDottedOverrides, resolveConfig, type DeepPartial } from '../config/resolve.js';
 import { createLogger, type Logger } from './logger.js';
 
 /** Options every verb accepts (declared once on the root program). */
@@ -31,6 +32,20 @@ export const parseInteger = (name: string) => (v: string) => {
   return n;
 };
 export const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** A command's config: typed defaults < `--config` file < its flags < `--set key=value` overrides. */
+export function resolveCommandConfig<T>(
+  defaults: T,
+  o: { config?: string; set?: string[] },
+  flags: DeepPartial<T>,
+): T {
+  const fromFlags = resolveConfig<T>({ defaults, configFile: o.config, flags });
+  return resolveConfig<T>({
+    defaults,
+    fileConfig: fromFlags as DeepPartial<T>,
+    flags: parseDottedOverrides(o.set ?? []) as DeepPartial<T>,
+  });
+}
 
 /**
  * "(default: X)" for a flag's help, read from the library's typed defaults (DEFAULT_TRAIN_MAE,

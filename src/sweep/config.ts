@@ -180,6 +180,12 @@ export function resolveSweepPaths(cfg: SweepConfig, baseDir: string): SweepConfi
   const p = (x: string) => (x && !path.isAbsolute(x) ? path.resolve(baseDir, x) : x);
   /** A model spec: keyword, or a path. */
   const model = (x: string) => (x === 'faceplugin' || x === 'train' || isGraphModelSpec(x) ? x : p(x));
+  /** An MAE section (mae, ablation): its pretrained run and fine-tuning source are paths. */
+  const maeSection = <S extends { pretrained: string | null; train: MaeTrainSection }>(sec: S): S => ({
+    ...sec,
+    pretrained: sec.pretrained ? p(sec.pretrained) : null,
+    train: typeof sec.train.init === 'string' ? { ...sec.train, init: p(sec.train.init) } : sec.train,
+  });
   const spec = (x: string) => {
     const m = SPEC_PREFIX.exec(x);
     return m ? `${m[1]}:${p(m[2]!)}` : p(x);
@@ -247,27 +253,11 @@ export function resolveSweepPaths(cfg: SweepConfig, baseDir: string): SweepConfi
         ? p(cfg.deploy)
         : { ...cfg.deploy, dir: p(cfg.deploy.dir), excludeListed: cfg.deploy.excludeListed?.map(p) },
     split: cfg.split ? { ...cfg.split, dir: p(cfg.split.dir) } : null,
-    ablation: cfg.ablation
-      ? {
-          ...cfg.ablation,
-          pretrained: cfg.ablation.pretrained ? p(cfg.ablation.pretrained) : null,
-          train:
-            typeof cfg.ablation.train.init === 'string'
-              ? { ...cfg.ablation.train, init: p(cfg.ablation.train.init) }
-              : cfg.ablation.train,
-        }
-      : null,
+    ablation: cfg.ablation ? maeSection(cfg.ablation) : null,
     verify: cfg.verify.map(spec),
     teacher: model(cfg.teacher),
     attackers: cfg.attackers.map(model),
     ...(cfg.attacker === undefined ? {} : { attacker: model(cfg.attacker) }),
-    mae: {
-      ...cfg.mae,
-      pretrained: cfg.mae.pretrained ? p(cfg.mae.pretrained) : null,
-      train:
-        typeof cfg.mae.train.init === 'string'
-          ? { ...cfg.mae.train, init: p(cfg.mae.train.init) }
-          : cfg.mae.train,
-    },
+    mae: maeSection(cfg.mae),
   };
 }

@@ -1,10 +1,17 @@
 import type { Command } from 'commander';
-import { parseDottedOverrides, resolveConfig, type DeepPartial } from '../../config/resolve.js';
+import type { DeepPartial } from '../../config/resolve.js';
 import { FaceMaeError } from '../../core/errors.js';
 import { MARGIN_PRESETS, type MarginPreset } from '../../losses/margin.js';
 import { DEFAULT_TRAIN_FR, trainFaceRecognizer, type TrainFrConfig } from '../../train/train-face.js';
 import type { OptimizerKind } from '../../train/optimizer.js';
-import { byDefault, collect, contextOf, parseInteger, parseNumber } from '../context.js';
+import {
+  byDefault,
+  collect,
+  contextOf,
+  resolveCommandConfig,
+  parseInteger,
+  parseNumber,
+} from '../context.js';
 import { printJson } from '../logger.js';
 import { createProgress, type ProgressBar } from '../progress.js';
 
@@ -94,16 +101,7 @@ export function registerTrainFr(program: Command): void {
         verifyEvery: o.verifyEvery,
         seed: o.seed,
       };
-      const withSets = resolveConfig<TrainFrConfig>({
-        defaults: DEFAULT_TRAIN_FR,
-        configFile: o.config,
-        flags,
-      });
-      const cfg = resolveConfig<TrainFrConfig>({
-        defaults: DEFAULT_TRAIN_FR,
-        fileConfig: withSets as DeepPartial<TrainFrConfig>,
-        flags: parseDottedOverrides(o.set ?? []) as DeepPartial<TrainFrConfig>,
-      });
+      const cfg = resolveCommandConfig<TrainFrConfig>(DEFAULT_TRAIN_FR, o, flags);
       if (!cfg.out) throw new FaceMaeError('--out <dir> is required');
       if (!cfg.data && !o.resume) throw new FaceMaeError('--data <dir> is required');
       let bar: ProgressBar | undefined;

@@ -1,8 +1,15 @@
 import type { Command } from 'commander';
-import { parseDottedOverrides, resolveConfig, type DeepPartial } from '../../config/resolve.js';
+import type { DeepPartial } from '../../config/resolve.js';
 import { DEFAULT_TRAIN_MAE, trainMae, type TrainMaeConfig } from '../../train/pretrain-mae.js';
 import type { MaePresetName } from '../../models/mae/config.js';
-import { byDefault, collect, contextOf, parseInteger, parseNumber } from '../context.js';
+import {
+  byDefault,
+  collect,
+  contextOf,
+  resolveCommandConfig,
+  parseInteger,
+  parseNumber,
+} from '../context.js';
 import { printJson } from '../logger.js';
 import { createProgress, type ProgressBar } from '../progress.js';
 
@@ -99,7 +106,6 @@ export function registerTrainMae(program: Command): void {
     .option('--overwrite', 'write into a non-empty --out from scratch')
     .action(async (o: TrainMaeFlags, cmd: Command) => {
       const { opts, log } = contextOf(cmd);
-      const sets = parseDottedOverrides(o.set ?? []) as DeepPartial<TrainMaeConfig>;
       const flags: DeepPartial<TrainMaeConfig> = {
         data: o.data,
         out: o.out,
@@ -115,16 +121,7 @@ export function registerTrainMae(program: Command): void {
         irm: { teacher: o.irmTeacher, weight: o.irmWeight },
         model: { preset: o.preset, imageSize: o.imageSize },
       };
-      const fromFlags = resolveConfig<TrainMaeConfig>({
-        defaults: DEFAULT_TRAIN_MAE,
-        configFile: o.config,
-        flags,
-      });
-      const cfg = resolveConfig<TrainMaeConfig>({
-        defaults: DEFAULT_TRAIN_MAE,
-        fileConfig: fromFlags,
-        flags: sets,
-      });
+      const cfg = resolveCommandConfig<TrainMaeConfig>(DEFAULT_TRAIN_MAE, o, flags);
       let bar: ProgressBar | undefined;
       const r = await trainMae(cfg, {
         resume: Boolean(o.resume),
