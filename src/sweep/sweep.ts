@@ -19,6 +19,7 @@ import {
   embedFolder,
   findIrmTeacher,
   firstImagesPerIdentity,
+  keyOf,
   parseAttackers,
   privacyAudit,
   worstCase,
@@ -141,15 +142,12 @@ function copyIdentities(
   opts: { prefix?: string; max?: number | null } = {},
 ): number {
   const wanted = new Set(ids);
-  const count = new Map<string, number>();
+  const keep = opts.max != null ? firstImagesPerIdentity(records, opts.max) : undefined;
   let n = 0;
   for (const r of records) {
-    if (!wanted.has(r.identity)) continue;
-    const c = count.get(r.identity) ?? 0;
-    if (opts.max != null && c >= opts.max) continue;
-    count.set(r.identity, c + 1);
+    if (!wanted.has(r.identity) || (keep && !keep.has(keyOf(r)))) continue;
     const to = path.join(dst, (opts.prefix ?? '') + r.identity);
-    if (c === 0) fs.mkdirSync(to, { recursive: true });
+    fs.mkdirSync(to, { recursive: true });
     fs.copyFileSync(r.path, path.join(to, path.basename(r.path)));
     n++;
   }
