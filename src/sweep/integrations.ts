@@ -49,7 +49,8 @@ export function defaultSweepDeps(opts: { onWarning?: (m: string) => void } = {})
         data,
         out,
         seed,
-        inputSize: size,
+        // The recognizer's own input size wins (e.g. a cheap 64 px utility recipe); else the sweep's.
+        inputSize: config.inputSize ?? size,
       });
       const resume = hasCheckpoint(out);
       const r = await trainFaceRecognizer(cfg, {

@@ -497,14 +497,15 @@ export async function runSweep(
     steps.push({
       id: `verify-${s.id}`,
       deps: [`fr-${s.id}`],
-      config: { sets: cfg.verify, size: cfg.size },
+      // T is read at the size the recognizer was trained at.
+      config: { sets: cfg.verify, size: cfg.recognizer.inputSize ?? cfg.size },
       run: async ({ deps: d }) => {
         const out: Record<string, UtilityFigures> = {};
         for (const v of cfg.verify)
           out[v] = await deps.verify({
             model: d[`fr-${s.id}`]!.run as string,
             set: v,
-            size: cfg.size,
+            size: cfg.recognizer.inputSize ?? cfg.size,
             batchSize: cfg.batchSize,
             onProgress: prog(`verify-${s.id}`),
           });

@@ -26,7 +26,8 @@ describe('the sweep with real training, reconstruction and verification', () => 
       mae: { train: { steps: 2, batchSize: 8, checkpointEvery: 2 } },
       maskRatios: [0.75],
       baselines: [{ method: 'blur', strength: 4 }],
-      recognizer: { steps: 2, epochs: null, batchSize: 8 },
+      // Below the sweep's 112: the recognizer trains and is verified at its own input size.
+      recognizer: { steps: 2, epochs: null, batchSize: 8, inputSize: 64 },
       gridRows: 2,
     });
     const r = await runSweep(cfg, { out: path.join(work, 'run'), deps: defaultSweepDeps() });
@@ -44,6 +45,8 @@ describe('the sweep with real training, reconstruction and verification', () => 
     expect(r.data.rows[0]!.privacy!.instanceTop1).toBe(1);
     const rec = path.join(work, 'run', 'steps', 'facemae-r0.75', 'images');
     expect(fs.readdirSync(rec).length).toBe(fs.readdirSync(deploy).length);
+    const frCfg = JSON.parse(fs.readFileSync(path.join(work, 'run', 'steps', 'fr-original', 'config.json'), 'utf8'));
+    expect(frCfg.config.inputSize).toBe(64);
     const ev = JSON.parse(fs.readFileSync(path.join(work, 'run', 'report', 'evidence.json'), 'utf8'));
     expect(ev.rows).toHaveLength(3);
     expect(ev.rows[1].lfw.ci95).toHaveLength(2);
