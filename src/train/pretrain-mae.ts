@@ -10,17 +10,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { tf } from '../engine/backend.js';
-import { createRng, type Rng } from '../core/rng.js';
+import type { Rng } from '../core/rng.js';
 import { FaceMaeError } from '../core/errors.js';
 import { writeImage } from '../data/image-folder.js';
 import { createLoader, tensorToImages } from '../data/loader.js';
 import type { FaceNet } from '../types.js';
 import { modelFingerprint } from '../loaders/model-fingerprint.js';
-import { createMae, type Mae } from '../models/mae/mae.js';
-import { resolveMaeConfig, type MaeModelSpec, DEFAULT_MAE_SPEC } from '../models/mae/config.js';
+import type { Mae } from '../models/mae/mae.js';
+import { type MaeModelSpec, DEFAULT_MAE_SPEC } from '../models/mae/config.js';
 import { randomMasking, type Masking } from '../models/mae/masking.js';
-import { maskedMse } from '../losses/reconstruction.js';
-import { irmLoss, DEFAULT_IRM, type IrmConfig } from '../losses/irm.js';
+import { DEFAULT_IRM, type IrmConfig } from '../losses/irm.js';
+import { createMaeTraining, type MaeStepConfig, type MaeStepFields, type MaeTraining } from './mae-step.js';
 import { assignWeights, disposeCheckpoint, loadCheckpoint, readRunInfo } from '../data/checkpoint.js';
 import { subsetSource } from '../data/source.js';
 import {
@@ -36,21 +36,13 @@ import {
  * The loop's keys (data, out, run length, lr, seed, ...: ./trainer.ts; MAE warms up for 40 of
  * 400-800 epochs, ~5-10%) plus the MAE's and IRM's.
  */
-export interface TrainMaeConfig extends TrainerConfig {
-  model: MaeModelSpec;
+export interface TrainMaeConfig extends TrainerConfig, MaeStepConfig {
   /**
    * Start from the weights of a trained MAE (a train-mae run or a compact model such as
    * assets/models/facemae-tiny) instead of random ones: fine-tuning, e.g. adding IRM to an
    * MSE-pretrained model. Its model config replaces `model`. null = random initialisation.
    */
   init: string | null;
-  /** Fraction of patches removed (MAE: 0.75). */
-  maskRatio: number;
-  weightDecay: number;
-  beta1: number;
-  beta2: number;
-  /** Global gradient-norm clip (0 = off). */
-  clipNorm: number;
   irm: IrmConfig & {
     /** FaceNet spec for loadFaceNet: 'faceplugin' | FILE.onnx | RUN_DIR; null = IRM off. */
     teacher: string | null;
@@ -85,11 +77,7 @@ export const DEFAULT_TRAIN_MAE: TrainMaeConfig = {
 };
 
 /** A step's log line: the loop's fields plus the loss terms. */
-export interface StepLog extends BaseStepLog {
-  mse: number;
-  /** null when IRM is off. */
-  irm: number | null;
-}
+export interface StepLog extends BaseStepLog, MaeStepFields {}
 
 export interface TrainMaeHooks extends TrainerHooks<StepLog> {
   /** Loads the IRM teacher (default: loadFaceNet from loaders/face-net). */
@@ -102,17 +90,6 @@ export interface TrainMaeResult {
   /** Last logged losses. */
   last: StepLog | null;
   irm: boolean;
-}
-
-/** Masks/flip flags for a step: a function of (seed, step) only. */
-export function stepMasking(
-  seed: number,
-  step: number,
-  n: number,
-  numPatches: number,
-  ratio: number,
-): Masking {
-  return randomMasking(n, numPatches, ratio, createRng(seed).fork(`mask-${step}`));
 }
 
 /** Writes a grid PNG: rows original | masked (removed patches grey) | reconstruction. */
@@ -207,11 +184,16 @@ async function buildMae(
   irmOn: boolean,
   hooks: TrainMaeHooks,
 ): Promise<TrainerModel<Omit<StepLog, keyof BaseStepLog>>> {
-  const modelCfg = resolveMaeConfig(cfg.model);
-  const mae = createMae(modelCfg, root.fork('init'));
-  let teacher: FaceNet | null = null;
+  // The teacher first: the MAE's step holds it (weights come from root.fork('init') either way).
+  const teacher: FaceNet | null = irmOn
+    ? await (hooks.loadTeacher ?? defaultLoadTeacher)(cfg.irm.teacher as string)
+    : null;
+  let core: MaeTraining | null = null;
   let vizImgs: tf.Tensor4D | null = null;
   try {
+    core = createMaeTraining(cfg, root, teacher);
+    const { mae } = core;
+    const modelCfg = mae.config;
     if (!resuming && cfg.init) {
       // Weights only: the optimizer state and schedule start fresh for the fine-tuning run.
       const init = loadCheckpoint(cfg.init);
@@ -221,7 +203,6 @@ async function buildMae(
         disposeCheckpoint(init);
       }
     }
-    if (irmOn) teacher = await (hooks.loadTeacher ?? defaultLoadTeacher)(cfg.irm.teacher as string);
 
     // fixed visualisation batch: 8 images spread over the sorted list (so, over identities), fixed masks
     const n = set.source.length;
@@ -235,26 +216,15 @@ async function buildMae(
     for await (const b of vizLoader.epoch()) vizImgs = b.images;
     const vizMask = randomMasking(vizCount, mae.numPatches, cfg.maskRatio, root.fork('viz'));
     const samplesDir = path.join(cfg.out, 'samples');
-    const irmCfg: IrmConfig = {
-      temperature: cfg.irm.temperature,
-      weight: cfg.irm.weight,
-      direction: cfg.irm.direction,
-      excludeDiagonal: cfg.irm.excludeDiagonal,
-    };
-    const t = teacher;
     const viz = vizImgs;
+    const c = core;
     return {
-      imageSize: modelCfg.imageSize,
-      params: mae.variables,
-      state: mae.variables,
-      optimizer: {
-        kind: 'adamw',
-        weightDecay: cfg.weightDecay,
-        beta1: cfg.beta1,
-        beta2: cfg.beta2,
-        clipNorm: cfg.clipNorm,
-      },
-      schedule: { kind: 'cosine' },
+      imageSize: c.imageSize,
+      params: c.params,
+      state: c.state,
+      optimizer: c.optimizer,
+      schedule: c.schedule,
+      step: c.step,
       meta: {
         model: modelCfg,
         numParams: mae.numParams(),
@@ -262,28 +232,6 @@ async function buildMae(
         kind: 'facemae-mae',
         irmTeacher: irmOn ? cfg.irm.teacher : null,
         irmTeacherFingerprint: irmOn ? modelFingerprint(cfg.irm.teacher as string) : null,
-      },
-      async step(x, _batch, step) {
-        const m = stepMasking(cfg.seed, step, x.shape[0], mae.numPatches, cfg.maskRatio);
-        let mseT: tf.Scalar | null = null;
-        let irmT: tf.Scalar | null = null;
-        const { value, grads } = tf.variableGrads(() => {
-          const f = mae.forward(x, m);
-          const mse = maskedMse(f.pred, f.target, f.mask);
-          mseT = tf.keep(mse);
-          if (!t) return mse;
-          const rec = mae.pasteBack(x, f);
-          const irm = irmLoss(t, x, rec, irmCfg);
-          irmT = tf.keep(irm);
-          return tf.add(mse, tf.mul(irm, irmCfg.weight)) as tf.Scalar;
-        }, Object.values(mae.variables));
-        const loss = (await value.data())[0] as number;
-        const mse = (mseT as tf.Scalar | null)?.dataSync()[0] ?? NaN;
-        const irm = irmT ? ((irmT as tf.Scalar).dataSync()[0] as number) : null;
-        value.dispose();
-        (mseT as tf.Scalar | null)?.dispose();
-        (irmT as tf.Scalar | null)?.dispose();
-        return { loss, grads, fields: { mse, irm } };
       },
       describe: (l) =>
         `loss ${l.loss.toFixed(4)}${l.irm !== null ? ` (irm ${l.irm.toFixed(4)})` : ''} · ${l.imgPerSec.toFixed(1)} img/s`,
@@ -300,13 +248,13 @@ async function buildMae(
       ],
       dispose() {
         viz?.dispose();
-        mae.dispose();
-        t?.dispose();
+        c.dispose();
+        teacher?.dispose();
       },
     };
   } catch (e) {
     vizImgs?.dispose();
-    mae.dispose();
+    core?.dispose();
     teacher?.dispose();
     throw e;
   }

@@ -8,19 +8,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { tf } from '../engine/backend.js';
 import type { Rng } from '../core/rng.js';
 import { FaceMaeError } from '../core/errors.js';
 import { readVerificationSet } from '../data/verification-set.js';
-import { createBackbone, type FaceBackbone } from '../models/backbones/index.js';
-import { createCosineClassifier, type CosineClassifier } from '../models/heads/cosine-classifier.js';
-import { checkMargin, combinedMargin, type MarginConfig } from '../losses/margin.js';
-import { crossEntropy, top1Accuracy } from '../losses/cross-entropy.js';
+import { checkMargin } from '../losses/margin.js';
 import { faceNetEmbedder } from '../loaders/embedders.js';
 import { verifyModel } from '../loaders/verify-model.js';
 import type { VerificationSetLike } from '../eval/verification.js';
-import type { OptimizerKind } from './optimizer.js';
-import type { ScheduleKind } from './schedule.js';
+import { createFrTraining, type FrStepConfig, type FrStepFields } from './fr-step.js';
 import {
   runTrainer,
   type BaseStepLog,
@@ -33,19 +28,7 @@ import {
  * The loop's keys (data: aligned 112×112 faces; out: checkpoint, log.jsonl, config.json,
  * verification.jsonl; run length, lr, seed, ...: ./trainer.ts) plus the recognizer's.
  */
-export interface TrainFrConfig extends TrainerConfig {
-  /** Registry name: r18, r50, r-tiny, mbf, ... */
-  backbone: string;
-  embeddingDim: number;
-  inputSize: number;
-  margin: MarginConfig;
-  optimizer: OptimizerKind;
-  /** Peak `lr` (arcface_torch: 0.1 for SGD at batch 128 per GPU), warm-up then this decay. */
-  schedule: Extract<ScheduleKind, 'cosine' | 'poly'>;
-  weightDecay: number;
-  momentum: number;
-  /** Global gradient-norm clip (arcface_torch: 5; 0 = off). */
-  clipNorm: number;
+export interface TrainFrConfig extends TrainerConfig, FrStepConfig {
   /** Verification sets ('lfw:DIR', 'bin:FILE', ...), scored every `verifyEvery` steps and at the end. */
   verify: string[];
   /** 0 = only at the end. */
@@ -82,10 +65,8 @@ export const DEFAULT_TRAIN_FR: TrainFrConfig = {
   backend: 'wasm',
 };
 
-export interface FrStepLog extends BaseStepLog {
-  /** Top-1 accuracy of the raw cosines (before the margin) over the logging window. */
-  acc: number;
-}
+/** A step's log line; `acc` is the mean over the logging window. */
+export interface FrStepLog extends BaseStepLog, FrStepFields {}
 
 export interface FrVerifyLog {
   step: number;
@@ -153,12 +134,8 @@ async function buildRecognizer(
   for (const spec of cfg.verify)
     sets.push(await readVerificationSet(spec, { size: cfg.inputSize, onWarning: hooks.onWarning }));
 
-  const backbone: FaceBackbone = createBackbone(cfg.backbone, root.fork('backbone'), {
-    embeddingDim: cfg.embeddingDim,
-    inputSize: cfg.inputSize,
-  });
-  const head: CosineClassifier = createCosineClassifier(cfg.embeddingDim, numClasses, root.fork('head'));
-  const params: Record<string, tf.Variable> = { ...backbone.params, 'head.weight': head.weight };
+  const core = createFrTraining(cfg, numClasses, root);
+  const { backbone } = core;
   const verifyFile = path.join(cfg.out, VERIFY_LOG);
   const runVerify = async (step: number, full: boolean): Promise<void> => {
     const emb = faceNetEmbedder(backbone, cfg.backbone, { ownsNet: false });
@@ -180,16 +157,11 @@ async function buildRecognizer(
     });
   };
   return {
-    imageSize: cfg.inputSize,
-    params,
-    state: { ...params, ...backbone.buffers },
-    optimizer: {
-      kind: cfg.optimizer,
-      weightDecay: cfg.weightDecay,
-      momentum: cfg.momentum,
-      clipNorm: cfg.clipNorm,
-    },
-    schedule: { kind: cfg.schedule, power: 2 },
+    imageSize: core.imageSize,
+    params: core.params,
+    state: core.state,
+    optimizer: core.optimizer,
+    schedule: core.schedule,
     meta: {
       kind: 'facemae-fr',
       backbone: cfg.backbone,
@@ -199,25 +171,10 @@ async function buildRecognizer(
       identities,
       numParams: backbone.numParams(),
     },
-    async step(x, batch) {
-      let cosT: tf.Tensor2D | null = null;
-      const { value, grads } = tf.variableGrads(() => {
-        const cos = head.apply(backbone.apply(x, true));
-        cosT = tf.keep(cos);
-        return crossEntropy(combinedMargin(cos, batch.labels, cfg.margin), batch.labels);
-      }, Object.values(params));
-      const loss = (await value.data())[0] as number;
-      const cosData = (await (cosT as unknown as tf.Tensor2D).data()) as Float32Array;
-      value.dispose();
-      (cosT as unknown as tf.Tensor2D).dispose();
-      return { loss, grads, fields: {}, means: { acc: top1Accuracy(cosData, batch.labels, numClasses) } };
-    },
+    step: core.step,
     describe: (l) =>
       `loss ${l.loss.toFixed(3)} acc ${(100 * l.acc).toFixed(1)}% · ${l.imgPerSec.toFixed(1)} img/s`,
     periodic: sets.length ? [{ every: cfg.verifyEvery, run: (step, final) => runVerify(step, final) }] : [],
-    dispose() {
-      backbone.dispose();
-      head.dispose();
-    },
+    dispose: () => core.dispose(),
   };
 }

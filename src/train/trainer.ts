@@ -167,6 +167,47 @@ export interface TrainerResult<C, L> {
   last: L | null;
 }
 
+/** A step's result once the optimizer has applied its gradients (they are disposed by then). */
+export interface AppliedStep<F> extends Omit<StepOutput<F>, 'grads'> {
+  /** Global L2 norm of the gradients before clipping. */
+  gradNorm: number;
+}
+
+/**
+ * One training step as the loop runs it, less the data loading: the model's loss and gradients
+ * for `images` [N,S,S,3], the NaN guard, the optimizer update at `lr` (clip + AdamW/SGD). The
+ * gradients are disposed; `images` are not. `npm run bench` times this same function.
+ */
+export async function trainStep<F>(
+  m: Pick<TrainerModel<F>, 'step'>,
+  o: TrainOptimizer,
+  images: tf.Tensor4D,
+  batch: FaceBatch,
+  step: number,
+  lr: number,
+): Promise<AppliedStep<F>> {
+  const r = await m.step(images, batch, step);
+  const where = `at step ${step}; batch: ${batch.records.map((b) => b.path).join(', ')}`;
+  try {
+    if (!Number.isFinite(r.loss)) {
+      const terms = Object.entries(r.fields)
+        .filter(([, v]) => typeof v === 'number')
+        .map(([k, v]) => `${k}=${v as number}`)
+        .join(' ');
+      throw new FaceMaeError(
+        `non-finite loss (${r.loss})${terms ? ` (${terms})` : ''} ${where}. Lower lr or check these images`,
+        'E_NAN',
+      );
+    }
+    const gradNorm = o.step(r.grads, lr).gradNorm;
+    if (!Number.isFinite(gradNorm))
+      throw new FaceMaeError(`non-finite gradient norm ${where}. Lower lr`, 'E_NAN');
+    return { loss: r.loss, fields: r.fields, ...(r.means ? { means: r.means } : {}), gradNorm };
+  } finally {
+    tf.dispose(Object.values(r.grads));
+  }
+}
+
 /** Batches per epoch (last incomplete batch dropped). */
 export function batchesPerEpoch(numImages: number, batchSize: number): number {
   return Math.floor(numImages / batchSize);
@@ -310,33 +351,13 @@ export async function runTrainer<C extends TrainerConfig, F extends object>(
     })) {
       const n = x.shape[0];
       const lr = schedule.lrAt(step);
-      let r: StepOutput<F>;
+      let r: AppliedStep<F>;
       try {
-        r = await m.step(x, batch, step);
-      } catch (e) {
-        x.dispose();
-        throw e;
-      }
-      let gradNorm = NaN;
-      const where = `at step ${step}; batch: ${batch.records.map((b) => b.path).join(', ')}`;
-      try {
-        if (!Number.isFinite(r.loss)) {
-          const terms = Object.entries(r.fields)
-            .filter(([, v]) => typeof v === 'number')
-            .map(([k, v]) => `${k}=${v as number}`)
-            .join(' ');
-          throw new FaceMaeError(
-            `non-finite loss (${r.loss})${terms ? ` (${terms})` : ''} ${where}. Lower lr or check these images`,
-            'E_NAN',
-          );
-        }
-        gradNorm = o.step(r.grads, lr).gradNorm;
-        if (!Number.isFinite(gradNorm))
-          throw new FaceMaeError(`non-finite gradient norm ${where}. Lower lr`, 'E_NAN');
+        r = await trainStep(m, o, x, batch, step, lr);
       } finally {
-        tf.dispose(Object.values(r.grads));
         x.dispose();
       }
+      const { gradNorm } = r;
       step += 1;
       windowImgs += n;
       const means: Record<string, number> = {};
