@@ -27,13 +27,19 @@ export function peakRssMb(): number {
 export function runPeer(
   name: string,
   cfg: Record<string, unknown>,
+  /** Bytes on the peer's stdin (e.g. the teacher's weights). */
+  input?: Uint8Array,
 ): (Result & Record<string, unknown>) | null {
   const script = path.join(here, 'peers', `${name}.py`);
   if (!fs.existsSync(PYTHON)) {
     console.log(`peer: ${PYTHON} not found (apt-get install python3-torch), skipping PyTorch`);
     return null;
   }
-  const r = spawnSync(PYTHON, [script, JSON.stringify(cfg)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const r = spawnSync(PYTHON, [script, JSON.stringify(cfg)], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+    ...(input ? { input } : {}),
+  });
   if (r.status !== 0) {
     console.log(
       `peer: PyTorch run failed (exit ${r.status}):\n${(r.stderr ?? '').split('\n').slice(-8).join('\n')}`,
@@ -51,19 +57,20 @@ export function loadAverage(): string {
     .join(' ');
 }
 
-/** Runs `warmup` untimed then `steps` timed calls of `step`; img/s from wall time. */
-export function timeSteps(
-  step: () => void,
+/** Runs `warmup` untimed then `steps` timed calls of `step(i)` (i counts from 0); img/s from wall time. */
+export async function timeSteps(
+  step: (i: number) => Promise<void>,
   batch: number,
   warmup: number,
   steps: number,
   afterWarmup?: () => void,
-): Result {
-  for (let i = 0; i < warmup; i++) step();
+): Promise<Result> {
+  let i = 0;
+  for (; i < warmup; i++) await step(i);
   afterWarmup?.();
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  for (let i = 0; i < steps; i++) step();
+  for (; i < warmup + steps; i++) await step(i);
   const dt = performance.now() - t0;
   const c = process.cpuUsage(c0);
   return {
@@ -74,27 +81,81 @@ export function timeSteps(
   };
 }
 
+/** SIMD feature flags worth naming (x86 and Arm), in this order. */
+const SIMD_FLAGS = [
+  'sse4_2',
+  'avx',
+  'avx2',
+  'fma',
+  'f16c',
+  'avx512f',
+  'avx512bw',
+  'avx512vl',
+  'avx512_vnni',
+  'avx512_bf16',
+  'amx_tile',
+  'asimd',
+  'sve',
+  'sve2',
+];
+
+/** The CPU model and the SIMD flags it has, from `lscpu` (os.cpus() where lscpu is missing). */
+export function cpuInfo(): { model: string; simd: string[]; cores: number } {
+  const cores = os.availableParallelism();
+  const r = spawnSync('lscpu', [], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
+  const field = (name: string): string | undefined =>
+    r.status === 0
+      ? r.stdout
+          .split('\n')
+          .find((l) => l.startsWith(`${name}:`))
+          ?.slice(name.length + 1)
+          .trim()
+      : undefined;
+  const model = field('Model name') ?? os.cpus()[0]?.model ?? 'unknown';
+  const flags = new Set((field('Flags') ?? '').split(/\s+/));
+  return { model, simd: SIMD_FLAGS.filter((f) => flags.has(f)), cores };
+}
+
+/** Prints the CPU line every bench starts with. */
+export function printCpu(): void {
+  const c = cpuInfo();
+  console.log(
+    `cpu: ${c.model}; ${c.cores} cores; simd: ${c.simd.length ? c.simd.join(' ') : 'unknown (no lscpu flags)'}`,
+  );
+}
+
+/** Prints ours and the peer, then the `ratio:` (img/s, ours / PyTorch) and `rss ratio:` lines. */
 export function report(label: string, ours: Result, peer: Result | null): void {
   const f = (r: Result) =>
     `${r.imgPerSec.toFixed(2)} img/s (${r.stepMs.toFixed(0)} ms/step, cpu ${(r.cpuMsPerStep ?? NaN).toFixed(0)} ms/step, ` +
     `peak RSS ${r.peakRssMb.toFixed(0)} MB)`;
-  console.log(`${label} tfjs+engine: ${f(ours)}`);
-  if (peer) console.log(`${label} pytorch:     ${f(peer)}`);
+  console.log(`${label} ours:    ${f(ours)}`);
+  if (peer) console.log(`${label} pytorch: ${f(peer)}`);
   console.log(`load average: ${loadAverage()} on ${os.availableParallelism()} cores`);
   if (peer?.cpuMsPerStep && ours.cpuMsPerStep) {
     console.log(
-      `cpu-time ratio (pytorch cpu ms / ours): ${(peer.cpuMsPerStep / ours.cpuMsPerStep).toFixed(3)}`,
+      `cpu-time ratio (pytorch cpu ms / ours): ${(peer.cpuMsPerStep / ours.cpuMsPerStep).toFixed(2)}`,
     );
   }
-  console.log(`ratio: ${peer ? (ours.imgPerSec / peer.imgPerSec).toFixed(3) : 'n/a'}`);
+  console.log(
+    `ratio: ${peer ? (ours.imgPerSec / peer.imgPerSec).toFixed(2) : 'n/a'} (img/s, ours / pytorch)`,
+  );
+  console.log(
+    `rss ratio: ${peer ? (ours.peakRssMb / peer.peakRssMb).toFixed(2) : 'n/a'} (peak RSS, ours / pytorch)`,
+  );
 }
 
-/** Parses `--key value` / `--key=value` flags after the bench name. */
-export function flags(argv: string[]): Map<string, string> {
+/** Engine flags every training bench takes. */
+export function engineOptions(f: Map<string, string>): { blas: 'off' | 'auto' } {
+  return { blas: f.get('blas') === 'off' ? 'off' : 'auto' };
+}
+
+/** Parses `--key value` / `--key=value` flags after the bench name; other keys and words are refused. */
+export function flags(argv: string[], known: readonly string[]): Map<string, string> {
   const m = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (!a.startsWith('--')) continue;
+    if (!a.startsWith('--')) throw new Error(`unexpected argument "${a}" (flags are --key value)`);
     const eq = a.indexOf('=');
     if (eq > 0) m.set(a.slice(2, eq), a.slice(eq + 1));
     else {
@@ -105,13 +166,17 @@ export function flags(argv: string[]): Map<string, string> {
       } else m.set(a.slice(2), 'true');
     }
   }
+  for (const k of m.keys())
+    if (!known.includes(k))
+      throw new Error(`unknown flag --${k}; known: ${known.map((x) => `--${x}`).join(' ')}`);
   return m;
 }
 
+/** A positive integer flag. */
 export function num(f: Map<string, string>, key: string, dflt: number): number {
   const v = f.get(key);
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`--${key} must be a number (got "${v}")`);
+  if (!(Number.isInteger(n) && n >= 0)) throw new Error(`--${key} must be an integer >= 0 (got "${v}")`);
   return n;
 }

@@ -1,55 +1,157 @@
-/** `npm run bench -- mae`: one ViT-MAE training step (fwd + bwd + AdamW), ours vs PyTorch. */
+/**
+ * `npm run bench -- mae` and `npm run bench -- irm`: the train-mae step, ours vs PyTorch.
+ * Ours is the product's own code: the MAE and its step from src/train/mae-step.ts (src/models/mae,
+ * src/losses), applied by the loop's `trainStep` with the src/train optimizer (AdamW, clip) at
+ * train-mae's defaults. `irm` adds the IRM term through the frozen faceplugin teacher, as
+ * `train-mae --irm-teacher faceplugin`. The peer (bench/peers/mae.py) is the same network, loss,
+ * masking and optimizer in PyTorch; for `irm` it runs the same ONNX teacher graph with its weights.
+ */
+import fs from 'node:fs';
 import { initEngine, tf, formatKernelProfile, resetKernelProfile } from '../src/engine/index.js';
 import { createRng } from '../src/core/rng.js';
-import { createMaeBench, MAE_BENCH } from './models/mae.js';
-import { createOptimizer } from './models/params.js';
-import { flags, num, report, runPeer, timeSteps, type Result } from './common.js';
+import type { FaceBatch, FaceNet } from '../src/types.js';
+import { DEFAULT_MAE_SPEC, MAE_PRESETS, type MaePresetName } from '../src/models/mae/config.js';
+import { DEFAULT_TRAIN_MAE, type TrainMaeConfig } from '../src/train/pretrain-mae.js';
+import { createMaeTraining, type MaeStepFields, type MaeTraining } from '../src/train/mae-step.js';
+import { createOptimizer, type TrainOptimizer } from '../src/train/optimizer.js';
+import { trainStep, type AppliedStep } from '../src/train/trainer.js';
+import { FACEPLUGIN_MODEL, loadFaceNet } from '../src/loaders/face-net.js';
+import { engineOptions, flags, num, printCpu, report, runPeer, timeSteps } from './common.js';
+import { onnxTeacherForPeer } from './teacher.js';
 
-export async function benchMae(argv: string[]): Promise<void> {
-  const f = flags(argv);
+/** The MAE step as train-mae runs it, with its optimizer, on a given batch. */
+export interface MaeBench {
+  readonly training: MaeTraining;
+  readonly opt: TrainOptimizer;
+  /** One step (loss, gradients, update at `lr`, default the config's peak lr); `images` are not disposed. */
+  run(images: tf.Tensor4D, step: number, lr?: number): Promise<AppliedStep<MaeStepFields>>;
+  dispose(): void;
+}
+
+/**
+ * Builds what `trainMae` builds for `cfg` (weights from `createRng(cfg.seed)`, the same optimizer
+ * settings), without the data set, output folder or sample grids. `teacher` turns IRM on.
+ */
+export function setupMaeBench(cfg: TrainMaeConfig, teacher: FaceNet | null): MaeBench {
+  const training = createMaeTraining(cfg, createRng(cfg.seed), teacher);
+  const opt = createOptimizer(training.params, training.optimizer);
+  return {
+    training,
+    opt,
+    run(images, step, lr = cfg.lr) {
+      const batch: FaceBatch = { images, labels: new Int32Array(images.shape[0]), records: [] };
+      return trainStep(training, opt, images, batch, step, lr);
+    },
+    dispose() {
+      opt.dispose();
+      training.dispose();
+    },
+  };
+}
+
+const FLAGS = ['batch', 'steps', 'warmup', 'preset', 'seed', 'blas', 'peer'] as const;
+
+export async function benchMae(argv: string[], opts: { irm: boolean }): Promise<void> {
+  const f = flags(argv, FLAGS);
+  const name = opts.irm ? 'irm' : 'mae';
   const batch = num(f, 'batch', 64);
   const steps = num(f, 'steps', 5);
   const warmup = num(f, 'warmup', 2);
-  const info = await initEngine({ blas: f.get('blas') === 'off' ? 'off' : 'auto' });
-  const cfg = { ...MAE_BENCH };
-  console.log(
-    `mae: ${cfg.img}px patch ${cfg.patch}, enc ${cfg.dim}-d x${cfg.depth} (${cfg.heads} heads), dec ${cfg.decDim}-d x${cfg.decDepth} ` +
-      `(${cfg.decHeads} heads), mask ${cfg.maskRatio}, batch ${batch}, AdamW; backend ${tf.getBackend()}, ` +
-      `BLAS ${info.blas ?? 'off'}, threads ${info.threads}; ${warmup} warm-up + ${steps} timed steps`,
-  );
-  const rng = createRng(7);
-  const model = createMaeBench(cfg, rng.fork('model'));
-  const opt = createOptimizer(model.params, 'adamw', { lr: 1.5e-4, wd: 0.05, beta1: 0.9, beta2: 0.95 });
-  const imgs = tf.tensor4d(rng.fork('data').uniformArray(batch * cfg.img * cfg.img * 3), [
-    batch,
-    cfg.img,
-    cfg.img,
-    3,
-  ]);
-  const L = (cfg.img / cfg.patch) ** 2;
-  const noiseRng = rng.fork('noise');
-  const vars = [...model.params.vars.values()];
-  let lastLoss = NaN;
-  const step = (): void => {
-    const noise = noiseRng.uniformArray(batch * L);
-    const { value, grads } = tf.variableGrads(() => model.loss(imgs, noise), vars);
-    opt.step(grads);
-    lastLoss = value.dataSync()[0]!;
-    tf.dispose([value, ...Object.values(grads)]);
+  const seed = num(f, 'seed', DEFAULT_TRAIN_MAE.seed);
+  const preset = (f.get('preset') ?? DEFAULT_MAE_SPEC.preset ?? 'tiny') as MaePresetName;
+  if (!(preset in MAE_PRESETS))
+    throw new Error(`--preset must be one of ${Object.keys(MAE_PRESETS).join(', ')} (got "${preset}")`);
+  if (opts.irm && !fs.existsSync(FACEPLUGIN_MODEL)) {
+    console.log(
+      `irm: skipped: the IRM teacher ${FACEPLUGIN_MODEL} is missing (it ships in assets/; restore it with git checkout)`,
+    );
+    return;
+  }
+  printCpu();
+  const info = await initEngine({ backend: 'wasm', ...engineOptions(f) });
+  const cfg: TrainMaeConfig = {
+    ...DEFAULT_TRAIN_MAE,
+    model: { ...DEFAULT_MAE_SPEC, preset },
+    batchSize: batch,
+    seed,
+    irm: { ...DEFAULT_TRAIN_MAE.irm, teacher: opts.irm ? 'faceplugin' : null },
   };
-  const ours: Result = timeSteps(step, batch, warmup, steps, resetKernelProfile);
+  const teacher = opts.irm ? await loadFaceNet('faceplugin') : null;
+  const bench = setupMaeBench(cfg, teacher);
+  const mc = bench.training.mae.config;
+  const oc = bench.opt.config;
   console.log(
-    `tfjs: ${model.params.count()} parameters, loss ${lastLoss.toFixed(4)}, tensors ${tf.memory().numTensors}`,
+    `${name}: the train-mae step (src/train/mae-step.ts + trainStep), preset ${preset}: ${mc.imageSize}px patch ${mc.patchSize}, ` +
+      `enc ${mc.dim}-d x${mc.depth} (${mc.heads} heads), dec ${mc.decoderDim}-d x${mc.decoderDepth} (${mc.decoderHeads} heads), ` +
+      `mlp x${mc.mlpRatio}, mask ${cfg.maskRatio}, loss masked MSE` +
+      (teacher
+        ? ` + ${cfg.irm.weight}·IRM (faceplugin teacher ${teacher.inputSize}px -> ${teacher.embeddingDim}-d, τ ${cfg.irm.temperature}, ${cfg.irm.direction})`
+        : '') +
+      `; batch ${batch}; AdamW lr ${cfg.lr} β ${oc.beta1}/${oc.beta2} wd ${oc.weightDecay} clip ${oc.clipNorm}`,
+  );
+  console.log(
+    `engine: backend ${tf.getBackend()}, BLAS ${info.blas ?? 'off'}, threads ${info.threads}; ${warmup} warm-up + ${steps} timed steps`,
+  );
+  const images = tf.tensor4d(
+    createRng(seed)
+      .fork('bench-images')
+      .uniformArray(batch * mc.imageSize ** 2 * 3),
+    [batch, mc.imageSize, mc.imageSize, 3],
+  );
+  let last: AppliedStep<MaeStepFields> | null = null;
+  let ours;
+  try {
+    ours = await timeSteps(
+      async (i) => {
+        last = await bench.run(images, i);
+      },
+      batch,
+      warmup,
+      steps,
+      resetKernelProfile,
+    );
+  } catch (e) {
+    throw new Error(
+      `${name}: the step failed at batch ${batch} (${(e as Error).message}); ` +
+        'if wasm memory ran out (4 GB), lower --batch (train-mae has no micro-batching)',
+    );
+  }
+  const lastStep = last as AppliedStep<MaeStepFields> | null;
+  console.log(
+    `ours: ${bench.training.mae.numParams()} parameters, loss ${lastStep?.loss.toFixed(4)} ` +
+      `(mse ${lastStep?.fields.mse?.toFixed(4)}${lastStep?.fields.irm != null ? `, irm ${lastStep.fields.irm.toFixed(4)}` : ''}), ` +
+      `tensors ${tf.memory().numTensors}`,
   );
   if (process.env.FACEMAE_PROFILE === '1') console.log(formatKernelProfile(30));
-  model.dispose();
-  opt.dispose();
-  imgs.dispose();
-  const peer =
-    f.get('peer') === 'off' ? null : runPeer('mae', { ...cfg, batch, steps, warmup, threads: info.threads });
+  bench.dispose();
+  teacher?.dispose();
+  images.dispose();
+  if (f.get('peer') === 'off') return report(name, ours, null);
+  const t = opts.irm ? onnxTeacherForPeer('faceplugin') : null;
+  const peer = runPeer(
+    'mae',
+    {
+      model: mc,
+      batch,
+      steps,
+      warmup,
+      threads: info.threads,
+      maskRatio: cfg.maskRatio,
+      lr: cfg.lr,
+      adamw: {
+        beta1: oc.beta1,
+        beta2: oc.beta2,
+        eps: oc.eps,
+        weightDecay: oc.weightDecay,
+        clipNorm: oc.clipNorm,
+      },
+      irm: t ? { ...cfg.irm, teacher: t.graph } : null,
+    },
+    t?.weights,
+  );
   if (peer)
     console.log(
       `pytorch ${String(peer.torch)}: ${String(peer.params)} parameters, loss ${Number(peer.loss).toFixed(4)}, threads ${String(peer.threads)}`,
     );
-  report('mae', ours, peer);
+  report(name, ours, peer);
 }

@@ -1,27 +1,51 @@
 /**
- * Benchmarks: `npm run bench -- mae | conv | soak [--batch N --steps N --warmup N --blas off --peer off]`,
- * `npm run bench -- web [--runs N]` (the browser app in headless chromium, img/s).
- * Each prints img/s and peak RSS for tfjs (with the engine's kernels) and for the same model in
- * PyTorch (bench/peers/*.py, /usr/bin/python3), then `ratio: ours/pytorch`.
+ * Benchmarks of the product's own training steps against the same steps in PyTorch
+ * (bench/peers/*.py, /usr/bin/python3 or FACEMAE_PYTHON), plus a leak soak and the browser app:
+ *   npm run bench -- mae  [--batch 64 --steps 5 --warmup 2 --preset tiny|small|base --seed N]
+ *   npm run bench -- irm  [same flags]   the MAE step with IRM through the faceplugin teacher
+ *   npm run bench -- fr   [--backbone r-tiny|r18-half|r18|... --input-size 112 --classes 1000
+ *                          --batch 64 --steps 3 --warmup 1 --seed N]
+ *   npm run bench -- soak [--steps 1000 --every 100]
+ *   npm run bench -- web  [--runs N]
+ * mae/irm/fr also take --blas off and --peer off. Each prints the CPU (lscpu model, SIMD flags),
+ * img/s and peak RSS for ours and PyTorch, then `ratio:` (img/s, ours / pytorch) and `rss ratio:`.
  */
 const [which = 'help', ...rest] = process.argv.slice(2);
 
-switch (which) {
-  case 'mae':
-    await (await import('./mae.js')).benchMae(rest);
-    break;
-  case 'conv':
-    await (await import('./conv.js')).benchConv(rest);
-    break;
-  case 'web':
-    await (await import('./web.js')).benchWeb(rest);
-    break;
-  case 'soak':
-    await (await import('./soak.js')).benchSoak(rest);
-    break;
-  default:
-    console.log(
-      'usage: npm run bench -- mae|conv|soak|web [--batch N] [--steps N] [--warmup N] [--blas off] [--peer off] [--runs N]',
-    );
-    if (which !== 'help') process.exitCode = 1;
+const USAGE = `usage: npm run bench -- <bench> [flags]
+  mae   the train-mae step (masked MSE, AdamW)         --batch 64 --steps 5 --warmup 2 --preset tiny --seed 0
+  irm   the train-mae step with IRM (faceplugin)        same flags as mae
+  fr    the train-fr step (backbone + margin, SGD)      --backbone r18-half --input-size 112 --classes 1000
+                                                        --batch 64 --steps 3 --warmup 1 --seed 0
+  conv  = fr --backbone r18 (kept for old commands)
+  soak  1,000 toy mae/fr steps: tensors and RSS flat   --steps 1000 --every 100
+  web   the browser app in headless chromium            --runs N
+  mae, irm, fr: --blas off (no native BLAS), --peer off (skip PyTorch)`;
+
+try {
+  switch (which) {
+    case 'mae':
+    case 'irm':
+      await (await import('./mae.js')).benchMae(rest, { irm: which === 'irm' });
+      break;
+    case 'fr':
+      await (await import('./fr.js')).benchFr(rest);
+      break;
+    case 'conv':
+      await (await import('./fr.js')).benchFr(['--backbone', 'r18', ...rest]);
+      break;
+    case 'web':
+      await (await import('./web.js')).benchWeb(rest);
+      break;
+    case 'soak':
+      await (await import('./soak.js')).benchSoak(rest);
+      break;
+    default:
+      console.log(USAGE);
+      if (which !== 'help') process.exitCode = 1;
+  }
+} catch (e) {
+  // bad flags and failed steps: the message, not a stack
+  console.error(`bench ${which}: ${(e as Error).message}`);
+  process.exitCode = 1;
 }

@@ -1,50 +1,59 @@
 /**
- * `npm run bench -- soak [--steps 1000] [--every 100]`: many small training steps of a tiny
- * ViT-MAE and a tiny IResNet (alternating) through every engine kernel; prints tensor count and
- * RSS at intervals and whether they stay flat after the first interval.
+ * `npm run bench -- soak [--steps 1000] [--every 100]`: many small training steps, the train-mae
+ * and train-fr steps (bench/mae.ts, bench/fr.ts) at toy sizes, alternating, through every engine
+ * kernel; prints tensor count and RSS at intervals and whether they stay flat after the first
+ * interval.
  */
 import { initEngine, tf } from '../src/engine/index.js';
 import { createRng } from '../src/core/rng.js';
-import { createMaeBench } from './models/mae.js';
-import { createIResNetBench } from './models/iresnet.js';
-import { createOptimizer } from './models/params.js';
-import { flags, num } from './common.js';
+import { DEFAULT_MAE_SPEC } from '../src/models/mae/config.js';
+import { DEFAULT_TRAIN_MAE } from '../src/train/pretrain-mae.js';
+import { DEFAULT_TRAIN_FR } from '../src/train/train-face.js';
+import { engineOptions, flags, num } from './common.js';
+import { setupMaeBench } from './mae.js';
+import { setupFrBench } from './fr.js';
 
 export async function benchSoak(argv: string[]): Promise<void> {
-  const f = flags(argv);
+  const f = flags(argv, ['steps', 'every', 'blas']);
   const steps = num(f, 'steps', 1000);
   const every = num(f, 'every', 100);
-  const info = await initEngine({ blas: f.get('blas') === 'off' ? 'off' : 'auto' });
+  const info = await initEngine({ backend: 'wasm', ...engineOptions(f) });
+  // the product's steps (bench/mae.ts, bench/fr.ts) at toy sizes
+  const mae = setupMaeBench(
+    {
+      ...DEFAULT_TRAIN_MAE,
+      model: {
+        ...DEFAULT_MAE_SPEC,
+        preset: null,
+        imageSize: 32,
+        patchSize: 8,
+        dim: 32,
+        depth: 2,
+        heads: 2,
+        decoderDim: 16,
+        decoderDepth: 1,
+        decoderHeads: 2,
+        mlpRatio: 2,
+      },
+      seed: 3,
+    },
+    null,
+  );
+  const fr = setupFrBench(
+    { ...DEFAULT_TRAIN_FR, backbone: 'r-tiny', inputSize: 32, embeddingDim: 16, seed: 3 },
+    10,
+  );
   const rng = createRng(3);
-  const mae = createMaeBench(
-    { img: 32, patch: 8, dim: 32, depth: 2, heads: 2, decDim: 16, decDepth: 1, decHeads: 2, maskRatio: 0.75 },
-    rng.fork('mae'),
-  );
-  const net = createIResNetBench(
-    { arch: 'r10', layers: [1, 1, 1, 1], widths: [8, 8, 16, 16], img: 32, embedding: 16, classes: 10 },
-    rng.fork('net'),
-  );
-  const optA = createOptimizer(mae.params, 'adamw', { lr: 1e-3, wd: 0.05 });
-  const optB = createOptimizer(net.params, 'sgd', { lr: 0.01, wd: 5e-4, momentum: 0.9 });
   const imgs = tf.tensor4d(rng.fork('x').uniformArray(4 * 32 * 32 * 3), [4, 32, 32, 3]);
-  const labels = tf.tensor1d([0, 3, 5, 9], 'int32');
-  const noiseRng = rng.fork('noise');
-  const varsA = [...mae.params.vars.values()];
-  const varsB = [...net.params.vars.values()];
-  console.log(`soak: ${steps} steps (tiny MAE and IResNet alternating), BLAS ${info.blas ?? 'off'}`);
+  const labels = Int32Array.from([0, 3, 5, 9]);
+  console.log(
+    `soak: ${steps} steps (the train-mae and train-fr steps at toy sizes, alternating), BLAS ${info.blas ?? 'off'}`,
+  );
   const samples: { step: number; tensors: number; rssMb: number; wasmMb: number }[] = [];
   const t0 = performance.now();
   for (let s = 1; s <= steps; s++) {
-    if (s % 2) {
-      const noise = noiseRng.uniformArray(4 * 16);
-      const { value, grads } = tf.variableGrads(() => mae.loss(imgs, noise), varsA);
-      optA.step(grads);
-      tf.dispose([value, ...Object.values(grads)]);
-    } else {
-      const { value, grads } = tf.variableGrads(() => net.loss(imgs, labels), varsB);
-      optB.step(grads);
-      tf.dispose([value, ...Object.values(grads)]);
-    }
+    if (s % 2) await mae.run(imgs, s, 1e-3);
+    else await fr.run(imgs, labels, s, 0.01);
     if (s % every === 0) {
       const m = tf.memory();
       const sample = {
@@ -76,9 +85,7 @@ export async function benchSoak(argv: string[]): Promise<void> {
   );
   console.log(`soak: ${tensorsFlat && rssFlat ? 'PASS' : 'FAIL'}`);
   mae.dispose();
-  net.dispose();
-  optA.dispose();
-  optB.dispose();
-  tf.dispose([imgs, labels]);
+  fr.dispose();
+  imgs.dispose();
   if (!(tensorsFlat && rssFlat)) process.exitCode = 1;
 }

@@ -37,8 +37,10 @@ export interface FrStepFields {
 }
 
 /** The recognizer with its step, as the training loop (and the bench) runs it. */
-export interface FrTraining
-  extends Pick<TrainerModel<FrStepFields>, 'imageSize' | 'params' | 'state' | 'optimizer' | 'schedule' | 'step'> {
+export interface FrTraining extends Pick<
+  TrainerModel<FrStepFields>,
+  'imageSize' | 'params' | 'state' | 'optimizer' | 'schedule' | 'step'
+> {
   readonly backbone: FaceBackbone;
   readonly head: CosineClassifier;
   dispose(): void;

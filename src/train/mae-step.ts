@@ -36,8 +36,10 @@ export interface MaeStepFields {
 }
 
 /** The MAE with its step, as the training loop (and the bench) runs it. */
-export interface MaeTraining
-  extends Pick<TrainerModel<MaeStepFields>, 'imageSize' | 'params' | 'state' | 'optimizer' | 'schedule' | 'step'> {
+export interface MaeTraining extends Pick<
+  TrainerModel<MaeStepFields>,
+  'imageSize' | 'params' | 'state' | 'optimizer' | 'schedule' | 'step'
+> {
   readonly mae: Mae;
   /** Disposes the MAE (not the teacher: its owner does). */
   dispose(): void;

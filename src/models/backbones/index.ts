@@ -6,8 +6,8 @@ import { tf } from '../../engine/backend.js';
 import type { Rng } from '../../core/rng.js';
 import { FaceMaeError } from '../../core/errors.js';
 import type { FaceNet } from '../../types.js';
-import { buildIResNet, type BuiltBackbone } from './iresnet.js';
-import { buildMobileFaceNet } from './mobilefacenet.js';
+import { buildIResNet, type BuiltBackbone, type IResNetConfig } from './iresnet.js';
+import { buildMobileFaceNet, type MobileFaceNetConfig } from './mobilefacenet.js';
 
 export const BACKBONE_NAMES = [
   'r18',
@@ -38,35 +38,45 @@ export function isBackboneName(v: string): v is BackboneName {
   return (BACKBONE_NAMES as readonly string[]).includes(v);
 }
 
-const W = [64, 128, 256, 512] as [number, number, number, number];
+/** A registry entry's architecture, without the embedding size and input side (given at build). */
+export type BackboneArch =
+  | ({ kind: 'iresnet' } & Required<Pick<IResNetConfig, 'layers' | 'widths' | 'stemStride'>>)
+  | ({ kind: 'mobilefacenet' } & Pick<MobileFaceNetConfig, 'blocks' | 'scale'>);
+
+const W: [number, number, number, number] = [64, 128, 256, 512];
+const ir = (layers: [number, number, number, number], widths = W, stemStride = 1): BackboneArch => ({
+  kind: 'iresnet',
+  layers,
+  widths,
+  stemStride,
+});
+
+/** Every registry name's architecture (read by the PyTorch peers of `npm run bench -- fr`). */
+export const BACKBONE_ARCHS: Record<BackboneName, BackboneArch> = {
+  r18: ir([2, 2, 2, 2]),
+  r34: ir([3, 4, 6, 3]),
+  r50: ir([3, 4, 14, 3]),
+  r100: ir([3, 13, 30, 3]),
+  'r18-half': ir([2, 2, 2, 2], [32, 64, 128, 256]),
+  // CPU-sized: one block per stage, quarter widths, stride-2 stem (maps 56 -> 4).
+  'r-tiny': ir([1, 1, 1, 1], [16, 32, 64, 128], 2),
+  mbf: { kind: 'mobilefacenet', blocks: [1, 4, 6, 2], scale: 2 },
+  'mbf-small': { kind: 'mobilefacenet', blocks: [1, 1, 1, 1], scale: 0.5 },
+};
 
 function build(name: BackboneName, rng: Rng, embeddingDim: number, inputSize: number): BuiltBackbone {
-  const ir = (layers: [number, number, number, number], widths = W, stemStride = 1) =>
-    buildIResNet({ layers, widths, embeddingDim, inputSize, stemStride }, rng);
-  switch (name) {
-    case 'r18':
-      return ir([2, 2, 2, 2]);
-    case 'r34':
-      return ir([3, 4, 6, 3]);
-    case 'r50':
-      return ir([3, 4, 14, 3]);
-    case 'r100':
-      return ir([3, 13, 30, 3]);
-    case 'r18-half':
-      return ir([2, 2, 2, 2], [32, 64, 128, 256]);
-    case 'r-tiny':
-      // CPU-sized: one block per stage, quarter widths, stride-2 stem (maps 56 -> 4).
-      return ir([1, 1, 1, 1], [16, 32, 64, 128], 2);
-    case 'mbf':
-      return buildMobileFaceNet({ blocks: [1, 4, 6, 2], scale: 2, embeddingDim, inputSize }, rng);
-    case 'mbf-small':
-      return buildMobileFaceNet({ blocks: [1, 1, 1, 1], scale: 0.5, embeddingDim, inputSize }, rng);
-    default: {
-      const never: never = name;
-      throw new FaceMaeError(
-        `unknown backbone "${String(never)}"; known: ${BACKBONE_NAMES.join(', ')}`,
-        'E_CONFIG',
+  const a = BACKBONE_ARCHS[name];
+  switch (a.kind) {
+    case 'iresnet':
+      return buildIResNet(
+        { layers: a.layers, widths: a.widths, stemStride: a.stemStride, embeddingDim, inputSize },
+        rng,
       );
+    case 'mobilefacenet':
+      return buildMobileFaceNet({ blocks: a.blocks, scale: a.scale, embeddingDim, inputSize }, rng);
+    default: {
+      const never: never = a;
+      throw new FaceMaeError(`unknown backbone kind ${JSON.stringify(never)}`, 'E_CONFIG');
     }
   }
 }

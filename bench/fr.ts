@@ -1,0 +1,146 @@
+/**
+ * `npm run bench -- fr --backbone r-tiny|r18-half|r18|...`: the train-fr step, ours vs PyTorch.
+ * Ours is the product's own code: backbone, cosine classifier, combined margin and cross-entropy
+ * from src/train/fr-step.ts (src/models/backbones, src/models/heads, src/losses), applied by the
+ * loop's `trainStep` with the src/train optimizer (SGD momentum, clip) at train-fr's defaults, the
+ * whole batch in one step as train-fr runs it. The peer (bench/peers/fr.py) builds the same
+ * IResNet from the registry's architecture (BACKBONE_ARCHS) with the same head, loss and SGD.
+ */
+import { initEngine, tf, formatKernelProfile, resetKernelProfile } from '../src/engine/index.js';
+import { createRng } from '../src/core/rng.js';
+import type { FaceBatch } from '../src/types.js';
+import { BACKBONE_ARCHS, BACKBONE_NAMES, isBackboneName } from '../src/models/backbones/index.js';
+import { DEFAULT_TRAIN_FR, type TrainFrConfig } from '../src/train/train-face.js';
+import { createFrTraining, type FrStepFields, type FrTraining } from '../src/train/fr-step.js';
+import { createOptimizer, type TrainOptimizer } from '../src/train/optimizer.js';
+import { trainStep, type AppliedStep } from '../src/train/trainer.js';
+import { engineOptions, flags, num, printCpu, report, runPeer, timeSteps } from './common.js';
+
+/** The FR step as train-fr runs it, with its optimizer. */
+export interface FrBench {
+  readonly training: FrTraining;
+  readonly opt: TrainOptimizer;
+  /** One step on `images` [N,S,S,3] with `labels` [N] at `lr` (default the config's peak lr). */
+  run(images: tf.Tensor4D, labels: Int32Array, step: number, lr?: number): Promise<AppliedStep<FrStepFields>>;
+  dispose(): void;
+}
+
+/**
+ * Builds what `trainFaceRecognizer` builds for `cfg` and `numClasses` identities (weights from
+ * `createRng(cfg.seed)`, the same optimizer settings), without data, output folder or verification.
+ */
+export function setupFrBench(cfg: TrainFrConfig, numClasses: number): FrBench {
+  const training = createFrTraining(cfg, numClasses, createRng(cfg.seed));
+  const opt = createOptimizer(training.params, training.optimizer);
+  return {
+    training,
+    opt,
+    run(images, labels, step, lr = cfg.lr) {
+      const batch: FaceBatch = { images, labels, records: [] };
+      return trainStep(training, opt, images, batch, step, lr);
+    },
+    dispose() {
+      opt.dispose();
+      training.dispose();
+    },
+  };
+}
+
+const FLAGS = [
+  'backbone',
+  'input-size',
+  'classes',
+  'batch',
+  'steps',
+  'warmup',
+  'seed',
+  'blas',
+  'peer',
+] as const;
+
+export async function benchFr(argv: string[]): Promise<void> {
+  const f = flags(argv, FLAGS);
+  const backbone = f.get('backbone') ?? 'r18-half';
+  if (!isBackboneName(backbone))
+    throw new Error(`--backbone must be one of ${BACKBONE_NAMES.join(', ')} (got "${backbone}")`);
+  const batch = num(f, 'batch', 64);
+  const steps = num(f, 'steps', 3);
+  const warmup = num(f, 'warmup', 1);
+  const classes = num(f, 'classes', 1000);
+  const seed = num(f, 'seed', DEFAULT_TRAIN_FR.seed);
+  const inputSize = num(f, 'input-size', DEFAULT_TRAIN_FR.inputSize);
+  printCpu();
+  const info = await initEngine({ backend: 'wasm', ...engineOptions(f) });
+  const cfg: TrainFrConfig = { ...DEFAULT_TRAIN_FR, backbone, inputSize, batchSize: batch, seed };
+  const bench = setupFrBench(cfg, classes);
+  const arch = BACKBONE_ARCHS[backbone];
+  const oc = bench.opt.config;
+  const m = cfg.margin;
+  console.log(
+    `fr: the train-fr step (src/train/fr-step.ts + trainStep), ${backbone} (${JSON.stringify(arch)}) at ${inputSize}px -> ` +
+      `${cfg.embeddingDim}-d, margin s=${m.s} m1=${m.m1} m2=${m.m2} m3=${m.m3} over ${classes} classes, batch ${batch} in one step; ` +
+      `${oc.kind.toUpperCase()} lr ${cfg.lr} momentum ${oc.momentum} wd ${oc.weightDecay} clip ${oc.clipNorm}`,
+  );
+  console.log(
+    `engine: backend ${tf.getBackend()}, BLAS ${info.blas ?? 'off'}, threads ${info.threads}; ${warmup} warm-up + ${steps} timed steps`,
+  );
+  const rng = createRng(seed);
+  const images = tf.tensor4d(rng.fork('bench-images').uniformArray(batch * inputSize * inputSize * 3), [
+    batch,
+    inputSize,
+    inputSize,
+    3,
+  ]);
+  const lr = rng.fork('bench-labels');
+  const labels = Int32Array.from({ length: batch }, () => lr.int(classes));
+  let last: AppliedStep<FrStepFields> | null = null;
+  let ours;
+  try {
+    ours = await timeSteps(
+      async (i) => {
+        last = await bench.run(images, labels, i);
+      },
+      batch,
+      warmup,
+      steps,
+      resetKernelProfile,
+    );
+  } catch (e) {
+    throw new Error(
+      `fr: the step failed at batch ${batch} (${(e as Error).message}); ` +
+        'if wasm memory ran out (4 GB), lower --batch (train-fr has no micro-batching)',
+    );
+  }
+  const lastStep = last as AppliedStep<FrStepFields> | null;
+  console.log(
+    `ours: ${bench.training.backbone.numParams() + bench.training.head.weight.size} parameters, ` +
+      `loss ${lastStep?.loss.toFixed(4)}, tensors ${tf.memory().numTensors}`,
+  );
+  if (process.env.FACEMAE_PROFILE === '1') console.log(formatKernelProfile(30));
+  bench.dispose();
+  images.dispose();
+  if (f.get('peer') === 'off') return report('fr', ours, null);
+  if (arch.kind !== 'iresnet') {
+    console.log(`peer: no PyTorch peer for ${arch.kind} backbones yet`);
+    return report('fr', ours, null);
+  }
+  const peer = runPeer('fr', {
+    arch,
+    inputSize,
+    embedding: cfg.embeddingDim,
+    classes,
+    batch,
+    steps,
+    warmup,
+    threads: info.threads,
+    margin: m,
+    lr: cfg.lr,
+    sgd: { momentum: oc.momentum, weightDecay: oc.weightDecay, clipNorm: oc.clipNorm },
+  });
+  if (peer) {
+    console.log(
+      `pytorch ${String(peer.torch)}: ${String(peer.params)} parameters, loss ${Number(peer.loss).toFixed(4)}, threads ${String(peer.threads)}`,
+    );
+  }
+  report('fr', ours, peer);
+}
