@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { resetKernelProfile } from '../src/engine/index.js';
 
 export const PYTHON = process.env.FACEMAE_PYTHON ?? '/usr/bin/python3';
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -79,6 +80,38 @@ export async function timeSteps(
     cpuMsPerStep: (c.user + c.system) / 1000 / steps,
     peakRssMb: peakRssMb(),
   };
+}
+
+/**
+ * Times a training step (`run(i)` is step i) with the kernel profile reset after the warm-up;
+ * a failing step is reported with the batch and the usual cause. Returns the timing and the last
+ * step's result.
+ */
+export async function timeTrainSteps<R>(
+  label: string,
+  run: (i: number) => Promise<R>,
+  batch: number,
+  warmup: number,
+  steps: number,
+): Promise<{ result: Result; last: R | null }> {
+  let last: R | null = null;
+  try {
+    const result = await timeSteps(
+      async (i) => {
+        last = await run(i);
+      },
+      batch,
+      warmup,
+      steps,
+      resetKernelProfile,
+    );
+    return { result, last };
+  } catch (e) {
+    throw new Error(
+      `${label}: the step failed at batch ${batch} (${(e as Error).message}); ` +
+        'if wasm memory ran out (4 GB), lower --batch (the trainers have no micro-batching)',
+    );
+  }
 }
 
 /** SIMD feature flags worth naming (x86 and Arm), in this order. */

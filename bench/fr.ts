@@ -6,7 +6,7 @@
  * whole batch in one step as train-fr runs it. The peer (bench/peers/fr.py) builds the same
  * IResNet from the registry's architecture (BACKBONE_ARCHS) with the same head, loss and SGD.
  */
-import { initEngine, tf, formatKernelProfile, resetKernelProfile } from '../src/engine/index.js';
+import { initEngine, tf, formatKernelProfile } from '../src/engine/index.js';
 import { createRng } from '../src/core/rng.js';
 import type { FaceBatch } from '../src/types.js';
 import { BACKBONE_ARCHS, BACKBONE_NAMES, isBackboneName } from '../src/models/backbones/index.js';
@@ -14,7 +14,7 @@ import { DEFAULT_TRAIN_FR, type TrainFrConfig } from '../src/train/train-face.js
 import { createFrTraining, type FrStepFields, type FrTraining } from '../src/train/fr-step.js';
 import { createOptimizer, type TrainOptimizer } from '../src/train/optimizer.js';
 import { trainStep, type AppliedStep } from '../src/train/trainer.js';
-import { engineOptions, flags, num, printCpu, report, runPeer, timeSteps } from './common.js';
+import { engineOptions, flags, num, printCpu, report, runPeer, timeTrainSteps } from './common.js';
 
 /** The FR step as train-fr runs it, with its optimizer. */
 export interface FrBench {
@@ -93,25 +93,13 @@ export async function benchFr(argv: string[]): Promise<void> {
   ]);
   const lr = rng.fork('bench-labels');
   const labels = Int32Array.from({ length: batch }, () => lr.int(classes));
-  let last: AppliedStep<FrStepFields> | null = null;
-  let ours;
-  try {
-    ours = await timeSteps(
-      async (i) => {
-        last = await bench.run(images, labels, i);
-      },
-      batch,
-      warmup,
-      steps,
-      resetKernelProfile,
-    );
-  } catch (e) {
-    throw new Error(
-      `fr: the step failed at batch ${batch} (${(e as Error).message}); ` +
-        'if wasm memory ran out (4 GB), lower --batch (train-fr has no micro-batching)',
-    );
-  }
-  const lastStep = last as AppliedStep<FrStepFields> | null;
+  const { result: ours, last: lastStep } = await timeTrainSteps(
+    'fr',
+    (i) => bench.run(images, labels, i),
+    batch,
+    warmup,
+    steps,
+  );
   console.log(
     `ours: ${bench.training.backbone.numParams() + bench.training.head.weight.size} parameters, ` +
       `loss ${lastStep?.loss.toFixed(4)}, tensors ${tf.memory().numTensors}`,

@@ -7,7 +7,7 @@
  * masking and optimizer in PyTorch; for `irm` it runs the same ONNX teacher graph with its weights.
  */
 import fs from 'node:fs';
-import { initEngine, tf, formatKernelProfile, resetKernelProfile } from '../src/engine/index.js';
+import { initEngine, tf, formatKernelProfile } from '../src/engine/index.js';
 import { createRng } from '../src/core/rng.js';
 import type { FaceBatch, FaceNet } from '../src/types.js';
 import { DEFAULT_MAE_SPEC, MAE_PRESETS, type MaePresetName } from '../src/models/mae/config.js';
@@ -16,7 +16,7 @@ import { createMaeTraining, type MaeStepFields, type MaeTraining } from '../src/
 import { createOptimizer, type TrainOptimizer } from '../src/train/optimizer.js';
 import { trainStep, type AppliedStep } from '../src/train/trainer.js';
 import { FACEPLUGIN_MODEL, loadFaceNet } from '../src/loaders/face-net.js';
-import { engineOptions, flags, num, printCpu, report, runPeer, timeSteps } from './common.js';
+import { engineOptions, flags, num, printCpu, report, runPeer, timeTrainSteps } from './common.js';
 import { onnxTeacherForPeer } from './teacher.js';
 
 /** The MAE step as train-mae runs it, with its optimizer, on a given batch. */
@@ -98,25 +98,13 @@ export async function benchMae(argv: string[], opts: { irm: boolean }): Promise<
       .uniformArray(batch * mc.imageSize ** 2 * 3),
     [batch, mc.imageSize, mc.imageSize, 3],
   );
-  let last: AppliedStep<MaeStepFields> | null = null;
-  let ours;
-  try {
-    ours = await timeSteps(
-      async (i) => {
-        last = await bench.run(images, i);
-      },
-      batch,
-      warmup,
-      steps,
-      resetKernelProfile,
-    );
-  } catch (e) {
-    throw new Error(
-      `${name}: the step failed at batch ${batch} (${(e as Error).message}); ` +
-        'if wasm memory ran out (4 GB), lower --batch (train-mae has no micro-batching)',
-    );
-  }
-  const lastStep = last as AppliedStep<MaeStepFields> | null;
+  const { result: ours, last: lastStep } = await timeTrainSteps(
+    name,
+    (i) => bench.run(images, i),
+    batch,
+    warmup,
+    steps,
+  );
   console.log(
     `ours: ${bench.training.mae.numParams()} parameters, loss ${lastStep?.loss.toFixed(4)} ` +
       `(mse ${lastStep?.fields.mse?.toFixed(4)}${lastStep?.fields.irm != null ? `, irm ${lastStep.fields.irm.toFixed(4)}` : ''}), ` +

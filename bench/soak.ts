@@ -6,35 +6,23 @@
  */
 import { initEngine, tf } from '../src/engine/index.js';
 import { createRng } from '../src/core/rng.js';
-import { DEFAULT_MAE_SPEC } from '../src/models/mae/config.js';
 import { DEFAULT_TRAIN_MAE } from '../src/train/pretrain-mae.js';
 import { DEFAULT_TRAIN_FR } from '../src/train/train-face.js';
 import { engineOptions, flags, num } from './common.js';
 import { setupMaeBench } from './mae.js';
 import { setupFrBench } from './fr.js';
+import { TINY_TEST } from '../tests/mae/helpers.js';
 
 export async function benchSoak(argv: string[]): Promise<void> {
   const f = flags(argv, ['steps', 'every', 'blas']);
   const steps = num(f, 'steps', 1000);
   const every = num(f, 'every', 100);
   const info = await initEngine({ backend: 'wasm', ...engineOptions(f) });
-  // the product's steps (bench/mae.ts, bench/fr.ts) at toy sizes
+  // the product's steps (bench/mae.ts, bench/fr.ts) at toy sizes: the tests' MAE, r-tiny at 32 px
   const mae = setupMaeBench(
     {
       ...DEFAULT_TRAIN_MAE,
-      model: {
-        ...DEFAULT_MAE_SPEC,
-        preset: null,
-        imageSize: 32,
-        patchSize: 8,
-        dim: 32,
-        depth: 2,
-        heads: 2,
-        decoderDim: 16,
-        decoderDepth: 1,
-        decoderHeads: 2,
-        mlpRatio: 2,
-      },
+      model: { ...TINY_TEST, preset: null },
       seed: 3,
     },
     null,

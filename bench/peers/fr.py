@@ -8,10 +8,11 @@ classifier (normalised embeddings x normalised centres [D,C], clamped), insightf
 margin, cross-entropy. SGD momentum with coupled weight decay on the >1-D parameters only and
 global-norm clipping, as src/train/optimizer.ts. Prints one JSON line.
 """
-import json, math, resource, sys, time
+import json, math, sys
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from timing import time_steps
 
 args = json.loads(sys.argv[1])
 torch.set_num_threads(args["threads"])
@@ -106,31 +107,4 @@ imgs = torch.rand(B, 3, S, S)
 labels = torch.randint(0, CLASSES, (B,))
 
 
-def step():
-    opt.zero_grad(set_to_none=True)
-    loss = head(net(imgs), labels)
-    loss.backward()
-    if G["clipNorm"] > 0:
-        torch.nn.utils.clip_grad_norm_(params, G["clipNorm"])
-    opt.step()
-    return loss.item()
-
-
-for _ in range(args["warmup"]):
-    step()
-c0 = time.process_time()
-t0 = time.perf_counter()
-for _ in range(args["steps"]):
-    loss = step()
-dt = time.perf_counter() - t0
-cpu = time.process_time() - c0
-print(json.dumps({
-    "imgPerSec": B * args["steps"] / dt,
-    "stepMs": 1000 * dt / args["steps"],
-    "cpuMsPerStep": 1000 * cpu / args["steps"],
-    "peakRssMb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    "params": sum(p.numel() for p in params),
-    "loss": loss,
-    "threads": torch.get_num_threads(),
-    "torch": torch.__version__,
-}))
+time_steps(lambda: head(net(imgs), labels), opt, params, G["clipNorm"], B, args["warmup"], args["steps"])

@@ -9,10 +9,11 @@ with train-mae's settings, no decay on 1-D parameters and tokens, global-norm cl
 idioms where they do not change the maths: q, k, v as one fused Linear (as timm), masking by
 argsort + gather (as facebookresearch/mae). Prints one JSON line.
 """
-import json, math, resource, sys, time
+import json, math, sys
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from timing import time_steps
 
 args = json.loads(sys.argv[1])
 torch.set_num_threads(args["threads"])
@@ -177,31 +178,4 @@ opt = torch.optim.AdamW(
 imgs = torch.rand(B, S, S, 3)
 
 
-def step():
-    opt.zero_grad(set_to_none=True)
-    loss = loss_fn(imgs)
-    loss.backward()
-    if A["clipNorm"] > 0:
-        torch.nn.utils.clip_grad_norm_(params, A["clipNorm"])
-    opt.step()
-    return loss.item()
-
-
-for _ in range(args["warmup"]):
-    step()
-c0 = time.process_time()
-t0 = time.perf_counter()
-for _ in range(args["steps"]):
-    loss = step()
-dt = time.perf_counter() - t0
-cpu = time.process_time() - c0
-print(json.dumps({
-    "imgPerSec": B * args["steps"] / dt,
-    "stepMs": 1000 * dt / args["steps"],
-    "cpuMsPerStep": 1000 * cpu / args["steps"],
-    "peakRssMb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    "params": sum(p.numel() for p in params),
-    "loss": loss,
-    "threads": torch.get_num_threads(),
-    "torch": torch.__version__,
-}))
+time_steps(lambda: loss_fn(imgs), opt, params, A["clipNorm"], B, args["warmup"], args["steps"])
