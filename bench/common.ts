@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resetKernelProfile } from '../src/engine/index.js';
+import { FaceMaeError } from '../src/core/errors.js';
 
 export const PYTHON = process.env.FACEMAE_PYTHON ?? '/usr/bin/python3';
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -84,7 +85,7 @@ export async function timeSteps(
 
 /**
  * Times a training step (`run(i)` is step i) with the kernel profile reset after the warm-up;
- * a failing step is reported with the batch and the usual cause. Returns the timing and the last
+ * a failing step (other than a config error) is reported with the batch and the usual cause. Returns the timing and the last
  * step's result.
  */
 export async function timeTrainSteps<R>(
@@ -107,8 +108,9 @@ export async function timeTrainSteps<R>(
     );
     return { result, last };
   } catch (e) {
+    if (e instanceof FaceMaeError) throw e; // a config error that says what to change
     throw new Error(
-      `${label}: the step failed at batch ${batch} (${(e as Error).message}); ` +
+      `the ${label} step failed at batch ${batch} (${(e as Error).message}); ` +
         'if wasm memory ran out (4 GB), lower --batch (the trainers have no micro-batching)',
     );
   }

@@ -8,7 +8,7 @@ import { initEngine, tf } from '../src/engine/index.js';
 import { createRng } from '../src/core/rng.js';
 import { DEFAULT_TRAIN_MAE } from '../src/train/pretrain-mae.js';
 import { DEFAULT_TRAIN_FR } from '../src/train/train-face.js';
-import { engineOptions, flags, num } from './common.js';
+import { engineOptions, flags, num, printCpu } from './common.js';
 import { setupMaeBench } from './mae.js';
 import { setupFrBench } from './fr.js';
 import { TINY_TEST } from '../tests/mae/helpers.js';
@@ -17,6 +17,7 @@ export async function benchSoak(argv: string[]): Promise<void> {
   const f = flags(argv, ['steps', 'every', 'blas']);
   const steps = num(f, 'steps', 1000);
   const every = num(f, 'every', 100);
+  printCpu();
   const info = await initEngine({ backend: 'wasm', ...engineOptions(f) });
   // the product's steps (bench/mae.ts, bench/fr.ts) at toy sizes: the tests' MAE, r-tiny at 32 px
   const mae = setupMaeBench(

@@ -12,6 +12,7 @@ import sharp from 'sharp';
 import { serveStatic } from '../src/serve/static-server.js';
 import type { PageApi } from '../web/src/api.js';
 import { launchChromium } from '../tests/support/chromium.js';
+import { printCpu } from './common.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 
@@ -22,6 +23,7 @@ function flag(args: string[], name: string, def: number): number {
 
 export async function benchWeb(args: string[]): Promise<void> {
   const runs = flag(args, '--runs', 3);
+  printCpu();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'facemae-bench-web-'));
   const faces = path.join(work, 'faces');
   const deploy = path.join(root, 'assets/sample/deploy');
