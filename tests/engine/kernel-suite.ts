@@ -160,11 +160,27 @@ export function kernelSuite(): void {
   });
 
   describe('depthwise conv backprops', () => {
-    const cases: [string, number[], number[], number, 'same' | 'valid'][] = [
+    type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
+    const ex = (t: number, b: number, l: number, r: number): Pad => [
+      [0, 0],
+      [t, b],
+      [l, r],
+      [0, 0],
+    ];
+    // M = 1 without dilation runs as a forward XNNPACK convolution; the rest loop in JS
+    const cases: [string, number[], number[], number, Pad][] = [
       ['3x3 same s1', [2, 6, 6, 4], [3, 3, 4, 1], 1, 'same'],
       ['3x3 same s2', [2, 7, 7, 3], [3, 3, 3, 1], 2, 'same'],
       ['multiplier 2 valid', [1, 6, 5, 3], [3, 3, 3, 2], 1, 'valid'],
+      ['multiplier 2 s2 same', [2, 7, 6, 3], [3, 3, 3, 2], 2, 'same'],
       ['7x7 valid (GDC)', [2, 7, 7, 5], [7, 7, 5, 1], 1, 'valid'],
+      ['3x3 explicit pad 1 s1', [2, 8, 7, 6], [3, 3, 6, 1], 1, ex(1, 1, 1, 1)],
+      ['3x3 explicit pad 1 s2, even side', [2, 8, 8, 5], [3, 3, 5, 1], 2, ex(1, 1, 1, 1)],
+      ['3x3 explicit pad 1 s2, odd side', [3, 9, 7, 4], [3, 3, 4, 1], 2, ex(1, 1, 1, 1)],
+      ['3x3 asymmetric pad s2', [2, 9, 9, 4], [3, 3, 4, 1], 2, ex(0, 1, 0, 1)],
+      ['3x3 valid s2 (rows left over)', [2, 10, 9, 3], [3, 3, 3, 1], 2, 'valid'],
+      ['5x3 kernel same s1', [1, 9, 8, 7], [5, 3, 7, 1], 1, 'same'],
+      ['pad wider than the kernel (loop)', [1, 5, 5, 3], [3, 3, 3, 1], 1, ex(3, 3, 3, 3)],
     ];
     for (const [name, xs, ws, s, pad] of cases) {
       it(name, () =>

@@ -1,10 +1,12 @@
 /**
- * Gradients of DepthwiseConv2dNative (not registered on stock tfjs-wasm), as direct loops over
- * NHWC data. Filter [KH,KW,C,M]; output channel c·M+q reads input channel c.
+ * Gradients of DepthwiseConv2dNative (not registered on stock tfjs-wasm). Filter [KH,KW,C,M];
+ * output channel c·M+q reads input channel c. The input gradient of the common case (M = 1, no
+ * dilation: MobileFaceNet, the IRM teacher) is a forward depthwise convolution run by the stock
+ * XNNPACK kernel; the rest are direct loops over NHWC data.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { f32 } from './context.js';
+import { f32, stock } from './context.js';
 
 type Args = { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: tf.NamedAttrMap };
 
@@ -77,12 +79,75 @@ export function depthwiseBackpropFilter(args: Args): tf.TensorInfo {
   return out;
 }
 
+/**
+ * dx [N,H,W,C] from dy [N,OH,OW,C] and filter [KH,KW,C,1] as a forward depthwise convolution:
+ * dx = (dy zero-upsampled by the stride) ⋆ (filter rotated 180°) with padding KH−1−top (the
+ * "full" correlation). XNNPACK's SIMD depthwise kernel then does the work: a direct JS loop was
+ * ~20× slower than the forward pass and a third of an IRM step. null when the geometry does not
+ * fit (dilation, a multiplier, padding wider than the kernel): the caller loops instead.
+ */
+function backpropInputAsForward(
+  backend: BackendWasm,
+  c: tf.backend_util.Conv2DInfo,
+  dy: tf.TensorInfo,
+  filter: tf.TensorInfo,
+): tf.TensorInfo | null {
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = c;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = c;
+  if (c.outChannels !== C || c.dilationHeight !== 1 || c.dilationWidth !== 1) return null;
+  const upH = (OH - 1) * sh + 1;
+  const upW = (OW - 1) * sw + 1;
+  const top = KH - 1 - c.padInfo.top;
+  const left = KW - 1 - c.padInfo.left;
+  const bottom = H - 1 + KH - upH - top;
+  const right = W - 1 + KW - upW - left;
+  if (top < 0 || left < 0 || bottom < 0 || right < 0) return null;
+  const strided = sh !== 1 || sw !== 1;
+  const rot = backend.makeOutput([KH, KW, C, 1], 'float32');
+  const up = strided ? backend.makeOutput([N, upH, upW, C], 'float32') : dy;
+  // views only after every allocation (makeOutput may grow wasm memory)
+  const wv = f32(backend, filter);
+  const rv = f32(backend, rot);
+  for (let kh = 0; kh < KH; kh++)
+    for (let kw = 0; kw < KW; kw++) {
+      const from = ((KH - 1 - kh) * KW + (KW - 1 - kw)) * C;
+      rv.set(wv.subarray(from, from + C), (kh * KW + kw) * C);
+    }
+  if (strided) {
+    const dyv = f32(backend, dy);
+    const uv = f32(backend, up);
+    uv.fill(0);
+    for (let n = 0; n < N; n++)
+      for (let oh = 0; oh < OH; oh++)
+        for (let ow = 0; ow < OW; ow++) {
+          const from = ((n * OH + oh) * OW + ow) * C;
+          uv.set(dyv.subarray(from, from + C), ((n * upH + oh * sh) * upW + ow * sw) * C);
+        }
+  }
+  const dx = stock('DepthwiseConv2dNative', backend, { x: up, filter: rot }, {
+    strides: [1, 1],
+    pad: [
+      [0, 0],
+      [top, bottom],
+      [left, right],
+      [0, 0],
+    ],
+    dilations: [1, 1],
+    dataFormat: 'NHWC',
+  });
+  backend.disposeData(rot.dataId);
+  if (strided) backend.disposeData(up.dataId);
+  return dx;
+}
+
 /** dx [N,H,W,C] from dy [N,OH,OW,C·M] and filter [KH,KW,C,M]. */
 export function depthwiseBackpropInput(args: Args): tf.TensorInfo {
   const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
   const { backend, attrs } = args;
   const inputShape = attrs.inputShape as number[];
   const c = infoOf(inputShape, filter.shape, attrs);
+  const fast = backpropInputAsForward(backend, c, dy, filter);
+  if (fast) return fast;
   const out = backend.makeOutput(inputShape, 'float32');
   const dyv = f32(backend, dy);
   const wv = f32(backend, filter);

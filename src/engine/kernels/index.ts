@@ -34,6 +34,9 @@ export const ENGINE_KERNELS: Record<string, tf.KernelFunc> = {
   FusedBatchNorm: fusedBatchNorm as unknown as tf.KernelFunc,
 };
 
+/** Stock kernels the project's kernels call without replacing them (captured before any profiler wraps them). */
+const DELEGATED = ['DepthwiseConv2dNative'];
+
 let registered = false;
 
 /** Idempotent; call after the wasm backend is initialised (stock kernels' setup has run). */
@@ -41,6 +44,10 @@ export function registerEngineKernels(gemm: Gemm, native: boolean): void {
   ctx.gemm = gemm;
   ctx.native = native;
   if (registered) return;
+  for (const name of DELEGATED) {
+    const k = tf.getKernel(name, 'wasm');
+    if (k) ctx.stock.set(name, k.kernelFunc);
+  }
   for (const [name, fn] of Object.entries(ENGINE_KERNELS)) {
     const existing = tf.getKernel(name, 'wasm');
     if (existing) {
