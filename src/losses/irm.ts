@@ -103,6 +103,25 @@ function toTeacherSize(x: tf.Tensor4D, size: number): tf.Tensor4D {
   return x.shape[1] === size && x.shape[2] === size ? x : tf.image.resizeBilinear(x, [size, size], true);
 }
 
+/** The teacher's embeddings of x [N,S,S,3] in [0,1] (resized to its input side) -> [N,D]. */
+export function teacherEmbeddings(teacher: FaceNet, x: tf.Tensor4D): tf.Tensor2D {
+  return tf.tidy(() => teacher.apply(toTeacherSize(x, teacher.inputSize), false));
+}
+
+/**
+ * eReal [N,D] (the teacher's embeddings of the real batch, a fixed target), rec [N,S,S,3] in
+ * [0,1] -> scalar IRM (unweighted). Gradients flow through the frozen teacher to `rec` only.
+ * Computing eReal outside the gradient tape (or taking it from a cache) leaves the value as is.
+ */
+export function irmLossToTarget(
+  teacher: FaceNet,
+  eReal: tf.Tensor2D,
+  rec: tf.Tensor4D,
+  cfg: IrmConfig = DEFAULT_IRM,
+): tf.Scalar {
+  return tf.tidy(() => irmFromEmbeddings(stopGradient(eReal), teacherEmbeddings(teacher, rec), cfg));
+}
+
 /**
  * real, rec [N,S,S,3] in [0,1] -> scalar IRM (unweighted). `teacher` is frozen: its variables are
  * never handed to an optimizer; gradients flow through it to `rec` only.
@@ -113,9 +132,5 @@ export function irmLoss(
   rec: tf.Tensor4D,
   cfg: IrmConfig = DEFAULT_IRM,
 ): tf.Scalar {
-  return tf.tidy(() => {
-    const eReal = stopGradient(teacher.apply(toTeacherSize(real, teacher.inputSize), false)) as tf.Tensor2D;
-    const eRec = teacher.apply(toTeacherSize(rec, teacher.inputSize), false);
-    return irmFromEmbeddings(eReal, eRec, cfg);
-  });
+  return tf.tidy(() => irmLossToTarget(teacher, teacherEmbeddings(teacher, real), rec, cfg));
 }

@@ -10,8 +10,10 @@ import { createMae, type Mae } from '../models/mae/mae.js';
 import { resolveMaeConfig, type MaeModelSpec } from '../models/mae/config.js';
 import { randomMasking, type Masking } from '../models/mae/masking.js';
 import { maskedMse } from '../losses/reconstruction.js';
-import { irmLoss, type IrmConfig } from '../losses/irm.js';
+import { irmLossToTarget, teacherEmbeddings, type IrmConfig } from '../losses/irm.js';
 import type { StepOutput, TrainerModel } from './trainer.js';
+import { flipFlags } from './resumable.js';
+import { createTeacherCache } from './teacher-cache.js';
 
 /** The keys of a train-mae config the step depends on (TrainMaeConfig has them all). */
 export interface MaeStepConfig {
@@ -25,6 +27,8 @@ export interface MaeStepConfig {
   beta2: number;
   /** Global gradient-norm clip (0 = off). */
   clipNorm: number;
+  /** Whether the loop mirrors images (`flipFlags(seed, step)`): part of a cached embedding's key. */
+  flip: boolean;
   irm: IrmConfig;
 }
 
@@ -41,7 +45,7 @@ export interface MaeTraining extends Pick<
   'imageSize' | 'params' | 'state' | 'optimizer' | 'schedule' | 'step'
 > {
   readonly mae: Mae;
-  /** Disposes the MAE (not the teacher: its owner does). */
+  /** Disposes the MAE and the teacher's cached embeddings (not the teacher: its owner does). */
   dispose(): void;
 }
 
@@ -71,6 +75,21 @@ export function createMaeTraining(cfg: MaeStepConfig, root: Rng, teacher: FaceNe
     excludeDiagonal: cfg.irm.excludeDiagonal,
   };
   const vars = Object.values(mae.variables);
+  const cache = teacher ? createTeacherCache(teacher) : null;
+  /**
+   * The real batch's teacher embeddings [N,D], a fixed target: computed before (outside) the
+   * gradient tape, and taken from the cache by (image, mirrored) when the batch names its images
+   * (the teacher is frozen, so they never change).
+   */
+  const realEmbeddings = (t: FaceNet, x: tf.Tensor4D, batch: FaceBatch, step: number): tf.Tensor2D => {
+    const n = x.shape[0];
+    if (!cache || batch.records.length !== n) return teacherEmbeddings(t, x);
+    const flips = cfg.flip ? flipFlags(cfg.seed, step, n) : null;
+    return cache.embed(
+      x,
+      batch.records.map((r, i) => `${flips?.[i] ? 'flip' : 'orig'}:${r.path}`),
+    );
+  };
   return {
     mae,
     imageSize: modelCfg.imageSize,
@@ -84,20 +103,27 @@ export function createMaeTraining(cfg: MaeStepConfig, root: Rng, teacher: FaceNe
       clipNorm: cfg.clipNorm,
     },
     schedule: { kind: 'cosine' },
-    async step(x: tf.Tensor4D, _batch: FaceBatch, step: number): Promise<StepOutput<MaeStepFields>> {
+    async step(x: tf.Tensor4D, batch: FaceBatch, step: number): Promise<StepOutput<MaeStepFields>> {
       const m = stepMasking(cfg.seed, step, x.shape[0], mae.numPatches, cfg.maskRatio);
       let mseT: tf.Scalar | null = null;
       let irmT: tf.Scalar | null = null;
-      const { value, grads } = tf.variableGrads(() => {
-        const f = mae.forward(x, m);
-        const mse = maskedMse(f.pred, f.target, f.mask);
-        mseT = tf.keep(mse);
-        if (!teacher) return mse;
-        const rec = mae.pasteBack(x, f);
-        const irm = irmLoss(teacher, x, rec, irmCfg);
-        irmT = tf.keep(irm);
-        return tf.add(mse, tf.mul(irm, irmCfg.weight)) as tf.Scalar;
-      }, vars);
+      const eReal = teacher ? realEmbeddings(teacher, x, batch, step) : null;
+      let out: { value: tf.Scalar; grads: tf.NamedTensorMap };
+      try {
+        out = tf.variableGrads(() => {
+          const f = mae.forward(x, m);
+          const mse = maskedMse(f.pred, f.target, f.mask);
+          mseT = tf.keep(mse);
+          if (!teacher || !eReal) return mse;
+          const rec = mae.pasteBack(x, f);
+          const irm = irmLossToTarget(teacher, eReal, rec, irmCfg);
+          irmT = tf.keep(irm);
+          return tf.add(mse, tf.mul(irm, irmCfg.weight)) as tf.Scalar;
+        }, vars);
+      } finally {
+        eReal?.dispose();
+      }
+      const { value, grads } = out;
       const loss = (await value.data())[0] as number;
       const mse = (mseT as tf.Scalar | null)?.dataSync()[0] ?? NaN;
       const irm = irmT ? ((irmT as tf.Scalar).dataSync()[0] as number) : null;
@@ -106,6 +132,9 @@ export function createMaeTraining(cfg: MaeStepConfig, root: Rng, teacher: FaceNe
       (irmT as tf.Scalar | null)?.dispose();
       return { loss, grads, fields: { mse, irm } };
     },
-    dispose: () => mae.dispose(),
+    dispose: () => {
+      cache?.dispose();
+      mae.dispose();
+    },
   };
 }

@@ -37,10 +37,15 @@ export function remainingEpochIndices(
   );
 }
 
+/** Which of the n images of step `step` are mirrored (1) by flipForStep: a function of (seed, step). */
+export function flipFlags(seed: number, step: number, n: number): Float32Array {
+  const fr = createRng(seed).fork(`flip-${step}`);
+  return Float32Array.from({ length: n }, () => (fr.next() < 0.5 ? 1 : 0));
+}
+
 /** Horizontal-flip augmentation of step `step`: images [N,H,W,3] -> [N,H,W,3], each flipped with p = 0.5. */
 export function flipForStep(x: tf.Tensor4D, seed: number, step: number): tf.Tensor4D {
-  const fr = createRng(seed).fork(`flip-${step}`);
-  const flags = Float32Array.from({ length: x.shape[0] }, () => (fr.next() < 0.5 ? 1 : 0));
+  const flags = flipFlags(seed, step, x.shape[0]);
   // arithmetic select: no gather (its gradient is missing on wasm) and no data-dependent shapes
   return tf.tidy(() => {
     const f = tf.tensor4d(flags, [flags.length, 1, 1, 1]);

@@ -119,6 +119,53 @@ describe('trainMae', () => {
     expect(lines[0].loss).toBeCloseTo(lines[0].mse + lines[0].irm, 4);
   });
 
+  it('with IRM, reuses the teacher embeddings of images seen before, and a resumed run (empty cache) trains the same', async () => {
+    const teacher = tinyFaceNet(32, 8, createRng(3));
+    let rows = 0;
+    const counting = async () => ({
+      ...teacher,
+      apply: (x: Parameters<typeof teacher.apply>[0], t?: boolean) => {
+        rows += x.shape[0];
+        return teacher.apply(x, t);
+      },
+      dispose: () => {},
+    });
+    // 12 images, batch 4: epoch 2 (steps 4-6) meets each image again, mirrored or not
+    const cfg = (out: string) => base(out, { steps: 6, irm: { ...DEFAULT_TRAIN_MAE.irm, teacher: 'test' } });
+    const outA = tmp();
+    await trainMae(cfg(outA), { loadTeacher: counting });
+    const rowsA = rows;
+    expect(rowsA).toBeGreaterThan(6 * 4 + 12); // rec of every step + every image once
+    expect(rowsA).toBeLessThan(6 * 4 * 2); // without the cache: real and rec of every step
+    const outB = tmp();
+    await expect(
+      trainMae(cfg(outB), {
+        loadTeacher: counting,
+        onStep: (s) => {
+          if (s.step === 5) throw new Error('killed');
+        },
+      }),
+    ).rejects.toThrow('killed');
+    await trainMae(cfg(outB), { loadTeacher: counting, resume: true });
+    // The resumed run recomputes what run A took from its cache: the same up to float rounding.
+    // (Losses, not weights: AdamW turns the rounding noise of gradients that are zero in exact
+    // arithmetic, such as the attention key bias's, into lr-sized steps that change no output.)
+    const log = (out: string) =>
+      fs
+        .readFileSync(path.join(out, 'log.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { step: number; loss: number; irm: number });
+    const la = log(outA);
+    const lb = log(outB);
+    expect(lb.map((l) => l.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    la.forEach((l, i) => {
+      expect(Math.abs(lb[i]!.loss - l.loss)).toBeLessThan(1e-5);
+      expect(Math.abs(lb[i]!.irm - l.irm)).toBeLessThan(1e-5);
+    });
+    teacher.dispose();
+  });
+
   it('aborts on a non-finite loss naming the step and the batch images', async () => {
     const out = tmp();
     await expect(trainMae(base(out, { lr: 1e38, clipNorm: 0, weightDecay: 0, steps: 6 }))).rejects.toThrow(
