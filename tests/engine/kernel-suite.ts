@@ -193,6 +193,28 @@ export function kernelSuite(): void {
     }
   });
 
+  describe('Reverse', () => {
+    const cases: [string, number[], number[]][] = [
+      ['channels (BGR swap)', [2, 5, 4, 3], [3]],
+      ['width (flip augmentation)', [2, 3, 5, 3], [2]],
+      ['wide blocks', [2, 3, 4, 70], [1]],
+      ['two axes, inner one last', [3, 4, 5], [0, 2]],
+      ['two axes, block after', [3, 4, 5, 2], [0, 1]],
+      ['rank 1', [7], [0]],
+      ['no axis', [2, 3], []],
+    ];
+    for (const [name, shape, dims] of cases) {
+      it(name, () => checkAgainstCpu(`rev ${name}`, (x) => tf.reverse(x!, dims), [shape]));
+    }
+    it('int32', () => {
+      const x = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3], 'int32');
+      const y = tf.reverse(x, [0, 1]);
+      expect(y.dtype).toBe('int32');
+      expect(Array.from(y.dataSync())).toEqual([6, 5, 4, 3, 2, 1]);
+      tf.dispose([x, y]);
+    });
+  });
+
   describe('UnsortedSegmentSum / gather gradient', () => {
     it('gather rows gradient, repeated indices', () => {
       const idx = tf.tensor1d([3, 1, 3, 0, 4, 4, 4], 'int32');

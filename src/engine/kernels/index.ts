@@ -9,6 +9,7 @@ import { conv2D, conv2DBackpropFilter, conv2DBackpropInput } from './conv.js';
 import { depthwiseBackpropFilter, depthwiseBackpropInput } from './depthwise.js';
 import { unsortedSegmentSum } from './segment.js';
 import { transpose } from './transpose.js';
+import { reverse } from './reverse.js';
 import { tile } from './tile.js';
 import { mean, sum } from './reduce.js';
 import { cast, identity } from './identity.js';
@@ -26,6 +27,7 @@ export const ENGINE_KERNELS: Record<string, tf.KernelFunc> = {
   DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInput as unknown as tf.KernelFunc,
   UnsortedSegmentSum: unsortedSegmentSum as unknown as tf.KernelFunc,
   Transpose: transpose as unknown as tf.KernelFunc,
+  Reverse: reverse as unknown as tf.KernelFunc,
   Tile: tile as unknown as tf.KernelFunc,
   Sum: sum as unknown as tf.KernelFunc,
   Mean: mean as unknown as tf.KernelFunc,
