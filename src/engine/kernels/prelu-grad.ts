@@ -1,5 +1,5 @@
 /**
- * The PReLU gradient in one pass each for dx and dalpha (wasm backend). tfjs's generic gradient
+ * The PReLU gradient as fused kernels for dx and dalpha (wasm backend). tfjs's generic gradient
  * runs Greater, two Selects, Multiplies, ZerosLike and a Sum over full-size activations: 7.5 % of
  * an IResNet step. Registered as kernels `FacemaePreluGradX` / `FacemaePreluGradAlpha` and used by
  * the Prelu gradient on wasm only (other backends keep tfjs's gradient, the test reference).
@@ -7,45 +7,24 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { f32 } from './context.js';
+import { f32, stock } from './context.js';
 
 type Args = { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: tf.NamedAttrMap };
 
-/** dx = dy where x > 0, else alpha·dy */
+/**
+ * dx = dy where x > 0, else alpha·dy, in four SIMD passes of stock kernels, exactly:
+ * t = step(x, −1) ∈ {1, −1}; g = prelu(t, alpha)·t ∈ {1, alpha} (sign flips are exact); dx = dy·g.
+ * A branch-free JS loop over the elements took ~3 ns each, the four passes together ~1.
+ */
 export function preluGradX(args: Args): tf.TensorInfo {
   const { x, alpha, dy } = args.inputs as { x: tf.TensorInfo; alpha: tf.TensorInfo; dy: tf.TensorInfo };
   const { backend } = args;
-  const out = backend.makeOutput(x.shape, 'float32');
-  const xv = f32(backend, x);
-  const av = f32(backend, alpha);
-  const gv = f32(backend, dy);
-  const ov = f32(backend, out);
-  const n = xv.length;
-  const xb = bitsOf(xv);
-  const C = av.length;
-  // branch-free select (the sign of x is random, so a branch mispredicts half the time):
-  // tab[2c] = alpha[c], tab[2c + 1] = 1, indexed by positive(x)
-  const tab = new Float32Array(2 * C);
-  for (let c = 0; c < C; c++) {
-    tab[2 * c] = av[c]!;
-    tab[2 * c + 1] = 1;
-  }
-  if (C === 1) {
-    for (let i = 0; i < n; i++) {
-      const b = xb[i]!;
-      ov[i] = gv[i]! * tab[(-b & ~b) >>> 31]!;
-    }
-    return out;
-  }
-  // row by row over the channel axis: simple inner loops V8 optimises well
-  for (let r = 0; r < n; r += C) {
-    for (let c = 0; c < C; c++) {
-      const i = r + c;
-      const b = xb[i]!;
-      ov[i] = gv[i]! * tab[2 * c + ((-b & ~b) >>> 31)]!;
-    }
-  }
-  return out;
+  const t = stock('Step', backend, { x }, { alpha: -1 });
+  const p = stock('Prelu', backend, { x: t, alpha });
+  const g = stock('Multiply', backend, { a: p, b: t });
+  const dx = stock('Multiply', backend, { a: dy, b: g });
+  for (const tmp of [t, p, g]) backend.disposeData(tmp.dataId);
+  return dx;
 }
 
 /**
