@@ -117,4 +117,3 @@ describe('teacher embedding cache (IRM real side)', () => {
     teacher.dispose();
   });
 });
-

@@ -124,17 +124,22 @@ function backpropInputAsForward(
           uv.set(dyv.subarray(from, from + C), ((n * upH + oh * sh) * upW + ow * sw) * C);
         }
   }
-  const dx = stock('DepthwiseConv2dNative', backend, { x: up, filter: rot }, {
-    strides: [1, 1],
-    pad: [
-      [0, 0],
-      [top, bottom],
-      [left, right],
-      [0, 0],
-    ],
-    dilations: [1, 1],
-    dataFormat: 'NHWC',
-  });
+  const dx = stock(
+    'DepthwiseConv2dNative',
+    backend,
+    { x: up, filter: rot },
+    {
+      strides: [1, 1],
+      pad: [
+        [0, 0],
+        [top, bottom],
+        [left, right],
+        [0, 0],
+      ],
+      dilations: [1, 1],
+      dataFormat: 'NHWC',
+    },
+  );
   backend.disposeData(rot.dataId);
   if (strided) backend.disposeData(up.dataId);
   return dx;
