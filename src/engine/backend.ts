@@ -17,6 +17,7 @@ import { ensureGradients } from './gradients.js';
 import { installGradientMemorySaver, setGradientMemorySaver } from './grad-memory.js';
 import { installPreluGradient } from './kernels/prelu-grad.js';
 import { installBatchNormGradient } from './kernels/batchnorm-grad.js';
+import { installBatchNormTrain } from './kernels/batchnorm-train.js';
 
 export type BackendName = 'wasm' | 'cpu';
 
@@ -74,8 +75,9 @@ export function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> {
     if (!ok) throw new Error(`tensor backend "${backend}" failed to initialise`);
     await tf.ready();
     await ensureGradients();
-    installPreluGradient(); // these two before the memory saver wraps every gradient
+    installPreluGradient(); // these three before the memory saver wraps every gradient
     installBatchNormGradient();
+    installBatchNormTrain();
     installGradientMemorySaver();
     setGradientMemorySaver(process.env.FACEMAE_GRAD_FREE !== 'off');
     if (backend !== 'wasm') return { backend, blas: null, threads: 1 };

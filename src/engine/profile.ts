@@ -1,7 +1,9 @@
 /**
  * Optional per-kernel timer (FACEMAE_PROFILE=1 or `enableKernelProfile()`): wraps every kernel of
  * the active backend to accumulate wall time and calls. The wasm backend is synchronous, so the
- * wall time of a kernel call is its cost.
+ * wall time of a kernel call is its cost. FACEMAE_PROFILE_CLOCK=cpu times process CPU instead
+ * (user + system): comparable on a busy machine when the engine runs on one thread
+ * (FACEMAE_THREADS=1), where wall time measures the other load too.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -12,9 +14,15 @@ export interface KernelStat {
 }
 
 const stats = new Map<string, KernelStat>();
+
+function cpuClock(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
 const wrapped = new Set<string>();
 
 export function enableKernelProfile(backendName = tf.getBackend()): void {
+  const now = process.env.FACEMAE_PROFILE_CLOCK === 'cpu' ? cpuClock : () => performance.now();
   for (const k of tf.getKernelsForBackend(backendName)) {
     const key = `${backendName}:${k.kernelName}`;
     if (wrapped.has(key)) continue;
@@ -24,11 +32,11 @@ export function enableKernelProfile(backendName = tf.getBackend()): void {
     tf.registerKernel({
       ...k,
       kernelFunc: (args) => {
-        const t0 = performance.now();
+        const t0 = now();
         const r = inner(args);
         const s = stats.get(name) ?? { name, calls: 0, ms: 0 };
         s.calls++;
-        s.ms += performance.now() - t0;
+        s.ms += now() - t0;
         stats.set(name, s);
         return r;
       },

@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { tf, checkAgainstCpu, randn, rngFor } from './harness.js';
-import { collapseTranspose } from '../../src/engine/index.js';
+import { batchNormTrain, collapseTranspose } from '../../src/engine/index.js';
 
 export function kernelSuite(): void {
   describe('BatchMatMul', () => {
@@ -404,6 +404,45 @@ export function kernelSuite(): void {
         [[3, 3, 5, 6], [6], [6]],
         { tol: 5e-4 },
       ));
+  });
+
+  describe('BatchNorm training kernel (batch statistics, own gradient)', () => {
+    /** The tfjs composition the kernel replaces (biased variance over all axes but the last). */
+    const composed = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, eps: number): tf.Tensor => {
+      const axes = x.shape.slice(0, -1).map((_, i) => i);
+      const mean = tf.mean(x, axes);
+      const variance = tf.mean(tf.square(tf.sub(x, mean)), axes);
+      return tf.add(tf.mul(tf.sub(x, mean), tf.mul(tf.rsqrt(tf.add(variance, eps)), g)), b);
+    };
+    const kernel = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, eps: number): tf.Tensor =>
+      batchNormTrain(x, g as tf.Tensor1D, b as tf.Tensor1D, eps).y;
+    const cases: [string, number[]][] = [
+      ['NHWC', [3, 4, 5, 6]],
+      ['2-D (features)', [8, 7]],
+      ['one channel', [2, 3, 3, 1]],
+    ];
+    for (const [name, shape] of cases) {
+      const C = shape[shape.length - 1]!;
+      it(`${name}: wasm kernel vs the composition on cpu`, () =>
+        checkAgainstCpu(`bnt ${name}`, (x, g, b) => kernel(x!, g!, b!, 1e-5), [shape, [C], [C]], {
+          tol: 5e-4,
+          reference: (x, g, b) => composed(x!, g!, b!, 1e-5),
+        }));
+      it(`${name}: cpu kernel vs the composition on wasm`, () =>
+        checkAgainstCpu(`bnt cpu ${name}`, (x, g, b) => composed(x!, g!, b!, 1e-3), [shape, [C], [C]], {
+          tol: 5e-4,
+          reference: (x, g, b) => kernel(x!, g!, b!, 1e-3),
+        }));
+    }
+    it('returns the batch mean and biased variance', () => {
+      const x = tf.tensor2d([1, 10, 3, 20, 5, 60], [3, 2]);
+      const r = batchNormTrain(x, tf.ones([2]) as tf.Tensor1D, tf.zeros([2]) as tf.Tensor1D, 1e-5);
+      expect(Array.from(r.mean.dataSync())).toEqual([3, 30]);
+      const v = Array.from(r.variance.dataSync());
+      expect(v[0]).toBeCloseTo(8 / 3, 5);
+      expect(v[1]).toBeCloseTo(1400 / 3, 3);
+      for (const t of [x, r.y, r.mean, r.variance]) t.dispose();
+    });
   });
 
   describe('training-shaped compositions', () => {

@@ -37,7 +37,7 @@ export const ENGINE_KERNELS: Record<string, tf.KernelFunc> = {
 };
 
 /** Stock kernels the project's kernels call without replacing them (captured before any profiler wraps them). */
-const DELEGATED = ['DepthwiseConv2dNative', 'Step', 'Prelu', 'Multiply'];
+const DELEGATED = ['DepthwiseConv2dNative', 'Step', 'Prelu', 'Multiply', 'Sub', 'Square', 'Add'];
 
 let registered = false;
 
@@ -64,3 +64,4 @@ export function registerEngineKernels(gemm: Gemm, native: boolean): void {
 export { ctx } from './context.js';
 export { collapseTranspose } from './transpose.js';
 export { releaseConvScratch } from './conv.js';
+export { batchNormTrain } from './batchnorm-train.js';

@@ -4,6 +4,7 @@
  * unbiased running variance), every op is plain tfjs in NHWC.
  */
 import { tf } from '../../engine/backend.js';
+import { batchNormTrain } from '../../engine/kernels/index.js';
 import type { Rng } from '../../core/rng.js';
 
 export interface ParamStore {
@@ -88,27 +89,29 @@ export function batchNorm(
   const runMean = addParam(s, `${name}.running_mean`, new Float32Array(c), [c], false);
   const runVar = addParam(s, `${name}.running_var`, new Float32Array(c).fill(1), [c], false);
   return (x, training) => {
-    const axes = x.rank === 4 ? [0, 1, 2] : [0];
-    let mean: tf.Tensor;
-    let variance: tf.Tensor;
     if (training) {
-      // Not tf.moments: its internal Cast breaks backprop when the gradients come from tfjs-core's ESM build.
-      mean = tf.mean(x, axes);
-      variance = tf.mean(tf.square(tf.sub(x, mean)), axes);
-      const count = axes.reduce((a, ax) => a * (x.shape[ax] as number), 1);
+      // one kernel with its own gradient (src/engine/kernels/batchnorm-train.ts): the tfjs
+      // composition's backward walked ~20 mostly full-size nodes per BatchNorm
+      const { y, mean, variance } = batchNormTrain(
+        x,
+        (gamma ?? tf.ones([c])) as tf.Tensor1D,
+        beta as tf.Tensor1D,
+        eps,
+      );
+      const count = x.size / c;
       tf.tidy(() => {
         runMean.assign(tf.add(tf.mul(runMean, 1 - mom), tf.mul(mean, mom)));
         runVar.assign(
           tf.add(tf.mul(runVar, 1 - mom), tf.mul(variance, (mom * count) / Math.max(1, count - 1))),
         );
       });
-    } else {
-      mean = runMean;
-      variance = runVar;
+      mean.dispose();
+      variance.dispose();
+      return y;
     }
-    const inv = tf.rsqrt(tf.add(variance, eps));
+    const inv = tf.rsqrt(tf.add(runVar, eps));
     const scale = gamma ? tf.mul(inv, gamma) : inv;
-    return tf.add(tf.mul(tf.sub(x, mean), scale), beta);
+    return tf.add(tf.mul(tf.sub(x, runMean), scale), beta);
   };
 }
 

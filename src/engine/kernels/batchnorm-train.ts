@@ -1,0 +1,150 @@
+/**
+ * BatchNorm in training mode (batch statistics over every axis but the last) as one kernel,
+ * `FacemaeBatchNormTrain`, with its own gradient. Composed from tfjs ops (mean, sub, square, mean,
+ * rsqrt, mul, add), the backward pass walked ~20 nodes per BatchNorm, most of them full-size
+ * (Sub, Mul, RealDiv, Neg, broadcast Sums and Means): ~30 % of an r-tiny train-fr step. Here the
+ * forward is 4 element-wise passes + 2 column sums, the backward 6 passes + 2 column sums, with
+ * the textbook formulas (x̂ = (x−μ)·r, r = 1/√(σ²+ε), k = γ·r, N rows):
+ *   dβ = Σdy,  dγ = r·Σdy·(x−μ),  dx = k·dy − (k·dβ/N) − (x−μ)·(k·r·dγ/N).
+ * Registered for the wasm backend (stock SIMD element-wise kernels + the GEMM column sums) and
+ * the cpu backend (its own kernels: the gradient tests' reference path).
+ *
+ * Inputs x [...,C], scale [C], offset [C]; attr varianceEpsilon.
+ * Outputs y (x's shape), mean [C], variance [C] (biased, as the normalisation uses it).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { f32, stock } from './context.js';
+import { mean as gemmMean } from './reduce.js';
+
+export const BATCH_NORM_TRAIN = 'FacemaeBatchNormTrain';
+
+type Args = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs: tf.NamedAttrMap };
+
+interface CpuBackend extends tf.KernelBackend {
+  data: { get(id: tf.DataId): { values: Float32Array } };
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: Float32Array): tf.TensorInfo;
+}
+
+/** The kernels this one is made of, on the active backend (the wasm ones bypass the profiler). */
+function ops(backendName: string, backend: tf.KernelBackend) {
+  const call = (name: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap = {}) => {
+    if (backendName === 'wasm') {
+      if (name === 'Mean') return gemmMean({ inputs, backend: backend as BackendWasm, attrs });
+      return stock(name, backend as BackendWasm, inputs, attrs);
+    }
+    const k = tf.getKernel(name, backendName);
+    if (!k) throw new Error(`${BATCH_NORM_TRAIN}: kernel ${name} missing on ${backendName}`);
+    return k.kernelFunc({ inputs, backend, attrs }) as tf.TensorInfo;
+  };
+  const view = (t: tf.TensorInfo): Float32Array =>
+    backendName === 'wasm'
+      ? f32(backend as BackendWasm, t)
+      : (backend as CpuBackend).data.get(t.dataId).values;
+  /** A new [C] float32 tensor holding `values`. */
+  const vector = (values: Float32Array): tf.TensorInfo => {
+    if (backendName !== 'wasm') return (backend as CpuBackend).makeTensorInfo([values.length], 'float32', values);
+    const t = (backend as BackendWasm).makeOutput([values.length], 'float32');
+    f32(backend as BackendWasm, t).set(values);
+    return t;
+  };
+  const free = (...ts: tf.TensorInfo[]) => {
+    for (const t of ts) backend.disposeData(t.dataId);
+  };
+  return { call, view, vector, free };
+}
+
+function batchNormTrainKernel(backendName: string) {
+  return (args: Args): tf.TensorInfo[] => {
+    const { x, scale, offset } = args.inputs as Record<'x' | 'scale' | 'offset', tf.TensorInfo>;
+    const eps = args.attrs.varianceEpsilon as number;
+    const { call, view, vector, free } = ops(backendName, args.backend);
+    const C = x.shape[x.shape.length - 1]!;
+    const axis = x.shape.slice(0, -1).map((_, i) => i);
+    const mean = call('Mean', { x }, { axis, keepDims: false });
+    const d = call('Sub', { a: x, b: mean });
+    const sq = call('Square', { x: d });
+    const variance = call('Mean', { x: sq }, { axis, keepDims: false });
+    free(sq);
+    const vv = view(variance);
+    const gv = view(scale);
+    const k = new Float32Array(C);
+    for (let c = 0; c < C; c++) k[c] = gv[c]! / Math.sqrt(vv[c]! + eps);
+    const kT = vector(k);
+    const t = call('Multiply', { a: d, b: kT });
+    const y = call('Add', { a: t, b: offset });
+    free(d, kT, t);
+    return [y, mean, variance];
+  };
+}
+
+type GradFunc = (
+  dy: tf.Tensor | tf.Tensor[],
+  saved: tf.Tensor[],
+  attrs: tf.NamedAttrMap,
+) => Record<string, () => tf.Tensor>;
+
+const gradFunc: GradFunc = (dys, saved, attrs) => {
+  const dy = (Array.isArray(dys) ? dys[0] : dys) as tf.Tensor; // mean/variance feed no loss
+  const [x, scale, mean, variance] = saved as [tf.Tensor, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
+  const eps = attrs.varianceEpsilon as number;
+  const axes = x.shape.slice(0, -1).map((_, i) => i);
+  const n = x.size / mean.size;
+  // eager (the memory saver frees them once this node is done), so the closures share them
+  const [d, sumDy, sumDyD, k, r] = tf.tidy(() => {
+    const dd = tf.sub(x, mean);
+    const rr = tf.rsqrt(tf.add(variance, eps));
+    return [dd, tf.sum(dy, axes), tf.sum(tf.mul(dy, dd), axes), tf.mul(scale, rr), rr];
+  }) as [tf.Tensor, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
+  return {
+    x: () => {
+      const dgamma = tf.mul(r, sumDyD);
+      const c2 = tf.mul(tf.mul(k, r), tf.div(dgamma, -n));
+      const c3 = tf.mul(k, tf.div(sumDy, -n));
+      return tf.add(tf.add(tf.mul(dy, k), tf.mul(d, c2)), c3);
+    },
+    scale: () => tf.mul(r, sumDyD),
+    offset: () => tf.clone(sumDy),
+  };
+};
+
+let installed = false;
+
+/** Registers the kernel (wasm, cpu) and its gradient; call before the gradient memory saver wraps gradients. */
+export function installBatchNormTrain(): void {
+  if (installed) return;
+  installed = true;
+  for (const backendName of ['wasm', 'cpu']) {
+    if (!tf.getKernel(BATCH_NORM_TRAIN, backendName)) {
+      tf.registerKernel({
+        kernelName: BATCH_NORM_TRAIN,
+        backendName,
+        kernelFunc: batchNormTrainKernel(backendName) as unknown as tf.KernelFunc,
+      });
+    }
+  }
+  tf.registerGradient({
+    kernelName: BATCH_NORM_TRAIN,
+    inputsToSave: ['x', 'scale'],
+    outputsToSave: [false, true, true],
+    gradFunc: gradFunc as unknown as tf.GradFunc,
+  });
+}
+
+/**
+ * Training-mode BatchNorm of x [...,C] over all axes but the last: y = (x−μ)/√(σ²+ε)·scale + offset
+ * with the batch's μ, σ² [C] (biased), returned for the running statistics.
+ */
+export function batchNormTrain(
+  x: tf.Tensor,
+  scale: tf.Tensor1D,
+  offset: tf.Tensor1D,
+  eps: number,
+): { y: tf.Tensor; mean: tf.Tensor1D; variance: tf.Tensor1D } {
+  const [y, mean, variance] = tf.engine().runKernel(
+    BATCH_NORM_TRAIN,
+    { x, scale, offset } as unknown as tf.NamedTensorMap,
+    { varianceEpsilon: eps },
+  ) as unknown as [tf.Tensor, tf.Tensor1D, tf.Tensor1D];
+  return { y: y!, mean: mean!, variance: variance! };
+}
