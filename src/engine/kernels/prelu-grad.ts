@@ -7,7 +7,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { f32, stock } from './context.js';
+import { alias, f32, stock } from './context.js';
+import { sum } from './reduce.js';
 
 type Args = { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: tf.NamedAttrMap };
 
@@ -28,41 +29,24 @@ export function preluGradX(args: Args): tf.TensorInfo {
 }
 
 /**
- * The float32 bits of x as int32: x > 0 exactly when the bits b are > 0 (as a signed int), and
- * ((-b) & ~b) >>> 31 is then 1, else 0 (also for -0, whose bits are INT_MIN, and for +0).
+ * dalpha = Σ dy·min(x, 0) over every axis alpha broadcasts along (the elements with x ≤ 0; the
+ * others contribute exact zeros): two SIMD passes of stock kernels and the GEMM column sum. A
+ * branch-free JS loop accumulating in float64 took ~4 ns per element, these ~1.
  */
-function bitsOf(v: Float32Array): Int32Array {
-  return new Int32Array(v.buffer, v.byteOffset, v.length);
-}
-
-/** dalpha[c] = Σ dy·x over elements of channel c with x ≤ 0 */
 export function preluGradAlpha(args: Args): tf.TensorInfo {
   const { x, alpha, dy } = args.inputs as { x: tf.TensorInfo; alpha: tf.TensorInfo; dy: tf.TensorInfo };
   const { backend } = args;
-  const out = backend.makeOutput(alpha.shape, 'float32');
-  const xv = f32(backend, x);
-  const gv = f32(backend, dy);
+  const zero = backend.makeOutput([], 'float32');
+  f32(backend, zero)[0] = 0;
+  const neg = stock('Minimum', backend, { a: x, b: zero });
+  const prod = stock('Multiply', backend, { a: dy, b: neg });
   const C = tf.util.sizeFromShape(alpha.shape);
-  // branch-free: acc[2c] sums the elements with x ≤ 0, acc[2c + 1] the others (unused)
-  const acc = new Float64Array(2 * C);
-  const n = xv.length;
-  const xb = bitsOf(xv);
-  if (C === 1) {
-    for (let i = 0; i < n; i++) {
-      const b = xb[i]!;
-      acc[(-b & ~b) >>> 31]! += gv[i]! * xv[i]!;
-    }
-  } else {
-    for (let r = 0; r < n; r += C) {
-      for (let c = 0; c < C; c++) {
-        const i = r + c;
-        const b = xb[i]!;
-        acc[2 * c + ((-b & ~b) >>> 31)]! += gv[i]! * xv[i]!;
-      }
-    }
-  }
-  const ov = f32(backend, out);
-  for (let c = 0; c < C; c++) ov[c] = acc[2 * c]!;
+  // per channel: sum over the leading axes (a GEMM column sum); a scalar alpha: over all
+  const axis = C === 1 ? x.shape.map((_, i) => i) : x.shape.slice(0, -1).map((_, i) => i);
+  const red = sum({ inputs: { x: prod }, backend, attrs: { axis, keepDims: false } });
+  for (const tmp of [zero, neg, prod]) backend.disposeData(tmp.dataId);
+  const out = alias(backend, red, alpha.shape);
+  backend.disposeData(red.dataId);
   return out;
 }
 
