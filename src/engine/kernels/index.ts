@@ -37,7 +37,7 @@ export const ENGINE_KERNELS: Record<string, tf.KernelFunc> = {
 };
 
 /** Stock kernels the project's kernels call without replacing them (captured before any profiler wraps them). */
-const DELEGATED = ['DepthwiseConv2dNative', 'Step', 'Prelu', 'Multiply', 'Sub', 'Square', 'Add', 'Minimum'];
+const DELEGATED = ['DepthwiseConv2dNative', 'Step', 'Prelu', 'Multiply', 'Sub', 'Square', 'Add', 'Relu'];
 
 let registered = false;
 
