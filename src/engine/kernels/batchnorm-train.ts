@@ -43,7 +43,8 @@ function ops(backendName: string, backend: tf.KernelBackend) {
       : (backend as CpuBackend).data.get(t.dataId).values;
   /** A new [C] float32 tensor holding `values`. */
   const vector = (values: Float32Array): tf.TensorInfo => {
-    if (backendName !== 'wasm') return (backend as CpuBackend).makeTensorInfo([values.length], 'float32', values);
+    if (backendName !== 'wasm')
+      return (backend as CpuBackend).makeTensorInfo([values.length], 'float32', values);
     const t = (backend as BackendWasm).makeOutput([values.length], 'float32');
     f32(backend as BackendWasm, t).set(values);
     return t;
@@ -141,10 +142,10 @@ export function batchNormTrain(
   offset: tf.Tensor1D,
   eps: number,
 ): { y: tf.Tensor; mean: tf.Tensor1D; variance: tf.Tensor1D } {
-  const [y, mean, variance] = tf.engine().runKernel(
-    BATCH_NORM_TRAIN,
-    { x, scale, offset } as unknown as tf.NamedTensorMap,
-    { varianceEpsilon: eps },
-  ) as unknown as [tf.Tensor, tf.Tensor1D, tf.Tensor1D];
+  const [y, mean, variance] = tf
+    .engine()
+    .runKernel(BATCH_NORM_TRAIN, { x, scale, offset } as unknown as tf.NamedTensorMap, {
+      varianceEpsilon: eps,
+    }) as unknown as [tf.Tensor, tf.Tensor1D, tf.Tensor1D];
   return { y: y!, mean: mean!, variance: variance! };
 }

@@ -355,22 +355,50 @@ function filterGradPadded(
   Co: number,
   dw: Float32Array,
 ): void {
-  const img = g.Hp * g.Wp;
-  const chunk = padChunk(g, Math.max(Ci, Co));
-  for (let n0 = 0; n0 < g.N; n0 += chunk) {
-    const nb = Math.min(chunk, g.N - n0);
-    const xp = scratchOf(nb * img * Ci);
-    padImages(xv, g, Ci, n0, nb, xp);
-    const M = padRows(g, nb);
+  paddedChunks(xv, g, Ci, Co, (n0, nb, xp, M) => {
     const dyp = scratchBOf(M * Co);
-    toPaddedWidth(dyv, g.OH, g.OW, Co, g.Wp, img, n0, nb, M, dyp);
+    toPaddedWidth(dyv, g.OH, g.OW, Co, g.Wp, g.Hp * g.Wp, n0, nb, M, dyp);
     for (let kh = 0; kh < g.KH; kh++) {
       for (let kw = 0; kw < g.KW; kw++) {
         const a = xp.subarray((kh * g.Wp + kw) * Ci);
         const o = (kh * g.KW + kw) * Ci * Co;
-        ctx.gemm(true, false, Ci, Co, M, 1, a, Ci, dyp, Co, n0 === 0 ? 0 : 1, dw.subarray(o, o + Ci * Co), Co);
+        ctx.gemm(
+          true,
+          false,
+          Ci,
+          Co,
+          M,
+          1,
+          a,
+          Ci,
+          dyp,
+          Co,
+          n0 === 0 ? 0 : 1,
+          dw.subarray(o, o + Ci * Co),
+          Co,
+        );
       }
     }
+  });
+}
+
+/**
+ * Runs `body` per chunk of images n0..n0+nb of src [N,H,W,Ci], padded into the scratch `xp`
+ * [nb,Hp,Wp,Ci], with M = the padded-width GEMM rows; `Co` sizes the chunk with the other operand.
+ */
+function paddedChunks(
+  src: Float32Array,
+  g: PadGeom,
+  Ci: number,
+  Co: number,
+  body: (n0: number, nb: number, xp: Float32Array, M: number) => void,
+): void {
+  const chunk = padChunk(g, Math.max(Ci, Co));
+  for (let n0 = 0; n0 < g.N; n0 += chunk) {
+    const nb = Math.min(chunk, g.N - n0);
+    const xp = scratchOf(nb * g.Hp * g.Wp * Ci);
+    padImages(src, g, Ci, n0, nb, xp);
+    body(n0, nb, xp, padRows(g, nb));
   }
 }
 
@@ -388,13 +416,8 @@ function convPadded(
   out: Float32Array,
 ): void {
   const img = g.Hp * g.Wp;
-  const chunk = padChunk(g, Math.max(Ci, Co));
   const ldb = transB ? Ci : Co;
-  for (let n0 = 0; n0 < g.N; n0 += chunk) {
-    const nb = Math.min(chunk, g.N - n0);
-    const xp = scratchOf(nb * img * Ci);
-    padImages(src, g, Ci, n0, nb, xp);
-    const M = padRows(g, nb);
+  paddedChunks(src, g, Ci, Co, (n0, nb, xp, M) => {
     const yp = scratchBOf(M * Co);
     let first = true;
     for (let kh = 0; kh < g.KH; kh++) {
@@ -411,7 +434,7 @@ function convPadded(
         out.set(yp.subarray(s, s + rowO), ((n0 + n) * g.OH + oh) * rowO);
       }
     }
-  }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
