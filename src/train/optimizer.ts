@@ -137,8 +137,11 @@ export function createOptimizer(
         const key = keyOf(name);
         if (key !== undefined) entries.push([key, g]);
       }
+      // each square dies after its sum (one tidy around all of them held a copy of every gradient)
       const normT = tf.tidy(() =>
-        entries.length === 0 ? tf.scalar(0) : tf.sqrt(tf.addN(entries.map(([, g]) => tf.sum(tf.square(g))))),
+        entries.length === 0
+          ? tf.scalar(0)
+          : tf.sqrt(tf.addN(entries.map(([, g]) => tf.tidy(() => tf.sum(tf.square(g)))))),
       );
       const gradNorm = (normT.dataSync()[0] ?? 0) as number;
       normT.dispose();
@@ -147,8 +150,10 @@ export function createOptimizer(
         cfg.clipNorm && cfg.clipNorm > 0 && gradNorm > cfg.clipNorm ? cfg.clipNorm / (gradNorm + 1e-6) : 1;
       iterations += 1;
       const t = iterations;
-      tf.tidy(() => {
-        for (const [key, g0] of entries) {
+      // one tidy per parameter: its temporaries (several parameter-sized tensors) die before the
+      // next one's are made; one tidy around the loop held them for every parameter at once
+      for (const [key, g0] of entries) {
+        tf.tidy(() => {
           const p = named[key] as tf.Variable;
           let g = clip === 1 ? g0 : tf.mul(g0, clip);
           const wd = noDecaySet.has(key) ? 0 : cfg.weightDecay;
@@ -172,8 +177,8 @@ export function createOptimizer(
             if (cfg.momentum > 0) buf.assign(b1);
             p.assign(tf.sub(p, tf.mul(b1, lr)));
           }
-        }
-      });
+        });
+      }
       return { gradNorm };
     },
     getState() {
