@@ -59,7 +59,7 @@ export function defaultSweepDeps(opts: { onWarning?: (m: string) => void } = {})
         resume,
         overwrite: !resume,
       });
-      return { run: r.out };
+      return { run: r.out, steps: r.steps };
     },
     createEmbedder: (spec) => createEmbedder(spec),
     async verify({ model, set, size, batchSize, onProgress }) {

@@ -34,6 +34,7 @@ import { writePng, writeReport } from '../report/write.js';
 import { writeJsonAtomic } from '../core/fs.js';
 import type { Embedder, FaceRecord, OnProgress, RgbImage } from '../types.js';
 import type { MaeTrainSection, RecognizerSection, SplitConfig, SweepConfig } from './config.js';
+import { hasCheckpoint, readCheckpointInfo } from '../data/checkpoint.js';
 import { runSteps, type Step, type StepOutcome, type SweepStepResult } from './runner.js';
 import { addUtilityStatistics } from './statistics.js';
 
@@ -590,12 +591,20 @@ export async function runSweep(
   const report = await writeReport(reportDir, data);
   const frSteps = Object.fromEntries(
     sets.flatMap((x) => {
-      const n = outcomes.get(`fr-${x.id}`)?.result?.steps;
-      return typeof n === 'number' ? [[x.id, n]] : [];
+      const r = outcomes.get(`fr-${x.id}`)?.result;
+      // Steps cached by an older sweep carry no count: the run's checkpoint has it.
+      const n = typeof r?.steps === 'number' ? r.steps : stepsOfRun(r?.run);
+      return n === null ? [] : [[x.id, n]];
     }),
   );
   writeJsonAtomic(path.join(reportDir, 'evidence.json'), toEvidence(data, protocolOf(cfg), frSteps));
   return { report, outcomes, data };
+}
+
+/** The step count of a recognizer run folder (null when there is none to read). */
+function stepsOfRun(run: unknown): number | null {
+  if (typeof run !== 'string' || !hasCheckpoint(run)) return null;
+  return readCheckpointInfo(run).step;
 }
 
 /** What a results file must state to be reproduced: the sets, models, attackers and recipe. */

@@ -50,5 +50,6 @@ describe('the sweep with real training, reconstruction and verification', () => 
     const ev = JSON.parse(fs.readFileSync(path.join(work, 'run', 'report', 'evidence.json'), 'utf8'));
     expect(ev.rows).toHaveLength(3);
     expect(ev.rows[1].lfw.ci95).toHaveLength(2);
+    expect(ev.rows.map((x: { steps: number | null }) => x.steps)).toEqual([2, 2, 2]);
   }, 240_000);
 });
