@@ -84,18 +84,18 @@ export async function benchFr(argv: string[]): Promise<void> {
   console.log(
     `engine: backend ${tf.getBackend()}, BLAS ${info.blas ?? 'off'}, threads ${info.threads}; ${warmup} warm-up + ${steps} timed steps`,
   );
+  // A new batch every step, made before the clock starts: one batch repeated is memorised by
+  // the margin head within a few steps (loss 0), which would make the loss line meaningless.
   const rng = createRng(seed);
-  const images = tf.tensor4d(rng.fork('bench-images').uniformArray(batch * inputSize * inputSize * 3), [
-    batch,
-    inputSize,
-    inputSize,
-    3,
-  ]);
-  const lr = rng.fork('bench-labels');
-  const labels = Int32Array.from({ length: batch }, () => lr.int(classes));
+  const ri = rng.fork('bench-images');
+  const rl = rng.fork('bench-labels');
+  const batches = Array.from({ length: warmup + steps }, () => ({
+    images: tf.tensor4d(ri.uniformArray(batch * inputSize * inputSize * 3), [batch, inputSize, inputSize, 3]),
+    labels: Int32Array.from({ length: batch }, () => rl.int(classes)),
+  }));
   const { result: ours, last: lastStep } = await timeTrainSteps(
     'fr',
-    (i) => bench.run(images, labels, i),
+    (i) => bench.run(batches[i]!.images, batches[i]!.labels, i),
     batch,
     warmup,
     steps,
@@ -106,7 +106,7 @@ export async function benchFr(argv: string[]): Promise<void> {
   );
   if (process.env.FACEMAE_PROFILE === '1') console.log(formatKernelProfile(30));
   bench.dispose();
-  images.dispose();
+  for (const b of batches) b.images.dispose();
   if (f.get('peer') === 'off') return report('fr', ours, null);
   if (arch.kind !== 'iresnet') {
     console.log(`peer: no PyTorch peer for ${arch.kind} backbones yet`);

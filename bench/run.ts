@@ -5,6 +5,7 @@
  *   npm run bench -- irm  [same flags]   the MAE step with IRM through the faceplugin teacher
  *   npm run bench -- fr   [--backbone r-tiny|r18-half|r18|... --input-size 112 --classes 1000
  *                          --batch 64 --steps 3 --warmup 1 --seed N]
+ *   npm run bench -- gemm [--step fr|mae --backbone X --input-size N]  GEMM threads per shape
  *   npm run bench -- soak [--steps 1000 --every 100]
  *   npm run bench -- web  [--runs N]
  * mae/irm/fr also take --blas off and --peer off. Each prints the CPU (lscpu model, SIMD flags),
@@ -18,6 +19,7 @@ const USAGE = `usage: npm run bench -- <bench> [flags]
   fr    the train-fr step (backbone + margin, SGD)      --backbone r18-half --input-size 112 --classes 1000
                                                         --batch 64 --steps 3 --warmup 1 --seed 0
   conv  = fr --backbone r18 (kept for old commands)
+  gemm  one step's GEMM shapes on 1 thread vs all       --step fr|mae --backbone r-tiny --input-size 112 --batch 64
   soak  1,000 toy mae/fr steps: tensors and RSS flat   --steps 1000 --every 100
   web   the browser app in headless chromium            --runs N
   mae, irm, fr: --blas off (no native BLAS), --peer off (skip PyTorch)`;
@@ -33,6 +35,9 @@ try {
       break;
     case 'conv':
       await (await import('./fr.js')).benchFr(['--backbone', 'r18', ...rest]);
+      break;
+    case 'gemm':
+      await (await import('./gemm.js')).benchGemm(rest);
       break;
     case 'web':
       await (await import('./web.js')).benchWeb(rest);

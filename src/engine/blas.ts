@@ -95,6 +95,7 @@ export function loadBlas(threads = os.availableParallelism()): Blas | null {
       setThreadsFn = setN;
       const sgemm: Gemm = (ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) => {
         if (m === 0 || n === 0) return;
+        useThreads(fixedThreads ? maxThreads : gemmThreads(m, n, k, maxThreads));
         raw(
           CBLAS_ROW_MAJOR,
           ta ? CBLAS_TRANS : CBLAS_NO_TRANS,
@@ -112,6 +113,7 @@ export function loadBlas(threads = os.availableParallelism()): Blas | null {
           Math.max(1, ldc),
         );
       };
+      maxThreads = Math.max(1, Math.floor(threads));
       cached = { library: file, threads: setThreads(threads) ?? threads, sgemm };
       return cached;
     } catch (e) {
@@ -123,10 +125,41 @@ export function loadBlas(threads = os.availableParallelism()): Blas | null {
 }
 
 let setThreadsFn: ((n: number) => void) | undefined;
+/** The most threads a GEMM may use (the engine's `threads`). */
+let maxThreads = 1;
+/** Threads the library is set to now (-1: unknown), so a call changes it only when needed. */
+let libThreads = -1;
+/** FACEMAE_GEMM_THREADS=fixed: every GEMM on `threads` (the library's own choice), for comparison. */
+const fixedThreads = process.env.FACEMAE_GEMM_THREADS === 'fixed';
 function setThreads(n: number): number | undefined {
+  maxThreads = Math.max(1, Math.floor(n));
   if (!setThreadsFn) return undefined;
-  setThreadsFn(Math.max(1, Math.floor(n)));
+  useThreads(maxThreads);
   return n;
+}
+function useThreads(n: number): void {
+  if (n === libThreads || !setThreadsFn) return;
+  setThreadsFn(n);
+  libThreads = n;
+}
+
+/**
+ * Threads for one row-major GEMM op(A) [M,K] · op(B) [K,N], given at most `max`.
+ *
+ * OpenBLAS threads every GEMM above a tiny size, and on two cores that loses on thin products:
+ * the r-tiny recognizer's convolutions (16–32 channels, 3×3) ran 1.5–5× slower on two threads
+ * than on one, the whole r-tiny step 27% slower (docs/PERFORMANCE.md, "GEMM threads"), while
+ * the MAE's and r18-half's wide products gain 1.2–1.8×. So: several threads for a product big
+ * in every direction (the two smaller dimensions span ≥ 4,096 and ≥ 4 MFLOP of work) or big
+ * enough anyway (≥ 50 M multiply-adds); one thread otherwise. A row vector times a matrix (the
+ * column sums of bias and BatchNorm gradients) gains from threads only when wide (N ≥ 64).
+ */
+export function gemmThreads(m: number, n: number, k: number, max: number): number {
+  if (max <= 1) return 1;
+  const work = m * n * k;
+  if (m === 1 || n === 1) return Math.max(m, n) >= 64 && work >= 131_072 ? max : 1;
+  const [a, b] = [m, n, k].sort((x, y) => x - y) as [number, number, number];
+  return work >= 50_000_000 || (a * b >= 4096 && work >= 4_000_000) ? max : 1;
 }
 
 /** Why `loadBlas()` returned null. */

@@ -1,5 +1,5 @@
 export { initEngine, tf, type EngineInfo, type EngineOptions, type BackendName } from './backend.js';
-export { loadBlas, jsGemm, blasLoadError, type Blas, type Gemm } from './blas.js';
+export { loadBlas, jsGemm, blasLoadError, gemmThreads, type Blas, type Gemm } from './blas.js';
 export { ENGINE_KERNELS, batchNormTrain, collapseTranspose, releaseConvScratch } from './kernels/index.js';
 export {
   enableKernelProfile,

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { setupEngine } from './harness.js';
 import { kernelSuite } from './kernel-suite.js';
-import { loadBlas } from '../../src/engine/index.js';
+import { gemmThreads, loadBlas } from '../../src/engine/index.js';
 
 const hasBlas = loadBlas() !== null;
 
@@ -18,4 +18,26 @@ describe.skipIf(!hasBlas)('engine kernels with native BLAS', () => {
 it("the engine's 'auto' setup uses native BLAS exactly when the loader finds it", async () => {
   const info = await setupEngine('auto');
   expect(info.blas !== null).toBe(hasBlas);
+});
+
+describe('gemmThreads (threads per GEMM shape)', () => {
+  it('keeps thin products on one thread and wide ones on all', () => {
+    // r-tiny's 16-channel 3×3 convolution (im2col [N·H·W, 144] · [144, 16]) and its filter gradient
+    expect(gemmThreads(65536, 16, 16, 2)).toBe(1);
+    expect(gemmThreads(16, 16, 65536, 2)).toBe(1);
+    expect(gemmThreads(15680, 16, 144, 2)).toBe(1);
+    // the MAE's attention and MLP products, r18-half's wide convolutions
+    expect(gemmThreads(832, 768, 192, 2)).toBe(2);
+    expect(gemmThreads(3528, 128, 2304, 2)).toBe(2);
+    // big enough anyway, though thin
+    expect(gemmThreads(63798, 32, 64, 2)).toBe(2);
+    // small overall
+    expect(gemmThreads(256, 128, 64, 2)).toBe(1);
+  });
+  it('row vectors use threads only when wide, and one thread stays one', () => {
+    expect(gemmThreads(1, 16, 200704, 2)).toBe(1);
+    expect(gemmThreads(1, 768, 832, 2)).toBe(2);
+    expect(gemmThreads(832, 768, 192, 1)).toBe(1);
+    expect(gemmThreads(832, 768, 192, 4)).toBe(4);
+  });
 });
