@@ -155,7 +155,7 @@ pre{background:#f6f6f6;padding:1rem;overflow:auto;font-size:12px}
 Each protected image of the deployment set is a probe against the gallery of all original deployment images, embedded by the attacker
 (identities ranked by their nearest gallery image; the gallery includes the probe's own source). Utility: the same recognizer trained on each
 version of the deployment set, verified on ${sets.map((s) => `<code>${esc(s)}</code>`).join(', ') || 'no set'}; brackets give the 95% bootstrap interval over pairs,
-and "vs" lines the paired difference to the original and to FaceMAE, marked n.s. when its 95% interval contains 0 (such a difference may be noise).</p>
+and "vs" lines the paired difference to the original and to each FaceMAE row (read the one nearest the row's privacy), marked n.s. when its 95% interval contains 0 (such a difference may be noise).</p>
 ${data.notes.length ? `<ul class="run-notes">${data.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}
 <h2>Privacy–utility table</h2>
 <table id="results"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>

@@ -8,10 +8,13 @@ import type { ReportRow } from '../report/types.js';
 
 const bits = (s: string) => Uint8Array.from(s, (c) => (c === '1' ? 1 : 0));
 
-/** The FaceMAE row differences are measured against: mask ratio 0.75 (the paper's), else the first. */
-export function referenceFaceMaeRow(rows: readonly ReportRow[]): ReportRow | undefined {
-  const fm = rows.filter((r) => r.method === 'facemae');
-  return fm.find((r) => r.strength === 0.75) ?? fm[0];
+/**
+ * The rows differences are measured against: the original and every FaceMAE (IRM) row, so a
+ * baseline can be compared with the FaceMAE ratio nearest its privacy, and the λ = 0 ablation
+ * with IRM at the same ratio.
+ */
+export function referenceRows(rows: readonly ReportRow[]): ReportRow[] {
+  return rows.filter((r) => r.id === 'original' || r.method === 'facemae');
 }
 
 /** Fills `ci95` and `vs` of every utility figure that carries per-pair correctness (in place). */
@@ -19,9 +22,7 @@ export function addUtilityStatistics(
   rows: ReportRow[],
   opts: { seed?: number; samples?: number } = {},
 ): void {
-  const refs = [rows.find((r) => r.id === 'original'), referenceFaceMaeRow(rows)].filter(
-    (r): r is ReportRow => r !== undefined,
-  );
+  const refs = referenceRows(rows);
   for (const row of rows) {
     for (const [set, u] of Object.entries(row.utility)) {
       if (!u.pairCorrect) continue;

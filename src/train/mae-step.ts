@@ -68,12 +68,7 @@ export function stepMasking(
 export function createMaeTraining(cfg: MaeStepConfig, root: Rng, teacher: FaceNet | null): MaeTraining {
   const modelCfg = resolveMaeConfig(cfg.model);
   const mae = createMae(modelCfg, root.fork('init'));
-  const irmCfg: IrmConfig = {
-    temperature: cfg.irm.temperature,
-    weight: cfg.irm.weight,
-    direction: cfg.irm.direction,
-    excludeDiagonal: cfg.irm.excludeDiagonal,
-  };
+  const irmCfg: IrmConfig = cfg.irm;
   const vars = Object.values(mae.variables);
   const cache = teacher ? createTeacherCache(teacher) : null;
   /**

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import { createRng } from '../core/rng.js';
 import { atomicWriteFileSync } from '../core/fs.js';
 import { createLoader } from '../data/loader.js';
+import { onceWarning } from '../data/image-folder.js';
 import { tf } from '../engine/backend.js';
 import type { FaceBatch } from '../types.js';
 import type { FaceSource } from '../data/face-source.js';
@@ -97,13 +98,15 @@ export async function* resumableBatches(
   },
 ): AsyncGenerator<{ step: number; images: tf.Tensor4D; batch: FaceBatch }> {
   let step = opts.startStep;
+  // one loader per epoch, but one "resizing images…" per run
+  const onWarning = onceWarning(opts.onWarning);
   while (step < opts.totalSteps) {
     const loader = createLoader({
       source: subsetSource(source, remainingEpochIndices(source.length, { ...opts, step })),
       batchSize: opts.batchSize,
       size: opts.size,
       dropLast: true,
-      onWarning: opts.onWarning,
+      onWarning,
     });
     for await (const batch of loader.epoch()) {
       let images = batch.images;
