@@ -45,7 +45,9 @@ describe('the sweep with real training, reconstruction and verification', () => 
     expect(r.data.rows[0]!.privacy!.instanceTop1).toBe(1);
     const rec = path.join(work, 'run', 'steps', 'facemae-r0.75', 'images');
     expect(fs.readdirSync(rec).length).toBe(fs.readdirSync(deploy).length);
-    const frCfg = JSON.parse(fs.readFileSync(path.join(work, 'run', 'steps', 'fr-original', 'config.json'), 'utf8'));
+    const frCfg = JSON.parse(
+      fs.readFileSync(path.join(work, 'run', 'steps', 'fr-original', 'config.json'), 'utf8'),
+    );
     expect(frCfg.config.inputSize).toBe(64);
     const ev = JSON.parse(fs.readFileSync(path.join(work, 'run', 'report', 'evidence.json'), 'utf8'));
     expect(ev.rows).toHaveLength(3);

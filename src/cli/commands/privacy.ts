@@ -38,12 +38,7 @@ export function registerPrivacy(program: Command): void {
       '[string] exact | ann | auto (default: auto, ANN (HNSW) from 50,000 gallery images)',
       'auto',
     )
-    .option(
-      '--seed <n>',
-      '[integer] seed for the chance estimate (default: 0)',
-      parseInteger('--seed'),
-      0,
-    )
+    .option('--seed <n>', '[integer] seed for the chance estimate (default: 0)', parseInteger('--seed'), 0)
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       const { opts, log } = contextOf(cmd);
       const attackers = parseAttackers((o.attacker as string[] | undefined) ?? ['faceplugin']);
