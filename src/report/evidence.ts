@@ -3,7 +3,7 @@
  * version with each attacker's figures, the worst case, and LFW accuracy with its 95% interval.
  * A pure function of the report data, written beside the report as evidence.json.
  */
-import type { ReportData } from './types.js';
+import type { ReportData, ReportRow } from './types.js';
 
 export interface EvidenceRow {
   method: string;
@@ -21,9 +21,86 @@ export interface EvidenceRow {
   seconds: number;
 }
 
+/**
+ * The question the evidence answers, per FaceMAE row: among the baselines at least as private
+ * (worst-case identity top-1 no higher), which trains the best recognizer, and does FaceMAE beat
+ * it? `diff` is FaceMAE's accuracy minus the baseline's, with the paired 95% interval; the
+ * paper's claim is `errorRatio` (FaceMAE's error / the baseline's) ≤ 0.5.
+ */
+export interface EvidenceVerdict {
+  facemae: string;
+  worstIdentityTop1: number;
+  accuracy: number;
+  /** null when no baseline with utility is at least as private. */
+  bestBaseline: {
+    id: string;
+    worstIdentityTop1: number;
+    accuracy: number;
+    diff: number;
+    ci95: [number, number] | null;
+    significant: boolean | null;
+    errorRatio: number;
+  } | null;
+  /** 'beats' | 'loses' (significant either way) | 'n.s.' | 'no baseline as private'. */
+  outcome: 'beats' | 'loses' | 'n.s.' | 'no baseline as private';
+  /** FaceMAE's error at most half the baseline's (the paper's "≥ 50% lower error"). */
+  halvesError: boolean;
+}
+
 export interface EvidenceResults {
   protocol: Record<string, unknown>;
   rows: EvidenceRow[];
+  verdicts: EvidenceVerdict[];
+}
+
+const NOT_BASELINES = new Set(['original', 'facemae', 'facemae-noirm']);
+
+/** FaceMAE (IRM) rows against the best baseline at equal or stronger privacy (see EvidenceVerdict). */
+export function evidenceVerdicts(data: ReportData, set: string | undefined): EvidenceVerdict[] {
+  if (!set) return [];
+  const acc = (r: ReportRow) => r.utility[set]?.accuracy;
+  const priv = (r: ReportRow) => r.privacy?.identityTop1;
+  const usable = data.rows.filter((r) => acc(r) !== undefined && priv(r) !== undefined);
+  return usable
+    .filter((r) => r.method === 'facemae')
+    .map((f) => {
+      const [af, pf] = [acc(f)!, priv(f)!];
+      const best = usable
+        .filter((b) => !NOT_BASELINES.has(b.method) && priv(b)! <= pf)
+        .sort((x, y) => acc(y)! - acc(x)!)[0];
+      if (!best)
+        return {
+          facemae: f.id,
+          worstIdentityTop1: pf,
+          accuracy: af,
+          bestBaseline: null,
+          outcome: 'no baseline as private',
+          halvesError: false,
+        };
+      const ab = acc(best)!;
+      // the baseline row holds the paired difference baseline − FaceMAE; turn it round
+      const d = best.utility[set]?.vs?.[f.id];
+      const ci95: [number, number] | null = d ? [-d.ci95[1], -d.ci95[0]] : null;
+      const significant = d ? d.significant : null;
+      const diff = af - ab;
+      const errorRatio = (1 - af) / (1 - ab);
+      return {
+        facemae: f.id,
+        worstIdentityTop1: pf,
+        accuracy: af,
+        bestBaseline: {
+          id: best.id,
+          worstIdentityTop1: priv(best)!,
+          accuracy: ab,
+          diff,
+          ci95,
+          significant,
+          errorRatio,
+        },
+        outcome: significant === false ? 'n.s.' : diff > 0 ? 'beats' : 'loses',
+        halvesError: errorRatio <= 0.5,
+      };
+    });
 }
 
 export function toEvidence(
@@ -56,5 +133,6 @@ export function toEvidence(
         ),
       };
     }),
+    verdicts: evidenceVerdicts(data, lfw),
   };
 }

@@ -4,6 +4,7 @@
  */
 import { esc, METHOD_COLORS, privacyUtilityPlot, setLabel } from './plot.js';
 import type { ReportData, ReportRow, UtilityFigures } from './types.js';
+import { evidenceVerdicts } from './evidence.js';
 
 export interface ReportAsset {
   /** Relative to the report folder. */
@@ -53,6 +54,31 @@ function rowHtml(r: ReportRow, sets: string[]): string {
   return `<tr data-row="${esc(r.id)}">${cells.join('')}</tr>`;
 }
 
+const pts = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(1)}`;
+
+/**
+ * One sentence per FaceMAE row: the best baseline at equal or stronger privacy, the paired
+ * difference, and whether FaceMAE's error is at most half the baseline's (the paper's claim).
+ */
+export function verdictLines(data: ReportData): string[] {
+  const set = data.verificationSets.find((s) => s.startsWith('lfw:')) ?? data.verificationSets[0];
+  const label = new Map(data.rows.map((r) => [r.id, r.label]));
+  return evidenceVerdicts(data, set).map((v) => {
+    const head = `${label.get(v.facemae) ?? v.facemae} (worst-case identity top-1 ${pct(v.worstIdentityTop1)}, ${set ? setLabel(set) : ''} ${pct(v.accuracy)})`;
+    const b = v.bestBaseline;
+    if (!b) return `${head}: no baseline with utility is as private.`;
+    const ci = b.ci95 ? ` [${pts(b.ci95[0])}, ${pts(b.ci95[1])}]` : '';
+    const outcome = { beats: 'beats it', loses: 'loses to it', 'n.s.': 'no significant difference' }[
+      v.outcome as 'beats' | 'loses' | 'n.s.'
+    ];
+    return (
+      `${head}: the best baseline at equal or stronger privacy is ${label.get(b.id) ?? b.id} (${pct(b.worstIdentityTop1)}, ${pct(b.accuracy)}); ` +
+      `FaceMAE ${pts(b.diff)} pts${ci}: ${outcome}; error ratio ${b.errorRatio.toFixed(2)} ` +
+      `(≥ 50% lower error: ${v.halvesError ? 'reached' : 'not reached'}).`
+    );
+  });
+}
+
 /** The privacy–utility table as Markdown (results.md beside the report, for docs). */
 export function renderMarkdownTable(data: ReportData): string {
   const sets = data.verificationSets;
@@ -86,6 +112,8 @@ export function renderMarkdownTable(data: ReportData): string {
   lines.push(
     `| *chance* | ${pct(c.instanceTop1)} | ${pct(c.identityTop1)} | ${pct(c.identityTop5)} | ${pct(c.identityTop10)} | | ${sets.map(() => '50.0%').join(' | ')} |`,
   );
+  const verdicts = verdictLines(data);
+  if (verdicts.length) lines.push('', ...verdicts.map((v) => `- ${v}`));
   return lines.join('\n') + '\n';
 }
 
@@ -157,6 +185,12 @@ Each protected image of the deployment set is a probe against the gallery of all
 version of the deployment set, verified on ${sets.map((s) => `<code>${esc(s)}</code>`).join(', ') || 'no set'}; brackets give the 95% bootstrap interval over pairs,
 and "vs" lines the paired difference to the original and to each FaceMAE row (read the one nearest the row's privacy), marked n.s. when its 95% interval contains 0 (such a difference may be noise).</p>
 ${data.notes.length ? `<ul class="run-notes">${data.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}
+${(() => {
+  const v = verdictLines(data);
+  return v.length
+    ? `<h2>Does FaceMAE beat the baselines?</h2>\n<ul id="verdicts">${v.map((t) => `<li>${esc(t)}</li>`).join('')}</ul>`
+    : '';
+})()}
 <h2>Privacy–utility table</h2>
 <table id="results"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>
 <tbody>

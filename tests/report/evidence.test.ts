@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { evidenceVerdicts, toEvidence } from '../../src/report/evidence.js';
+import { renderMarkdownTable, verdictLines } from '../../src/report/render.js';
+import type { ReportData, ReportRow } from '../../src/report/types.js';
+
+const SET = 'lfw:/x/lfw';
+/** A row with worst-case identity top-1 `p`, accuracy `a`, and paired differences `vs` (row − ref). */
+function row(
+  id: string,
+  method: string,
+  p: number,
+  a: number,
+  vs: Record<string, [number, number, number]> = {},
+): ReportRow {
+  return {
+    id,
+    method,
+    label: id,
+    privacy: { instanceTop1: p, identityTop1: p, identityTop5: p, identityTop10: p, meanCosineToSource: 0 },
+    utility: {
+      [SET]: {
+        accuracy: a,
+        std: 0.01,
+        vs: Object.fromEntries(
+          Object.entries(vs).map(([k, [diff, lo, hi]]) => [
+            k,
+            { diff, ci95: [lo, hi] as [number, number], p: 0, significant: lo > 0 || hi < 0 },
+          ]),
+        ),
+      },
+    },
+    status: 'ok',
+    notes: [],
+  };
+}
+
+const data = (): ReportData => ({
+  title: 't',
+  createdAt: '2026-01-01T00:00:00Z',
+  attacker: 'a',
+  teacher: 't',
+  verificationSets: [SET],
+  rows: [
+    row('original', 'original', 1, 0.9),
+    row('facemae-r0.75', 'facemae', 0.3, 0.74),
+    row('facemae-r0.9', 'facemae', 0.03, 0.67),
+    row('facemae-r0.95', 'facemae', 0.001, 0.6),
+    // more private than FaceMAE 0.9 and better, but the ablation is not a baseline
+    row('facemae-noirm-r0.9', 'facemae-noirm', 0.02, 0.95),
+    row('blur-8', 'blur', 0.13, 0.73, { 'facemae-r0.75': [-0.01, -0.023, 0.001] }),
+    row('noise-80', 'noise', 0.175, 0.85, { 'facemae-r0.75': [0.11, 0.098, 0.12] }),
+    // as private as FaceMAE 0.75 only: too weak for 0.9
+    row('pixelate-8', 'pixelate', 0.3, 0.8, { 'facemae-r0.75': [0.06, 0.05, 0.07] }),
+    row('mask-0.9', 'mask', 0.005, 0.558, { 'facemae-r0.9': [-0.112, -0.127, -0.1] }),
+  ],
+  chance: { instanceTop1: 0, identityTop1: 0, identityTop5: 0, identityTop10: 0 },
+  grids: [],
+  config: {},
+  notes: [],
+  steps: [],
+});
+
+describe('evidence verdicts', () => {
+  it('compares each FaceMAE row with the best baseline at equal or stronger privacy', () => {
+    const [v75, v90, v95] = evidenceVerdicts(data(), SET);
+    // 0.75: noise 80 is more private and better; the paired interval turned round to FaceMAE − noise
+    expect(v75!.bestBaseline!.id).toBe('noise-80');
+    expect(v75!.bestBaseline!.diff).toBeCloseTo(0.74 - 0.85, 10);
+    expect(v75!.bestBaseline!.ci95).toEqual([-0.12, -0.098]);
+    expect(v75!.outcome).toBe('loses');
+    expect(v75!.bestBaseline!.errorRatio).toBeCloseTo(0.26 / 0.15, 10);
+    expect(v75!.halvesError).toBe(false);
+    // 0.9: only mask 0.9 is as private (the ablation does not count)
+    expect(v90!.bestBaseline!.id).toBe('mask-0.9');
+    expect(v90!.outcome).toBe('beats');
+    expect(v90!.bestBaseline!.ci95).toEqual([0.1, 0.127]);
+    expect(v90!.bestBaseline!.errorRatio).toBeCloseTo(0.33 / 0.442, 10);
+    expect(v95!.outcome).toBe('no baseline as private');
+    expect(v95!.bestBaseline).toBeNull();
+  });
+
+  it('says "n.s." when the paired interval holds 0, and "halves the error" at ratio ≤ 0.5', () => {
+    const d = data();
+    d.rows = d.rows.filter((r) => r.id !== 'noise-80' && r.id !== 'pixelate-8');
+    expect(evidenceVerdicts(d, SET)[0]!.bestBaseline!.id).toBe('blur-8');
+    expect(evidenceVerdicts(d, SET)[0]!.outcome).toBe('n.s.');
+    d.rows.push(row('noise-120', 'noise', 0.2, 0.5, { 'facemae-r0.75': [-0.24, -0.26, -0.22] }));
+    d.rows = d.rows.filter((r) => r.id !== 'blur-8' && r.id !== 'mask-0.9');
+    const v = evidenceVerdicts(d, SET)[0]!;
+    expect(v.bestBaseline!.errorRatio).toBeCloseTo(0.26 / 0.5, 10);
+    expect(v.halvesError).toBe(false);
+    d.rows.find((r) => r.id === 'facemae-r0.75')!.utility[SET]!.accuracy = 0.76;
+    expect(evidenceVerdicts(d, SET)[0]!.halvesError).toBe(true);
+  });
+
+  it('goes into evidence.json and the report', () => {
+    expect(toEvidence(data(), {}).verdicts).toHaveLength(3);
+    const lines = verdictLines(data());
+    expect(lines[0]).toMatch(
+      /best baseline at equal or stronger privacy is noise-80 .*FaceMAE −11\.0 pts \[−12\.0, −9\.8\]: loses to it; error ratio 1\.73/,
+    );
+    expect(lines[2]).toMatch(/no baseline with utility is as private/);
+    expect(renderMarkdownTable(data())).toContain(`- ${lines[1]}`);
+  });
+});
