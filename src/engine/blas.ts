@@ -113,7 +113,6 @@ export function loadBlas(threads = os.availableParallelism()): Blas | null {
           Math.max(1, ldc),
         );
       };
-      maxThreads = Math.max(1, Math.floor(threads));
       cached = { library: file, threads: setThreads(threads) ?? threads, sgemm };
       return cached;
     } catch (e) {
@@ -150,7 +149,7 @@ function useThreads(n: number): void {
  * the r-tiny recognizer's convolutions (16–32 channels, 3×3) ran 1.5–5× slower on two threads
  * than on one, the whole r-tiny step 27% slower (docs/PERFORMANCE.md, "GEMM threads"), while
  * the MAE's and r18-half's wide products gain 1.2–1.8×. So: several threads for a product big
- * in every direction (the two smaller dimensions span ≥ 4,096 and ≥ 4 MFLOP of work) or big
+ * in every direction (its two smaller dimensions multiply to ≥ 4,096, ≥ 4 M multiply-adds) or big
  * enough anyway (≥ 50 M multiply-adds); one thread otherwise. A row vector times a matrix (the
  * column sums of bias and BatchNorm gradients) gains from threads only when wide (N ≥ 64).
  */
