@@ -157,8 +157,8 @@ export function gemmThreads(m: number, n: number, k: number, max: number): numbe
   if (max <= 1) return 1;
   const work = m * n * k;
   if (m === 1 || n === 1) return Math.max(m, n) >= 64 && work >= 131_072 ? max : 1;
-  const [a, b] = [m, n, k].sort((x, y) => x - y) as [number, number, number];
-  return work >= 50_000_000 || (a * b >= 4096 && work >= 4_000_000) ? max : 1;
+  const smallerTwo = work / Math.max(m, n, k); // the two smaller dimensions' product, without a sort per call
+  return work >= 50_000_000 || (smallerTwo >= 4096 && work >= 4_000_000) ? max : 1;
 }
 
 /** Why `loadBlas()` returned null. */

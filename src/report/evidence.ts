@@ -53,6 +53,11 @@ export interface EvidenceResults {
   verdicts: EvidenceVerdict[];
 }
 
+/** The verification set the evidence reads: the first LFW set, else the first set. */
+export function evidenceSet(data: ReportData): string | undefined {
+  return data.verificationSets.find((s) => s.startsWith('lfw:')) ?? data.verificationSets[0];
+}
+
 const NOT_BASELINES = new Set(['original', 'facemae', 'facemae-noirm']);
 
 /** FaceMAE (IRM) rows against the best baseline at equal or stronger privacy (see EvidenceVerdict). */
@@ -108,7 +113,7 @@ export function toEvidence(
   protocol: Record<string, unknown>,
   recognizerSteps: Record<string, number> = {},
 ): EvidenceResults {
-  const lfw = data.verificationSets.find((s) => s.startsWith('lfw:')) ?? data.verificationSets[0];
+  const lfw = evidenceSet(data);
   const seconds = new Map(data.steps.map((s) => [s.id, s.seconds ?? 0]));
   return {
     protocol,

@@ -4,7 +4,7 @@
  */
 import { esc, METHOD_COLORS, privacyUtilityPlot, setLabel } from './plot.js';
 import type { ReportData, ReportRow, UtilityFigures } from './types.js';
-import { evidenceVerdicts } from './evidence.js';
+import { evidenceSet, evidenceVerdicts } from './evidence.js';
 
 export interface ReportAsset {
   /** Relative to the report folder. */
@@ -61,7 +61,7 @@ const pts = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(1
  * difference, and whether FaceMAE's error is at most half the baseline's (the paper's claim).
  */
 export function verdictLines(data: ReportData): string[] {
-  const set = data.verificationSets.find((s) => s.startsWith('lfw:')) ?? data.verificationSets[0];
+  const set = evidenceSet(data);
   const label = new Map(data.rows.map((r) => [r.id, r.label]));
   return evidenceVerdicts(data, set).map((v) => {
     const head = `${label.get(v.facemae) ?? v.facemae} (worst-case identity top-1 ${pct(v.worstIdentityTop1)}, ${set ? setLabel(set) : ''} ${pct(v.accuracy)})`;
