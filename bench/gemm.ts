@@ -68,6 +68,10 @@ export async function benchGemm(argv: string[]): Promise<void> {
   recording = false;
   images.dispose();
   blas.sgemm = gemm;
+  // Time each shape on exactly 1 and `max` threads: with the per-shape rule on, the "all threads"
+  // column of a thin shape would silently run on one.
+  const perShape = blas.perShapeThreads;
+  blas.perShapeThreads = false;
   const time = ({ call, lengths }: Recorded, threads: number): number => {
     const [ta, tb, m, n, k, alpha, , lda, , ldb, beta, , ldc] = call;
     const [A, B, C] = [
@@ -98,6 +102,7 @@ export async function benchGemm(argv: string[]): Promise<void> {
     ]);
   }
   loadBlas(max);
+  blas.perShapeThreads = perShape;
   rows.sort((x, y) => y[0] - x[0]);
   for (const [, line] of rows) console.log(line);
   const label = which === 'mae' ? 'mae' : `fr ${backbone} at ${size}px`;

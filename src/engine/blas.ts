@@ -30,6 +30,11 @@ export interface Blas {
   /** Library file that was loaded. */
   library: string;
   threads: number;
+  /**
+   * true (default): each GEMM uses one thread or `threads` by its shape (`gemmThreads`); false:
+   * every GEMM uses `threads` (set by FACEMAE_GEMM_THREADS=fixed, or by a bench that compares).
+   */
+  perShapeThreads: boolean;
   sgemm: Gemm;
 }
 
@@ -95,7 +100,7 @@ export function loadBlas(threads = os.availableParallelism()): Blas | null {
       setThreadsFn = setN;
       const sgemm: Gemm = (ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) => {
         if (m === 0 || n === 0) return;
-        useThreads(fixedThreads ? maxThreads : gemmThreads(m, n, k, maxThreads));
+        useThreads(blas.perShapeThreads ? gemmThreads(m, n, k, maxThreads) : maxThreads);
         raw(
           CBLAS_ROW_MAJOR,
           ta ? CBLAS_TRANS : CBLAS_NO_TRANS,
@@ -113,8 +118,14 @@ export function loadBlas(threads = os.availableParallelism()): Blas | null {
           Math.max(1, ldc),
         );
       };
-      cached = { library: file, threads: setThreads(threads) ?? threads, sgemm };
-      return cached;
+      const blas: Blas = {
+        library: file,
+        threads: setThreads(threads) ?? threads,
+        perShapeThreads: process.env.FACEMAE_GEMM_THREADS !== 'fixed',
+        sgemm,
+      };
+      cached = blas;
+      return blas;
     } catch (e) {
       errors.push(`${file}: ${(e as Error).message.split('\n')[0] ?? ''}`);
     }
@@ -128,8 +139,6 @@ let setThreadsFn: ((n: number) => void) | undefined;
 let maxThreads = 1;
 /** Threads the library is set to now (-1: unknown), so a call changes it only when needed. */
 let libThreads = -1;
-/** FACEMAE_GEMM_THREADS=fixed: every GEMM on `threads` (the library's own choice), for comparison. */
-const fixedThreads = process.env.FACEMAE_GEMM_THREADS === 'fixed';
 function setThreads(n: number): number | undefined {
   maxThreads = Math.max(1, Math.floor(n));
   if (!setThreadsFn) return undefined;
