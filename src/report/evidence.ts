@@ -41,8 +41,11 @@ export interface EvidenceVerdict {
     significant: boolean | null;
     errorRatio: number;
   } | null;
-  /** 'beats' | 'loses' (significant either way) | 'n.s.' | 'no baseline as private'. */
-  outcome: 'beats' | 'loses' | 'n.s.' | 'no baseline as private';
+  /**
+   * 'beats' | 'loses' (significant either way) | 'n.s.' | 'not tested' (no paired difference:
+   * the rows lack per-pair scores, so only point estimates exist) | 'no baseline as private'.
+   */
+  outcome: 'beats' | 'loses' | 'n.s.' | 'not tested' | 'no baseline as private';
   /** FaceMAE's error at most half the baseline's (the paper's "≥ 50% lower error"). */
   halvesError: boolean;
 }
@@ -102,7 +105,7 @@ export function evidenceVerdicts(data: ReportData, set: string | undefined): Evi
           significant,
           errorRatio,
         },
-        outcome: significant === false ? 'n.s.' : diff > 0 ? 'beats' : 'loses',
+        outcome: significant === null ? 'not tested' : !significant ? 'n.s.' : diff > 0 ? 'beats' : 'loses',
         halvesError: errorRatio <= 0.5,
       };
     });

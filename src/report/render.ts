@@ -68,9 +68,12 @@ export function verdictLines(data: ReportData): string[] {
     const b = v.bestBaseline;
     if (!b) return `${head}: no baseline with utility is as private.`;
     const ci = b.ci95 ? ` [${pts(b.ci95[0])}, ${pts(b.ci95[1])}]` : '';
-    const outcome = { beats: 'beats it', loses: 'loses to it', 'n.s.': 'no significant difference' }[
-      v.outcome as 'beats' | 'loses' | 'n.s.'
-    ];
+    const outcome = {
+      beats: 'beats it',
+      loses: 'loses to it',
+      'n.s.': 'no significant difference',
+      'not tested': `${b.diff > 0 ? 'ahead' : 'behind'} on the point estimates, not tested (no per-pair scores)`,
+    }[v.outcome as 'beats' | 'loses' | 'n.s.' | 'not tested'];
     return (
       `${head}: the best baseline at equal or stronger privacy is ${label.get(b.id) ?? b.id} (${pct(b.worstIdentityTop1)}, ${pct(b.accuracy)}); ` +
       `FaceMAE ${pts(b.diff)} pts${ci}: ${outcome}; error ratio ${b.errorRatio.toFixed(2)} ` +

@@ -2,7 +2,9 @@
  * Shared by `facemae sweep` and `facemae demo`: resolve the sweep config (defaults < file < --set),
  * guard the output folder, run the sweep with the real dependencies, return where the report is.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkKnownKeys, loadConfigFile, resolveConfig, type DeepPartial } from '../config/resolve.js';
@@ -43,10 +45,65 @@ export function loadSweepConfig(configFile: string, overrides: Record<string, un
   return resolveSweepPaths(cfg, path.dirname(path.resolve(configFile)));
 }
 
+/**
+ * Runs one step as `facemae sweep --only ID` in a child process (same CLI entry and Node flags,
+ * so it also works under tsx), with `threads` BLAS threads unless FACEMAE_THREADS is set; its
+ * stderr lines are passed to `onLog` prefixed with the step id. Rejects when it exits non-zero.
+ */
+function childStepRunner(
+  args: { configFile: string; out: string; set: string[]; threads: number },
+  onLog: (m: string) => void,
+): (stepId: string) => Promise<void> {
+  return (stepId) =>
+    new Promise<void>((resolve, reject) => {
+      const argv = [
+        ...process.execArgv,
+        process.argv[1]!,
+        'sweep',
+        '--config',
+        args.configFile,
+        '--out',
+        args.out,
+        '--only',
+        stepId,
+        ...args.set.flatMap((x) => ['--set', x]),
+      ];
+      const env = { ...process.env, FACEMAE_THREADS: process.env.FACEMAE_THREADS ?? String(args.threads) };
+      const child = spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'pipe'], env });
+      let last = '';
+      let buf = '';
+      child.stderr.setEncoding('utf8');
+      child.stderr.on('data', (chunk: string) => {
+        buf += chunk;
+        const lines = buf.split(/\r?\n|\r/);
+        buf = lines.pop() ?? '';
+        for (const l of lines)
+          if (l.trim()) {
+            last = l.trim();
+            onLog(`[${stepId}] ${l}`);
+          }
+      });
+      child.on('error', reject);
+      child.on('close', (code) => {
+        if (code === 0) resolve();
+        else
+          reject(
+            new Error(`facemae sweep --only ${stepId} exited with code ${code}${last ? `: ${last}` : ''}`),
+          );
+      });
+    });
+}
+
 export async function runSweepCommand(opts: {
   configFile: string;
   out?: string;
   overrides?: Record<string, unknown>;
+  /** The `--set` strings as given (passed on to the child processes of `jobs` > 1). */
+  setArgs?: string[];
+  /** Steps at once; above 1 each heavy step runs in a child process with cores/jobs BLAS threads. */
+  jobs?: number;
+  /** Run just this step (its dependencies must be done); the report is not written. */
+  only?: string;
   overwrite?: boolean;
   deps?: SweepDeps;
   onLog?: (m: string) => void;
@@ -54,6 +111,10 @@ export async function runSweepCommand(opts: {
 }): Promise<{ report: string; out: string; outcomes: Map<string, StepOutcome> }> {
   const cfg = loadSweepConfig(opts.configFile, opts.overrides);
   const out = path.resolve(opts.out ?? path.join('runs', cfg.name));
+  const jobs = opts.jobs ?? 1;
+  if (!Number.isInteger(jobs) || jobs < 1)
+    throw new FaceMaeError(`--jobs must be a whole number >= 1, got ${String(opts.jobs)}`, 'E_CONFIG');
+  if (opts.only && jobs > 1) throw new FaceMaeError('--only runs one step: it takes no --jobs', 'E_CONFIG');
   if (fs.existsSync(out) && fs.readdirSync(out).length > 0 && !opts.overwrite) {
     const prev = path.join(out, 'config.json');
     let isSweep = false;
@@ -68,13 +129,28 @@ export async function runSweepCommand(opts: {
         'E_OUT_EXISTS',
       );
     }
-    opts.onLog?.(`continuing the sweep in ${out} (finished steps with unchanged config are reused)`);
+    if (!opts.only)
+      opts.onLog?.(`continuing the sweep in ${out} (finished steps with unchanged config are reused)`);
   }
   const r = await runSweep(cfg, {
     out,
     deps: opts.deps ?? defaultSweepDeps({ onWarning: opts.onLog }),
     onLog: opts.onLog,
     onProgress: opts.onProgress,
+    jobs,
+    only: opts.only,
+    execute:
+      jobs > 1
+        ? childStepRunner(
+            {
+              configFile: path.resolve(opts.configFile),
+              out,
+              set: opts.setArgs ?? [],
+              threads: Math.max(1, Math.floor(os.availableParallelism() / jobs)),
+            },
+            opts.onLog ?? (() => {}),
+          )
+        : undefined,
   });
   return { report: r.report, out, outcomes: r.outcomes };
 }

@@ -30,6 +30,8 @@ export interface Step {
   always?: boolean;
   /** Keep the outputs of an interrupted run with the same config (e.g. a training checkpoint) instead of emptying them. */
   resumable?: boolean;
+  /** Always runs in this process, even with several jobs (cheap steps, or ones sharing in-process state). */
+  local?: boolean;
   run(ctx: StepContext): Promise<SweepStepResult>;
 }
 
@@ -68,14 +70,66 @@ export function hashOf(v: unknown): string {
 
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
+export interface RunStepsOptions {
+  dir: string;
+  onEvent?: (e: RunnerEvent) => void;
+  stopOnError?: boolean;
+  /**
+   * Steps running at once (default 1: one after another, in the given order). Above 1, steps run
+   * side by side through `execute`; `local` steps (or all, without `execute`) still run in this
+   * process, one at a time.
+   */
+  jobs?: number;
+  /**
+   * Runs one step elsewhere (e.g. `facemae sweep --only ID` in a child process) and resolves when
+   * it has ended; success is the step's done-marker with the expected hash, written there.
+   */
+  execute?: (step: Step) => Promise<void>;
+  /**
+   * Runs just this step: the steps it depends on must be done already (their markers are read),
+   * the others are left alone. What `execute`'s child process runs.
+   */
+  only?: string;
+}
+
+/** The ids `id` depends on, directly or not. */
+function ancestorsOf(steps: Step[], id: string): Set<string> {
+  const byId = new Map(steps.map((s) => [s.id, s]));
+  if (!byId.has(id)) throw new Error(`no step "${id}" in this sweep`);
+  const out = new Set<string>();
+  const visit = (x: string) => {
+    for (const d of byId.get(x)?.deps ?? []) {
+      if (out.has(d)) continue;
+      out.add(d);
+      visit(d);
+    }
+  };
+  visit(id);
+  return out;
+}
+
+function readMarker(marker: string): { hash?: string; result?: SweepStepResult; seconds?: number } | null {
+  try {
+    return JSON.parse(fs.readFileSync(marker, 'utf8')) as {
+      hash?: string;
+      result?: SweepStepResult;
+      seconds?: number;
+    };
+  } catch {
+    return null; // missing or unreadable: the step is (re)done
+  }
+}
+
 /**
- * Runs `steps` in the given order (dependencies must come first). A failed step does not stop
- * the others; its dependants are skipped. Returns every step's outcome.
+ * Runs `steps` (dependencies must come first). A failed step does not stop the others; its
+ * dependants are skipped. Returns every step's outcome.
+ *
+ * Scheduling is a list scheduler written here rather than a promise pool (p-limit and the like
+ * start work in submission order): whenever a slot is free, the earliest step in the list whose
+ * dependencies have ended starts, and no two in-process steps overlap. With one job that is
+ * exactly the list order.
  */
-export async function runSteps(
-  steps: Step[],
-  opts: { dir: string; onEvent?: (e: RunnerEvent) => void; stopOnError?: boolean },
-): Promise<Map<string, StepOutcome>> {
+export async function runSteps(steps: Step[], opts: RunStepsOptions): Promise<Map<string, StepOutcome>> {
   const outcomes = new Map<string, StepOutcome>();
   fs.mkdirSync(opts.dir, { recursive: true });
   const seen = new Set<string>();
@@ -86,7 +140,12 @@ export async function runSteps(
       if (!seen.has(d)) throw new Error(`step "${s.id}" depends on "${d}", which is not an earlier step`);
     seen.add(s.id);
   }
-  for (const [index, step] of steps.entries()) {
+  const jobs = Math.max(1, Math.floor(opts.jobs ?? 1));
+  const needed = opts.only ? ancestorsOf(steps, opts.only) : null;
+  const list = needed ? steps.filter((s) => s.id === opts.only || needed.has(s.id)) : steps;
+  const remote = (s: Step) => jobs > 1 && opts.execute !== undefined && !s.local;
+
+  const runOne = async (step: Step, index: number): Promise<void> => {
     const deps = step.deps ?? [];
     const hash = hashOf({ config: step.config, deps: deps.map((d) => outcomes.get(d)?.hash) });
     const marker = path.join(opts.dir, `${step.id}.done.json`);
@@ -107,24 +166,39 @@ export async function runSteps(
         hash,
         error: `needs "${bad}", which did not finish${cause ? `: ${cause}` : ''}`,
       });
-      continue;
+      return;
     }
-    if (!step.always && fs.existsSync(marker)) {
-      try {
-        const m = JSON.parse(fs.readFileSync(marker, 'utf8')) as {
-          hash?: string;
-          result?: SweepStepResult;
-          seconds?: number;
-        };
-        if (m.hash === hash && m.result) {
-          finish({ id: step.id, status: 'cached', hash, result: m.result, seconds: m.seconds });
-          continue;
-        }
-      } catch {
-        /* an unreadable marker means the step is redone */
+    if (!step.always) {
+      const m = fs.existsSync(marker) ? readMarker(marker) : null;
+      if (m && m.hash === hash && m.result) {
+        finish({ id: step.id, status: 'cached', hash, result: m.result, seconds: m.seconds });
+        return;
       }
     }
-    opts.onEvent?.({ type: 'start', id: step.id, index, total: steps.length });
+    if (needed?.has(step.id)) {
+      finish({
+        id: step.id,
+        status: 'failed',
+        hash,
+        error: `"${opts.only}" cannot run alone: the step it needs, "${step.id}", is not done (run the whole sweep)`,
+      });
+      return;
+    }
+    opts.onEvent?.({ type: 'start', id: step.id, index, total: list.length });
+    if (remote(step)) {
+      // the child process does the marker/out-folder/resume work itself, through this function
+      let error: string | undefined;
+      try {
+        await opts.execute!(step);
+      } catch (e) {
+        error = (e as Error).message ?? String(e);
+      }
+      const m = readMarker(marker);
+      if (m && m.hash === hash && m.result)
+        finish({ id: step.id, status: 'done', hash, result: m.result, seconds: m.seconds });
+      else finish({ id: step.id, status: 'failed', hash, error: error ?? 'ended without its done-marker' });
+      return;
+    }
     // Drop the stale marker first: a kill during the redo must not leave an old marker behind.
     fs.rmSync(marker, { force: true });
     const started = path.join(opts.dir, `${step.id}.started.json`);
@@ -158,6 +232,36 @@ export async function runSteps(
       finish({ id: step.id, status: 'failed', hash, error: (e as Error).message ?? String(e) });
       if (opts.stopOnError) throw e;
     }
+  };
+
+  const pending = list.map((step, index) => ({ step, index }));
+  const running = new Map<string, Promise<void>>();
+  let localBusy = false;
+  let firstError: unknown;
+  while (pending.length > 0 || running.size > 0) {
+    for (let i = 0; i < pending.length && running.size < jobs && firstError === undefined;) {
+      const { step, index } = pending[i]!;
+      const ready = (step.deps ?? []).every((d) => outcomes.has(d));
+      const isLocal = !remote(step);
+      if (!ready || (isLocal && localBusy)) {
+        i++;
+        continue;
+      }
+      pending.splice(i, 1);
+      if (isLocal) localBusy = true;
+      const p = runOne(step, index)
+        .catch((e) => {
+          firstError ??= e;
+        })
+        .finally(() => {
+          if (isLocal) localBusy = false;
+          running.delete(step.id);
+        });
+      running.set(step.id, p);
+    }
+    if (running.size === 0) break; // stopped by an error (or nothing left that can start)
+    await Promise.race(running.values());
   }
+  if (firstError !== undefined) throw firstError;
   return outcomes;
 }

@@ -37,6 +37,7 @@ import type { MaeTrainSection, RecognizerSection, SplitConfig, SweepConfig } fro
 import { hasCheckpoint, readCheckpointInfo } from '../data/checkpoint.js';
 import { runSteps, type Step, type StepOutcome, type SweepStepResult } from './runner.js';
 import { addUtilityStatistics } from './statistics.js';
+import { modelFingerprint } from '../loaders/model-fingerprint.js';
 
 /** The other areas' functions the sweep calls; injectable so tests can run a tiny fake sweep. */
 export interface SweepDeps {
@@ -83,6 +84,15 @@ export interface SweepOptions {
   /** Where relative steps put their logs; progress per step. */
   onLog?: (msg: string) => void;
   onProgress?: (step: string, done: number, total: number, status?: string) => void;
+  /** Steps at once (default 1); above 1, the heavy steps go through `execute` (see runSteps). */
+  jobs?: number;
+  /** Runs one step in another process (`facemae sweep --only ID`); see cli-run.ts. */
+  execute?: (stepId: string) => Promise<void>;
+  /**
+   * Runs this step alone (what `execute`'s child does): what it needs must be done; nothing else
+   * runs, and neither the resolved config nor the report is written.
+   */
+  only?: string;
 }
 
 interface ProtectedSet {
@@ -238,7 +248,7 @@ export async function runSweep(
   const { deps } = opts;
   const stepsDir = path.join(opts.out, 'steps');
   fs.mkdirSync(stepsDir, { recursive: true });
-  saveResolvedConfig(opts.out, 'sweep', cfg);
+  if (!opts.only) saveResolvedConfig(opts.out, 'sweep', cfg);
   const log = opts.onLog ?? (() => {});
   const prog =
     (id: string): OnProgress =>
@@ -259,6 +269,7 @@ export async function runSweep(
     trainDir = path.join(stepsDir, 'split', 'train');
     steps.push({
       id: 'split',
+      local: true,
       config: { split, train: cfg.train },
       run: async ({ outDir }) => materialiseSplit(cfg.train, split, outDir),
     });
@@ -271,6 +282,7 @@ export async function runSweep(
     deployDir = path.join(stepsDir, 'deploy-data', 'images');
     steps.push({
       id: 'deploy-data',
+      local: true,
       config: sel,
       run: async ({ outDir }) => selectDeploy(sel, path.join(outDir, 'images')),
     });
@@ -311,9 +323,11 @@ export async function runSweep(
     steps.push({
       id,
       resumable: true,
+      local: Boolean(pretrained),
       deps: pretrained ? [] : [...trainSteps, ...(needsTeacher ? teacherSteps : [])],
+      // the weights' fingerprint, not just the path: a model replaced in place must redo its rows
       config: pretrained
-        ? { pretrained }
+        ? { pretrained, weights: modelFingerprint(pretrained) }
         : {
             data: cfg.train,
             split: cfg.split,
@@ -425,6 +439,8 @@ export async function runSweep(
     const makers = [...(s.step ? [s.step] : deploySteps), 'mae'];
     steps.push({
       id: `privacy-${s.id}`,
+      // in this process: the attackers and their gallery embeddings are shared by every set
+      local: true,
       deps: s.method === 'facemae' ? makers : makers.filter((m) => m !== 'mae'),
       // (B's identity in the config: a changed split or selection redoes the attack)
       config: {
@@ -523,6 +539,7 @@ export async function runSweep(
   ];
   steps.push({
     id: 'grids',
+    local: true,
     deps: [...new Set(sets.flatMap((s) => (s.step ? [s.step] : deploySteps)))],
     config: { rows: cfg.gridRows, cols: gridCols, seed, patchSize: cfg.patchSize, masks: 'manifest' },
     run: async ({ outDir }) => {
@@ -569,7 +586,11 @@ export async function runSweep(
   try {
     outcomes = await runSteps(steps, {
       dir: stepsDir,
+      jobs: opts.jobs,
+      execute: opts.execute ? (step) => opts.execute!(step.id) : undefined,
+      only: opts.only,
       onEvent: (e) => {
+        if (opts.only) return; // a child of --jobs: the parent says when its step starts and ends
         if (e.type === 'start') log(`[${e.index + 1}/${e.total}] ${e.id} …`);
         else if (e.outcome.status !== 'cached')
           log(
@@ -582,6 +603,7 @@ export async function runSweep(
   }
 
   const data = collectReport(cfg, sets, outcomes, gridCols);
+  if (opts.only) return { report: '', outcomes, data };
   const reportDir = path.join(opts.out, 'report');
   const grid = outcomes.get('grids');
   if (grid?.result?.file) {

@@ -9,6 +9,7 @@
  * The learning rate is passed to every `step` call: the schedule lives outside (schedule.ts).
  */
 import { tf } from '../engine/backend.js';
+import { adamwUpdate, sgdUpdate, sumOfSquares } from '../engine/optim.js';
 import { FaceMaeError } from '../core/errors.js';
 import type { OptimizerKind, OptimizerState } from '../data/checkpoint.js';
 
@@ -137,47 +138,23 @@ export function createOptimizer(
         const key = keyOf(name);
         if (key !== undefined) entries.push([key, g]);
       }
-      // each square dies after its sum (one tidy around all of them held a copy of every gradient)
-      const normT = tf.tidy(() =>
-        entries.length === 0
-          ? tf.scalar(0)
-          : tf.sqrt(tf.addN(entries.map(([, g]) => tf.tidy(() => tf.sum(tf.square(g)))))),
-      );
-      const gradNorm = (normT.dataSync()[0] ?? 0) as number;
-      normT.dispose();
+      const gradNorm = Math.sqrt(sumOfSquares(entries.map(([, g]) => g)));
       if (!Number.isFinite(gradNorm)) return { gradNorm };
-      const clip =
+      const gradScale =
         cfg.clipNorm && cfg.clipNorm > 0 && gradNorm > cfg.clipNorm ? cfg.clipNorm / (gradNorm + 1e-6) : 1;
       iterations += 1;
-      const t = iterations;
-      // one tidy per parameter: its temporaries (several parameter-sized tensors) die before the
-      // next one's are made; one tidy around the loop held them for every parameter at once
-      for (const [key, g0] of entries) {
-        tf.tidy(() => {
-          const p = named[key] as tf.Variable;
-          let g = clip === 1 ? g0 : tf.mul(g0, clip);
-          const wd = noDecaySet.has(key) ? 0 : cfg.weightDecay;
-          if (cfg.kind === 'adamw') {
-            const m = slots[`${key}/m`] as tf.Variable;
-            const v = slots[`${key}/v`] as tf.Variable;
-            const m1 = tf.add(tf.mul(m, cfg.beta1), tf.mul(g, 1 - cfg.beta1));
-            const v1 = tf.add(tf.mul(v, cfg.beta2), tf.mul(tf.square(g), 1 - cfg.beta2));
-            m.assign(m1);
-            v.assign(v1);
-            const bc1 = 1 - Math.pow(cfg.beta1, t);
-            const bc2 = 1 - Math.pow(cfg.beta2, t);
-            // torch.optim.AdamW: p *= 1 - lr*wd; p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps)
-            const decayed = wd > 0 ? tf.mul(p, 1 - lr * wd) : p;
-            const upd = tf.div(m1, tf.add(tf.div(tf.sqrt(v1), Math.sqrt(bc2)), cfg.eps));
-            p.assign(tf.sub(decayed, tf.mul(upd, lr / bc1)));
-          } else {
-            const buf = slots[`${key}/momentum`] as tf.Variable;
-            if (wd > 0) g = tf.add(g, tf.mul(p, wd));
-            const b1 = cfg.momentum > 0 ? tf.add(tf.mul(buf, cfg.momentum), g) : g;
-            if (cfg.momentum > 0) buf.assign(b1);
-            p.assign(tf.sub(p, tf.mul(b1, lr)));
-          }
-        });
+      for (const [key, g] of entries) {
+        const p = named[key] as tf.Variable;
+        const weightDecay = noDecaySet.has(key) ? 0 : cfg.weightDecay;
+        if (cfg.kind === 'adamw') {
+          const { beta1, beta2, eps } = cfg;
+          const m = slots[`${key}/m`] as tf.Variable;
+          const v = slots[`${key}/v`] as tf.Variable;
+          adamwUpdate(p, g, m, v, { lr, beta1, beta2, eps, weightDecay, gradScale, t: iterations });
+        } else {
+          const buf = slots[`${key}/momentum`] as tf.Variable;
+          sgdUpdate(p, g, buf, { lr, momentum: cfg.momentum, weightDecay, gradScale });
+        }
       }
       return { gradNorm };
     },

@@ -1,4 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
@@ -32,4 +34,57 @@ describe('facemae CLI', () => {
     expect(r.stderr).toMatch(/unknown command 'frobnicate'/);
     expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
   });
+});
+
+describe('facemae sweep --jobs and --only', () => {
+  beforeAll(() => {
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'ignore' });
+  }, 120_000);
+
+  it('runs the heavy steps in child processes, and a second run finds every step done', () => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'facemae-jobs-'));
+    const deploy = path.join(work, 'deploy');
+    const src = path.join(root, 'assets/sample/deploy');
+    for (const id of fs.readdirSync(src).sort().slice(0, 4))
+      fs.cpSync(path.join(src, id), path.join(deploy, id), { recursive: true });
+    const cfg = path.join(work, 'sweep.json');
+    fs.writeFileSync(
+      cfg,
+      JSON.stringify({
+        name: 'jobs',
+        train: path.join(root, 'assets/sample/train'),
+        deploy,
+        verify: [],
+        teacher: 'faceplugin',
+        attackers: ['mobileface'],
+        mae: { pretrained: path.join(root, 'assets/models/facemae-tiny-noirm') },
+        maskRatios: [0.75],
+        baselines: [
+          { method: 'blur', strength: 4 },
+          { method: 'noise', strength: 40 },
+        ],
+        utility: false,
+        gridRows: 1,
+      }),
+    );
+    const out = path.join(work, 'run');
+    const sweep = (...extra: string[]) =>
+      spawnSync('node', [bin, 'sweep', '--config', cfg, '--out', out, ...extra], { encoding: 'utf8' });
+    // --only on a fresh folder: what the step needs is not done
+    const alone = sweep('--only', 'privacy-blur-4');
+    expect(alone.status).toBe(1);
+    expect(alone.stderr).toMatch(/"privacy-blur-4" cannot run alone: the step it needs, "blur-4", is not done/);
+    const r = sweep('--jobs', '2');
+    expect(r.status, r.stderr).toBe(0);
+    // the reconstruction and the baselines ran in children (their lines come back prefixed)
+    for (const id of ['facemae-r0.75', 'blur-4', 'noise-40']) expect(r.stderr).toContain(`[${id}] `);
+    expect(r.stderr).not.toContain('[privacy-blur-4] '); // the attack stays in the parent
+    const ev = JSON.parse(fs.readFileSync(path.join(out, 'report/evidence.json'), 'utf8'));
+    expect(ev.rows.map((x: { method: string }) => x.method)).toEqual(['original', 'facemae', 'blur', 'noise']);
+    const again = sweep('--jobs', '1', '--json');
+    expect(again.status, again.stderr).toBe(0);
+    const steps = JSON.parse(again.stdout).steps as { id: string; status: string }[];
+    expect(steps.filter((s) => s.status !== 'cached').map((s) => s.id)).toEqual([]);
+    expect(sweep('--jobs', '0').stderr).toMatch(/--jobs must be a whole number >= 1, got 0/);
+  }, 180_000);
 });

@@ -93,6 +93,17 @@ describe('evidence verdicts', () => {
     expect(evidenceVerdicts(d, SET)[0]!.halvesError).toBe(true);
   });
 
+  it('says "not tested" when the best baseline has no paired difference to the FaceMAE row', () => {
+    const d = data();
+    d.rows.find((r) => r.id === 'noise-80')!.utility[SET]!.vs = {};
+    const v = evidenceVerdicts(d, SET)[0]!;
+    expect(v.bestBaseline!.id).toBe('noise-80');
+    expect(v.bestBaseline!.significant).toBeNull();
+    expect(v.bestBaseline!.ci95).toBeNull();
+    expect(v.outcome).toBe('not tested');
+    expect(verdictLines(d)[0]).toMatch(/−11\.0 pts: behind on the point estimates, not tested/);
+  });
+
   it('goes into evidence.json and the report', () => {
     expect(toEvidence(data(), {}).verdicts).toHaveLength(3);
     const lines = verdictLines(data());

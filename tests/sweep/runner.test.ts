@@ -99,3 +99,113 @@ describe('runSteps', () => {
     await expect(runSteps(steps, { dir: tmp() })).rejects.toThrow(/depends on "y"/);
   });
 });
+
+describe('runSteps with several jobs', () => {
+  /** Steps that take `ms` each and record how many ran at once; `local` ones are marked so. */
+  function timedSteps(
+    active: { now: number; max: number; localNow: number; localMax: number },
+    order: string[],
+  ) {
+    const mk = (id: string, deps: string[] = [], local = false): Step => ({
+      id,
+      deps,
+      local,
+      config: { id },
+      async run({ deps: d }) {
+        active.now++;
+        active.max = Math.max(active.max, active.now);
+        if (local) active.localMax = Math.max(active.localMax, ++active.localNow);
+        order.push(`start ${id}`);
+        await new Promise((r) => setTimeout(r, 30));
+        order.push(`end ${id}`);
+        active.now--;
+        if (local) active.localNow--;
+        return { value: Object.values(d).reduce((a, r) => a + (r.value as number), 0) + 1 };
+      },
+    });
+    // split -> x, y, z (each -> its own fr) ; report (local) after everything
+    return [
+      mk('split', [], true),
+      mk('x', ['split']),
+      mk('y', ['split']),
+      mk('z', ['split']),
+      mk('px', ['x'], true),
+      mk('py', ['y'], true),
+      mk('frx', ['x']),
+      mk('fry', ['y']),
+      mk('frz', ['z']),
+      mk('report', ['px', 'py', 'frx', 'fry', 'frz'], true),
+    ];
+  }
+
+  it('runs up to `jobs` steps at once through execute, in dependency order, with the sequential results', async () => {
+    const dir = tmp();
+    const active = { now: 0, max: 0, localNow: 0, localMax: 0 };
+    const order: string[] = [];
+    const steps = timedSteps(active, order);
+    const executed: string[] = [];
+    const out = await runSteps(steps, {
+      dir,
+      jobs: 2,
+      // what the sweep's child process does: this runner with `only`
+      execute: async (s) => {
+        executed.push(s.id);
+        const r = await runSteps(timedSteps(active, order), { dir, only: s.id });
+        if (r.get(s.id)?.status !== 'done') throw new Error(`child failed: ${r.get(s.id)?.error}`);
+      },
+    });
+    expect([...out.values()].every((o) => o.status === 'done')).toBe(true);
+    expect(active.max).toBe(2);
+    expect(active.localMax).toBe(1);
+    expect(executed.sort()).toEqual(['frx', 'fry', 'frz', 'x', 'y', 'z']);
+    for (const [a, b] of [
+      ['split', 'x'],
+      ['x', 'frx'],
+      ['y', 'py'],
+      ['frz', 'report'],
+      ['py', 'report'],
+    ]) {
+      expect(order.indexOf(`end ${a}`)).toBeLessThan(order.indexOf(`start ${b}`));
+    }
+    const seq = await runSteps(timedSteps(active, []), { dir: tmp() });
+    expect(out.get('report')?.result).toEqual(seq.get('report')?.result);
+    // everything is cached the second time, whatever the job count
+    const again = await runSteps(timedSteps(active, []), { dir, jobs: 2, execute: async () => {} });
+    expect([...again.values()].every((o) => o.status === 'cached')).toBe(true);
+  });
+
+  it('a failed child fails its step (and skips the dependants) but not the others', async () => {
+    const dir = tmp();
+    const active = { now: 0, max: 0, localNow: 0, localMax: 0 };
+    const out = await runSteps(timedSteps(active, []), {
+      dir,
+      jobs: 2,
+      execute: async (s) => {
+        if (s.id === 'y') throw new Error('child exited with code 1');
+        await runSteps(timedSteps(active, []), { dir, only: s.id });
+      },
+    });
+    expect(out.get('y')).toMatchObject({ status: 'failed', error: 'child exited with code 1' });
+    expect(out.get('fry')?.status).toBe('skipped');
+    expect(out.get('frz')?.status).toBe('done');
+    expect(out.get('report')?.status).toBe('skipped');
+  });
+
+  it('`only` runs one step and refuses when a step it needs is not done', async () => {
+    const dir = tmp();
+    const order: string[] = [];
+    const active = { now: 0, max: 0, localNow: 0, localMax: 0 };
+    const first = await runSteps(timedSteps(active, order), { dir, only: 'x' });
+    expect(first.get('split')).toMatchObject({ status: 'failed' });
+    expect(first.get('split')?.error).toMatch(
+      /"x" cannot run alone: the step it needs, "split", is not done/,
+    );
+    expect(first.get('x')?.status).toBe('skipped');
+    expect(order).toEqual([]);
+    await runSteps(timedSteps(active, order), { dir, only: 'split' });
+    const r = await runSteps(timedSteps(active, order), { dir, only: 'x' });
+    expect(r.get('x')?.status).toBe('done');
+    expect([...r.keys()].sort()).toEqual(['split', 'x']);
+    expect(order).toEqual(['start split', 'end split', 'start x', 'end x']);
+  });
+});

@@ -130,6 +130,31 @@ describe('runSweep with fake training steps', () => {
     expect(r.data.notes.join(' ')).toMatch(/pretrained run/);
   });
 
+  it('redoes the FaceMAE rows when the pretrained model at the same path gets other weights', async () => {
+    const work = tmp();
+    const deploy = smallDeploy(root, path.join(work, 'deploy'));
+    const pre = path.join(work, 'facemae-tiny');
+    fs.mkdirSync(pre);
+    fs.writeFileSync(path.join(pre, 'config.json'), JSON.stringify({ config: { irm: { teacher: null } } }));
+    fs.writeFileSync(path.join(pre, 'weights.bin'), 'first');
+    const cfg = {
+      ...tinySweepConfig(root, deploy),
+      mae: { pretrained: pre, train: {} },
+      maskRatios: [0.75],
+      baselines: [],
+    };
+    const out = path.join(work, 'run');
+    await runSweep(cfg, { out, deps: fakeDeps([]) });
+    const again = await runSweep(cfg, { out, deps: fakeDeps([]) });
+    expect(again.outcomes.get('mae')?.status).toBe('cached');
+    expect(again.outcomes.get('facemae-r0.75')?.status).toBe('cached');
+    fs.writeFileSync(path.join(pre, 'weights.bin'), 'second');
+    const replaced = await runSweep(cfg, { out, deps: fakeDeps([]) });
+    expect(replaced.outcomes.get('mae')?.status).toBe('done');
+    expect(replaced.outcomes.get('facemae-r0.75')?.status).toBe('done');
+    expect(replaced.outcomes.get('privacy-original')?.status).toBe('cached');
+  });
+
   it('refuses to attack FaceMAE with its own IRM teacher (the row says why)', async () => {
     const work = tmp();
     const deploy = smallDeploy(root, path.join(work, 'deploy'));

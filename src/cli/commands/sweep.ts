@@ -9,7 +9,7 @@ import { createProgress, type ProgressBar } from '../progress.js';
 export async function sweepAction(
   cmd: Command,
   configFile: string,
-  o: { out?: string; set?: string[]; overwrite?: boolean },
+  o: { out?: string; set?: string[]; overwrite?: boolean; jobs?: string; only?: string },
 ): Promise<void> {
   const { opts, log } = contextOf(cmd);
   let bar: ProgressBar | undefined;
@@ -18,7 +18,10 @@ export async function sweepAction(
     configFile,
     out: o.out,
     overrides: parseDottedOverrides(o.set ?? []),
+    setArgs: o.set ?? [],
     overwrite: o.overwrite,
+    jobs: o.jobs === undefined ? undefined : Number(o.jobs),
+    only: o.only,
     onLog: (m) => {
       bar = undefined;
       log.info(m);
@@ -45,7 +48,8 @@ export async function sweepAction(
     });
   } else {
     for (const b of bad) log.warn(`${b.id}: ${b.status}: ${b.error ?? ''}`);
-    log.result(`report: ${r.report}`);
+    if (o.only) log.result(`${o.only}: ${r.outcomes.get(o.only)?.status ?? 'not run'}`);
+    else log.result(`report: ${r.report}`);
   }
   if (outcomes.some((x) => x.status === 'failed')) process.exitCode = 1;
 }
@@ -67,8 +71,23 @@ export function registerSweep(program: Command): void {
       collect,
     )
     .option('--overwrite', 'use an output folder that is not a sweep run')
+    .option(
+      '--jobs <n>',
+      '[number] steps at once (default 1); above 1 the training, reconstruction and verification steps run in child processes, each with cores/n BLAS threads',
+    )
+    .option('--only <step>', '[string] run just this step (what it needs must be done); no report is written')
     .action(
-      async (o: { config: string; out?: string; set?: string[]; overwrite?: boolean }, cmd: Command) => {
+      async (
+        o: {
+          config: string;
+          out?: string;
+          set?: string[];
+          overwrite?: boolean;
+          jobs?: string;
+          only?: string;
+        },
+        cmd: Command,
+      ) => {
         await sweepAction(cmd, o.config, o);
       },
     );
