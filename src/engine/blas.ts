@@ -91,6 +91,26 @@ export function loadBlas(threads = os.availableParallelism()): Blas | null {
       const raw = lib.func(
         'void cblas_sgemm(int, int, int, int, int, int, float, const float *, int, const float *, int, float, float *, int)',
       );
+      // The same function with A, B, C as addresses (a pointer and an intptr_t pass alike on the
+      // 64-bit ABIs): koffi spends ~4 µs turning each subarray view into a pointer, more than a
+      // whole tiny attention GEMM takes (~1.5 µs), and the MAE step makes ~20,000 of them.
+      const rawAt = lib.func('cblas_sgemm', 'void', [
+        'int',
+        'int',
+        'int',
+        'int',
+        'int',
+        'int',
+        'float',
+        'intptr_t',
+        'int',
+        'intptr_t',
+        'int',
+        'float',
+        'intptr_t',
+        'int',
+      ]);
+      const addressOf = addressCache(koffi);
       let setN: ((n: number) => void) | undefined;
       try {
         setN = lib.func('void openblas_set_num_threads(int)') as (n: number) => void;
@@ -101,7 +121,10 @@ export function loadBlas(threads = os.availableParallelism()): Blas | null {
       const sgemm: Gemm = (ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) => {
         if (m === 0 || n === 0) return;
         useThreads(blas.perShapeThreads ? gemmThreads(m, n, k, maxThreads) : maxThreads);
-        raw(
+        const pa = addressOf(a);
+        const pb = pa ? addressOf(b) : 0;
+        const pc = pb ? addressOf(c) : 0;
+        (pc ? rawAt : raw)(
           CBLAS_ROW_MAJOR,
           ta ? CBLAS_TRANS : CBLAS_NO_TRANS,
           tb ? CBLAS_TRANS : CBLAS_NO_TRANS,
@@ -109,12 +132,12 @@ export function loadBlas(threads = os.availableParallelism()): Blas | null {
           n,
           k,
           alpha,
-          a,
+          pc ? pa : a,
           Math.max(1, lda),
-          b,
+          pc ? pb : b,
           Math.max(1, ldb),
           beta,
-          c,
+          pc ? pc : c,
           Math.max(1, ldc),
         );
       };
@@ -132,6 +155,28 @@ export function loadBlas(threads = os.availableParallelism()): Blas | null {
   }
   loadError = `no native BLAS found (tried ${errors.length} libraries)`;
   return null;
+}
+
+/** Buffers at least this big live outside V8's heap, so their memory never moves. */
+const FIXED_BUFFER_BYTES = 1 << 16;
+
+/**
+ * The address of a view's first float, or 0 for a view into a small buffer (V8 may keep small
+ * typed arrays on its heap and move them). A buffer's base is looked up once: wasm memory that
+ * grows gets a new ArrayBuffer, hence a new entry.
+ */
+function addressCache(koffi: typeof import('koffi')): (v: Float32Array) => number {
+  const bases = new WeakMap<ArrayBufferLike, number>();
+  return (v) => {
+    const buf = v.buffer;
+    if (buf.byteLength < FIXED_BUFFER_BYTES) return 0;
+    let base = bases.get(buf);
+    if (base === undefined) {
+      base = Number(koffi.address(buf));
+      bases.set(buf, base);
+    }
+    return base + v.byteOffset;
+  };
 }
 
 let setThreadsFn: ((n: number) => void) | undefined;
