@@ -18,6 +18,7 @@ import { installGradientMemorySaver, setGradientMemorySaver } from './grad-memor
 import { installPreluGradient } from './kernels/prelu-grad.js';
 import { installBatchNormGradient } from './kernels/batchnorm-grad.js';
 import { installBatchNormTrain } from './kernels/batchnorm-train.js';
+import { installLayerNorm } from './kernels/layernorm.js';
 
 export type BackendName = 'wasm' | 'cpu';
 
@@ -75,9 +76,10 @@ export function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> {
     if (!ok) throw new Error(`tensor backend "${backend}" failed to initialise`);
     await tf.ready();
     await ensureGradients();
-    installPreluGradient(); // these three before the memory saver wraps every gradient
+    installPreluGradient(); // these before the memory saver wraps every gradient
     installBatchNormGradient();
     installBatchNormTrain();
+    installLayerNorm();
     installGradientMemorySaver();
     setGradientMemorySaver(process.env.FACEMAE_GRAD_FREE !== 'off');
     if (backend !== 'wasm') return { backend, blas: null, threads: 1 };

@@ -65,3 +65,4 @@ export { ctx } from './context.js';
 export { collapseTranspose } from './transpose.js';
 export { releaseConvScratch } from './conv.js';
 export { batchNormTrain } from './batchnorm-train.js';
+export { layerNormFused, LAYER_NORM } from './layernorm.js';

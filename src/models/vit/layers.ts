@@ -4,6 +4,7 @@
  * LayerNorm (eps 1e-6 as in MAE). Weights are stored [in, out].
  */
 import { tf } from '../../engine/backend.js';
+import { LAYER_NORM, layerNormFused } from '../../engine/kernels/index.js';
 import type { Rng } from '../../core/rng.js';
 
 export type Init = 'xavier' | 'zeros' | 'ones' | { normal: number } | Float32Array;
@@ -54,8 +55,9 @@ export function dense3(x: tf.Tensor3D, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tens
   return tf.reshape(y, [bs, t, w.shape[1]]);
 }
 
-/** LayerNorm over the last axis: x [B,T,D] -> [B,T,D] */
+/** LayerNorm over the last axis: x [B,T,D] -> [B,T,D] (one engine kernel each way where registered). */
 export function layerNorm(x: tf.Tensor3D, g: tf.Tensor1D, b: tf.Tensor1D, eps = 1e-6): tf.Tensor3D {
+  if (tf.getKernel(LAYER_NORM, tf.getBackend())) return layerNormFused(x, g, b, eps);
   const mean = tf.mean(x, -1, true);
   const xc = tf.sub(x, mean);
   const variance = tf.mean(tf.square(xc), -1, true);
