@@ -61,15 +61,16 @@ function forwardKernel(backendName: string) {
     const rstd = make([R]);
     const [xv, gv, bv, yv, mv, rv] = [x, gamma, beta, y, mean, rstd].map(view) as Float32Array[];
     for (let r = 0, o = 0; r < R; r++, o += D) {
+      // one pass for Σx and Σx² (float64: no cancellation at LayerNorm scales), one to write
       let s = 0;
-      for (let j = 0; j < D; j++) s += xv![o + j]!;
-      const mu = s / D;
       let ss = 0;
-      for (let j = 0; j < D; j++) {
-        const d = xv![o + j]! - mu;
-        ss += d * d;
+      for (let j = o; j < o + D; j++) {
+        const v = xv![j]!;
+        s += v;
+        ss += v * v;
       }
-      const k = 1 / Math.sqrt(ss / D + eps);
+      const mu = s / D;
+      const k = 1 / Math.sqrt(Math.max(ss / D - mu * mu, 0) + eps);
       mv![r] = mu;
       rv![r] = k;
       for (let j = 0; j < D; j++) yv![o + j] = (xv![o + j]! - mu) * k * gv![j]! + bv![j]!;
@@ -95,6 +96,7 @@ function gradKernel(backendName: string) {
     ) as Float32Array[];
     const accG = new Float64Array(D);
     const accB = new Float64Array(D);
+    const xh = new Float64Array(D); // the row's x̂, kept for the second pass
     for (let r = 0, o = 0; r < R; r++, o += D) {
       const mu = mv![r]!;
       const k = rv![r]!;
@@ -102,19 +104,17 @@ function gradKernel(backendName: string) {
       let sgx = 0;
       for (let j = 0; j < D; j++) {
         const d = dyv![o + j]!;
-        const xh = (xv![o + j]! - mu) * k;
+        const h = (xv![o + j]! - mu) * k;
         const g = d * gv![j]!;
+        xh[j] = h;
         sg += g;
-        sgx += g * xh;
+        sgx += g * h;
         accB[j]! += d;
-        accG[j]! += d * xh;
+        accG[j]! += d * h;
       }
       const a = sg / D;
       const b = sgx / D;
-      for (let j = 0; j < D; j++) {
-        const xh = (xv![o + j]! - mu) * k;
-        dxv![o + j] = k * (dyv![o + j]! * gv![j]! - a - xh * b);
-      }
+      for (let j = 0; j < D; j++) dxv![o + j] = k * (dyv![o + j]! * gv![j]! - a - xh[j]! * b);
     }
     for (let j = 0; j < D; j++) {
       dgv![j] = accG[j]!;
