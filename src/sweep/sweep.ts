@@ -606,7 +606,8 @@ export async function runSweep(
   if (opts.only) return { report: '', outcomes, data };
   const reportDir = path.join(opts.out, 'report');
   const grid = outcomes.get('grids');
-  if (grid?.result?.file) {
+  // (a grid restored from a done-marker alone, without its image, is left out of the report)
+  if (grid?.result?.file && fs.existsSync(grid.result.file as string)) {
     fs.mkdirSync(reportDir, { recursive: true });
     fs.copyFileSync(grid.result.file as string, path.join(reportDir, 'grid.png'));
   }
