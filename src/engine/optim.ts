@@ -8,28 +8,10 @@
  * the wasm heap (wasm backend) or the backing array (cpu backend), the only backends the engine runs.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { f32 } from './kernels/context.js';
+import { floatView } from './kernels/context.js';
 
-interface CpuBackend extends tf.KernelBackend {
-  data: { get(id: tf.DataId): { values?: unknown } };
-}
-
-/**
- * A float32 view of `t`'s memory. Valid until the next tensor allocation (wasm memory may grow and
- * detach it), so take views right before the loop that uses them.
- */
-function view(t: tf.Tensor): Float32Array {
-  if (t.dtype !== 'float32') throw new Error(`optimizer tensors must be float32, got ${t.dtype}`);
-  const name = tf.getBackend();
-  const backend = tf.backend();
-  if (name === 'wasm') return f32(backend as BackendWasm, t);
-  if (name === 'cpu') {
-    const values = (backend as CpuBackend).data.get(t.dataId).values;
-    if (values instanceof Float32Array) return values;
-  }
-  throw new Error(`the fused optimizer runs on the wasm or cpu backend, not "${name}"`);
-}
+/** A view of `t`'s memory (valid until the next allocation: take views right before the loop). */
+const view = (t: tf.Tensor): Float32Array => floatView(tf.backend(), t);
 
 /**
  * Makes `v` safe to write in place: when it shares its memory with another tensor (an alias made

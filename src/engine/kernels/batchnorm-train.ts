@@ -14,17 +14,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { f32, stock } from './context.js';
+import { floatView, newFloat, registerOwnKernel, stock } from './context.js';
 import { mean as gemmMean } from './reduce.js';
 
 export const BATCH_NORM_TRAIN = 'FacemaeBatchNormTrain';
 
 type Args = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs: tf.NamedAttrMap };
-
-interface CpuBackend extends tf.KernelBackend {
-  data: { get(id: tf.DataId): { values: Float32Array } };
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: Float32Array): tf.TensorInfo;
-}
 
 /** The kernels this one is made of, on the active backend (the wasm ones bypass the profiler). */
 function ops(backendName: string, backend: tf.KernelBackend) {
@@ -37,18 +32,9 @@ function ops(backendName: string, backend: tf.KernelBackend) {
     if (!k) throw new Error(`${BATCH_NORM_TRAIN}: kernel ${name} missing on ${backendName}`);
     return k.kernelFunc({ inputs, backend, attrs }) as tf.TensorInfo;
   };
-  const view = (t: tf.TensorInfo): Float32Array =>
-    backendName === 'wasm'
-      ? f32(backend as BackendWasm, t)
-      : (backend as CpuBackend).data.get(t.dataId).values;
+  const view = (t: tf.TensorInfo): Float32Array => floatView(backend, t);
   /** A new [C] float32 tensor holding `values`. */
-  const vector = (values: Float32Array): tf.TensorInfo => {
-    if (backendName !== 'wasm')
-      return (backend as CpuBackend).makeTensorInfo([values.length], 'float32', values);
-    const t = (backend as BackendWasm).makeOutput([values.length], 'float32');
-    f32(backend as BackendWasm, t).set(values);
-    return t;
-  };
+  const vector = (values: Float32Array): tf.TensorInfo => newFloat(backend, [values.length], values);
   const free = (...ts: tf.TensorInfo[]) => {
     for (const t of ts) backend.disposeData(t.dataId);
   };
@@ -115,15 +101,7 @@ let installed = false;
 export function installBatchNormTrain(): void {
   if (installed) return;
   installed = true;
-  for (const backendName of ['wasm', 'cpu']) {
-    if (!tf.getKernel(BATCH_NORM_TRAIN, backendName)) {
-      tf.registerKernel({
-        kernelName: BATCH_NORM_TRAIN,
-        backendName,
-        kernelFunc: batchNormTrainKernel(backendName) as unknown as tf.KernelFunc,
-      });
-    }
-  }
+  registerOwnKernel(BATCH_NORM_TRAIN, batchNormTrainKernel);
   tf.registerGradient({
     kernelName: BATCH_NORM_TRAIN,
     inputsToSave: ['x', 'scale'],

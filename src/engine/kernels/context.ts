@@ -46,6 +46,49 @@ export function i32(backend: BackendWasm, t: tf.TensorInfo): Int32Array {
   return new Int32Array(heap(backend).buffer, data.memoryOffset, tf.util.sizeFromShape(t.shape));
 }
 
+interface CpuBackend extends tf.KernelBackend {
+  data: { get(id: tf.DataId): { values?: unknown } };
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: Float32Array): tf.TensorInfo;
+}
+
+/** The project's own kernels (LayerNorm, BatchNorm training, the optimizer) run on these two. */
+export const OWN_KERNEL_BACKENDS = ['wasm', 'cpu'] as const;
+
+const isWasm = (backend: tf.KernelBackend): backend is BackendWasm => 'dataIdMap' in backend;
+
+/**
+ * A float32 view of a tensor's memory on the wasm backend (its heap: valid until the next
+ * allocation) or the cpu backend (its array); other backends are refused.
+ */
+export function floatView(backend: tf.KernelBackend, t: tf.TensorInfo): Float32Array {
+  if (t.dtype !== 'float32') throw new Error(`expected a float32 tensor, got ${t.dtype}`);
+  if (isWasm(backend)) return f32(backend, t);
+  const values = (backend as CpuBackend).data?.get(t.dataId)?.values;
+  if (values instanceof Float32Array) return values;
+  throw new Error('this kernel runs on the wasm or cpu backend only');
+}
+
+/** A new float32 tensor of `shape` on the wasm or cpu backend, holding `values` when given. */
+export function newFloat(backend: tf.KernelBackend, shape: number[], values?: Float32Array): tf.TensorInfo {
+  if (!isWasm(backend))
+    return (backend as CpuBackend).makeTensorInfo(
+      shape,
+      'float32',
+      values ?? new Float32Array(tf.util.sizeFromShape(shape)),
+    );
+  const t = backend.makeOutput(shape, 'float32');
+  if (values) f32(backend, t).set(values);
+  return t;
+}
+
+/** Registers `make(backendName)` as kernel `name` on each of OWN_KERNEL_BACKENDS that lacks it. */
+export function registerOwnKernel(name: string, make: (backendName: string) => unknown): void {
+  for (const backendName of OWN_KERNEL_BACKENDS) {
+    if (!tf.getKernel(name, backendName))
+      tf.registerKernel({ kernelName: name, backendName, kernelFunc: make(backendName) as tf.KernelFunc });
+  }
+}
+
 /** Calls the captured stock wasm kernel `name`. */
 export function stock(
   name: string,

@@ -11,33 +11,19 @@
  * Outputs y (x's shape), mean [R], rstd [R] (R = size / D; saved for the gradient).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { f32 } from './context.js';
+import { floatView, newFloat, registerOwnKernel } from './context.js';
 
 export const LAYER_NORM = 'FacemaeLayerNorm';
 const LAYER_NORM_GRAD = 'FacemaeLayerNormGrad';
 
 type Args = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs: tf.NamedAttrMap };
 
-interface CpuBackend extends tf.KernelBackend {
-  data: { get(id: tf.DataId): { values: Float32Array } };
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: Float32Array): tf.TensorInfo;
-}
-
-/** Output allocation and views on either backend. Allocate every output before taking views. */
-function io(backendName: string, backend: tf.KernelBackend) {
-  const wasm = backendName === 'wasm';
-  const make = (shape: number[]): tf.TensorInfo =>
-    wasm
-      ? (backend as BackendWasm).makeOutput(shape, 'float32')
-      : (backend as CpuBackend).makeTensorInfo(
-          shape,
-          'float32',
-          new Float32Array(tf.util.sizeFromShape(shape)),
-        );
-  const view = (t: tf.TensorInfo): Float32Array =>
-    wasm ? f32(backend as BackendWasm, t) : (backend as CpuBackend).data.get(t.dataId).values;
-  return { make, view };
+/** Output allocation and views (allocate every output before taking views: wasm memory may grow). */
+function io(backend: tf.KernelBackend) {
+  return {
+    make: (shape: number[]) => newFloat(backend, shape),
+    view: (t: tf.TensorInfo) => floatView(backend, t),
+  };
 }
 
 function checkShapes(name: string, x: tf.TensorInfo, ...vectors: tf.TensorInfo[]): number {
@@ -49,13 +35,13 @@ function checkShapes(name: string, x: tf.TensorInfo, ...vectors: tf.TensorInfo[]
   return D;
 }
 
-function forwardKernel(backendName: string) {
+function forwardKernel() {
   return ({ inputs, backend, attrs }: Args): tf.TensorInfo[] => {
     const { x, gamma, beta } = inputs as Record<'x' | 'gamma' | 'beta', tf.TensorInfo>;
     const D = checkShapes(LAYER_NORM, x, gamma, beta);
     const R = tf.util.sizeFromShape(x.shape) / Math.max(D, 1);
     const eps = attrs.epsilon as number;
-    const { make, view } = io(backendName, backend);
+    const { make, view } = io(backend);
     const y = make(x.shape);
     const mean = make([R]);
     const rstd = make([R]);
@@ -79,7 +65,7 @@ function forwardKernel(backendName: string) {
   };
 }
 
-function gradKernel(backendName: string) {
+function gradKernel() {
   return ({ inputs, backend }: Args): tf.TensorInfo[] => {
     const { dy, x, gamma, mean, rstd } = inputs as Record<
       'dy' | 'x' | 'gamma' | 'mean' | 'rstd',
@@ -87,7 +73,7 @@ function gradKernel(backendName: string) {
     >;
     const D = checkShapes(LAYER_NORM_GRAD, x, gamma);
     const R = tf.util.sizeFromShape(x.shape) / Math.max(D, 1);
-    const { make, view } = io(backendName, backend);
+    const { make, view } = io(backend);
     const dx = make(x.shape);
     const dgamma = make([D]);
     const dbeta = make([D]);
@@ -144,19 +130,8 @@ let installed = false;
 export function installLayerNorm(): void {
   if (installed) return;
   installed = true;
-  for (const backendName of ['wasm', 'cpu']) {
-    for (const [kernelName, make] of [
-      [LAYER_NORM, forwardKernel],
-      [LAYER_NORM_GRAD, gradKernel],
-    ] as const) {
-      if (!tf.getKernel(kernelName, backendName))
-        tf.registerKernel({
-          kernelName,
-          backendName,
-          kernelFunc: make(backendName) as unknown as tf.KernelFunc,
-        });
-    }
-  }
+  registerOwnKernel(LAYER_NORM, forwardKernel);
+  registerOwnKernel(LAYER_NORM_GRAD, gradKernel);
   tf.registerGradient({
     kernelName: LAYER_NORM,
     inputsToSave: ['x', 'gamma'],
