@@ -19,6 +19,7 @@ import { installPreluGradient } from './kernels/prelu-grad.js';
 import { installBatchNormGradient } from './kernels/batchnorm-grad.js';
 import { installBatchNormTrain } from './kernels/batchnorm-train.js';
 import { installLayerNorm } from './kernels/layernorm.js';
+import { installGelu } from './kernels/gelu.js';
 
 export type BackendName = 'wasm' | 'cpu';
 
@@ -80,6 +81,7 @@ export function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> {
     installBatchNormGradient();
     installBatchNormTrain();
     installLayerNorm();
+    installGelu();
     installGradientMemorySaver();
     setGradientMemorySaver(process.env.FACEMAE_GRAD_FREE !== 'off');
     if (backend !== 'wasm') return { backend, blas: null, threads: 1 };

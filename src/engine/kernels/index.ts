@@ -37,7 +37,17 @@ export const ENGINE_KERNELS: Record<string, tf.KernelFunc> = {
 };
 
 /** Stock kernels the project's kernels call without replacing them (captured before any profiler wraps them). */
-const DELEGATED = ['DepthwiseConv2dNative', 'Step', 'Prelu', 'Multiply', 'Sub', 'Square', 'Add', 'Relu'];
+const DELEGATED = [
+  'DepthwiseConv2dNative',
+  'Step',
+  'Prelu',
+  'Multiply',
+  'Sub',
+  'Square',
+  'Add',
+  'Relu',
+  'Sigmoid',
+];
 
 let registered = false;
 
@@ -66,3 +76,4 @@ export { collapseTranspose } from './transpose.js';
 export { releaseConvScratch } from './conv.js';
 export { batchNormTrain } from './batchnorm-train.js';
 export { layerNormFused, LAYER_NORM } from './layernorm.js';
+export { geluFused, GELU } from './gelu.js';

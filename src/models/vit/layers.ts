@@ -4,7 +4,7 @@
  * LayerNorm (eps 1e-6 as in MAE). Weights are stored [in, out].
  */
 import { tf } from '../../engine/backend.js';
-import { LAYER_NORM, layerNormFused } from '../../engine/kernels/index.js';
+import { GELU, LAYER_NORM, geluFused, layerNormFused } from '../../engine/kernels/index.js';
 import type { Rng } from '../../core/rng.js';
 
 export type Init = 'xavier' | 'zeros' | 'ones' | { normal: number } | Float32Array;
@@ -70,6 +70,7 @@ export function layerNorm(x: tf.Tensor3D, g: tf.Tensor1D, b: tf.Tensor1D, eps = 
  * |Δ| vs erf-GELU < 1e-3.
  */
 export function gelu<T extends tf.Tensor>(x: T): T {
+  if (tf.getKernel(GELU, tf.getBackend())) return geluFused(x); // one kernel each way, keeps only x
   const c = 2 * Math.sqrt(2 / Math.PI);
   const x3 = tf.mul(tf.mul(x, x), x);
   return tf.mul(x, tf.sigmoid(tf.mul(tf.add(x, tf.mul(x3, 0.044715)), c))) as T;
