@@ -3,12 +3,15 @@
  * AdamW update is ~12 element-wise kernels per parameter, each allocating and sweeping a
  * parameter-sized tensor, plus two more per parameter for the global gradient norm: ~3,800
  * kernel calls and 93 ms of CPU per step of the tiny MAE (268 parameters, 6.4 M floats). Here the
- * norm is one read of every gradient and the update one loop that writes p, m and v in place.
+ * norm is one read of every gradient and the update one loop that writes m and v in place and the
+ * new p into a fresh buffer. p itself is never written in place: stock tfjs-wasm kernels backed by
+ * XNNPACK (the RGB stem's Conv2D, PReLU) cache their packed weights by tensor id, so a parameter
+ * changed under the same id would keep being used with its old values.
  * tfjs has no fused optimizer kernel and no in-place op, so this reaches under it: the views are
  * the wasm heap (wasm backend) or the backing array (cpu backend), the only backends the engine runs.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { floatView } from './kernels/context.js';
+import { floatView, newFloat } from './kernels/context.js';
 
 /** A view of `t`'s memory (valid until the next allocation: take views right before the loop). */
 const view = (t: tf.Tensor): Float32Array => floatView(tf.backend(), t);
@@ -24,6 +27,11 @@ function own(v: tf.Variable): void {
     v.assign(copy);
     copy.dispose();
   }
+}
+
+/** A new, uninitialised float32 tensor of p's shape (written by the caller, then assigned to p). */
+function fresh(p: tf.Variable): tf.Tensor {
+  return tf.engine().makeTensorFromTensorInfo(newFloat(tf.backend(), [...p.shape]));
 }
 
 /** Σ x² over every element of every tensor, accumulated in float64. */
@@ -50,7 +58,7 @@ export interface AdamWStep {
 }
 
 /**
- * torch.optim.AdamW in place, p/m/v of one shape as g:
+ * torch.optim.AdamW (m, v in place; p reassigned), all of g's shape:
  *   g' = s·g;  m = β1·m + (1−β1)·g';  v = β2·v + (1−β2)·g'²;
  *   p = p·(1 − lr·wd) − (lr/bc1)·m / (√v/√bc2 + eps),  bc_i = 1 − β_iᵗ.
  */
@@ -62,10 +70,11 @@ export function adamwUpdate(
   c: AdamWStep,
 ): void {
   if (g.size !== p.size) throw new Error(`gradient of ${g.size} floats for a parameter of ${p.size}`);
-  own(p);
   own(m);
   own(v);
+  const next = fresh(p);
   const pv = view(p);
+  const nv = view(next);
   const mv = view(m);
   const vv = view(v);
   const gv = view(g);
@@ -81,8 +90,10 @@ export function adamwUpdate(
     const vi = b2 * vv[i]! + a2 * gi * gi;
     mv[i] = mi;
     vv[i] = vi;
-    pv[i] = pv[i]! * decay - (stepSize * mi) / (Math.sqrt(vi) * invSqrtBc2 + eps);
+    nv[i] = pv[i]! * decay - (stepSize * mi) / (Math.sqrt(vi) * invSqrtBc2 + eps);
   }
+  p.assign(next);
+  next.dispose();
 }
 
 export interface SgdStep {
@@ -94,14 +105,15 @@ export interface SgdStep {
 }
 
 /**
- * torch.optim.SGD with momentum in place (the buffer starts at zero, so its first value is g'):
+ * torch.optim.SGD with momentum (buffer in place, p reassigned; the buffer starts at zero, so its first value is g'):
  *   g' = s·g + wd·p;  buf = μ·buf + g';  p = p − lr·buf   (μ = 0: p = p − lr·g', buf untouched).
  */
 export function sgdUpdate(p: tf.Variable, g: tf.Tensor, buf: tf.Variable, c: SgdStep): void {
   if (g.size !== p.size) throw new Error(`gradient of ${g.size} floats for a parameter of ${p.size}`);
-  own(p);
   if (c.momentum > 0) own(buf);
+  const next = fresh(p);
   const pv = view(p);
+  const nv = view(next);
   const bv = c.momentum > 0 ? view(buf) : null;
   const gv = view(g);
   const { lr, momentum: mu, weightDecay: wd, gradScale: s } = c;
@@ -112,6 +124,8 @@ export function sgdUpdate(p: tf.Variable, g: tf.Tensor, buf: tf.Variable, c: Sgd
       d = mu * bv[i]! + gi;
       bv[i] = d;
     }
-    pv[i] = pv[i]! - lr * d;
+    nv[i] = pv[i]! - lr * d;
   }
+  p.assign(next);
+  next.dispose();
 }

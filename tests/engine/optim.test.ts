@@ -23,6 +23,12 @@ function adamwRef(
   });
 }
 
+function maxAbs(a: Float32Array, b: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
 function close(a: Float32Array, b: Float32Array, tol: number): void {
   expect(a.length).toBe(b.length);
   let worst = 0;
@@ -38,7 +44,7 @@ describe.each(['wasm', 'cpu'])('fused optimizer updates on %s', (backend) => {
     tf.setBackend(backend);
   });
 
-  it('AdamW matches the composed torch.optim.AdamW formula, in place, over several steps', () => {
+  it('AdamW matches the composed torch.optim.AdamW formula over several steps', () => {
     const rng = rngFor(`adamw-${backend}`);
     const shape = [37, 5];
     // made in a tidy, so each variable owns its memory alone (no copy on the first update)
@@ -55,7 +61,7 @@ describe.each(['wasm', 'cpu'])('fused optimizer updates on %s', (backend) => {
       const [rp, rm, rv] = ref.map((x) => tf.tensor(x, shape));
       ref = adamwRef(rp!, g, rm!, rv!, 0.01, 0.05, 0.5, t);
       tf.dispose([rp!, rm!, rv!]);
-      const id = p.dataId;
+      const [pid, mid] = [p.dataId, m.dataId];
       adamwUpdate(p, g, m, v, {
         lr: 0.01,
         beta1: 0.9,
@@ -65,7 +71,8 @@ describe.each(['wasm', 'cpu'])('fused optimizer updates on %s', (backend) => {
         gradScale: 0.5,
         t,
       });
-      expect(p.dataId).toBe(id); // written where it lies, nothing allocated
+      expect(m.dataId).toBe(mid); // the moments are written where they lie
+      expect(p.dataId).not.toBe(pid); // the parameter gets a new buffer (see the XNNPACK test)
       g.dispose();
     }
     expect(tf.memory().numTensors).toBe(before);
@@ -91,6 +98,22 @@ describe.each(['wasm', 'cpu'])('fused optimizer updates on %s', (backend) => {
     close(p.dataSync() as Float32Array, Float32Array.from(p2), 1e-6);
     close(buf.dataSync() as Float32Array, Float32Array.from(b2), 1e-6);
     tf.dispose([p, buf, g]);
+  });
+
+  it('a stock kernel that caches packed weights by tensor id sees the updated parameter', () => {
+    // the RGB stem's Conv2D (3 input channels) stays on tfjs-wasm's XNNPACK kernel
+    const rng = rngFor(`stem-${backend}`);
+    const x = tf.tensor(randn(rng, [1, 6, 6, 3]).data, [1, 6, 6, 3]) as tf.Tensor4D;
+    const f = tf.tidy(() => tf.variable(tf.tensor(randn(rng, [3, 3, 3, 4]).data, [3, 3, 3, 4])));
+    const buf = tf.tidy(() => tf.variable(tf.zeros([3, 3, 3, 4])));
+    tf.dispose(tf.conv2d(x, f as tf.Tensor4D, 1, 'same')); // the kernel has now seen f
+    const g = tf.onesLike(f);
+    sgdUpdate(f, g, buf, { lr: 0.5, momentum: 0.9, weightDecay: 0, gradScale: 1 });
+    const y = tf.conv2d(x, f as tf.Tensor4D, 1, 'same');
+    const fCopy = tf.tensor(f.dataSync().slice(), f.shape) as tf.Tensor4D;
+    const ref = tf.conv2d(x, fCopy, 1, 'same');
+    expect(maxAbs(y.dataSync() as Float32Array, ref.dataSync() as Float32Array)).toBeLessThan(1e-5);
+    tf.dispose([x, f, buf, g, y, fCopy, ref]);
   });
 
   it('never writes into a tensor that shares the parameter memory', () => {
