@@ -115,14 +115,20 @@ export async function runSweepCommand(opts: {
   if (!Number.isInteger(jobs) || jobs < 1)
     throw new FaceMaeError(`--jobs must be a whole number >= 1, got ${String(opts.jobs)}`, 'E_CONFIG');
   if (opts.only && jobs > 1) throw new FaceMaeError('--only runs one step: it takes no --jobs', 'E_CONFIG');
-  if (fs.existsSync(out) && fs.readdirSync(out).length > 0 && !opts.overwrite) {
+  let isSweep = false;
+  try {
     const prev = path.join(out, 'config.json');
-    let isSweep = false;
-    try {
-      isSweep = (JSON.parse(fs.readFileSync(prev, 'utf8')) as { command?: string }).command === 'sweep';
-    } catch {
-      isSweep = false;
-    }
+    isSweep = (JSON.parse(fs.readFileSync(prev, 'utf8')) as { command?: string }).command === 'sweep';
+  } catch {
+    isSweep = false; // no readable config.json: not a sweep run
+  }
+  // (a step run alone writes no config.json, so it must not start a folder of its own)
+  if (opts.only && !isSweep)
+    throw new FaceMaeError(
+      `--only runs one step of an existing sweep, and ${out} holds none: run the sweep there first`,
+      'E_CONFIG',
+    );
+  if (fs.existsSync(out) && fs.readdirSync(out).length > 0 && !opts.overwrite) {
     if (!isSweep) {
       throw new FaceMaeError(
         `output folder ${out} is not empty and is not a sweep run: pick another --out or pass --overwrite`,

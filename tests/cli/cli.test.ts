@@ -70,17 +70,23 @@ describe('facemae sweep --jobs and --only', () => {
     const out = path.join(work, 'run');
     const sweep = (...extra: string[]) =>
       spawnSync('node', [bin, 'sweep', '--config', cfg, '--out', out, ...extra], { encoding: 'utf8' });
-    // --only on a fresh folder: what the step needs is not done
+    // --only continues a sweep; it does not start one (and leaves no folder behind)
     const alone = sweep('--only', 'privacy-blur-4');
-    expect(alone.status).toBe(1);
-    expect(alone.stderr).toMatch(/"privacy-blur-4" cannot run alone: the step it needs, "blur-4", is not done/);
+    expect(alone.status).not.toBe(0);
+    expect(alone.stderr).toMatch(/--only runs one step of an existing sweep, and .*run holds none/);
+    expect(fs.existsSync(out)).toBe(false);
     const r = sweep('--jobs', '2');
     expect(r.status, r.stderr).toBe(0);
     // the reconstruction and the baselines ran in children (their lines come back prefixed)
     for (const id of ['facemae-r0.75', 'blur-4', 'noise-40']) expect(r.stderr).toContain(`[${id}] `);
     expect(r.stderr).not.toContain('[privacy-blur-4] '); // the attack stays in the parent
     const ev = JSON.parse(fs.readFileSync(path.join(out, 'report/evidence.json'), 'utf8'));
-    expect(ev.rows.map((x: { method: string }) => x.method)).toEqual(['original', 'facemae', 'blur', 'noise']);
+    expect(ev.rows.map((x: { method: string }) => x.method)).toEqual([
+      'original',
+      'facemae',
+      'blur',
+      'noise',
+    ]);
     const again = sweep('--jobs', '1', '--json');
     expect(again.status, again.stderr).toBe(0);
     const steps = JSON.parse(again.stdout).steps as { id: string; status: string }[];

@@ -110,7 +110,7 @@ describe.each(['wasm', 'cpu'])('fused optimizer updates on %s', (backend) => {
     const g = tf.onesLike(f);
     sgdUpdate(f, g, buf, { lr: 0.5, momentum: 0.9, weightDecay: 0, gradScale: 1 });
     const y = tf.conv2d(x, f as tf.Tensor4D, 1, 'same');
-    const fCopy = tf.tensor(f.dataSync().slice(), f.shape) as tf.Tensor4D;
+    const fCopy = tf.tensor4d(f.dataSync().slice(), [3, 3, 3, 4]);
     const ref = tf.conv2d(x, fCopy, 1, 'same');
     expect(maxAbs(y.dataSync() as Float32Array, ref.dataSync() as Float32Array)).toBeLessThan(1e-5);
     tf.dispose([x, f, buf, g, y, fCopy, ref]);
