@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { floatView, newFloat, registerOwnKernel, stock } from './context.js';
+import { callKernel, floatView, newFloat, registerOwnKernel } from './context.js';
 import { mean as gemmMean } from './reduce.js';
 
 export const BATCH_NORM_TRAIN = 'FacemaeBatchNormTrain';
@@ -23,15 +23,10 @@ type Args = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs: t
 
 /** The kernels this one is made of, on the active backend (the wasm ones bypass the profiler). */
 function ops(backendName: string, backend: tf.KernelBackend) {
-  const call = (name: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap = {}) => {
-    if (backendName === 'wasm') {
-      if (name === 'Mean') return gemmMean({ inputs, backend: backend as BackendWasm, attrs });
-      return stock(name, backend as BackendWasm, inputs, attrs);
-    }
-    const k = tf.getKernel(name, backendName);
-    if (!k) throw new Error(`${BATCH_NORM_TRAIN}: kernel ${name} missing on ${backendName}`);
-    return k.kernelFunc({ inputs, backend, attrs }) as tf.TensorInfo;
-  };
+  const call = (name: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap = {}) =>
+    backendName === 'wasm' && name === 'Mean'
+      ? gemmMean({ inputs, backend: backend as BackendWasm, attrs })
+      : callKernel(backendName, backend, name, inputs, attrs);
   const view = (t: tf.TensorInfo): Float32Array => floatView(backend, t);
   /** A new [C] float32 tensor holding `values`. */
   const vector = (values: Float32Array): tf.TensorInfo => newFloat(backend, [values.length], values);

@@ -89,6 +89,23 @@ export function registerOwnKernel(name: string, make: (backendName: string) => u
   }
 }
 
+/**
+ * Runs kernel `name` from inside one of the project's kernels: the captured stock kernel on wasm
+ * (bypassing the profiler and any project override), the registered one on the cpu backend.
+ */
+export function callKernel(
+  backendName: string,
+  backend: tf.KernelBackend,
+  name: string,
+  inputs: tf.NamedTensorInfoMap,
+  attrs: tf.NamedAttrMap = {},
+): tf.TensorInfo {
+  if (backendName === 'wasm') return stock(name, backend as BackendWasm, inputs, attrs);
+  const k = tf.getKernel(name, backendName);
+  if (!k) throw new Error(`kernel ${name} missing on ${backendName}`);
+  return k.kernelFunc({ inputs, backend, attrs }) as tf.TensorInfo;
+}
+
 /** Calls the captured stock wasm kernel `name`. */
 export function stock(
   name: string,

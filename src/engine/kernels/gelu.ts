@@ -9,8 +9,7 @@
  * Input x (any shape, float32). Output y (x's shape).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { floatView, newFloat, registerOwnKernel, stock } from './context.js';
+import { callKernel, floatView, newFloat, registerOwnKernel } from './context.js';
 
 export const GELU = 'FacemaeGelu';
 const GELU_GRAD = 'FacemaeGeluGrad';
@@ -28,13 +27,7 @@ function sigmoidOfPoly(backendName: string, backend: tf.KernelBackend, x: tf.Ten
     const v = xv[i]!;
     uv[i] = C * (v + A * v * v * v);
   }
-  const sigmoid = (t: tf.TensorInfo): tf.TensorInfo => {
-    if (backendName === 'wasm') return stock('Sigmoid', backend as BackendWasm, { x: t });
-    const k = tf.getKernel('Sigmoid', backendName);
-    if (!k) throw new Error(`${GELU}: kernel Sigmoid missing on ${backendName}`);
-    return k.kernelFunc({ inputs: { x: t }, backend, attrs: {} }) as tf.TensorInfo;
-  };
-  const s = sigmoid(u);
+  const s = callKernel(backendName, backend, 'Sigmoid', { x: u });
   backend.disposeData(u.dataId);
   return s;
 }
