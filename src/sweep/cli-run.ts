@@ -69,11 +69,13 @@ function childStepRunner(
         ...args.set.flatMap((x) => ['--set', x]),
       ];
       const env = { ...process.env, FACEMAE_THREADS: process.env.FACEMAE_THREADS ?? String(args.threads) };
-      const child = spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'pipe'], env });
+      // the IPC channel is only a lifeline: the child exits when it closes (src/cli/parent.ts)
+      const child = spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env });
       let last = '';
       let buf = '';
-      child.stderr.setEncoding('utf8');
-      child.stderr.on('data', (chunk: string) => {
+      const stderr = child.stderr!; // 'pipe' above (the 4-entry stdio loses the type)
+      stderr.setEncoding('utf8');
+      stderr.on('data', (chunk: string) => {
         buf += chunk;
         const lines = buf.split(/\r?\n|\r/);
         buf = lines.pop() ?? '';

@@ -3,6 +3,7 @@ import { parseDottedOverrides } from '../../config/resolve.js';
 import { runSweepCommand } from '../../sweep/cli-run.js';
 import { collect, contextOf } from '../context.js';
 import { printJson } from '../logger.js';
+import { exitWithParent } from '../parent.js';
 import { createProgress, type ProgressBar } from '../progress.js';
 
 /** Runs the sweep and prints the report path (shared with `demo`). */
@@ -12,6 +13,7 @@ export async function sweepAction(
   o: { out?: string; set?: string[]; overwrite?: boolean; jobs?: string; only?: string },
 ): Promise<void> {
   const { opts, log } = contextOf(cmd);
+  if (o.only) exitWithParent(() => log.warn(`${o.only}: the parent sweep is gone; stopping this step`));
   let bar: ProgressBar | undefined;
   let current = '';
   const r = await runSweepCommand({
