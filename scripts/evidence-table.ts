@@ -5,37 +5,9 @@
  * FULL: both attackers at 1 image per identity; UTILITY: the same rows with mobileface at 4.
  */
 import fs from 'node:fs';
+import type { EvidenceResults as Evidence, EvidenceRow as Row } from '../src/report/evidence.js';
 
-interface Vs {
-  diff: number;
-  ci95: [number, number];
-  significant: boolean;
-}
-interface Row {
-  method: string;
-  strength: number | null;
-  privacy: Record<string, { identityTop1: number }>;
-  worstIdentityTop1: number;
-  lfw: { accuracy: number; ci95: [number, number]; vs: Record<string, Vs> };
-}
-interface Verdict {
-  facemae: string;
-  worstIdentityTop1: number;
-  accuracy: number;
-  bestBaseline: {
-    id: string;
-    worstIdentityTop1: number;
-    accuracy: number;
-    diff: number;
-    ci95: [number, number];
-    errorRatio: number;
-  } | null;
-  outcome: string;
-}
-interface Evidence {
-  rows: Row[];
-  verdicts: Verdict[];
-}
+type Vs = { diff: number; ci95: [number, number] | null; significant: boolean | null };
 
 const [fullFile = 'docs/results/celeba-966.json', utilFile = 'docs/results/celeba-966-utility.json'] =
   process.argv.slice(2);
@@ -52,7 +24,10 @@ const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 const acc = (x: number): string => (100 * x).toFixed(2);
 const signed = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(100 * x).toFixed(2)}`;
 const pts = (v: Vs): string =>
-  `${signed(v.diff)} [${signed(v.ci95[0])}, ${signed(v.ci95[1])}]${v.significant ? '' : ' n.s.'}`;
+  v.ci95
+    ? `${signed(v.diff)} [${signed(v.ci95[0])}, ${signed(v.ci95[1])}]${v.significant ? '' : ' n.s.'}`
+    : signed(v.diff);
+const pctOrNa = (x: number | null): string => (x === null ? 'n/a' : pct(x));
 const utilById = new Map(util.rows.map((r) => [id(r), r]));
 const facemae = full.rows.filter((r) => r.method === 'facemae');
 
@@ -69,15 +44,17 @@ for (const r of full.rows) {
         ? facemae.find((x) => x.strength === r.strength)!
         : [...facemae].sort(
             (a, b) =>
-              Math.abs(a.worstIdentityTop1 - r.worstIdentityTop1) -
-              Math.abs(b.worstIdentityTop1 - r.worstIdentityTop1),
+              Math.abs(a.worstIdentityTop1! - r.worstIdentityTop1!) -
+              Math.abs(b.worstIdentityTop1! - r.worstIdentityTop1!),
           )[0]!;
-    const v = r.lfw.vs[id(f)];
+    const v = r.lfw?.vs[id(f)];
     if (v) near = `${id(f)}: ${pts(v)}`;
   }
-  const vo = r.lfw.vs.original;
+  const vo = r.lfw?.vs.original;
+  const ci = r.lfw?.ci95;
+  const accCell = r.lfw ? `${acc(r.lfw.accuracy)}%${ci ? ` [${acc(ci[0])}, ${acc(ci[1])}]` : ''}` : 'n/a';
   console.log(
-    `| ${id(r)} | ${u ? pct(u.worstIdentityTop1) : '?'} | ${pct(r.worstIdentityTop1)} | ${acc(r.lfw.accuracy)}% [${acc(r.lfw.ci95[0])}, ${acc(r.lfw.ci95[1])}] | ${vo ? pts(vo) : '—'} | ${near} |`,
+    `| ${id(r)} | ${u ? pctOrNa(u.worstIdentityTop1) : '?'} | ${pctOrNa(r.worstIdentityTop1)} | ${accCell} | ${vo ? pts(vo) : '—'} | ${near} |`,
   );
 }
 for (const [name, e] of [
@@ -92,7 +69,7 @@ for (const [name, e] of [
   for (const v of e.verdicts) {
     const b = v.bestBaseline;
     console.log(
-      `| ${v.facemae} | ${pct(v.worstIdentityTop1)} / ${acc(v.accuracy)}% | ${b ? `${b.id} (${pct(b.worstIdentityTop1)} / ${acc(b.accuracy)}%)` : 'none'} | ${b ? pts({ diff: b.diff, ci95: b.ci95, significant: true }) : '—'} | **${v.outcome}** | ${b ? b.errorRatio.toFixed(2) : '—'} |`,
+      `| ${v.facemae} | ${pct(v.worstIdentityTop1)} / ${acc(v.accuracy)}% | ${b ? `${b.id} (${pct(b.worstIdentityTop1)} / ${acc(b.accuracy)}%)` : 'none'} | ${b ? pts(b) : '—'} | **${v.outcome}** | ${b ? b.errorRatio.toFixed(2) : '—'} |`,
     );
   }
 }
