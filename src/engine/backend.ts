@@ -20,6 +20,9 @@ import { installBatchNormGradient } from './kernels/batchnorm-grad.js';
 import { installBatchNormTrain } from './kernels/batchnorm-train.js';
 import { installLayerNorm } from './kernels/layernorm.js';
 import { installGelu } from './kernels/gelu.js';
+import { installLinear } from './kernels/linear.js';
+import { installAttention } from './kernels/attention.js';
+import { installResidualAdd } from './kernels/residual.js';
 
 export type BackendName = 'wasm' | 'cpu';
 
@@ -82,6 +85,9 @@ export function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> {
     installBatchNormTrain();
     installLayerNorm();
     installGelu();
+    installLinear();
+    installAttention();
+    installResidualAdd();
     installGradientMemorySaver();
     setGradientMemorySaver(process.env.FACEMAE_GRAD_FREE !== 'off');
     if (backend !== 'wasm') return { backend, blas: null, threads: 1 };

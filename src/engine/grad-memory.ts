@@ -68,6 +68,7 @@ function wrap(orig: GradFunc): GradFunc {
 export function installGradientMemorySaver(): void {
   if (installed) return;
   installed = true;
+  installTapePruning();
   // tfjs keeps its registries on the global object (shared by every copy of tfjs-core)
   const registry = (globalThis as { _tfGlobals?: Map<string, unknown> })._tfGlobals?.get('gradRegistry') as
     Map<string, tf.GradConfig> | undefined;
@@ -80,6 +81,59 @@ export function installGradientMemorySaver(): void {
       gradFunc: wrap(cfg.gradFunc as unknown as GradFunc) as unknown as tf.GradFunc,
     });
   }
+}
+
+interface TapeEngine {
+  state: { gradientDepth: number };
+  gradients(f: () => tf.Tensor, xs: tf.Tensor[], dy?: tf.Tensor, allowNoGradients?: boolean): unknown;
+  addTapeNode(
+    kernelName: string,
+    inputs: tf.NamedTensorMap,
+    outputs: tf.Tensor[],
+    gradientsFunc: unknown,
+    saved: tf.Tensor[],
+    attrs: tf.NamedAttrMap,
+  ): void;
+}
+
+/** Ids of the tensors the current outermost gradients() call differentiates and their descendants. */
+let onPath: Set<number> | null = null;
+
+/**
+ * Records on the tape only the nodes that descend from the tensors being differentiated (the
+ * model's variables). tfjs records every op run inside a gradient scope and keeps each node's
+ * saved tensors to the end of the step, although a node with no such input never gets a gradient
+ * (tfjs drops it only when the backward starts): the MAE's loss target, its per-patch statistics
+ * and the input normalisation, ~30 MB at batch 64, were held through the whole step that way.
+ * Such a node is now not recorded and its saved tensors are released at once. Off for nested
+ * gradients (higher-order: the inner backward's nodes read clones made at depth 2).
+ */
+function installTapePruning(): void {
+  const eng = tf.engine() as unknown as TapeEngine;
+  const gradients = eng.gradients.bind(eng);
+  const addTapeNode = eng.addTapeNode.bind(eng);
+  eng.gradients = (f, xs, dy, allow) => {
+    if (eng.state.gradientDepth !== 0) {
+      onPath = null; // nested: record everything from here on
+      return gradients(f, xs, dy, allow);
+    }
+    onPath = enabled ? new Set(xs.map((x) => x.id)) : null;
+    try {
+      return gradients(f, xs, dy, allow);
+    } finally {
+      onPath = null;
+    }
+  };
+  eng.addTapeNode = (kernelName, inputs, outputs, gradientsFunc, saved, attrs) => {
+    if (onPath && eng.state.gradientDepth === 1) {
+      if (!Object.values(inputs).some((t) => t != null && onPath!.has(t.id))) {
+        for (const t of saved ?? []) t.dispose();
+        return;
+      }
+      for (const t of outputs) onPath.add(t.id);
+    }
+    addTapeNode(kernelName, inputs, outputs, gradientsFunc, saved, attrs);
+  };
 }
 
 /** Turns the early freeing on or off (e.g. to compare memory); on by default. */

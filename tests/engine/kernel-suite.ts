@@ -4,6 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { tf, checkAgainstCpu, randn, rngFor } from './harness.js';
 import { batchNormTrain, collapseTranspose } from '../../src/engine/index.js';
+import { attentionFused, linearFused } from '../../src/engine/kernels/index.js';
+import { composedAttention, composedLinear } from './composed.js';
 
 export function kernelSuite(): void {
   describe('BatchMatMul', () => {
@@ -77,6 +79,60 @@ export function kernelSuite(): void {
         [5, 4],
         [6, 1],
       ]));
+  });
+
+  describe('Linear and attention (one kernel each way; the reference is the composed ops on cpu)', () => {
+    const lin: [string, number[], boolean, boolean][] = [
+      ['3-d, bias', [3, 7, 5], true, false],
+      ['2-d, bias + residual', [9, 5], true, true],
+      ['no bias, residual', [2, 4, 5], false, true],
+      ['no bias', [6, 5], false, false],
+    ];
+    for (const [name, xs, bias, res] of lin) {
+      const outShape = [...xs.slice(0, -1), 6];
+      const shapes = [xs, [5, 6], ...(bias ? [[6]] : []), ...(res ? [outShape] : [])];
+      const pick = (ts: tf.Tensor[]) => {
+        const [x, w, ...rest] = ts;
+        return {
+          x: x!,
+          w: w as tf.Tensor2D,
+          b: bias ? (rest.shift() as tf.Tensor1D) : undefined,
+          r: res ? rest.shift() : undefined,
+        };
+      };
+      it(`linear ${name}`, () =>
+        checkAgainstCpu(
+          `linear ${name}`,
+          (...ts) => {
+            const { x, w, b, r } = pick(ts);
+            return linearFused(x, w, b, r);
+          },
+          shapes,
+          {
+            reference: (...ts) => {
+              const { x, w, b, r } = pick(ts);
+              return composedLinear(x, w, b, r);
+            },
+          },
+        ));
+    }
+    const att: [string, number[], number][] = [
+      ['2 heads', [3, 5, 8], 2],
+      ['1 head, 1 token', [2, 1, 4], 1],
+      ['4 heads, T 13 (encoder-like)', [2, 13, 16], 4],
+    ];
+    for (const [name, shape, heads] of att) {
+      it(`attention ${name}`, () =>
+        checkAgainstCpu(
+          `attention ${name}`,
+          (q, k, v) => attentionFused(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, heads),
+          [shape, shape, shape],
+          {
+            reference: (q, k, v) =>
+              composedAttention(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, heads),
+          },
+        ));
+    }
   });
 
   describe('Conv2D and its backprops', () => {

@@ -47,6 +47,7 @@ const DELEGATED = [
   'Add',
   'Relu',
   'Sigmoid',
+  'Softmax',
 ];
 
 let registered = false;
@@ -77,3 +78,6 @@ export { releaseConvScratch } from './conv.js';
 export { batchNormTrain } from './batchnorm-train.js';
 export { layerNormFused, LAYER_NORM } from './layernorm.js';
 export { geluFused, GELU } from './gelu.js';
+export { linearFused, LINEAR } from './linear.js';
+export { attentionFused, ATTENTION } from './attention.js';
+export { residualAdd } from './residual.js';

@@ -6,6 +6,7 @@
  * BatchNorm1d with γ fixed at 1). 112×112 RGB in [0,1], normalised inside as (x−0.5)/0.5 → D-dim embedding.
  */
 import { tf } from '../../engine/backend.js';
+import { residualAdd } from '../../engine/kernels/index.js';
 import type { Rng } from '../../core/rng.js';
 import {
   batchNorm,
@@ -61,7 +62,7 @@ function basicBlock(
     y = act(bn2(y, t), t) as tf.Tensor4D;
     y = conv2(y, t);
     y = bn3(y, t) as tf.Tensor4D;
-    return tf.add(y, down ? down(x, t) : x);
+    return residualAdd(y, down ? down(x, t) : x); // keeps neither input for the backward
   };
 }
 

@@ -4,7 +4,7 @@
  * unbiased running variance), every op is plain tfjs in NHWC.
  */
 import { tf } from '../../engine/backend.js';
-import { batchNormTrain } from '../../engine/kernels/index.js';
+import { LINEAR, batchNormTrain, linearFused } from '../../engine/kernels/index.js';
 import type { Rng } from '../../core/rng.js';
 
 export interface ParamStore {
@@ -133,6 +133,9 @@ export function linear(
   const w = addParam(s, `${name}.weight`, uniform(s.rng, k * m, bound), [k, m]);
   const b = bias ? addParam(s, `${name}.bias`, uniform(s.rng, m, bound), [m]) : null;
   return (x) => {
+    // one engine kernel each way where registered (keeps x and W only for the backward)
+    if (tf.getKernel(LINEAR, tf.getBackend()))
+      return linearFused(x, w as unknown as tf.Tensor2D, (b ?? undefined) as tf.Tensor1D | undefined);
     const y = tf.matMul(x, w as unknown as tf.Tensor2D) as tf.Tensor2D;
     return b ? (tf.add(y, b) as tf.Tensor2D) : y;
   };

@@ -5,6 +5,7 @@
  * → flatten → FC (no bias) → BN. `scale` multiplies the widths (arcface_torch: 2; 1 is the paper's).
  */
 import { tf } from '../../engine/backend.js';
+import { residualAdd } from '../../engine/kernels/index.js';
 import type { Rng } from '../../core/rng.js';
 import {
   batchNorm,
@@ -65,7 +66,7 @@ function depthWise(
   const project = convBlock(s, `${name}.project`, groups, cout, 1, 1, false, false);
   return (x, t) => {
     const y = project(dw(expand(x, t), t), t);
-    return residual ? tf.add(x, y) : y;
+    return residual ? residualAdd(x, y) : y; // keeps neither input for the backward
   };
 }
 

@@ -4,7 +4,14 @@
  * LayerNorm (eps 1e-6 as in MAE). Weights are stored [in, out].
  */
 import { tf } from '../../engine/backend.js';
-import { GELU, LAYER_NORM, geluFused, layerNormFused } from '../../engine/kernels/index.js';
+import {
+  GELU,
+  LAYER_NORM,
+  LINEAR,
+  geluFused,
+  layerNormFused,
+  linearFused,
+} from '../../engine/kernels/index.js';
 import type { Rng } from '../../core/rng.js';
 
 export type Init = 'xavier' | 'zeros' | 'ones' | { normal: number } | Float32Array;
@@ -47,12 +54,17 @@ export class ParamStore {
   }
 }
 
-/** x [B,T,Din] · w [Din,Dout] + b [Dout] -> [B,T,Dout] */
-export function dense3(x: tf.Tensor3D, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor3D {
+/**
+ * x [B,T,Din] · w [Din,Dout] + b [Dout] (+ residual [B,T,Dout]) -> [B,T,Dout]. One engine kernel
+ * each way where registered (it keeps only x and w for the backward); else matMul + add.
+ */
+export function dense3(x: tf.Tensor3D, w: tf.Tensor2D, b?: tf.Tensor1D, residual?: tf.Tensor3D): tf.Tensor3D {
+  if (tf.getKernel(LINEAR, tf.getBackend())) return linearFused(x, w, b, residual);
   const [bs, t, din] = x.shape;
   let y: tf.Tensor2D = tf.matMul(tf.reshape(x, [bs * t, din]) as tf.Tensor2D, w);
   if (b) y = tf.add(y, b);
-  return tf.reshape(y, [bs, t, w.shape[1]]);
+  const y3 = tf.reshape(y, [bs, t, w.shape[1]]) as tf.Tensor3D;
+  return residual ? tf.add(residual, y3) : y3;
 }
 
 /** LayerNorm over the last axis: x [B,T,D] -> [B,T,D] (one engine kernel each way where registered). */
