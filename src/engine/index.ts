@@ -10,3 +10,4 @@ export {
 } from './profile.js';
 export { ensureGradients } from './gradients.js';
 export { installGradientMemorySaver, setGradientMemorySaver } from './grad-memory.js';
+export { setSimdKernels, simdKernels } from './simd/index.js';

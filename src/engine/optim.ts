@@ -7,11 +7,13 @@
  * new p into a fresh buffer. p itself is never written in place: stock tfjs-wasm kernels backed by
  * XNNPACK (the RGB stem's Conv2D, PReLU) cache their packed weights by tensor id, so a parameter
  * changed under the same id would keep being used with its old values.
- * tfjs has no fused optimizer kernel and no in-place op, so this reaches under it: the views are
- * the wasm heap (wasm backend) or the backing array (cpu backend), the only backends the engine runs.
+ * tfjs has no fused optimizer kernel and no in-place op, so this reaches under it: on the wasm
+ * backend one SIMD pass over its heap (src/engine/simd), on the cpu backend a JS loop over the
+ * backing arrays (the only backends the engine runs).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { floatView, newFloat } from './kernels/context.js';
+import { addressOf, simdKernels } from './simd/index.js';
 
 /** A view of `t`'s memory (valid until the next allocation: take views right before the loop). */
 const view = (t: tf.Tensor): Float32Array => floatView(tf.backend(), t);
@@ -37,7 +39,13 @@ function fresh(p: tf.Variable): tf.Tensor {
 /** Σ x² over every element of every tensor, accumulated in float64. */
 export function sumOfSquares(tensors: readonly tf.Tensor[]): number {
   let s = 0;
+  const backend = tf.backend();
+  const simd = simdKernels(backend);
   for (const t of tensors) {
+    if (simd) {
+      s += simd.sum_squares(addressOf(backend, t), t.size);
+      continue;
+    }
     const x = view(t);
     for (let i = 0; i < x.length; i++) s += x[i]! * x[i]!;
   }
@@ -73,17 +81,26 @@ export function adamwUpdate(
   own(m);
   own(v);
   const next = fresh(p);
-  const pv = view(p);
-  const nv = view(next);
-  const mv = view(m);
-  const vv = view(v);
-  const gv = view(g);
   const { beta1: b1, beta2: b2, eps, gradScale: s } = c;
   const a1 = 1 - b1;
   const a2 = 1 - b2;
   const decay = 1 - c.lr * c.weightDecay;
   const stepSize = c.lr / (1 - Math.pow(b1, c.t));
   const invSqrtBc2 = 1 / Math.sqrt(1 - Math.pow(b2, c.t));
+  const backend = tf.backend();
+  const simd = simdKernels(backend);
+  if (simd) {
+    const at = (t: tf.Tensor) => addressOf(backend, t);
+    simd.adamw(at(p), at(g), at(m), at(v), at(next), p.size, s, b1, b2, decay, stepSize, invSqrtBc2, eps);
+    p.assign(next);
+    next.dispose();
+    return;
+  }
+  const pv = view(p);
+  const nv = view(next);
+  const mv = view(m);
+  const vv = view(v);
+  const gv = view(g);
   for (let i = 0; i < pv.length; i++) {
     const gi = gv[i]! * s;
     const mi = b1 * mv[i]! + a1 * gi;
@@ -112,11 +129,20 @@ export function sgdUpdate(p: tf.Variable, g: tf.Tensor, buf: tf.Variable, c: Sgd
   if (g.size !== p.size) throw new Error(`gradient of ${g.size} floats for a parameter of ${p.size}`);
   if (c.momentum > 0) own(buf);
   const next = fresh(p);
+  const { lr, momentum: mu, weightDecay: wd, gradScale: s } = c;
+  const backend = tf.backend();
+  const simd = simdKernels(backend);
+  if (simd) {
+    const at = (t: tf.Tensor) => addressOf(backend, t);
+    simd.sgd(at(p), at(g), mu > 0 ? at(buf) : 0, at(next), p.size, s, wd, mu, lr);
+    p.assign(next);
+    next.dispose();
+    return;
+  }
   const pv = view(p);
   const nv = view(next);
   const bv = c.momentum > 0 ? view(buf) : null;
   const gv = view(g);
-  const { lr, momentum: mu, weightDecay: wd, gradScale: s } = c;
   for (let i = 0; i < pv.length; i++) {
     const gi = gv[i]! * s + wd * pv[i]!;
     let d = gi;

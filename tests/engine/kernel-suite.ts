@@ -476,6 +476,7 @@ export function kernelSuite(): void {
       ['NHWC', [3, 4, 5, 6]],
       ['2-D (features)', [8, 7]],
       ['one channel', [2, 3, 3, 1]],
+      ['several row blocks, channels 8 + a tail of 2', [4, 6, 7, 10]],
     ];
     for (const [name, shape] of cases) {
       const C = shape[shape.length - 1]!;

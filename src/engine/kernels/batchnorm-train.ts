@@ -6,8 +6,9 @@
  * forward is 4 element-wise passes + 2 column sums, the backward 6 passes + 2 column sums, with
  * the textbook formulas (x̂ = (x−μ)·r, r = 1/√(σ²+ε), k = γ·r, N rows):
  *   dβ = Σdy,  dγ = r·Σdy·(x−μ),  dx = k·dy − (k·dβ/N) − (x−μ)·(k·r·dγ/N).
- * Registered for the wasm backend (stock SIMD element-wise kernels + the GEMM column sums) and
- * the cpu backend (its own kernels: the gradient tests' reference path).
+ * Registered for the wasm backend (the project's SIMD kernels, src/engine/simd: three passes
+ * forward, two backward, no full-size temporary; without them, stock SIMD element-wise kernels +
+ * the GEMM column sums) and the cpu backend (its own kernels: the gradient tests' reference path).
  *
  * Inputs x [...,C], scale [C], offset [C]; attr varianceEpsilon.
  * Outputs y (x's shape), mean [C], variance [C] (biased, as the normalisation uses it).
@@ -16,6 +17,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { callKernel, floatView, newFloat, registerOwnKernel } from './context.js';
 import { mean as gemmMean } from './reduce.js';
+import { addressOf, simdKernels, type SimdKernels } from '../simd/index.js';
 
 export const BATCH_NORM_TRAIN = 'FacemaeBatchNormTrain';
 
@@ -36,10 +38,72 @@ function ops(backendName: string, backend: tf.KernelBackend) {
   return { call, view, vector, free };
 }
 
+/**
+ * Scratch for the SIMD path: float64 sums s1, s2 [C], float32 block sums [2C], then two [C]
+ * coefficient vectors (8C floats; tfjs's allocations are 8-byte aligned, as float64 needs).
+ */
+function scratch(backend: tf.KernelBackend, C: number) {
+  const t = newFloat(backend, [8 * C]);
+  const at = addressOf(backend, t);
+  return {
+    t,
+    s1: at,
+    s2: at + 8 * C,
+    part: at + 16 * C,
+    u: at + 24 * C,
+    w: at + 28 * C,
+    /** Views (take them after the last allocation). */
+    f64: () => {
+      const heap = floatView(backend, t).buffer;
+      return [new Float64Array(heap, at, C), new Float64Array(heap, at + 8 * C, C)] as const;
+    },
+    f32: () => {
+      const all = floatView(backend, t);
+      return [all.subarray(6 * C, 7 * C), all.subarray(7 * C, 8 * C)] as const;
+    },
+  };
+}
+
+/** The forward as three SIMD passes (Σx; Σ(x−μ)²; y = x·k + (β − μ·k)), no full-size temporary. */
+function forwardSimd(
+  simd: SimdKernels,
+  backend: tf.KernelBackend,
+  x: tf.TensorInfo,
+  scale: tf.TensorInfo,
+  offset: tf.TensorInfo,
+  eps: number,
+): tf.TensorInfo[] {
+  const C = x.shape[x.shape.length - 1]!;
+  const R = tf.util.sizeFromShape(x.shape) / Math.max(C, 1);
+  const y = newFloat(backend, x.shape);
+  const mean = newFloat(backend, [C]);
+  const variance = newFloat(backend, [C]);
+  const sc = scratch(backend, C);
+  const at = (t: tf.TensorInfo) => addressOf(backend, t);
+  simd.channel_sums(at(x), 0, 0, R, C, sc.s1, sc.s2, sc.part);
+  const mv = floatView(backend, mean);
+  mv.set(sc.f64()[0].map((s) => s / R));
+  simd.channel_sums(at(x), 0, at(mean), R, C, sc.s1, sc.s2, sc.part);
+  const vv = floatView(backend, variance);
+  vv.set(sc.f64()[0].map((s) => s / R));
+  const gv = floatView(backend, scale);
+  const bv = floatView(backend, offset);
+  const [k, b] = sc.f32();
+  for (let c = 0; c < C; c++) {
+    k[c] = gv[c]! / Math.sqrt(vv[c]! + eps);
+    b[c] = bv[c]! - mv[c]! * k[c]!;
+  }
+  simd.channel_affine(at(x), sc.u, sc.w, 0, 0, at(y), R, C);
+  backend.disposeData(sc.t.dataId);
+  return [y, mean, variance];
+}
+
 function batchNormTrainKernel(backendName: string) {
   return (args: Args): tf.TensorInfo[] => {
     const { x, scale, offset } = args.inputs as Record<'x' | 'scale' | 'offset', tf.TensorInfo>;
     const eps = args.attrs.varianceEpsilon as number;
+    const simd = simdKernels(args.backend);
+    if (simd) return forwardSimd(simd, args.backend, x, scale, offset, eps);
     const { call, view, vector, free } = ops(backendName, args.backend);
     const C = x.shape[x.shape.length - 1]!;
     const axis = x.shape.slice(0, -1).map((_, i) => i);
@@ -66,9 +130,66 @@ type GradFunc = (
   attrs: tf.NamedAttrMap,
 ) => Record<string, () => tf.Tensor>;
 
+const BATCH_NORM_TRAIN_GRAD = 'FacemaeBatchNormTrainGrad';
+
+/**
+ * The gradient in two SIMD passes (Σdy and Σdy·(x−μ); dx = dy·k + x·c2 + (c3 − μ·c2)), wasm only.
+ * Inputs dy, x, scale, mean, variance; outputs dx, dscale, doffset.
+ */
+function gradKernel(args: Args): tf.TensorInfo[] {
+  const { dy, x, scale, mean, variance } = args.inputs as Record<
+    'dy' | 'x' | 'scale' | 'mean' | 'variance',
+    tf.TensorInfo
+  >;
+  const { backend } = args;
+  const simd = simdKernels(backend);
+  if (!simd) throw new Error(`${BATCH_NORM_TRAIN_GRAD} needs the SIMD kernels`);
+  const eps = args.attrs.varianceEpsilon as number;
+  const C = x.shape[x.shape.length - 1]!;
+  const R = tf.util.sizeFromShape(x.shape) / Math.max(C, 1);
+  const dx = newFloat(backend, x.shape);
+  const dscale = newFloat(backend, [C]);
+  const doffset = newFloat(backend, [C]);
+  const sc = scratch(backend, C);
+  const at = (t: tf.TensorInfo) => addressOf(backend, t);
+  simd.channel_sums(at(dy), at(x), at(mean), R, C, sc.s1, sc.s2, sc.part);
+  const [sumDy, sumDyD] = sc.f64();
+  const [gv, mv, vv, dgv, dbv] = [scale, mean, variance, dscale, doffset].map((t) =>
+    floatView(backend, t),
+  ) as Float32Array[];
+  const [k, b] = sc.f32();
+  const c2 = new Float32Array(C);
+  for (let c = 0; c < C; c++) {
+    const r = 1 / Math.sqrt(vv![c]! + eps);
+    const kc = gv![c]! * r;
+    const dgamma = r * sumDyD[c]!;
+    dgv![c] = dgamma;
+    dbv![c] = sumDy[c]!;
+    c2[c] = (-kc * r * dgamma) / R;
+    k[c] = kc;
+    b[c] = (-kc * sumDy[c]!) / R - mv![c]! * c2[c]!;
+  }
+  const c2t = newFloat(backend, [C], c2);
+  simd.channel_affine(at(dy), sc.u, sc.w, at(x), at(c2t), at(dx), R, C);
+  backend.disposeData(c2t.dataId);
+  backend.disposeData(sc.t.dataId);
+  return [dx, dscale, doffset];
+}
+
 const gradFunc: GradFunc = (dys, saved, attrs) => {
   const dy = (Array.isArray(dys) ? dys[0] : dys) as tf.Tensor; // mean/variance feed no loss
   const [x, scale, mean, variance] = saved as [tf.Tensor, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
+  if (simdKernels(tf.backend())) {
+    // eager, once: the closures share the one kernel's outputs
+    const [dx, dscale, doffset] = tf
+      .engine()
+      .runKernel(
+        BATCH_NORM_TRAIN_GRAD,
+        { dy, x, scale, mean, variance } as unknown as tf.NamedTensorMap,
+        attrs,
+      ) as unknown as tf.Tensor[];
+    return { x: () => dx!, scale: () => dscale!, offset: () => doffset! };
+  }
   const eps = attrs.varianceEpsilon as number;
   const axes = x.shape.slice(0, -1).map((_, i) => i);
   const n = x.size / mean.size;
@@ -97,6 +218,11 @@ export function installBatchNormTrain(): void {
   if (installed) return;
   installed = true;
   registerOwnKernel(BATCH_NORM_TRAIN, batchNormTrainKernel);
+  tf.registerKernel({
+    kernelName: BATCH_NORM_TRAIN_GRAD,
+    backendName: 'wasm',
+    kernelFunc: gradKernel as unknown as tf.KernelFunc,
+  });
   tf.registerGradient({
     kernelName: BATCH_NORM_TRAIN,
     inputsToSave: ['x', 'scale'],

@@ -2,14 +2,16 @@
  * GELU (tanh approximation, x·σ(c·(x + a·x³)), c = 2√(2/π), a = 0.044715) as one kernel,
  * `FacemaeGelu`, whose gradient kernel `FacemaeGeluGrad` recomputes σ from x. Composed from tfjs
  * ops, each GELU kept ~7 hidden-size tensors alive for the backward pass (x, x², x³, …, σ):
- * ~400 MB of the tiny MAE's ~1 GB wasm heap at batch 64. Here only x is kept. The sigmoid is the
- * backend's own kernel (SIMD on wasm); the polynomial and the products are JS passes:
+ * ~400 MB of the tiny MAE's ~1 GB wasm heap at batch 64. Here only x is kept. On wasm each way is
+ * one SIMD pass (src/engine/simd); elsewhere the sigmoid is the backend's own kernel and the
+ * polynomial and the products are JS passes:
  *   y = x·s,  dx = dy·(s + x·s·(1 − s)·c·(1 + 3a·x²)),  s = σ(c·(x + a·x³)).
  *
  * Input x (any shape, float32). Output y (x's shape).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { callKernel, floatView, newFloat, registerOwnKernel } from './context.js';
+import { addressOf, simdKernels } from '../simd/index.js';
 
 export const GELU = 'FacemaeGelu';
 const GELU_GRAD = 'FacemaeGeluGrad';
@@ -35,6 +37,12 @@ function sigmoidOfPoly(backendName: string, backend: tf.KernelBackend, x: tf.Ten
 function forwardKernel(backendName: string) {
   return ({ inputs, backend }: Args): tf.TensorInfo => {
     const { x } = inputs as { x: tf.TensorInfo };
+    const simd = simdKernels(backend);
+    if (simd) {
+      const y = newFloat(backend, x.shape);
+      simd.gelu(addressOf(backend, x), addressOf(backend, y), tf.util.sizeFromShape(x.shape));
+      return y;
+    }
     const s = sigmoidOfPoly(backendName, backend, x);
     const y = newFloat(backend, x.shape);
     const [xv, sv, yv] = [x, s, y].map((t) => floatView(backend, t)) as Float32Array[];
@@ -47,6 +55,13 @@ function forwardKernel(backendName: string) {
 function gradKernel(backendName: string) {
   return ({ inputs, backend }: Args): tf.TensorInfo => {
     const { dy, x } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
+    const simd = simdKernels(backend);
+    if (simd) {
+      const dx = newFloat(backend, x.shape);
+      const at = (t: tf.TensorInfo) => addressOf(backend, t);
+      simd.gelu_grad(at(dy), at(x), at(dx), tf.util.sizeFromShape(x.shape));
+      return dx;
+    }
     const s = sigmoidOfPoly(backendName, backend, x);
     const dx = newFloat(backend, x.shape);
     const [dyv, xv, sv, dxv] = [dy, x, s, dx].map((t) => floatView(backend, t)) as Float32Array[];

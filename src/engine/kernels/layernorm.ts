@@ -5,13 +5,15 @@
  * the forward is 2 passes per row and the backward 2, in float64 per row (R rows of D):
  *   x̂ = (x − μ)·r,  r = 1/√(σ² + ε),  y = x̂·γ + β;
  *   dβ = Σ_rows dy,  dγ = Σ_rows dy·x̂,  dx = r·(g − mean_D(g) − x̂·mean_D(g·x̂)),  g = dy·γ.
- * Registered for the wasm backend (views of its heap) and the cpu backend (its arrays).
+ * Registered for the wasm backend (one SIMD pass per row each way, src/engine/simd; else JS on
+ * views of its heap) and the cpu backend (its arrays).
  *
  * Inputs x [..., D], gamma [D], beta [D]; attr epsilon.
  * Outputs y (x's shape), mean [R], rstd [R] (R = size / D; saved for the gradient).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { floatView, newFloat, registerOwnKernel } from './context.js';
+import { addressOf, simdKernels } from '../simd/index.js';
 
 export const LAYER_NORM = 'FacemaeLayerNorm';
 const LAYER_NORM_GRAD = 'FacemaeLayerNormGrad';
@@ -45,6 +47,12 @@ function forwardKernel() {
     const y = make(x.shape);
     const mean = make([R]);
     const rstd = make([R]);
+    const simd = simdKernels(backend);
+    if (simd) {
+      const at = (t: tf.TensorInfo) => addressOf(backend, t);
+      simd.layernorm(at(x), at(gamma), at(beta), at(y), at(mean), at(rstd), R, D, eps);
+      return [y, mean, rstd];
+    }
     const [xv, gv, bv, yv, mv, rv] = [x, gamma, beta, y, mean, rstd].map(view) as Float32Array[];
     for (let r = 0, o = 0; r < R; r++, o += D) {
       // one pass for Σx and Σx² (float64: no cancellation at LayerNorm scales), one to write
@@ -77,6 +85,12 @@ function gradKernel() {
     const dx = make(x.shape);
     const dgamma = make([D]);
     const dbeta = make([D]);
+    const simd = simdKernels(backend);
+    if (simd) {
+      const at = (t: tf.TensorInfo) => addressOf(backend, t);
+      simd.layernorm_grad(at(dy), at(x), at(gamma), at(mean), at(rstd), at(dx), at(dgamma), at(dbeta), R, D);
+      return [dx, dgamma, dbeta];
+    }
     const [dyv, xv, gv, mv, rv, dxv, dgv, dbv] = [dy, x, gamma, mean, rstd, dx, dgamma, dbeta].map(
       view,
     ) as Float32Array[];

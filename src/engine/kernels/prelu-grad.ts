@@ -7,8 +7,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { alias, stock } from './context.js';
+import { alias, f32, heap, stock } from './context.js';
 import { sum } from './reduce.js';
+import { addressOf, simdKernels } from '../simd/index.js';
 
 type Args = { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: tf.NamedAttrMap };
 
@@ -20,6 +21,16 @@ type Args = { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: tf.Nam
 export function preluGradX(args: Args): tf.TensorInfo {
   const { x, alpha, dy } = args.inputs as { x: tf.TensorInfo; alpha: tf.TensorInfo; dy: tf.TensorInfo };
   const { backend } = args;
+  const simd = simdKernels(backend);
+  if (simd) {
+    // one SIMD pass, no temporaries (src/engine/simd)
+    const C = tf.util.sizeFromShape(alpha.shape);
+    const n = tf.util.sizeFromShape(x.shape);
+    const dx = backend.makeOutput(x.shape, 'float32');
+    const at = (t: tf.TensorInfo) => addressOf(backend, t);
+    simd.prelu_grad_x(at(x), at(alpha), at(dy), at(dx), C === 1 ? n : n / C, C);
+    return dx;
+  }
   const t = stock('Step', backend, { x }, { alpha: -1 });
   const p = stock('Prelu', backend, { x: t, alpha });
   const g = stock('Multiply', backend, { a: p, b: t });
@@ -36,6 +47,25 @@ export function preluGradX(args: Args): tf.TensorInfo {
 export function preluGradAlpha(args: Args): tf.TensorInfo {
   const { x, alpha, dy } = args.inputs as { x: tf.TensorInfo; alpha: tf.TensorInfo; dy: tf.TensorInfo };
   const { backend } = args;
+  const simd = simdKernels(backend);
+  if (simd) {
+    // one SIMD pass accumulating per channel (float32 blocks into float64), no temporaries
+    const C = tf.util.sizeFromShape(alpha.shape);
+    const n = tf.util.sizeFromShape(x.shape);
+    // a scalar alpha: sum four lanes per row of 4, then the lanes here (the tail row by row)
+    const lanes = C === 1 && n % 4 === 0 ? 4 : C;
+    const out = backend.makeOutput(alpha.shape, 'float32');
+    const scratch = backend.makeOutput([3 * lanes], 'float32');
+    const at = (t: tf.TensorInfo) => addressOf(backend, t);
+    const s = at(scratch);
+    simd.prelu_grad_alpha(at(x), at(dy), n / lanes, lanes, s, s + 8 * lanes);
+    const sums = new Float64Array(heap(backend).buffer, s, lanes);
+    const ov = f32(backend, out);
+    if (lanes === C) for (let c = 0; c < C; c++) ov[c] = sums[c]!;
+    else ov[0] = sums.reduce((a, b) => a + b, 0);
+    backend.disposeData(scratch.dataId);
+    return out;
+  }
   // min(x, 0) as x − relu(x): the stock Minimum against a scalar 0 takes a scalar broadcast
   // path (~11 ns per element), Relu and the same-shape Sub are SIMD (~0.5 together)
   const pos = stock('Relu', backend, { x });
