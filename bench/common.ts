@@ -159,6 +159,70 @@ export function printCpu(): void {
   );
 }
 
+/**
+ * `rounds` rounds of: our `timed(round)` steps, then the peer's run. Alternating spreads a drift
+ * in the machine's speed over both sides: on the 2-core VMs here the same step's time moves by
+ * ±20% within minutes, so one pair of runs can land on either side of a target.
+ */
+export async function alternate(
+  rounds: number,
+  timed: (round: number) => Promise<Result>,
+  peer: (() => (Result & Record<string, unknown>) | null) | null,
+): Promise<{ ours: Result[]; peers: (Result & Record<string, unknown>)[] }> {
+  const ours: Result[] = [];
+  const peers: (Result & Record<string, unknown>)[] = [];
+  for (let r = 0; r < rounds; r++) {
+    ours.push(await timed(r));
+    const p = peer?.() ?? null;
+    if (p) peers.push(p);
+  }
+  return { ours, peers };
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/**
+ * `report` over rounds: one line per round, then `ratio:` as the median of the rounds' ratios
+ * (with their range) and `rss ratio:` from the peaks. One round prints exactly as `report`.
+ */
+export function reportRounds(label: string, ours: Result[], peers: Result[]): void {
+  if (ours.length === 1) return report(label, ours[0]!, peers[0] ?? null);
+  const paired = peers.length === ours.length;
+  const ratios = paired ? ours.map((o, i) => o.imgPerSec / peers[i]!.imgPerSec) : [];
+  ours.forEach((o, i) => {
+    const p = paired ? peers[i]! : null;
+    console.log(
+      `round ${i + 1}: ours ${o.imgPerSec.toFixed(2)} img/s (cpu ${(o.cpuMsPerStep ?? NaN).toFixed(0)} ms/step)` +
+        (p
+          ? `, pytorch ${p.imgPerSec.toFixed(2)} img/s (cpu ${(p.cpuMsPerStep ?? NaN).toFixed(0)} ms/step), ratio ${ratios[i]!.toFixed(2)}`
+          : ''),
+    );
+  });
+  const pick = (rs: Result[]): Result => {
+    const med = median(rs.map((r) => r.imgPerSec));
+    const best = rs.reduce((a, b) => (Math.abs(b.imgPerSec - med) < Math.abs(a.imgPerSec - med) ? b : a));
+    return { ...best, peakRssMb: Math.max(...rs.map((r) => r.peakRssMb)) };
+  };
+  const o = pick(ours);
+  const p = paired ? pick(peers) : null;
+  const f = (r: Result) =>
+    `${r.imgPerSec.toFixed(2)} img/s median of ${ours.length} rounds (peak RSS ${r.peakRssMb.toFixed(0)} MB)`;
+  console.log(`${label} ours:    ${f(o)}`);
+  if (p) console.log(`${label} pytorch: ${f(p)}`);
+  console.log(`load average: ${loadAverage()} on ${os.availableParallelism()} cores`);
+  console.log(
+    paired
+      ? `ratio: ${median(ratios).toFixed(2)} (img/s, ours / pytorch; median of ${ratios.length} rounds, range ` +
+          `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`
+      : 'ratio: n/a (img/s, ours / pytorch)',
+  );
+  console.log(`rss ratio: ${p ? (o.peakRssMb / p.peakRssMb).toFixed(2) : 'n/a'} (peak RSS, ours / pytorch)`);
+}
+
 /** Prints ours and the peer, then the `ratio:` (img/s, ours / PyTorch) and `rss ratio:` lines. */
 export function report(label: string, ours: Result, peer: Result | null): void {
   const f = (r: Result) =>

@@ -14,7 +14,16 @@ import { DEFAULT_TRAIN_FR, type TrainFrConfig } from '../src/train/train-face.js
 import { createFrTraining, type FrStepFields, type FrTraining } from '../src/train/fr-step.js';
 import { createOptimizer, type TrainOptimizer } from '../src/train/optimizer.js';
 import { trainStep, type AppliedStep } from '../src/train/trainer.js';
-import { engineOptions, flags, num, printCpu, report, runPeer, timeTrainSteps } from './common.js';
+import {
+  alternate,
+  engineOptions,
+  flags,
+  num,
+  printCpu,
+  reportRounds,
+  runPeer,
+  timeTrainSteps,
+} from './common.js';
 
 /** The FR step as train-fr runs it, with its optimizer. */
 export interface FrBench {
@@ -53,6 +62,7 @@ const FLAGS = [
   'batch',
   'steps',
   'warmup',
+  'rounds',
   'seed',
   'blas',
   'peer',
@@ -66,6 +76,7 @@ export async function benchFr(argv: string[]): Promise<void> {
   const batch = num(f, 'batch', 64);
   const steps = num(f, 'steps', 3);
   const warmup = num(f, 'warmup', 1);
+  const rounds = num(f, 'rounds', 1);
   const classes = num(f, 'classes', 1000);
   const seed = num(f, 'seed', DEFAULT_TRAIN_FR.seed);
   const inputSize = num(f, 'input-size', DEFAULT_TRAIN_FR.inputSize);
@@ -89,46 +100,60 @@ export async function benchFr(argv: string[]): Promise<void> {
   const rng = createRng(seed);
   const ri = rng.fork('bench-images');
   const rl = rng.fork('bench-labels');
-  const batches = Array.from({ length: warmup + steps }, () => ({
+  const batches = Array.from({ length: warmup + steps * rounds }, () => ({
     images: tf.tensor4d(ri.uniformArray(batch * inputSize * inputSize * 3), [batch, inputSize, inputSize, 3]),
     labels: Int32Array.from({ length: batch }, () => rl.int(classes)),
   }));
-  const { result: ours, last: lastStep } = await timeTrainSteps(
-    'fr',
-    (i) => bench.run(batches[i]!.images, batches[i]!.labels, i),
-    batch,
-    warmup,
-    steps,
+  const peerRun =
+    f.get('peer') === 'off'
+      ? null
+      : arch.kind !== 'iresnet'
+        ? () => {
+            console.log(`peer: no PyTorch peer for ${arch.kind} backbones yet`);
+            return null;
+          }
+        : () => {
+            const peer = runPeer('fr', {
+              arch,
+              inputSize,
+              embedding: cfg.embeddingDim,
+              classes,
+              batch,
+              steps,
+              warmup,
+              threads: info.threads,
+              margin: m,
+              lr: cfg.lr,
+              sgd: { momentum: oc.momentum, weightDecay: oc.weightDecay, clipNorm: oc.clipNorm },
+            });
+            if (peer) {
+              console.log(
+                `pytorch ${String(peer.torch)}: ${String(peer.params)} parameters, loss ${Number(peer.loss).toFixed(4)}, threads ${String(peer.threads)}`,
+              );
+            }
+            return peer;
+          };
+  const { ours, peers } = await alternate(
+    rounds,
+    async (r) => {
+      const base = r === 0 ? 0 : warmup + r * steps;
+      const { result, last } = await timeTrainSteps(
+        'fr',
+        (i) => bench.run(batches[base + i]!.images, batches[base + i]!.labels, base + i),
+        batch,
+        r === 0 ? warmup : 0,
+        steps,
+      );
+      console.log(
+        `ours: ${bench.training.backbone.numParams() + bench.training.head.weight.size} parameters, ` +
+          `loss ${last?.loss.toFixed(4)}, tensors ${tf.memory().numTensors}`,
+      );
+      if (process.env.FACEMAE_PROFILE === '1') console.log(formatKernelProfile(30));
+      return result;
+    },
+    peerRun,
   );
-  console.log(
-    `ours: ${bench.training.backbone.numParams() + bench.training.head.weight.size} parameters, ` +
-      `loss ${lastStep?.loss.toFixed(4)}, tensors ${tf.memory().numTensors}`,
-  );
-  if (process.env.FACEMAE_PROFILE === '1') console.log(formatKernelProfile(30));
   bench.dispose();
   for (const b of batches) b.images.dispose();
-  if (f.get('peer') === 'off') return report('fr', ours, null);
-  if (arch.kind !== 'iresnet') {
-    console.log(`peer: no PyTorch peer for ${arch.kind} backbones yet`);
-    return report('fr', ours, null);
-  }
-  const peer = runPeer('fr', {
-    arch,
-    inputSize,
-    embedding: cfg.embeddingDim,
-    classes,
-    batch,
-    steps,
-    warmup,
-    threads: info.threads,
-    margin: m,
-    lr: cfg.lr,
-    sgd: { momentum: oc.momentum, weightDecay: oc.weightDecay, clipNorm: oc.clipNorm },
-  });
-  if (peer) {
-    console.log(
-      `pytorch ${String(peer.torch)}: ${String(peer.params)} parameters, loss ${Number(peer.loss).toFixed(4)}, threads ${String(peer.threads)}`,
-    );
-  }
-  report('fr', ours, peer);
+  reportRounds('fr', ours, peers);
 }

@@ -16,7 +16,16 @@ import { createMaeTraining, type MaeStepFields, type MaeTraining } from '../src/
 import { createOptimizer, type TrainOptimizer } from '../src/train/optimizer.js';
 import { trainStep, type AppliedStep } from '../src/train/trainer.js';
 import { FACEPLUGIN_MODEL, loadFaceNet } from '../src/loaders/face-net.js';
-import { engineOptions, flags, num, printCpu, report, runPeer, timeTrainSteps } from './common.js';
+import {
+  alternate,
+  engineOptions,
+  flags,
+  num,
+  printCpu,
+  reportRounds,
+  runPeer,
+  timeTrainSteps,
+} from './common.js';
 import { onnxTeacherForPeer } from './teacher.js';
 
 /** The MAE step as train-mae runs it, with its optimizer, on a given batch. */
@@ -49,7 +58,7 @@ export function setupMaeBench(cfg: TrainMaeConfig, teacher: FaceNet | null): Mae
   };
 }
 
-const FLAGS = ['batch', 'steps', 'warmup', 'preset', 'seed', 'blas', 'peer'] as const;
+const FLAGS = ['batch', 'steps', 'warmup', 'rounds', 'preset', 'seed', 'blas', 'peer'] as const;
 
 export async function benchMae(argv: string[], opts: { irm: boolean }): Promise<void> {
   const f = flags(argv, FLAGS);
@@ -58,6 +67,7 @@ export async function benchMae(argv: string[], opts: { irm: boolean }): Promise<
   const steps = num(f, 'steps', 5);
   const warmup = num(f, 'warmup', 2);
   const seed = num(f, 'seed', DEFAULT_TRAIN_MAE.seed);
+  const rounds = num(f, 'rounds', 1);
   const preset = (f.get('preset') ?? DEFAULT_MAE_SPEC.preset ?? 'tiny') as MaePresetName;
   if (!(preset in MAE_PRESETS))
     throw new Error(`--preset must be one of ${Object.keys(MAE_PRESETS).join(', ')} (got "${preset}")`);
@@ -98,48 +108,61 @@ export async function benchMae(argv: string[], opts: { irm: boolean }): Promise<
       .uniformArray(batch * mc.imageSize ** 2 * 3),
     [batch, mc.imageSize, mc.imageSize, 3],
   );
-  const { result: ours, last: lastStep } = await timeTrainSteps(
-    name,
-    (i) => bench.run(images, i),
-    batch,
-    warmup,
-    steps,
+  const t = opts.irm && f.get('peer') !== 'off' ? onnxTeacherForPeer('faceplugin') : null;
+  const peerRun = () => {
+    const peer = runPeer(
+      'mae',
+      {
+        model: mc,
+        batch,
+        steps,
+        warmup,
+        threads: info.threads,
+        maskRatio: cfg.maskRatio,
+        lr: cfg.lr,
+        adamw: {
+          beta1: oc.beta1,
+          beta2: oc.beta2,
+          eps: oc.eps,
+          weightDecay: oc.weightDecay,
+          clipNorm: oc.clipNorm,
+        },
+        irm: t ? { ...cfg.irm, teacher: t.graph } : null,
+      },
+      t?.weights,
+    );
+    if (peer)
+      console.log(
+        `pytorch ${String(peer.torch)}: ${String(peer.params)} parameters, loss ${Number(peer.loss).toFixed(4)}, threads ${String(peer.threads)}`,
+      );
+    return peer;
+  };
+  let lastStep: AppliedStep<MaeStepFields> | null = null;
+  const { ours, peers } = await alternate(
+    rounds,
+    async (r) => {
+      const base = r === 0 ? 0 : warmup + r * steps;
+      const { result, last } = await timeTrainSteps(
+        name,
+        (i) => bench.run(images, base + i),
+        batch,
+        r === 0 ? warmup : 0,
+        steps,
+      );
+      lastStep = last;
+      const ls = lastStep as AppliedStep<MaeStepFields> | null;
+      console.log(
+        `ours: ${bench.training.mae.numParams()} parameters, loss ${ls?.loss.toFixed(4)} ` +
+          `(mse ${ls?.fields.mse?.toFixed(4)}${ls?.fields.irm != null ? `, irm ${ls.fields.irm.toFixed(4)}` : ''}), ` +
+          `tensors ${tf.memory().numTensors}`,
+      );
+      if (process.env.FACEMAE_PROFILE === '1') console.log(formatKernelProfile(30));
+      return result;
+    },
+    f.get('peer') === 'off' ? null : peerRun,
   );
-  console.log(
-    `ours: ${bench.training.mae.numParams()} parameters, loss ${lastStep?.loss.toFixed(4)} ` +
-      `(mse ${lastStep?.fields.mse?.toFixed(4)}${lastStep?.fields.irm != null ? `, irm ${lastStep.fields.irm.toFixed(4)}` : ''}), ` +
-      `tensors ${tf.memory().numTensors}`,
-  );
-  if (process.env.FACEMAE_PROFILE === '1') console.log(formatKernelProfile(30));
   bench.dispose();
   teacher?.dispose();
   images.dispose();
-  if (f.get('peer') === 'off') return report(name, ours, null);
-  const t = opts.irm ? onnxTeacherForPeer('faceplugin') : null;
-  const peer = runPeer(
-    'mae',
-    {
-      model: mc,
-      batch,
-      steps,
-      warmup,
-      threads: info.threads,
-      maskRatio: cfg.maskRatio,
-      lr: cfg.lr,
-      adamw: {
-        beta1: oc.beta1,
-        beta2: oc.beta2,
-        eps: oc.eps,
-        weightDecay: oc.weightDecay,
-        clipNorm: oc.clipNorm,
-      },
-      irm: t ? { ...cfg.irm, teacher: t.graph } : null,
-    },
-    t?.weights,
-  );
-  if (peer)
-    console.log(
-      `pytorch ${String(peer.torch)}: ${String(peer.params)} parameters, loss ${Number(peer.loss).toFixed(4)}, threads ${String(peer.threads)}`,
-    );
-  report(name, ours, peer);
+  reportRounds(name, ours, peers);
 }

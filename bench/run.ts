@@ -22,7 +22,8 @@ const USAGE = `usage: npm run bench -- <bench> [flags]
   gemm  one step's GEMM shapes on 1 thread vs all       --step fr|mae --backbone r-tiny --input-size 112 --batch 64
   soak  1,000 toy mae/fr steps: tensors and RSS flat   --steps 1000 --every 100
   web   the browser app in headless chromium            --runs N
-  mae, irm, fr: --blas off (no native BLAS), --peer off (skip PyTorch)`;
+  mae, irm, fr: --blas off (no native BLAS), --peer off (skip PyTorch),
+                --rounds N (N rounds of ours then PyTorch; ratio = median of the rounds)`;
 
 try {
   switch (which) {

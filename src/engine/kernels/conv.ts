@@ -6,7 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { ctx, f32, stock } from './context.js';
+import { ctx, f32, heap, stock } from './context.js';
+import { simdKernels } from '../simd/index.js';
 
 type ConvInfo = tf.backend_util.Conv2DInfo;
 
@@ -16,10 +17,74 @@ function scratchOf(size: number): Float32Array {
   return scratch.subarray(0, size);
 }
 
+/**
+ * The im2col scratch inside wasm memory, for the SIMD im2col (src/engine/simd): 13 ints of
+ * geometry, then ctx.scratchFloats floats. Allocated once, at the start of a kernel before it
+ * takes any view (an allocation may grow the memory and detach views); outside tfjs's tensors.
+ */
+let wasmScratch: { backend: BackendWasm; ptr: number; floats: number } | null = null;
+const GEOM_BYTES = 64;
+
+function prepareWasmColumns(backend: BackendWasm): void {
+  if (!simdKernels(backend) || (wasmScratch?.backend === backend && wasmScratch.floats >= ctx.scratchFloats))
+    return;
+  releaseWasmScratch();
+  const ptr = backend.wasm._malloc(GEOM_BYTES + 4 * ctx.scratchFloats) >>> 0;
+  if (ptr) wasmScratch = { backend, ptr, floats: ctx.scratchFloats };
+}
+
+function releaseWasmScratch(): void {
+  if (wasmScratch) wasmScratch.backend.wasm._free(wasmScratch.ptr);
+  wasmScratch = null;
+}
+
 /** Frees the cached im2col scratch (tests, soak). */
 export function releaseConvScratch(): void {
   scratch = new Float32Array(0);
   scratchB = new Float32Array(0);
+  releaseWasmScratch();
+}
+
+/**
+ * cols [nb·OH·OW, KH·KW·C] of images n0..n0+nb of x: by the SIMD kernel into the wasm scratch when
+ * x is a view of wasm memory and the scratch was prepared and fits, else by the JS loop into the
+ * JS scratch. The returned view is valid until the next call.
+ */
+function columns(
+  x: Float32Array,
+  c: ConvInfo,
+  n0: number,
+  nb: number,
+  rows: number,
+  rowLen: number,
+): Float32Array {
+  const size = rows * rowLen;
+  const ws = wasmScratch;
+  const simd = ws ? simdKernels(ws.backend) : null;
+  if (ws && simd && size <= ws.floats && x.buffer === heap(ws.backend).buffer) {
+    const geom = new Int32Array(heap(ws.backend).buffer, ws.ptr, 13);
+    geom.set([
+      c.inHeight,
+      c.inWidth,
+      c.inChannels,
+      c.outHeight,
+      c.outWidth,
+      c.filterHeight,
+      c.filterWidth,
+      c.strideHeight,
+      c.strideWidth,
+      c.dilationHeight,
+      c.dilationWidth,
+      c.padInfo.top,
+      c.padInfo.left,
+    ]);
+    const cols = ws.ptr + GEOM_BYTES;
+    simd.im2col(x.byteOffset, cols, n0, nb, ws.ptr);
+    return new Float32Array(heap(ws.backend).buffer, cols, size);
+  }
+  const cols = scratchOf(size);
+  im2col(x, c, n0, nb, cols);
+  return cols;
 }
 
 function dataFormatOf(attrs: tf.NamedAttrMap, kernel: string): 'channelsLast' {
@@ -92,8 +157,7 @@ function convByIm2col(
   for (let n0 = 0; n0 < g.batchSize; n0 += chunk) {
     const nb = Math.min(chunk, g.batchSize - n0);
     const rows = nb * rowsPerImage;
-    const cols = scratchOf(rows * rowLen);
-    im2col(src, g, n0, nb, cols);
+    const cols = columns(src, g, n0, nb, rows, rowLen);
     const o = n0 * rowsPerImage * cout;
     ctx.gemm(
       false,
@@ -498,6 +562,7 @@ export function conv2D(args: Args): tf.TensorInfo {
   }
   const c = convInfoOf(x.shape, filter.shape, attrs, 'Conv2D');
   const out = backend.makeOutput([c.batchSize, c.outHeight, c.outWidth, c.outChannels], 'float32');
+  prepareWasmColumns(backend); // before any view
   const xv = f32(backend, x);
   const wv = f32(backend, filter);
   const ov = f32(backend, out);
@@ -559,6 +624,7 @@ export function conv2DBackpropFilter(args: Args): tf.TensorInfo {
   const filterShape = attrs.filterShape as number[];
   const c = convInfoOf(x.shape, filterShape, attrs, 'Conv2DBackpropFilter');
   const out = backend.makeOutput(filterShape, 'float32');
+  prepareWasmColumns(backend); // before any view
   const xv = f32(backend, x);
   const dyv = f32(backend, dy);
   const dw = f32(backend, out);
@@ -588,8 +654,7 @@ export function conv2DBackpropFilter(args: Args): tf.TensorInfo {
   for (let n0 = 0; n0 < c.batchSize; n0 += chunk) {
     const nb = Math.min(chunk, c.batchSize - n0);
     const rows = nb * rowsPerImage;
-    const cols = scratchOf(rows * rowLen);
-    im2col(xv, c, n0, nb, cols);
+    const cols = columns(xv, c, n0, nb, rows, rowLen);
     const o = n0 * rowsPerImage * Co;
     ctx.gemm(
       true,
@@ -764,6 +829,7 @@ export function conv2DBackpropInput(args: Args): tf.TensorInfo {
   const inputShape = attrs.inputShape as number[];
   const c = convInfoOf(inputShape, filter.shape, attrs, 'Conv2DBackpropInput');
   const out = backend.makeOutput(inputShape, 'float32');
+  prepareWasmColumns(backend); // before any view
   const dyv = f32(backend, dy);
   const wv = f32(backend, filter);
   const dx = f32(backend, out);

@@ -60,6 +60,8 @@ export interface SimdKernels {
   sum_squares(x: number, n: number): number;
   /** alpha [C] or one value (C = 1: R is then the element count). */
   prelu_grad_x(x: number, alpha: number, dy: number, dx: number, R: number, C: number): void;
+  /** cols of images n0..n0+nb of x (NHWC); g: 13 int32 of geometry (see kernels.c). */
+  im2col(x: number, cols: number, n0: number, nb: number, g: number): void;
   /** float64 s [C]; part: C floats of scratch. */
   prelu_grad_alpha(x: number, dy: number, R: number, C: number, s: number, part: number): void;
   adamw(

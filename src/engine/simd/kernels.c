@@ -346,3 +346,55 @@ EXPORT(prelu_grad_alpha)(const float *x, const float *dy, int R, int C, double *
     for (int c = 0; c < C; c++) s[c] += part[c];
   }
 }
+
+static inline void copy_f32(float *dst, const float *src, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) wasm_v128_store(dst + i, wasm_v128_load(src + i));
+  for (; i < n; i++) dst[i] = src[i];
+}
+
+static inline void zero_f32(float *dst, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) wasm_v128_store(dst + i, wasm_f32x4_splat(0.0f));
+  for (; i < n; i++) dst[i] = 0.0f;
+}
+
+/*
+ * im2col of images n0..n0+nb of x [N,H,W,C] (NHWC) into cols [nb·OH·OW, KH·KW·C], zeros where
+ * the window leaves the image; g = {H, W, C, OH, OW, KH, KW, sh, sw, dh, dw, pt, pl} (13 ints,
+ * passed in memory: the caller's scratch).
+ */
+EXPORT(im2col)(const float *x, float *cols, int n0, int nb, const int *g) {
+  int H = g[0], W = g[1], C = g[2], OH = g[3], OW = g[4], KH = g[5], KW = g[6];
+  int sh = g[7], sw = g[8], dh = g[9], dw = g[10], pt = g[11], pl = g[12];
+  float *o = cols;
+  for (int n = n0; n < n0 + nb; n++) {
+    const float *xn = x + (long)n * H * W * C;
+    for (int oh = 0; oh < OH; oh++) {
+      for (int ow = 0; ow < OW; ow++) {
+        int iw0 = ow * sw - pl;
+        int inside = dw == 1 && iw0 >= 0 && iw0 + KW <= W;
+        for (int kh = 0; kh < KH; kh++) {
+          int ih = oh * sh - pt + kh * dh;
+          if (ih < 0 || ih >= H) {
+            zero_f32(o, KW * C);
+            o += KW * C;
+            continue;
+          }
+          const float *xrow = xn + (long)ih * W * C;
+          if (inside) {
+            copy_f32(o, xrow + (long)iw0 * C, KW * C);
+            o += KW * C;
+            continue;
+          }
+          for (int kw = 0; kw < KW; kw++) {
+            int iw = iw0 + kw * dw;
+            if (iw < 0 || iw >= W) zero_f32(o, C);
+            else copy_f32(o, xrow + (long)iw * C, C);
+            o += C;
+          }
+        }
+      }
+    }
+  }
+}
