@@ -157,6 +157,11 @@ export function printCpu(): void {
   console.log(
     `cpu: ${c.model}; ${c.cores} cores; simd: ${c.simd.length ? c.simd.join(' ') : 'unknown (no lscpu flags)'}`,
   );
+  // an instruction-set cap on the libraries (e.g. AVX2 code paths on an AVX-512 CPU) is part of the figure
+  const caps = ['OPENBLAS_CORETYPE', 'ATEN_CPU_CAPABILITY', 'DNNL_MAX_CPU_ISA']
+    .filter((k) => process.env[k])
+    .map((k) => `${k}=${process.env[k]}`);
+  if (caps.length) console.log(`isa caps: ${caps.join(' ')}`);
 }
 
 /**
