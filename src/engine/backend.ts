@@ -97,7 +97,11 @@ export function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> {
       process.stderr.write(
         `facemae: ${blasLoadError()}; falling back to JS matrix products, about 10x slower ` +
           `(measured: the demo's first training step took 355 s instead of 36 s). ` +
-          `Fix: ${process.platform === 'darwin' ? 'brew install openblas' : 'sudo apt-get install libopenblas0-pthread (Debian/Ubuntu), or run bash scripts/setup.sh in a clone'}.\n`,
+          `Fix: ${process.env.FACEMAE_BLAS_LIB ? 'point FACEMAE_BLAS_LIB at a CBLAS library that exists, or unset it and use the system one: ' : ''}${
+            process.platform === 'darwin'
+              ? 'brew install openblas'
+              : 'sudo apt-get install libopenblas0-pthread (Debian/Ubuntu), or run bash scripts/setup.sh in a clone'
+          }.\n`,
       );
     }
     registerEngineKernels(blas ? blas.sgemm : jsGemm, Boolean(blas));

@@ -153,7 +153,10 @@ export function loadBlas(threads = os.availableParallelism()): Blas | null {
       errors.push(`${file}: ${(e as Error).message.split('\n')[0] ?? ''}`);
     }
   }
-  loadError = `no native BLAS found (tried ${errors.length} libraries)`;
+  const explicit = process.env.FACEMAE_BLAS_LIB;
+  loadError = explicit
+    ? `FACEMAE_BLAS_LIB=${explicit} could not be loaded (${errors[0]?.replace(/^[^:]*: /, '') ?? 'no such library'})`
+    : `no native BLAS found (tried ${errors.length} ${errors.length === 1 ? 'library' : 'libraries'})`;
   return null;
 }
 

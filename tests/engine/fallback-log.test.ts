@@ -28,6 +28,8 @@ describe('no native BLAS', () => {
     expect(out).toEqual({ blas: null, same: true, sum: 60 });
     const lines = r.stderr.split('\n').filter((l) => l.includes('facemae:'));
     expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('FACEMAE_BLAS_LIB=/nonexistent/libopenblas.so.0 could not be loaded');
+    expect(lines[0]).toContain('point FACEMAE_BLAS_LIB at a CBLAS library that exists');
     expect(lines[0]).toContain('apt-get install libopenblas0-pthread');
   });
 });

@@ -158,7 +158,8 @@ function gradKernel(args: Args): tf.TensorInfo[] {
     floatView(backend, t),
   ) as Float32Array[];
   const [k, b] = sc.f32();
-  const c2 = new Float32Array(C);
+  // c2 [C] in the block-sum scratch, free once the sums are read (no allocation after the views)
+  const c2 = floatView(backend, sc.t).subarray(4 * C, 5 * C);
   for (let c = 0; c < C; c++) {
     const r = 1 / Math.sqrt(vv![c]! + eps);
     const kc = gv![c]! * r;
@@ -169,9 +170,7 @@ function gradKernel(args: Args): tf.TensorInfo[] {
     k[c] = kc;
     b[c] = (-kc * sumDy[c]!) / R - mv![c]! * c2[c]!;
   }
-  const c2t = newFloat(backend, [C], c2);
-  simd.channel_affine(at(dy), sc.u, sc.w, at(x), at(c2t), at(dx), R, C);
-  backend.disposeData(c2t.dataId);
+  simd.channel_affine(at(dy), sc.u, sc.w, at(x), sc.part, at(dx), R, C);
   backend.disposeData(sc.t.dataId);
   return [dx, dscale, doffset];
 }
