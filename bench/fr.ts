@@ -93,7 +93,7 @@ export async function benchFr(argv: string[]): Promise<void> {
       `${oc.kind.toUpperCase()} lr ${cfg.lr} momentum ${oc.momentum} wd ${oc.weightDecay} clip ${oc.clipNorm}`,
   );
   console.log(
-    `engine: backend ${tf.getBackend()}, BLAS ${info.blas ?? 'off'}, threads ${info.threads}; ${warmup} warm-up + ${steps} timed steps`,
+    `engine: backend ${tf.getBackend()}, BLAS ${info.blas ?? 'off'}${info.blasCore ? ` (kernels ${info.blasCore})` : ''}, threads ${info.threads}; ${warmup} warm-up + ${steps} timed steps`,
   );
   // A new batch every step, made before the clock starts: one batch repeated is memorised by
   // the margin head within a few steps (loss 0), which would make the loss line meaningless.

@@ -42,6 +42,8 @@ export interface EngineInfo {
   backend: BackendName;
   /** Loaded BLAS library, or null when the kernels use the JS fallback (or backend is cpu). */
   blas: string | null;
+  /** OpenBLAS's kernel set when the BLAS is OpenBLAS (e.g. Haswell, Cooperlake), else null. */
+  blasCore: string | null;
   threads: number;
 }
 
@@ -90,7 +92,7 @@ export function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> {
     installResidualAdd();
     installGradientMemorySaver();
     setGradientMemorySaver(process.env.FACEMAE_GRAD_FREE !== 'off');
-    if (backend !== 'wasm') return { backend, blas: null, threads: 1 };
+    if (backend !== 'wasm') return { backend, blas: null, blasCore: null, threads: 1 };
     const blas = mode === 'auto' ? loadBlas(threads) : null;
     if (mode === 'auto' && !blas && !warned) {
       warned = true;
@@ -106,7 +108,12 @@ export function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> {
     }
     registerEngineKernels(blas ? blas.sgemm : jsGemm, Boolean(blas));
     if (process.env.FACEMAE_PROFILE === '1') enableKernelProfile('wasm');
-    return { backend, blas: blas?.library ?? null, threads: blas ? threads : 1 };
+    return {
+      backend,
+      blas: blas?.library ?? null,
+      blasCore: blas?.core ?? null,
+      threads: blas ? threads : 1,
+    };
   })();
   return current;
 }

@@ -36,6 +36,8 @@ export interface Blas {
    */
   perShapeThreads: boolean;
   sgemm: Gemm;
+  /** OpenBLAS's kernel set (`openblas_get_corename`, e.g. Haswell = AVX2, SkylakeX/Cooperlake = AVX-512; OPENBLAS_CORETYPE overrides it); null for other libraries. */
+  core: string | null;
 }
 
 const CBLAS_ROW_MAJOR = 101;
@@ -118,6 +120,12 @@ export function loadBlas(threads = os.availableParallelism()): Blas | null {
         setN = undefined; // Accelerate manages its own threads
       }
       setThreadsFn = setN;
+      let core: string | null = null;
+      try {
+        core = (lib.func('const char* openblas_get_corename()') as () => string)();
+      } catch {
+        core = null; // not OpenBLAS
+      }
       const sgemm: Gemm = (ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) => {
         if (m === 0 || n === 0) return;
         useThreads(blas.perShapeThreads ? gemmThreads(m, n, k, maxThreads) : maxThreads);
@@ -144,6 +152,7 @@ export function loadBlas(threads = os.availableParallelism()): Blas | null {
       const blas: Blas = {
         library: file,
         threads: setThreads(threads) ?? threads,
+        core,
         perShapeThreads: process.env.FACEMAE_GEMM_THREADS !== 'fixed',
         sgemm,
       };
