@@ -24,17 +24,20 @@ function scratchOf(size: number): Float32Array {
  */
 let wasmScratch: { backend: BackendWasm; ptr: number; floats: number } | null = null;
 const GEOM_BYTES = 64;
+/** The emscripten allocator (exported by tfjs-wasm's module; its typings omit it). */
+const wasmHeapFns = (backend: BackendWasm) =>
+  backend.wasm as unknown as { _malloc(bytes: number): number; _free(ptr: number): void };
 
 function prepareWasmColumns(backend: BackendWasm): void {
   if (!simdKernels(backend) || (wasmScratch?.backend === backend && wasmScratch.floats >= ctx.scratchFloats))
     return;
   releaseWasmScratch();
-  const ptr = backend.wasm._malloc(GEOM_BYTES + 4 * ctx.scratchFloats) >>> 0;
+  const ptr = wasmHeapFns(backend)._malloc(GEOM_BYTES + 4 * ctx.scratchFloats) >>> 0;
   if (ptr) wasmScratch = { backend, ptr, floats: ctx.scratchFloats };
 }
 
 function releaseWasmScratch(): void {
-  if (wasmScratch) wasmScratch.backend.wasm._free(wasmScratch.ptr);
+  if (wasmScratch) wasmHeapFns(wasmScratch.backend)._free(wasmScratch.ptr);
   wasmScratch = null;
 }
 
