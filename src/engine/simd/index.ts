@@ -104,9 +104,13 @@ export function simdKernels(backend: tf.KernelBackend): SimdKernels | null {
   const mem = (backend.wasm as unknown as { asm?: { memory?: WebAssembly.Memory } }).asm?.memory;
   if (!(mem instanceof WebAssembly.Memory)) return null;
   if (mem !== memory) {
-    const module = new WebAssembly.Module(Uint8Array.from(atob(SIMD_WASM_BASE64), (c) => c.charCodeAt(0)));
-    kernels = new WebAssembly.Instance(module, { env: { memory: mem } }).exports as unknown as SimdKernels;
     memory = mem;
+    try {
+      const module = new WebAssembly.Module(Uint8Array.from(atob(SIMD_WASM_BASE64), (c) => c.charCodeAt(0)));
+      kernels = new WebAssembly.Instance(module, { env: { memory: mem } }).exports as unknown as SimdKernels;
+    } catch {
+      kernels = null; // a runtime without wasm SIMD: every kernel keeps its stock or JS path
+    }
   }
   return kernels;
 }
