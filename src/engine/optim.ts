@@ -12,8 +12,8 @@
  * backing arrays (the only backends the engine runs).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { floatView, newFloat } from './kernels/context.js';
-import { addressOf, simdKernels } from './simd/index.js';
+import { addressOf, floatView, newFloat } from './kernels/context.js';
+import { simdKernels } from './simd/index.js';
 
 /** A view of `t`'s memory (valid until the next allocation: take views right before the loop). */
 const view = (t: tf.Tensor): Float32Array => floatView(tf.backend(), t);

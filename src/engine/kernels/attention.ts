@@ -15,8 +15,7 @@
  * ready for the output projection). Registered for the wasm and cpu backends.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { callKernel, floatView, newFloat, registerOwnKernel } from './context.js';
-import { gemmFor } from './linear.js';
+import { callKernel, floatView, gemmFor, newFloat, registerOwnKernel } from './context.js';
 
 export const ATTENTION = 'FacemaeAttention';
 const ATTENTION_GRAD = 'FacemaeAttentionGrad';
@@ -79,7 +78,7 @@ function probabilities(
       );
     }
   }
-  const p = callKernel(backendName, backend, 'Softmax', { logits: s }, { dim: 2 }); // a kernel takes the axis as a non-negative number;
+  const p = callKernel(backendName, backend, 'Softmax', { logits: s }, { dim: 2 }); // kernels take the axis non-negative
   backend.disposeData(s.dataId);
   return p;
 }

@@ -15,9 +15,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { callKernel, floatView, newFloat, registerOwnKernel } from './context.js';
+import { addressOf, callKernel, floatView, newFloat, registerOwnKernel } from './context.js';
 import { mean as gemmMean } from './reduce.js';
-import { addressOf, simdKernels, type SimdKernels } from '../simd/index.js';
+import { simdKernels, type SimdKernels } from '../simd/index.js';
 
 export const BATCH_NORM_TRAIN = 'FacemaeBatchNormTrain';
 

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import type { Gemm } from '../blas.js';
+import { jsGemm, type Gemm } from '../blas.js';
 
 export interface KernelContext {
   gemm: Gemm;
@@ -34,16 +34,19 @@ export function heap(backend: BackendWasm): Uint8Array {
   return (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8;
 }
 
-export function f32(backend: BackendWasm, t: tf.TensorInfo): Float32Array {
-  const data = backend.dataIdMap.get(t.dataId);
+/** Byte offset of a tensor's data in the wasm backend's memory (what the SIMD kernels take). */
+export function addressOf(backend: tf.KernelBackend, t: tf.TensorInfo): number {
+  const data = (backend as BackendWasm).dataIdMap.get(t.dataId);
   if (!data || data.memoryOffset == null) throw new Error('tensor has no wasm memory');
-  return new Float32Array(heap(backend).buffer, data.memoryOffset, tf.util.sizeFromShape(t.shape));
+  return data.memoryOffset;
+}
+
+export function f32(backend: BackendWasm, t: tf.TensorInfo): Float32Array {
+  return new Float32Array(heap(backend).buffer, addressOf(backend, t), tf.util.sizeFromShape(t.shape));
 }
 
 export function i32(backend: BackendWasm, t: tf.TensorInfo): Int32Array {
-  const data = backend.dataIdMap.get(t.dataId);
-  if (!data || data.memoryOffset == null) throw new Error('tensor has no wasm memory');
-  return new Int32Array(heap(backend).buffer, data.memoryOffset, tf.util.sizeFromShape(t.shape));
+  return new Int32Array(heap(backend).buffer, addressOf(backend, t), tf.util.sizeFromShape(t.shape));
 }
 
 interface CpuBackend extends tf.KernelBackend {
@@ -54,7 +57,19 @@ interface CpuBackend extends tf.KernelBackend {
 /** The project's own kernels (LayerNorm, BatchNorm training, the optimizer) run on these two. */
 export const OWN_KERNEL_BACKENDS = ['wasm', 'cpu'] as const;
 
-const isWasm = (backend: tf.KernelBackend): backend is BackendWasm => 'dataIdMap' in backend;
+export const isWasm = (backend: tf.KernelBackend): backend is BackendWasm => 'dataIdMap' in backend;
+
+/** The GEMM a kernel on `backendName` calls: the engine's (native or JS) on wasm, JS on cpu. */
+export function gemmFor(backendName: string): Gemm {
+  return backendName === 'wasm' ? ctx.gemm : jsGemm;
+}
+
+let ones = new Float32Array(0);
+/** n ones (a shared buffer): onesᵀ·X is X's column sums as one GEMM. */
+export function onesOf(n: number): Float32Array {
+  if (ones.length < n) ones = new Float32Array(n).fill(1);
+  return ones.subarray(0, n);
+}
 
 /**
  * A float32 view of a tensor's memory on the wasm backend (its heap: valid until the next

@@ -10,8 +10,8 @@
  * Input x (any shape, float32). Output y (x's shape).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { callKernel, floatView, newFloat, registerOwnKernel } from './context.js';
-import { addressOf, simdKernels } from '../simd/index.js';
+import { addressOf, callKernel, floatView, newFloat, registerOwnKernel } from './context.js';
+import { simdKernels } from '../simd/index.js';
 
 export const GELU = 'FacemaeGelu';
 const GELU_GRAD = 'FacemaeGeluGrad';

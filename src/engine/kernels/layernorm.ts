@@ -12,8 +12,8 @@
  * Outputs y (x's shape), mean [R], rstd [R] (R = size / D; saved for the gradient).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { floatView, newFloat, registerOwnKernel } from './context.js';
-import { addressOf, simdKernels } from '../simd/index.js';
+import { addressOf, floatView, newFloat, registerOwnKernel } from './context.js';
+import { simdKernels } from '../simd/index.js';
 
 export const LAYER_NORM = 'FacemaeLayerNorm';
 const LAYER_NORM_GRAD = 'FacemaeLayerNormGrad';

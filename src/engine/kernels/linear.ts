@@ -13,25 +13,13 @@
  * the stock fused matMul without it) and the cpu backend (the portable GEMM on its arrays).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { jsGemm, type Gemm } from '../blas.js';
-import { ctx, floatView, newFloat, registerOwnKernel, stock } from './context.js';
+import { ctx, floatView, gemmFor, newFloat, onesOf, registerOwnKernel, stock } from './context.js';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 export const LINEAR = 'FacemaeLinear';
 const LINEAR_GRAD = 'FacemaeLinearGrad';
 
 type Args = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs: tf.NamedAttrMap };
-
-/** The GEMM a kernel on `backendName` calls: the engine's (native or JS) on wasm, JS on cpu. */
-export function gemmFor(backendName: string): Gemm {
-  return backendName === 'wasm' ? ctx.gemm : jsGemm;
-}
-
-let ones = new Float32Array(0);
-function onesOf(n: number): Float32Array {
-  if (ones.length < n) ones = new Float32Array(n).fill(1);
-  return ones.subarray(0, n);
-}
 
 function dims(name: string, x: tf.TensorInfo, w: tf.TensorInfo): { M: number; K: number; N: number } {
   if (w.shape.length !== 2) throw new Error(`${name}: weights must be [K, N], got [${w.shape}]`);

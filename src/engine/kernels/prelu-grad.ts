@@ -7,9 +7,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { alias, f32, heap, stock } from './context.js';
+import { addressOf, alias, f32, heap, stock } from './context.js';
 import { sum } from './reduce.js';
-import { addressOf, simdKernels } from '../simd/index.js';
+import { simdKernels } from '../simd/index.js';
 
 type Args = { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: tf.NamedAttrMap };
 

@@ -6,8 +6,8 @@
  * off (the kernels then take their JS or stock-kernel paths).
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { SIMD_WASM_BASE64 } from './module.js';
+import { isWasm } from '../kernels/context.js';
 
 /** Every argument named like a tensor is a byte offset in the wasm backend's memory (0 = none). */
 export interface SimdKernels {
@@ -96,8 +96,6 @@ let memory: WebAssembly.Memory | null = null;
 let kernels: SimdKernels | null = null;
 let enabled = process.env.FACEMAE_SIMD !== 'off';
 
-const isWasm = (backend: tf.KernelBackend): backend is BackendWasm => 'dataIdMap' in backend;
-
 /** The SIMD kernels bound to `backend`'s memory; null on other backends or when turned off. */
 export function simdKernels(backend: tf.KernelBackend): SimdKernels | null {
   if (!enabled || !isWasm(backend)) return null;
@@ -120,11 +118,4 @@ export function setSimdKernels(on: boolean): boolean {
   const was = enabled;
   enabled = on;
   return was;
-}
-
-/** Byte offset of a tensor's data in the wasm backend's memory. */
-export function addressOf(backend: tf.KernelBackend, t: tf.TensorInfo): number {
-  const data = (backend as BackendWasm).dataIdMap.get(t.dataId);
-  if (!data || data.memoryOffset == null) throw new Error('tensor has no wasm memory');
-  return data.memoryOffset;
 }
