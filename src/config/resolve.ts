@@ -18,6 +18,33 @@ export type DeepPartial<T> = T extends readonly unknown[]
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
 
+/** Key names that reach Object.prototype through plain-object assignment or lookup. */
+const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Refuses a config key that would pollute or read Object.prototype; `where` names the source. */
+export function checkKeySegment(key: string, where: string): void {
+  if (FORBIDDEN_KEYS.has(key)) {
+    throw new FaceMaeError(
+      `${where}: key "${key}" is not allowed in a config (it would reach Object.prototype)`,
+      'E_CONFIG',
+      { key },
+    );
+  }
+}
+
+/** Walks parsed JSON refusing forbidden keys at any depth (JSON.parse keeps "__proto__" as an own key). */
+export function checkConfigKeys(value: unknown, source: string, where = ''): void {
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => checkConfigKeys(v, source, `${where}[${i}]`));
+    return;
+  }
+  if (!isPlainObject(value)) return;
+  for (const [k, v] of Object.entries(value)) {
+    checkKeySegment(k, where ? `${source} at ${where}` : source);
+    checkConfigKeys(v, source, where ? `${where}.${k}` : k);
+  }
+}
+
 /** Deep-merges `override` onto `base`: objects merge, arrays and scalars replace, undefined is skipped. */
 export function mergeConfig<T>(base: T, override: DeepPartial<T> | undefined): T {
   if (override === undefined) return base;
@@ -25,7 +52,8 @@ export function mergeConfig<T>(base: T, override: DeepPartial<T> | undefined): T
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(override)) {
     if (v === undefined) continue;
-    out[k] = k in base ? mergeConfig((base as Record<string, unknown>)[k], v as never) : v;
+    checkKeySegment(k, 'config');
+    out[k] = Object.hasOwn(base, k) ? mergeConfig((base as Record<string, unknown>)[k], v as never) : v;
   }
   return out as T;
 }
@@ -41,8 +69,10 @@ export function loadConfigFile(file: string): Record<string, unknown> {
   try {
     const v: unknown = JSON.parse(text);
     if (!isPlainObject(v)) throw new Error('top level must be an object');
+    checkConfigKeys(v, `config file ${file}`);
     return v;
   } catch (e) {
+    if (e instanceof FaceMaeError) throw e;
     throw new FaceMaeError(
       `config file ${file} is not a valid JSON object: ${(e as Error).message}`,
       'E_CONFIG',
@@ -57,6 +87,7 @@ export function parseDottedOverrides(pairs: readonly string[]): Record<string, u
     const eq = pair.indexOf('=');
     if (eq <= 0) throw new FaceMaeError(`--set expects key=value, got "${pair}"`, 'E_CONFIG');
     const keys = pair.slice(0, eq).split('.');
+    for (const k of keys) checkKeySegment(k, `--set ${pair}`);
     const raw = pair.slice(eq + 1);
     let value: unknown = raw;
     try {
@@ -64,9 +95,10 @@ export function parseDottedOverrides(pairs: readonly string[]): Record<string, u
     } catch {
       /* a bare string */
     }
+    checkConfigKeys(value, `--set ${pair}`);
     let node = out;
     keys.slice(0, -1).forEach((k) => {
-      if (!isPlainObject(node[k])) node[k] = {};
+      if (!Object.hasOwn(node, k) || !isPlainObject(node[k])) node[k] = {};
       node = node[k] as Record<string, unknown>;
     });
     node[keys[keys.length - 1] as string] = value;
@@ -83,7 +115,8 @@ export function checkKnownKeys(defaults: unknown, value: unknown, where = '', so
   if (!isPlainObject(defaults) || !isPlainObject(value)) return;
   for (const [k, v] of Object.entries(value)) {
     const key = where ? `${where}.${k}` : k;
-    if (!(k in defaults)) {
+    checkKeySegment(k, source);
+    if (!Object.hasOwn(defaults, k)) {
       throw new FaceMaeError(
         `unknown key "${key}" in ${source}; known${where ? ` in ${where}` : ''}: ${Object.keys(defaults).join(', ')}`,
         'E_CONFIG',
@@ -111,6 +144,8 @@ export interface ResolveOptions<T> {
 export function resolveConfig<T>(opts: ResolveOptions<T>): T {
   const file =
     opts.fileConfig ?? (opts.configFile ? (loadConfigFile(opts.configFile) as DeepPartial<T>) : undefined);
+  checkConfigKeys(file, opts.configFile ?? 'config');
+  checkConfigKeys(opts.flags, 'flags');
   if (opts.strict !== false) {
     checkKnownKeys(opts.keys ?? opts.defaults, file, '', opts.configFile ?? 'config');
     checkKnownKeys(opts.keys ?? opts.defaults, opts.flags, '', 'flags');

@@ -13,6 +13,14 @@ import type { FaceRecord, RgbImage } from '../types.js';
 /** File extensions read as images (lower-case, with dot). */
 export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png'];
 
+/**
+ * The largest image any verb decodes, the one cap they share: faces are 112 px and a raw photo
+ * for `align` up to 16.7 Mpx; a header claiming more is refused before any pixel is allocated
+ * (a 1 MB PNG may claim 16000×16000, gigabytes once decoded).
+ */
+export const MAX_IMAGE_SIDE = 4096;
+export const MAX_IMAGE_PIXELS = MAX_IMAGE_SIDE * MAX_IMAGE_SIDE;
+
 /** What to do when an image is not `size`×`size`: resize it (default) or refuse. */
 export type WrongSizePolicy = 'resize' | 'error';
 

@@ -53,6 +53,8 @@ export interface ReconstructOptions {
   saveConfig?: boolean;
   /** 'throw' (default): an unreadable image stops the run; 'skip': it is listed in `errors`, the rest done. */
   onImageError?: 'throw' | 'skip';
+  /** Write the output even when the mask ratio removes no patch (the reconstruction is the original). */
+  allowNoProtection?: boolean;
   /** Awaited after each batch is on disk (a queue worker reports progress and may be paced here). */
   afterBatch?: (finished: number, total: number) => Promise<void>;
 }
@@ -104,6 +106,17 @@ function readManifest(file: string): Map<string, ManifestLine> {
   return done;
 }
 
+function checkIntOption(key: string, v: unknown, lo: number, hi: number): void {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi)
+    throw new FaceMaeError(
+      `${key} must be an integer in [${lo}, ${hi}], got ${JSON.stringify(v)}`,
+      'E_CONFIG',
+      {
+        key,
+      },
+    );
+}
+
 /** Masks and reconstructs a dataset; see the module comment. */
 export async function reconstructDataset(opts: ReconstructOptions): Promise<ReconstructResult> {
   const seed = opts.seed ?? 0;
@@ -113,11 +126,20 @@ export async function reconstructDataset(opts: ReconstructOptions): Promise<Reco
       key: 'format',
     });
   const batchSize = opts.batchSize ?? 32;
+  checkIntOption('seed', seed, 0, 2 ** 32 - 1);
+  checkIntOption('batchSize', batchSize, 1, 4096);
+  if (opts.quality !== undefined) checkIntOption('quality', opts.quality, 1, 100);
   prepareOutDir(opts.out, { resume: opts.resume, overwrite: opts.overwrite });
   const loaded = typeof opts.model === 'string' ? await loadMaeRun(opts.model) : opts.model;
   const { mae, config } = loaded;
   const maskRatio = opts.maskRatio ?? loaded.maskRatio;
-  lenKeepFor(mae.numPatches, maskRatio); // validates the ratio
+  // validates the ratio; a ratio that removes no patch gives back the originals
+  if (lenKeepFor(mae.numPatches, maskRatio) >= mae.numPatches && !opts.allowNoProtection)
+    throw new FaceMaeError(
+      `mask ratio ${maskRatio} removes none of the ${mae.numPatches} patches, so every "reconstruction" would be the original image; use a ratio such as 0.75, or pass --allow-no-protection (allowNoProtection) to write it anyway`,
+      'E_NO_PROTECTION',
+      { key: 'maskRatio' },
+    );
   const manifestFile = path.join(opts.out, opts.manifestName ?? 'manifest.jsonl');
   const failed = opts.onImageError === 'skip' ? new Map<string, string>() : undefined;
   if (opts.onImageError !== undefined && opts.onImageError !== 'skip' && opts.onImageError !== 'throw')

@@ -11,11 +11,17 @@ import { saveResolvedConfig } from '../config/resolve.js';
 import { FaceMaeError } from '../core/errors.js';
 import { prepareOutDir, readJson } from '../core/fs.js';
 import { createRng } from '../core/rng.js';
-import { onceWarning, writeImage, type OnWarning } from '../data/image-folder.js';
+import { MAX_IMAGE_SIDE, onceWarning, writeImage, type OnWarning } from '../data/image-folder.js';
 import { fileRecords, folderSource, openFaceSource, recordFileName, sourceRecords } from '../data/source.js';
 import type { OnProgress } from '../types.js';
 import type { FaceSource } from '../data/face-source.js';
-import { applyDistortion, checkDistortionSpec, type DistortionSpec } from './distortions.js';
+import {
+  applyDistortion,
+  checkDistortionSpec,
+  checkProtects,
+  DISTORTION_METHODS,
+  type DistortionSpec,
+} from './distortions.js';
 
 export interface DistortDatasetConfig extends DistortionSpec {
   /** Identity folder or .rec (file, folder holding train.rec, or prefix). */
@@ -27,6 +33,64 @@ export interface DistortDatasetConfig extends DistortionSpec {
    * square, so a stray wrong-size image is resized with a warning, as the other verbs do.
    */
   size?: number;
+  /** Write the output even when the setting leaves the images (nearly) unchanged (see checkProtects). */
+  allowNoProtection?: boolean;
+}
+
+/** Every key a distort config (file, flags or queued job) may hold, for checkKnownKeys. */
+export const DISTORT_CONFIG_KEYS: Required<DistortDatasetConfig> = {
+  method: 'mask',
+  strength: 0,
+  data: '',
+  out: '',
+  seed: 0,
+  patchSize: 0,
+  fill: 0,
+  size: 0,
+  allowNoProtection: false,
+};
+
+const checkInt = (key: string, v: unknown, lo: number, hi: number): void => {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi)
+    throw new FaceMaeError(
+      `${key} must be an integer in [${lo}, ${hi}], got ${JSON.stringify(v)}`,
+      'E_CONFIG',
+      {
+        key,
+      },
+    );
+};
+
+/**
+ * Checks a resolved distort config whatever it came from (flags, a config file, a queued job):
+ * types, integer ranges and the method's strength range; errors name the key and the value.
+ * A setting that protects nothing is refused unless allowNoProtection.
+ */
+export function validateDistortConfig(cfg: DistortDatasetConfig): void {
+  for (const key of ['data', 'out'] as const) {
+    if (typeof cfg[key] !== 'string' || cfg[key] === '')
+      throw new FaceMaeError(`${key} must be a non-empty path, got ${JSON.stringify(cfg[key])}`, 'E_CONFIG', {
+        key,
+      });
+  }
+  if (typeof cfg.method !== 'string' || !DISTORTION_METHODS.includes(cfg.method))
+    throw new FaceMaeError(
+      `method must be one of ${DISTORTION_METHODS.join(', ')}, got ${JSON.stringify(cfg.method)}`,
+      'E_CONFIG',
+      { key: 'method' },
+    );
+  checkInt('seed', cfg.seed, 0, 2 ** 32 - 1);
+  if (cfg.patchSize !== undefined) checkInt('patchSize', cfg.patchSize, 1, MAX_IMAGE_SIDE);
+  if (cfg.fill !== undefined) checkInt('fill', cfg.fill, 0, 255);
+  if (cfg.size !== undefined) checkInt('size', cfg.size, 1, MAX_IMAGE_SIDE);
+  if (cfg.allowNoProtection !== undefined && typeof cfg.allowNoProtection !== 'boolean')
+    throw new FaceMaeError(
+      `allowNoProtection must be true or false, got ${JSON.stringify(cfg.allowNoProtection)}`,
+      'E_CONFIG',
+      { key: 'allowNoProtection' },
+    );
+  checkDistortionSpec(cfg);
+  checkProtects(cfg, cfg.allowNoProtection);
 }
 
 export interface DistortDatasetOptions {
@@ -62,7 +126,7 @@ export async function distortDataset(
   cfg: DistortDatasetConfig,
   opts: DistortDatasetOptions = {},
 ): Promise<DistortDatasetResult> {
-  checkDistortionSpec(cfg);
+  validateDistortConfig(cfg);
   const configFile = path.join(cfg.out, 'config.json');
   if (opts.resume && !opts.overwrite && fs.existsSync(configFile)) {
     const prev = readJson<{ config?: Partial<DistortDatasetConfig> }>(configFile).config ?? {};

@@ -189,6 +189,10 @@ export function applyDistortion(img: RgbImage, spec: DistortionSpec, rng: Rng): 
 
 /** Validates a spec (method name and strength range) with a message naming the bad value. */
 export function checkDistortionSpec(spec: DistortionSpec): void {
+  if (typeof spec.strength !== 'number')
+    throw new FaceMaeError(`strength must be a number, got ${JSON.stringify(spec.strength)}`, 'E_BAD_VALUE', {
+      key: 'strength',
+    });
   if (!DISTORTION_METHODS.includes(spec.method)) {
     throw new FaceMaeError(
       `unknown distortion method "${spec.method}"; use one of ${DISTORTION_METHODS.join(', ')}`,
@@ -200,11 +204,54 @@ export function checkDistortionSpec(spec: DistortionSpec): void {
     lenKeepFor(1, s); // the MAE's masking: a ratio in [0, 1)
   else if (spec.method === 'blur') checkRange('blur sigma (strength)', s, 0, 1000);
   else if (spec.method === 'noise') checkRange('noise std (strength)', s, 0, 255);
-  else if (!Number.isInteger(s) || s < 1)
+  else if (!Number.isInteger(s) || s < 1 || s > 4096)
     throw new FaceMaeError(
-      `pixelate block size (strength) must be a positive integer, got ${s}`,
+      `pixelate block size (strength) must be an integer in [1, 4096], got ${s}`,
       'E_BAD_VALUE',
     );
+}
+
+/**
+ * Why a spec leaves (nearly) every pixel as it was, or undefined when it changes the image:
+ * mask ratio 0 removes no patch; blur with a centre tap so close to 1 that both passes move no
+ * value by half a grey level; pixelate blocks of 1 px; noise whose std leaves 95% of the values
+ * unchanged after rounding (|N(0, std)| < 0.5 for std < 0.5 / 1.96).
+ */
+export function noProtectionReason(spec: DistortionSpec): string | undefined {
+  const s = spec.strength;
+  switch (spec.method) {
+    case 'mask':
+      return s === 0 ? 'mask ratio 0 removes no patch' : undefined;
+    case 'blur': {
+      if (s === 0) return 'blur sigma 0 leaves every pixel as it is';
+      const k = gaussianKernel(s);
+      const centre = k[(k.length - 1) / 2] as number;
+      return 2 * 255 * (1 - centre) < 0.5
+        ? `blur sigma ${s} moves no pixel by half a grey level (its centre tap is ${centre.toFixed(6)})`
+        : undefined;
+    }
+    case 'pixelate':
+      return s <= 1 ? `pixelate blocks of ${s} px leave every pixel as it is` : undefined;
+    case 'noise':
+      return s < 0.5 / 1.96 ? `noise std ${s} leaves over 95% of the values unchanged` : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Refuses a spec that releases (near-)copies of the originals as the "protected" set, unless the
+ * caller asked for it (`allow`: --allow-no-protection, e.g. for a no-protection reference).
+ */
+export function checkProtects(spec: DistortionSpec, allow: boolean | undefined): void {
+  const why = noProtectionReason(spec);
+  if (why !== undefined && !allow) {
+    throw new FaceMaeError(
+      `${spec.method} with strength ${spec.strength} protects nothing: ${why}, so the output would be a copy of the originals; raise --strength, or pass --allow-no-protection (config key allowNoProtection) to write it anyway`,
+      'E_NO_PROTECTION',
+      { key: 'strength' },
+    );
+  }
 }
 
 function checkRange(name: string, v: number, lo: number, hi: number): void {

@@ -31,6 +31,8 @@ export interface ReconstructTask {
   maskRatio?: number;
   batchSize: number;
   quality: number;
+  /** See ReconstructOptions.allowNoProtection. */
+  allowNoProtection?: boolean;
 }
 
 export interface DistortTask {

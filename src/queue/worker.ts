@@ -76,6 +76,7 @@ export async function runShard(
         ...(task.maskRatio !== undefined ? { maskRatio: task.maskRatio } : {}),
         batchSize: task.batchSize,
         quality: task.quality,
+        allowNoProtection: task.allowNoProtection === true,
         afterBatch: opts.onProgress,
       });
       done = { index: d.shard.index, images: r.images, written: r.written + r.skipped, errors: r.errors };

@@ -1,6 +1,11 @@
 import type { Command } from 'commander';
 import { resolveConfig } from '../../config/resolve.js';
-import { distortDataset, type DistortDatasetConfig } from '../../protect/distort-dataset.js';
+import {
+  DISTORT_CONFIG_KEYS,
+  distortDataset,
+  validateDistortConfig,
+  type DistortDatasetConfig,
+} from '../../protect/distort-dataset.js';
 import { DISTORTION_METHODS, type DistortionMethod } from '../../protect/distortions.js';
 import { contextOf, parseInteger, parseNumber } from '../context.js';
 import { printJson } from '../logger.js';
@@ -33,7 +38,11 @@ export function registerDistort(program: Command): void {
       parseInteger('--fill'),
     )
     .option('--size <n>', '[integer] resize inputs to n×n first', parseInteger('--size'))
-    .option('--config <file>', '[string] JSON config (flags win)')
+    .option(
+      '--allow-no-protection',
+      'write the output even when the setting leaves the images unchanged (e.g. --strength 0)',
+    )
+    .option('--config <file>', '[string] JSON config (flags win; unknown keys are refused)')
     .option('--resume', 'continue an interrupted output')
     .option('--overwrite', 'write over a non-empty output')
     .action(async (o: Record<string, unknown>, cmd: Command) => {
@@ -50,11 +59,13 @@ export function registerDistort(program: Command): void {
           patchSize: o.patchSize as number | undefined,
           fill: o.fill as number | undefined,
           size: o.size as number | undefined,
+          allowNoProtection: o.allowNoProtection ? true : undefined,
         },
-        strict: false,
+        keys: DISTORT_CONFIG_KEYS,
       });
       if (!cfg.data) throw new Error('--data <dir> is required');
       if (!cfg.out) throw new Error('--out <dir> is required');
+      validateDistortConfig(cfg);
       if (o.queue) {
         const q = await runQueuedWithProgress('distort', o, log, opts.quiet, {
           out: cfg.out,

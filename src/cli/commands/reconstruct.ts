@@ -16,6 +16,7 @@ interface ReconstructConfig {
   format: ReconstructFormat;
   batchSize: number;
   quality: number;
+  allowNoProtection: boolean;
 }
 const DEFAULTS: ReconstructConfig = {
   model: '',
@@ -26,6 +27,7 @@ const DEFAULTS: ReconstructConfig = {
   format: 'folder',
   batchSize: 32,
   quality: 95,
+  allowNoProtection: false,
 };
 
 export function registerReconstruct(program: Command): void {
@@ -54,6 +56,10 @@ export function registerReconstruct(program: Command): void {
       '[integer] images per forward pass (default: 32)',
       parseInteger('--batch-size'),
     )
+    .option(
+      '--allow-no-protection',
+      'write the output even when the mask ratio removes no patch (e.g. --mask-ratio 0)',
+    )
     .option('--config <file>', '[string] JSON config (flags win)')
     .option('--resume', 'continue an interrupted job in --out (finished images are kept)')
     .option('--overwrite', 'write into a non-empty --out from scratch')
@@ -70,6 +76,7 @@ export function registerReconstruct(program: Command): void {
           seed: o.seed as number | undefined,
           format: o.format as ReconstructFormat | undefined,
           batchSize: o.batchSize as number | undefined,
+          allowNoProtection: o.allowNoProtection ? true : undefined,
         },
       });
       if (o.queue) {
@@ -84,6 +91,7 @@ export function registerReconstruct(program: Command): void {
             ...(cfg.maskRatio !== null ? { maskRatio: cfg.maskRatio } : {}),
             batchSize: cfg.batchSize,
             quality: cfg.quality,
+            ...(cfg.allowNoProtection ? { allowNoProtection: true } : {}),
           },
         });
         if (opts.json) printJson(q);
