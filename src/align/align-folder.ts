@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { FaceMaeError } from '../core/errors.js';
-import { atomicWriteFile, prepareOutDir, writeJsonAtomic } from '../core/fs.js';
+import { atomicWriteFile, writeJsonAtomic } from '../core/fs.js';
+import { checkOutSeparate, guardOutDir } from '../core/out-guard.js';
 import { saveResolvedConfig } from '../config/resolve.js';
 import type { OnProgress } from '../types.js';
 import { alignPhoto } from './align-face.js';
@@ -215,15 +216,7 @@ export function validateAlignConfig(cfg: AlignConfig): void {
       key: 'threshold',
     });
   }
-  const data = path.resolve(cfg.data);
-  const out = path.resolve(cfg.out);
-  if (out === data || out.startsWith(data + path.sep)) {
-    throw new FaceMaeError(
-      `out ${cfg.out} must not be inside data ${cfg.data}: choose a folder outside it`,
-      'E_CONFIG',
-      { key: 'out' },
-    );
-  }
+  checkOutSeparate(cfg.out, [{ key: 'data', path: cfg.data }]);
 }
 
 /**
@@ -236,18 +229,27 @@ export async function alignFolder(
 ): Promise<{ report: AlignReport; noFace: NoFaceEntry[] }> {
   validateAlignConfig(cfg);
   listPhotos(cfg.data); // fail on a bad --data before touching --out
-  prepareOutDir(cfg.out, { resume: opts.resume, overwrite: opts.overwrite });
-  saveResolvedConfig(cfg.out, 'align', cfg);
-  const detector = await createFaceDetector(
-    cfg.detector,
-    cfg.threshold === null ? {} : { threshold: cfg.threshold },
-  );
+  const lock = guardOutDir(cfg.out, {
+    inputs: [{ key: 'data', path: cfg.data }],
+    command: 'align',
+    resume: opts.resume,
+    overwrite: opts.overwrite,
+  });
   try {
-    return await alignFolderWith(detector, cfg, {
-      keepExisting: !opts.overwrite,
-      onProgress: opts.onProgress,
-    });
+    saveResolvedConfig(cfg.out, 'align', cfg);
+    const detector = await createFaceDetector(
+      cfg.detector,
+      cfg.threshold === null ? {} : { threshold: cfg.threshold },
+    );
+    try {
+      return await alignFolderWith(detector, cfg, {
+        keepExisting: !opts.overwrite,
+        onProgress: opts.onProgress,
+      });
+    } finally {
+      await detector.dispose();
+    }
   } finally {
-    await detector.dispose();
+    lock.release();
   }
 }

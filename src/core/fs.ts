@@ -120,7 +120,8 @@ export function removeStaleTemps(files: string[]): string[] {
   return removed;
 }
 
-function processAlive(pid: number): boolean {
+/** True while process `pid` exists on this machine (EPERM: it exists but is another user's). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -128,6 +129,9 @@ function processAlive(pid: number): boolean {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
+
+/** The lock file a run holds in its output folder (see core/out-guard.ts); not part of the output. */
+export const OUT_LOCK_NAME = '.facemae.lock';
 
 /**
  * True for a folder whose only entry is the config.json a facemae command saved before failing
@@ -152,7 +156,7 @@ export function prepareOutDir(dir: string, opts: { resume?: boolean; overwrite?:
   if (fs.existsSync(dir)) {
     if (!fs.statSync(dir).isDirectory())
       throw new FaceMaeError(`output ${dir} exists and is not a folder`, 'E_OUT_EXISTS');
-    const entries = fs.readdirSync(dir);
+    const entries = fs.readdirSync(dir).filter((e) => e !== OUT_LOCK_NAME);
     if (entries.length > 0 && !opts.resume && !opts.overwrite && !onlySavedConfig(dir, entries)) {
       throw new FaceMaeError(
         `output folder ${dir} is not empty: pass --resume to continue it or --overwrite to write over it`,

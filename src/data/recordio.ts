@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { FaceMaeError } from '../core/errors.js';
 import { checkSafeName, removeStaleTemps, resolveInside } from '../core/fs.js';
+import { guardOutDir } from '../core/out-guard.js';
 import type { OnProgress, FaceRecord, RgbImage } from '../types.js';
 import {
   decodeImage,
@@ -592,7 +593,15 @@ export async function recordIoToFolder(
       'E_OUT_EXISTS',
     );
   }
-  const src = await openRecordIO(spec);
+  const lock = guardOutDir(outDir, {
+    inputs: [{ key: 'data', path: spec }],
+    command: 'pack --unpack',
+    overwrite: opts.overwrite,
+  });
+  const src = await openRecordIO(spec).catch((e: unknown) => {
+    lock.release();
+    throw e;
+  });
   try {
     const width = String(Math.max(0, src.identities.length - 1)).length;
     const dirName = (label: number) => {
@@ -616,5 +625,6 @@ export async function recordIoToFolder(
     return { images: src.length, identities: src.identities.length, out: outDir };
   } finally {
     await src.close();
+    lock.release();
   }
 }

@@ -11,7 +11,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { FaceMaeError } from '../core/errors.js';
-import { prepareOutDir, resolveInside } from '../core/fs.js';
+import { resolveInside } from '../core/fs.js';
+import { guardOutDir, type GuardedInput } from '../core/out-guard.js';
 import { saveResolvedConfig } from '../config/resolve.js';
 import { openFaceSelection, recordFileName, subsetSource, type SourceSelection } from '../data/source.js';
 import { createLoader, tensorToImages } from '../data/loader.js';
@@ -55,6 +56,8 @@ export interface ReconstructOptions {
   onImageError?: 'throw' | 'skip';
   /** Write the output even when the mask ratio removes no patch (the reconstruction is the original). */
   allowNoProtection?: boolean;
+  /** false: the caller holds the output's lock (a queue worker, under its producer's); see guardOutDir. */
+  lock?: boolean;
   /** Awaited after each batch is on disk (a queue worker reports progress and may be paced here). */
   afterBatch?: (finished: number, total: number) => Promise<void>;
 }
@@ -129,7 +132,29 @@ export async function reconstructDataset(opts: ReconstructOptions): Promise<Reco
   checkIntOption('seed', seed, 0, 2 ** 32 - 1);
   checkIntOption('batchSize', batchSize, 1, 4096);
   if (opts.quality !== undefined) checkIntOption('quality', opts.quality, 1, 100);
-  prepareOutDir(opts.out, { resume: opts.resume, overwrite: opts.overwrite });
+  const inputs: GuardedInput[] = [{ key: 'data', path: opts.data }];
+  if (typeof opts.model === 'string') inputs.push({ key: 'model', path: opts.model, outMayBeInside: true });
+  const lock = guardOutDir(opts.out, {
+    inputs,
+    command: 'reconstruct',
+    resume: opts.resume,
+    overwrite: opts.overwrite,
+    lock: opts.lock,
+    onWarning: opts.onWarning,
+  });
+  try {
+    return await reconstructLocked(opts, seed, format, batchSize);
+  } finally {
+    lock.release();
+  }
+}
+
+async function reconstructLocked(
+  opts: ReconstructOptions,
+  seed: number,
+  format: ReconstructFormat,
+  batchSize: number,
+): Promise<ReconstructResult> {
   const loaded = typeof opts.model === 'string' ? await loadMaeRun(opts.model) : opts.model;
   const { mae, config } = loaded;
   const maskRatio = opts.maskRatio ?? loaded.maskRatio;

@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { saveResolvedConfig } from '../config/resolve.js';
 import { FaceMaeError } from '../core/errors.js';
-import { prepareOutDir, readJson } from '../core/fs.js';
+import { readJson } from '../core/fs.js';
+import { guardOutDir } from '../core/out-guard.js';
 import { createRng } from '../core/rng.js';
 import { MAX_IMAGE_SIDE, onceWarning, writeImage, type OnWarning } from '../data/image-folder.js';
 import { fileRecords, folderSource, openFaceSource, recordFileName, sourceRecords } from '../data/source.js';
@@ -106,6 +107,8 @@ export interface DistortDatasetOptions {
   saveConfig?: boolean;
   /** 'throw' (default): an unreadable image stops the run; 'skip': it is listed in `errors`, the rest done. */
   onImageError?: 'throw' | 'skip';
+  /** false: the caller holds the output's lock (a queue worker, under its producer's); see guardOutDir. */
+  lock?: boolean;
 }
 
 export interface DistortDatasetResult {
@@ -127,26 +130,38 @@ export async function distortDataset(
   opts: DistortDatasetOptions = {},
 ): Promise<DistortDatasetResult> {
   validateDistortConfig(cfg);
-  const configFile = path.join(cfg.out, 'config.json');
-  if (opts.resume && !opts.overwrite && fs.existsSync(configFile)) {
-    const prev = readJson<{ config?: Partial<DistortDatasetConfig> }>(configFile).config ?? {};
-    for (const k of RESUME_KEYS) {
-      if (prev[k] !== cfg[k]) {
-        throw new FaceMaeError(
-          `cannot resume ${cfg.out}: it was made with ${k}=${String(prev[k])}, now ${String(cfg[k])}; use another --out or --overwrite`,
-          'E_RESUME_MISMATCH',
-        );
+  const lock = guardOutDir(cfg.out, {
+    inputs: [{ key: 'data', path: cfg.data }],
+    command: 'distort',
+    resume: opts.resume,
+    overwrite: opts.overwrite,
+    lock: opts.lock,
+    onWarning: opts.onWarning,
+  });
+  try {
+    const configFile = path.join(cfg.out, 'config.json');
+    if (opts.resume && !opts.overwrite && fs.existsSync(configFile)) {
+      const prev = readJson<{ config?: Partial<DistortDatasetConfig> }>(configFile).config ?? {};
+      for (const k of RESUME_KEYS) {
+        if (prev[k] !== cfg[k]) {
+          throw new FaceMaeError(
+            `cannot resume ${cfg.out}: it was made with ${k}=${String(prev[k])}, now ${String(cfg[k])}; use another --out or --overwrite`,
+            'E_RESUME_MISMATCH',
+          );
+        }
       }
     }
-  }
-  // a queue shard names its files; otherwise the whole folder or .rec
-  const source = opts.files
-    ? folderSource(fileRecords(cfg.data, opts.files), cfg.data)
-    : await openFaceSource(cfg.data, { onWarning: opts.onWarning });
-  try {
-    return await distortSource(cfg, opts, source);
+    // a queue shard names its files; otherwise the whole folder or .rec
+    const source = opts.files
+      ? folderSource(fileRecords(cfg.data, opts.files), cfg.data)
+      : await openFaceSource(cfg.data, { onWarning: opts.onWarning });
+    try {
+      return await distortSource(cfg, opts, source);
+    } finally {
+      await source.close();
+    }
   } finally {
-    await source.close();
+    lock.release();
   }
 }
 
@@ -155,7 +170,6 @@ async function distortSource(
   opts: DistortDatasetOptions,
   source: FaceSource,
 ): Promise<DistortDatasetResult> {
-  prepareOutDir(cfg.out, { resume: opts.resume, overwrite: opts.overwrite });
   if (opts.saveConfig ?? true) saveResolvedConfig(cfg.out, 'distort', cfg);
   const root = createRng(cfg.seed);
   const total = source.length;

@@ -16,7 +16,8 @@ import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { saveResolvedConfig } from '../config/resolve.js';
 import { FaceMaeError } from '../core/errors.js';
-import { atomicWriteFileSync, prepareOutDir, readJson, writeJsonAtomic } from '../core/fs.js';
+import { atomicWriteFileSync, readJson, writeJsonAtomic } from '../core/fs.js';
+import { guardOutDir, type GuardedInput, type OutLock } from '../core/out-guard.js';
 import type { OnWarning } from '../data/image-folder.js';
 import { packImageFolder } from '../data/recordio.js';
 import { fileRecords, openFaceSource, type FaceSource } from '../data/source.js';
@@ -32,6 +33,7 @@ import {
   type QueueTask,
   type ShardDone,
   type ShardJobData,
+  taskData,
 } from './shards.js';
 
 /** The producer's hold on an output expires this long after its last refresh. */
@@ -116,7 +118,6 @@ async function loadOrPlan(opts: QueuedRunOptions, out: string): Promise<JobPlan>
     }
     return plan;
   }
-  prepareOutDir(out, { resume: opts.resume, overwrite: opts.overwrite });
   if (opts.overwrite) fs.rmSync(queueDir(out), { recursive: true, force: true });
   const { total, shards } = await planShards(opts.task, opts.shardSize, { onWarning: opts.onWarning });
   const plan: JobPlan = { runId: crypto.randomUUID(), task: opts.task, total, shards };
@@ -184,6 +185,7 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunResult
   const redis = openRedis(opts.url);
   redis.on('error', () => {}); // reconnects by itself; a producer waits through a Redis restart
   let release: (() => Promise<void>) | undefined;
+  let outLock: OutLock | undefined;
   let queue: Queue | undefined;
   let events: QueueEvents | undefined;
   try {
@@ -192,6 +194,17 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunResult
       out,
       `pid ${process.pid} on ${os.hostname()} since ${new Date().toISOString()}`,
     );
+    const inputs: GuardedInput[] = [{ key: 'data', path: taskData(opts.task) }];
+    if (opts.task.kind === 'reconstruct')
+      inputs.push({ key: 'model', path: opts.task.model, outMayBeInside: true });
+    // the workers write under this producer's lock (they pass lock: false)
+    outLock = guardOutDir(out, {
+      inputs,
+      command: `${opts.task.kind} --queue`,
+      resume: opts.resume,
+      overwrite: opts.overwrite,
+      onWarning: opts.onWarning,
+    });
     const plan = await loadOrPlan(opts, out);
     const q = new Queue<ShardJobData, ShardDone>(QUEUE_NAME, { connection: redis });
     queue = q;
@@ -333,6 +346,7 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunResult
     await events?.close().catch(() => {});
     await queue?.close().catch(() => {});
     await release?.().catch(() => {});
+    outLock?.release();
     redis.disconnect();
   }
 }

@@ -71,6 +71,7 @@ export async function runShard(
         manifestName: shardManifestName(d.shard.index),
         saveConfig: false,
         resume: true,
+        lock: false,
         onImageError: 'skip',
         seed: task.seed,
         ...(task.maskRatio !== undefined ? { maskRatio: task.maskRatio } : {}),
@@ -90,6 +91,7 @@ export async function runShard(
         files: d.shard.select.files,
         resume: true,
         saveConfig: false,
+        lock: false,
         onImageError: 'skip',
         onProgress: (n, t) => {
           if (opts.onProgress) pending.push(opts.onProgress(n, t));

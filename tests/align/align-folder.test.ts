@@ -83,7 +83,7 @@ describe('alignFolder', () => {
   });
 
   it('rejects bad settings with messages naming the value', async () => {
-    await expect(alignFolder(cfg(path.join(data, 'x')))).rejects.toThrow(/must not be inside data/);
+    await expect(alignFolder(cfg(path.join(data, 'x')))).rejects.toThrow(/is inside data/);
     await expect(alignFolder(cfg(path.join(tmp, 'o2'), { pick: 'middle' as never }))).rejects.toThrow(
       /pick must be largest or central, got "middle"/,
     );
