@@ -6,12 +6,14 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { FaceMaeError } from '../core/errors.js';
 import { atomicWriteFile } from '../core/fs.js';
+import { checkImageHeader, MAX_IMAGE_PIXELS } from '../data/image-folder.js';
 import type { RgbImage } from '../types.js';
 
-/** Photo file -> RGB image; a file that does not decode is a FaceMaeError naming it. */
+/** Photo file -> RGB image; a file that does not decode, or claims over MAX_IMAGE_PIXELS, is a FaceMaeError naming it. */
 export async function decodePhoto(file: string): Promise<RgbImage> {
+  await checkImageHeader(file, file);
   try {
-    const { data, info } = await sharp(file)
+    const { data, info } = await sharp(file, { limitInputPixels: MAX_IMAGE_PIXELS })
       .rotate()
       .toColourspace('srgb')
       .removeAlpha()

@@ -21,6 +21,27 @@ export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png'];
 export const MAX_IMAGE_SIDE = 4096;
 export const MAX_IMAGE_PIXELS = MAX_IMAGE_SIDE * MAX_IMAGE_SIDE;
 
+/**
+ * Refuses an image whose header claims more than MAX_IMAGE_PIXELS, naming it and its claimed
+ * size. Reads the header only (sharp's metadata()); call it before any decode.
+ */
+export async function checkImageHeader(input: Uint8Array | string, source: string): Promise<void> {
+  let m: { width?: number; height?: number };
+  try {
+    m = await sharp(input, { limitInputPixels: false }).metadata();
+  } catch {
+    return; // not an image header at all: the decode names the file as corrupt
+  }
+  const w = m.width ?? 0;
+  const h = m.height ?? 0;
+  if (w * h > MAX_IMAGE_PIXELS) {
+    throw new FaceMaeError(
+      `image ${source} claims ${w}×${h} pixels (${((w * h) / 1e6).toFixed(1)} Mpx), over the ${MAX_IMAGE_SIDE}×${MAX_IMAGE_SIDE} (${(MAX_IMAGE_PIXELS / 1e6).toFixed(1)} Mpx) limit of every facemae verb; it was not decoded: downscale it (faces are 112 px) or remove it`,
+      'E_IMAGE_TOO_LARGE',
+    );
+  }
+}
+
 /** What to do when an image is not `size`×`size`: resize it (default) or refuse. */
 export type WrongSizePolicy = 'resize' | 'error';
 
@@ -146,9 +167,13 @@ export async function decodeImage(
   source: string,
   opts: ReadImageOptions = {},
 ): Promise<RgbImage> {
+  await checkImageHeader(bytes, source);
   let raw: { data: Buffer; info: OutputInfo };
   try {
-    raw = await sharp(bytes, { failOn: 'truncated' }).raw().toBuffer({ resolveWithObject: true });
+    // the cap again inside libvips, in case a format's header and decoder disagree on the size
+    raw = await sharp(bytes, { failOn: 'truncated', limitInputPixels: MAX_IMAGE_PIXELS })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
   } catch (e) {
     throw new FaceMaeError(
       `cannot decode image ${source}: ${firstLine(e)}; the file is corrupt or not a JPEG/PNG image: replace or remove it`,

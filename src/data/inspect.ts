@@ -8,7 +8,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { FaceMaeError } from '../core/errors.js';
 import { readBin } from './bin-file.js';
-import { listImageFolder } from './image-folder.js';
+import { checkImageHeader, listImageFolder, MAX_IMAGE_PIXELS } from './image-folder.js';
 import { openRecordIO, resolveRecPath } from './recordio.js';
 import { parseVerificationSpec, resolvePairs } from './verification-set.js';
 
@@ -72,9 +72,6 @@ export interface UnreadableImage {
   reason: string;
 }
 
-/** Pixels an inspected image may claim before it is refused (a hostile header must not allocate gigabytes). */
-const MAX_INSPECT_PIXELS = 1 << 26;
-
 async function headerStats(
   inputs: Array<{ source: string; get: () => Promise<Uint8Array | string> }>,
 ): Promise<Pick<DatasetSummary, 'sizes' | 'formats' | 'sizesSampled' | 'unreadable'>> {
@@ -86,9 +83,10 @@ async function headerStats(
     let fmt = 'unreadable';
     try {
       const input = await get();
-      const m = await sharp(input, { limitInputPixels: MAX_INSPECT_PIXELS }).metadata();
+      await checkImageHeader(input, source);
+      const m = await sharp(input, { limitInputPixels: MAX_IMAGE_PIXELS }).metadata();
       // A full decode finds truncation (the header alone often survives it); one image at a time.
-      await sharp(input, { failOn: 'truncated', limitInputPixels: MAX_INSPECT_PIXELS }).raw().toBuffer();
+      await sharp(input, { failOn: 'truncated', limitInputPixels: MAX_IMAGE_PIXELS }).raw().toBuffer();
       key = `${m.width}x${m.height}`;
       fmt = m.format ?? 'unknown';
     } catch (e) {
