@@ -21,11 +21,14 @@ import { guardOutDir, type GuardedInput, type OutLock } from '../core/out-guard.
 import type { OnWarning } from '../data/image-folder.js';
 import { packImageFolder } from '../data/recordio.js';
 import { fileRecords, openFaceSource, type FaceSource } from '../data/source.js';
-import { openRedis, probeRedis } from './connection.js';
+import { authOptions, openRedis, probeRedis, redactUrl } from './connection.js';
+import { checkQueueTask } from './job-check.js';
 import {
   planShards,
   QUEUE_NAME,
   queueDir,
+  runKey,
+  runRegistration,
   shardDoneFile,
   shardJobId,
   shardManifestName,
@@ -127,7 +130,7 @@ async function loadOrPlan(opts: QueuedRunOptions, out: string): Promise<JobPlan>
     saveResolvedConfig(out, 'reconstruct', {
       ...t,
       format: opts.format ?? 'folder',
-      queue: opts.url,
+      queue: redactUrl(opts.url),
       shardSize: opts.shardSize,
     });
   } else {
@@ -180,8 +183,12 @@ async function mergeManifests(out: string, plan: JobPlan, data: string): Promise
 
 /** Runs a task through the queue at `opts.url`; resolves when every shard is committed and merged. */
 export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunResult> {
-  await probeRedis(opts.url);
   const out = path.resolve(opts.out);
+  // the workers will hold the task to the same checks: refuse it here, before anything is queued
+  checkQueueTask(opts.task);
+  if (opts.task.kind === 'distort' && opts.task.config.out !== out)
+    throw new FaceMaeError(`the distort task's out ${opts.task.config.out} is not ${out}`, 'E_CONFIG');
+  await probeRedis(opts.url);
   const redis = openRedis(opts.url);
   redis.on('error', () => {}); // reconnects by itself; a producer waits through a Redis restart
   let release: (() => Promise<void>) | undefined;
@@ -206,6 +213,7 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunResult
       onWarning: opts.onWarning,
     });
     const plan = await loadOrPlan(opts, out);
+    await redis.set(runKey(plan.runId), runRegistration(out, plan.task));
     const q = new Queue<ShardJobData, ShardDone>(QUEUE_NAME, { connection: redis });
     queue = q;
     q.on('error', () => {});
@@ -246,7 +254,7 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunResult
     });
     ready = 1;
     const inFlight = new Map<number, number>();
-    const ev = new QueueEvents(QUEUE_NAME, { connection: { url: opts.url } });
+    const ev = new QueueEvents(QUEUE_NAME, { connection: { url: opts.url, ...authOptions(opts.url) } });
     events = ev;
     ev.on('error', () => {});
     const ours = (jobId: string) =>
@@ -332,6 +340,7 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunResult
     // Everything .queue held is now in manifest.jsonl / errors.jsonl; a distort output is an
     // identity-folder dataset, where it would read as an empty identity.
     fs.rmSync(queueDir(out), { recursive: true, force: true });
+    await redis.del(runKey(plan.runId));
     return {
       out,
       runId: plan.runId,

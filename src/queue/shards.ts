@@ -79,6 +79,13 @@ const shardName = (index: number) => `shard-${String(index).padStart(6, '0')}`;
 export const shardManifestName = (index: number): string => `.queue/${shardName(index)}.jsonl`;
 export const shardDoneFile = (out: string, index: number): string =>
   path.join(queueDir(out), `${shardName(index)}.json`);
+/**
+ * The registration of a run in Redis: a worker takes a job only when this key holds the job's
+ * own output and task (see job-check.ts). Set by the producer, removed when the run is merged.
+ */
+export const runKey = (runId: string): string => `facemae:run:${runId}`;
+export const runRegistration = (out: string, task: QueueTask): string => JSON.stringify({ out, task });
+
 /** BullMQ job ids may not contain ':'. */
 export const shardJobId = (runId: string, index: number): string => `${runId}-${index}`;
 

@@ -14,10 +14,13 @@ import { readJson, writeJsonAtomic } from '../core/fs.js';
 import { loadMaeRun, type LoadedMae } from '../deploy/load-mae.js';
 import { reconstructDataset } from '../deploy/reconstruct.js';
 import { distortDataset } from '../protect/distort-dataset.js';
-import { openRedis, probeRedis } from './connection.js';
+import { openRedis, probeRedis, redactUrl } from './connection.js';
+import { checkJobAgainstPlan, checkJobRoots, checkShardJob, type WorkerRoots } from './job-check.js';
 import {
   QUEUE_NAME,
   queueDir,
+  runKey,
+  runRegistration,
   shardDoneFile,
   shardManifestName,
   type ShardDone,
@@ -27,8 +30,13 @@ import {
 /** Default seconds without a lock renewal before a job counts as stalled and is retried elsewhere. */
 export const DEFAULT_STALL_TIMEOUT_SEC = 60;
 
+/** Default seconds close() waits for the jobs in hand and Redis before it lets go. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_SEC = 10;
+
 export interface ShardWorkerOptions {
   url: string;
+  /** The folders jobs may name; anything else is refused (see job-check.ts). */
+  roots: WorkerRoots;
   /** Jobs run at once in this process (default 1: the model already uses the cores). */
   concurrency?: number;
   /** See DEFAULT_STALL_TIMEOUT_SEC; must exceed the time of one batch. */
@@ -40,11 +48,40 @@ export interface ShardWorkerOptions {
 }
 
 export interface ShardWorker {
-  /** Finishes the jobs in hand, then disconnects. */
-  close(): Promise<void>;
+  /**
+   * Finishes the jobs in hand, then disconnects; after `timeoutSec` (default
+   * DEFAULT_SHUTDOWN_TIMEOUT_SEC) it drops them (they are retried elsewhere after the stall
+   * timeout, as after a kill) and resolves false.
+   */
+  close(timeoutSec?: number): Promise<boolean>;
 }
 
-/** Runs one shard; exported for tests, the worker calls it per job. */
+export interface ShardJobContext {
+  roots: WorkerRoots;
+  /** What the run's producer registered for `runId` (see producer.ts runKey), or null. */
+  registration: (runId: string) => Promise<string | null>;
+  model?: (dir: string) => Promise<LoadedMae>;
+  onProgress?: (done: number, total: number) => Promise<void>;
+}
+
+/**
+ * A job as the worker receives it: its shape, roots, registration and plan are checked (any
+ * failure is a FaceMaeError and nothing is touched), then the shard runs.
+ */
+export async function handleShardJob(raw: unknown, ctx: ShardJobContext): Promise<ShardDone> {
+  const d = checkShardJob(raw);
+  checkJobRoots(d, ctx.roots);
+  const reg = await ctx.registration(d.runId);
+  if (reg !== runRegistration(d.out, d.task))
+    throw new FaceMaeError(
+      `queue job refused: no producer registered run ${d.runId} with output ${d.out} and this task`,
+      'E_JOB_NOT_IN_RUN',
+    );
+  checkJobAgainstPlan(d);
+  return runShard(d, { model: ctx.model, onProgress: ctx.onProgress });
+}
+
+/** Runs one shard of a checked job (see handleShardJob); exported for tests. */
 export async function runShard(
   d: ShardJobData,
   opts: {
@@ -127,14 +164,41 @@ export async function startShardWorker(opts: ShardWorkerOptions): Promise<ShardW
     return m;
   };
   const say = opts.onEvent ?? (() => {});
+  for (const key of ['data', 'model', 'out'] as const) {
+    if (!Array.isArray(opts.roots?.[key]) || opts.roots[key].some((r) => typeof r !== 'string' || r === ''))
+      throw new FaceMaeError(`roots.${key} must be a list of folders`, 'E_CONFIG');
+  }
+  if (opts.roots.out.length === 0 || opts.roots.data.length === 0)
+    throw new FaceMaeError(
+      'a worker needs --out-root and --data-root: the folders its jobs may write and read',
+      'E_CONFIG',
+    );
   const connection = openRedis(opts.url);
+  const where = redactUrl(opts.url);
+  // One line when Redis goes (ioredis retries several times a second) and one when it is back.
+  let down = false;
+  const lost = (err: Error) => {
+    if (down) return;
+    down = true;
+    say(`queue: lost Redis at ${where} (${err.message}); retrying until it is back`);
+  };
+  connection.on('error', lost);
+  connection.on('ready', () => {
+    if (!down) return;
+    down = false;
+    say(`queue: Redis at ${where} is back`);
+  });
   const worker = new Worker<ShardJobData, ShardDone>(
     QUEUE_NAME,
     async (job: Job<ShardJobData, ShardDone>) => {
-      const d = job.data;
-      say(`shard ${d.shard.index} of ${d.out}: started (${d.shard.images} images)`);
+      const raw: unknown = job.data;
+      const d = raw as Partial<ShardJobData>;
+      const name = `job ${String(job.id)} (shard ${String(d?.shard?.index)} of ${String(d?.out)})`;
+      say(`${name}: started`);
       let last = 0;
-      const r = await runShard(d, {
+      const r = await handleShardJob(raw, {
+        roots: opts.roots,
+        registration: (runId) => connection.get(runKey(runId)),
         model,
         onProgress: async (done, total) => {
           const now = Date.now();
@@ -145,7 +209,7 @@ export async function startShardWorker(opts: ShardWorkerOptions): Promise<ShardW
           if (opts.paceMs) await new Promise((res) => setTimeout(res, opts.paceMs));
         },
       });
-      say(`shard ${d.shard.index} of ${d.out}: done (${r.written} written, ${r.errors.length} errors)`);
+      say(`${name}: done (${r.written} written, ${r.errors.length} errors)`);
       return r;
     },
     {
@@ -156,14 +220,29 @@ export async function startShardWorker(opts: ShardWorkerOptions): Promise<ShardW
       maxStalledCount: 3,
     },
   );
-  worker.on('failed', (job, err) => say(`shard ${job?.data.shard.index ?? '?'}: failed: ${err.message}`));
-  worker.on('error', (err) => say(`queue error: ${err.message}`));
+  worker.on('failed', (job, err) => say(`job ${String(job?.id ?? '?')}: failed: ${err.message}`));
+  worker.on('error', lost);
   await worker.waitUntilReady();
   return {
-    async close() {
-      await worker.close();
+    async close(timeoutSec = DEFAULT_SHUTDOWN_TIMEOUT_SEC) {
+      let timer: NodeJS.Timeout | undefined;
+      const inTime = await Promise.race([
+        worker.close().then(
+          () => true,
+          () => true,
+        ),
+        new Promise<false>((res) => {
+          timer = setTimeout(() => res(false), timeoutSec * 1000);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!inTime) {
+        say(`worker: not closed after ${timeoutSec} s (Redis gone?): letting go of the jobs in hand`);
+        worker.close(true).catch(() => {});
+      }
       connection.disconnect();
-      for (const m of models.values()) (await m).mae.dispose();
+      for (const m of models.values()) (await m.catch(() => undefined))?.mae.dispose();
+      return inTime;
     },
   };
 }

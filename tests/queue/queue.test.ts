@@ -74,6 +74,8 @@ describe.skipIf(!hasRedis)('queued reconstruct (needs redis-server)', () => {
     );
   }, 90_000);
 
+  const roots = () => ({ out: [tmp], data: [tmp], model: [model] });
+
   afterAll(() => {
     redis?.kill('SIGTERM');
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
@@ -96,6 +98,12 @@ describe.skipIf(!hasRedis)('queued reconstruct (needs redis-server)', () => {
         url,
         '--stall-timeout',
         '2',
+        '--out-root',
+        tmp,
+        '--data-root',
+        tmp,
+        '--model-root',
+        model,
         '--pace-ms',
         '3000',
       ],
@@ -132,7 +140,8 @@ describe.skipIf(!hasRedis)('queued reconstruct (needs redis-server)', () => {
           task: { kind: 'reconstruct', model, data, seed: 0, batchSize: 1, quality: 95 },
         }),
       ).rejects.toThrow(/another producer is running on/);
-      for (let i = 0; i < 2; i++) workers.push(await startShardWorker({ url, stallTimeoutSec: 6 }));
+      for (let i = 0; i < 2; i++)
+        workers.push(await startShardWorker({ url, stallTimeoutSec: 6, roots: roots() }));
       const r = await run;
 
       expect(r.images).toBe(9);
@@ -173,7 +182,9 @@ describe.skipIf(!hasRedis)('queued reconstruct (needs redis-server)', () => {
         task: { kind: 'reconstruct', model, data, seed: 0, batchSize: 1, quality: 95 },
       }),
     ).rejects.toThrow(new RegExp(`cannot reach the Redis queue at ${dead}`));
-    await expect(startShardWorker({ url: dead })).rejects.toThrow(/cannot reach the Redis queue/);
+    await expect(startShardWorker({ url: dead, roots: roots() })).rejects.toThrow(
+      /cannot reach the Redis queue/,
+    );
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect(fs.existsSync(path.join(tmp, 'never'))).toBe(false);
   });
