@@ -3,6 +3,7 @@
  * flags, and one progress bar for the whole job (images done/total, rate, ETA, live workers).
  */
 import type { Command } from 'commander';
+import { redactUrl } from '../queue/connection.js';
 import { runQueued, type QueuedRunOptions, type QueuedRunResult } from '../queue/producer.js';
 import { DEFAULT_SHARD_SIZE } from '../queue/shards.js';
 import { parseInteger } from './context.js';
@@ -43,7 +44,10 @@ export async function runQueuedWithProgress(
     onProgress(p) {
       if (p.workers === 0 && !hinted) {
         hinted = true;
-        log.info(`${p.shards} shards queued on ${url}: start workers with \`facemae worker --queue ${url}\``);
+        const u = redactUrl(url);
+        log.info(
+          `${p.shards} shards queued on ${u}: start workers with \`facemae worker --queue ${u} --out-root DIR --data-root DIR [--model-root DIR]\``,
+        );
       }
       bar ??= createProgress(label, p.total, { quiet });
       bar.update(

@@ -64,12 +64,15 @@ export async function probeRedis(url: string, timeoutMs = PROBE_TIMEOUT_MS): Pro
     enableOfflineQueue: false,
     retryStrategy: () => null,
   });
-  r.on('error', () => {}); // the rejection below carries it
+  // the rejection may only say "Connection is closed"; the error event has the cause (NOAUTH …)
+  let cause: Error | undefined;
+  r.on('error', (e: Error) => (cause ??= e));
   try {
     await r.connect();
     await r.ping();
   } catch (e) {
-    const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    const err = (cause ?? e) as NodeJS.ErrnoException;
+    const why = err.code ?? err.message;
     const auth = /NOAUTH|WRONGPASS|AUTH/.test(String(why));
     throw new FaceMaeError(
       auth
