@@ -13,7 +13,8 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; kill 
 trap cleanup EXIT
 sleep 0.5
 for i in $(seq "$W"); do
-  node bin/facemae.js worker --queue "redis://127.0.0.1:$port" 2>"$tmp/w$i.log" & pids+=($!)
+  node bin/facemae.js worker --queue "redis://127.0.0.1:$port" --out-root "$tmp" --data-root "$DATA" \
+    --model-root "$MODEL" 2>"$tmp/w$i.log" & pids+=($!)
 done
 for i in $(seq "$W"); do until grep -q 'waiting for shards' "$tmp/w$i.log" 2>/dev/null; do sleep 0.2; done; done
 t0=$(date +%s.%N)
