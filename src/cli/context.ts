@@ -39,7 +39,7 @@ export function resolveCommandConfig<T>(
   o: { config?: string; set?: string[] },
   flags: DeepPartial<T>,
 ): T {
-  const fromFlags = resolveConfig<T>({ defaults, configFile: o.config, flags });
+  const fromFlags = resolveConfig<T>({ defaults, configFile: o.config, flags, typed: true });
   return resolveConfig<T>({
     defaults,
     fileConfig: fromFlags as DeepPartial<T>,

@@ -84,11 +84,11 @@ describe('distort --config', () => {
         { method: 'pixelate', strength: 1e300 },
         /pixelate block size \(strength\) must be an integer in \[1, 4096\]/,
       ],
-      [{ strength: '0.5' }, /strength must be a number, got "0.5"/],
+      [{ strength: '0.5' }, /strength in .*distort\.json must be a number, got "0.5"/],
       [{ method: 'smudge' }, /method must be one of mask, blur, pixelate, noise, got "smudge"/],
       [{ fill: 300 }, /fill must be an integer in \[0, 255\], got 300/],
       [{ size: 1e9 }, /size must be an integer in \[1, 4096\]/],
-      [{ allowNoProtection: 'yes' }, /allowNoProtection must be true or false/],
+      [{ allowNoProtection: 'yes' }, /allowNoProtection in .* must be a boolean, got "yes"/],
     ] as const) {
       const { out, p } = run(cfg);
       await expect(p, JSON.stringify(cfg)).rejects.toThrow(msg);
@@ -101,5 +101,43 @@ describe('distort --config', () => {
     await expect(cli('distort', '--data', data, '--out', out, '--seed', '-1')).rejects.toThrow(
       /seed must be an integer in \[0, 4294967295\], got -1/,
     );
+  });
+});
+
+describe('config files of the other dataset verbs', () => {
+  const write = (config: unknown) => {
+    const dir = tmp();
+    const f = path.join(dir, 'c.json');
+    fs.writeFileSync(f, JSON.stringify(config));
+    return { dir, f };
+  };
+
+  it('reconstruct and align refuse a value of the wrong type, naming key and file', async () => {
+    const data = path.resolve(import.meta.dirname, '../../assets/sample/deploy');
+    const model = path.resolve(import.meta.dirname, '../../assets/models/facemae-tiny');
+    let { dir, f } = write({ seed: '1' });
+    await expect(
+      cli('reconstruct', '--model', model, '--data', data, '--out', path.join(dir, 'o'), '--config', f),
+    ).rejects.toThrow(new RegExp(`seed in ${f} must be a number, got "1"`));
+    expect(fs.existsSync(path.join(dir, 'o'))).toBe(false);
+    ({ dir, f } = write({ threads: [2] }));
+    await expect(cli('align', '--data', data, '--out', path.join(dir, 'o'), '--config', f)).rejects.toThrow(
+      /threads in .* must be a number, got \[2\]/,
+    );
+    ({ dir, f } = write({ batchSize: 1e300 }));
+    await expect(
+      cli('reconstruct', '--model', model, '--data', data, '--out', path.join(dir, 'o'), '--config', f),
+    ).rejects.toThrow(/batchSize must be an integer in \[1, 4096\], got 1e\+300/);
+    expect(fs.existsSync(path.join(dir, 'o'))).toBe(false);
+  });
+
+  it('a null value still means "not set", and a key whose default is null takes a number', () => {
+    expect(
+      resolveConfig({
+        defaults: { a: 1, b: null as number | null },
+        fileConfig: { a: null, b: 2 } as never,
+        typed: true,
+      }),
+    ).toEqual({ a: null, b: 2 });
   });
 });

@@ -36,6 +36,7 @@ export function registerAlign(program: Command): void {
       const { opts, log } = contextOf(cmd);
       const cfg = resolveConfig<AlignConfig>({
         defaults: DEFAULT_ALIGN_CONFIG,
+        typed: true,
         configFile: o.config as string | undefined,
         flags: {
           data: o.data as string | undefined,

@@ -62,6 +62,7 @@ export function registerDistort(program: Command): void {
           allowNoProtection: o.allowNoProtection ? true : undefined,
         },
         keys: DISTORT_CONFIG_KEYS,
+        typed: true,
       });
       if (!cfg.data) throw new Error('--data <dir> is required');
       if (!cfg.out) throw new Error('--out <dir> is required');

@@ -34,6 +34,7 @@ export function registerPack(program: Command): void {
       const { opts, log } = contextOf(cmd);
       const cfg = resolveConfig<PackConfig>({
         defaults: DEFAULT_PACK_CONFIG,
+        typed: true,
         configFile: o.config as string | undefined,
         flags: {
           data: o.data as string | undefined,

@@ -67,6 +67,7 @@ export function registerReconstruct(program: Command): void {
       const { opts, log } = contextOf(cmd);
       const cfg = resolveConfig<ReconstructConfig>({
         defaults: DEFAULTS,
+        typed: true,
         configFile: o.config as string | undefined,
         flags: {
           model: o.model as string,

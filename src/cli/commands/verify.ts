@@ -57,6 +57,7 @@ export function registerVerify(program: Command): void {
       if (o.roc) checkNoOverwrite(o.roc as string, Boolean(o.overwrite));
       const cfg = resolveConfig<VerifyConfig>({
         defaults: DEFAULTS,
+        typed: true,
         configFile: o.config as string | undefined,
         flags: {
           model: o.model as string | undefined,
