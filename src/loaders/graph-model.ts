@@ -24,10 +24,10 @@ import type { Embedder } from '../types.js';
 const MODELS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../assets/models');
 
 /**
- * Reads a tfjs graph model (model.json + shards) from a local folder. Written here because
- * tfjs-node's file:// handler would pull in the native tfjs-node build; this is its 20 lines.
+ * Reads a tfjs graph model's artifacts (model.json + shards) from a local folder. Written here
+ * because tfjs-node's file:// handler would pull in the native tfjs-node build; this is its 20 lines.
  */
-export async function loadGraphModelDir(dir: string): Promise<GraphModel> {
+function readGraphArtifacts(dir: string): tf.io.ModelArtifacts {
   const file = path.join(dir, 'model.json');
   if (!fs.existsSync(file)) throw new FaceMaeError(`model file not found: ${file}`, 'E_NOT_FOUND');
   let json: {
@@ -44,38 +44,50 @@ export async function loadGraphModelDir(dir: string): Promise<GraphModel> {
   } catch (e) {
     throw new FaceMaeError(`${file} is not valid JSON: ${(e as Error).message}`, 'E_BAD_MODEL');
   }
-  const handler: tf.io.IOHandler = {
-    load: async () => {
-      const specs: tf.io.WeightsManifestEntry[] = [];
-      const buffers: Buffer[] = [];
-      for (const group of json.weightsManifest ?? []) {
-        specs.push(...group.weights);
-        for (const p of group.paths) {
-          const shard = path.join(dir, p);
-          if (!fs.existsSync(shard))
-            throw new FaceMaeError(`weight shard not found: ${shard}`, 'E_NOT_FOUND');
-          buffers.push(fs.readFileSync(shard));
-        }
-      }
-      const all = Buffer.concat(buffers);
-      return {
-        modelTopology: json.modelTopology,
-        weightSpecs: specs,
-        weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength),
-        format: json.format,
-        generatedBy: json.generatedBy,
-        convertedBy: json.convertedBy ?? undefined,
-        signature: json.signature,
-        userDefinedMetadata: json.userDefinedMetadata,
-      };
-    },
+  const specs: tf.io.WeightsManifestEntry[] = [];
+  const buffers: Buffer[] = [];
+  for (const group of json.weightsManifest ?? []) {
+    specs.push(...group.weights);
+    for (const p of group.paths) {
+      const shard = path.join(dir, p);
+      if (!fs.existsSync(shard)) throw new FaceMaeError(`weight shard not found: ${shard}`, 'E_NOT_FOUND');
+      buffers.push(fs.readFileSync(shard));
+    }
+  }
+  const all = Buffer.concat(buffers);
+  return {
+    modelTopology: json.modelTopology,
+    weightSpecs: specs,
+    weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength),
+    format: json.format,
+    generatedBy: json.generatedBy,
+    convertedBy: json.convertedBy ?? undefined,
+    signature: json.signature,
+    userDefinedMetadata: json.userDefinedMetadata,
   };
+}
+
+/** Reads a tfjs graph model from a local folder. */
+export async function loadGraphModelDir(dir: string): Promise<GraphModel> {
+  const artifacts = readGraphArtifacts(dir);
   try {
-    return await loadGraphModel(handler);
+    return await loadGraphModel({ load: async () => artifacts });
   } catch (e) {
     if (e instanceof FaceMaeError) throw e;
     throw new FaceMaeError(`cannot load tfjs graph model ${dir}: ${(e as Error).message}`, 'E_BAD_MODEL');
   }
+}
+
+/**
+ * The weights of a bundled graph model by their graph names (the caller disposes them): the
+ * pretrained start of the engine backbone of the same name (models/backbones/mobileface.ts).
+ */
+export async function readGraphWeights(spec: string): Promise<Record<string, tf.Tensor>> {
+  const def = GRAPH_MODELS[spec];
+  if (!def) throw new FaceMaeError(`unknown graph model "${spec}"`, 'E_NOT_FOUND');
+  await initEngine();
+  const a = readGraphArtifacts(path.join(MODELS, def.dir));
+  return tf.io.decodeWeights(a.weightData as ArrayBuffer, a.weightSpecs ?? []);
 }
 
 /**

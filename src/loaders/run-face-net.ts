@@ -1,6 +1,9 @@
 /** Loads a FaceNet (eval mode) from a `facemae train-fr` run folder's checkpoint. */
 import path from 'node:path';
 import { createRng } from '../core/rng.js';
+import type { tf } from '../engine/backend.js';
+import { readGraphWeights } from './graph-model.js';
+import { isGraphModelSpec } from './graph-model-specs.js';
 import { initEngine } from '../engine/backend.js';
 import { assignWeights, disposeCheckpoint, loadCheckpoint, readRunInfo } from '../data/checkpoint.js';
 import { createBackbone, type FaceBackbone } from '../models/backbones/index.js';
@@ -23,4 +26,20 @@ export async function loadRunFaceNet(dir: string): Promise<FaceBackbone> {
   } finally {
     disposeCheckpoint(ckpt);
   }
+}
+
+/**
+ * The starting weights of a recognizer's backbone (train-fr `init`): a bundled graph model of the
+ * same architecture ('mobileface') or a train-fr run folder. The classifier head is never taken:
+ * a fine-tuning has its own identities. The caller disposes the tensors.
+ */
+export async function readBackboneInit(spec: string): Promise<Record<string, tf.Tensor>> {
+  if (isGraphModelSpec(spec)) return readGraphWeights(spec);
+  readRunInfo(spec, 'facemae-fr', { key: 'init' });
+  await initEngine();
+  const ckpt = loadCheckpoint(spec);
+  if (ckpt.optimizer) for (const t of Object.values(ckpt.optimizer.slots)) t.dispose();
+  const { ['head.weight']: head, ...weights } = ckpt.weights;
+  head?.dispose();
+  return weights;
 }

@@ -3,6 +3,8 @@
  * the config file's folder, so a config works from any working directory.
  */
 import path from 'node:path';
+import { DEFAULT_PARROT, type ParrotRecipe } from '../attack/parrot.js';
+import { resolveAttackerModels } from '../attack/suite.js';
 import type { DeepPartial } from '../config/resolve.js';
 import { FaceMaeError } from '../core/errors.js';
 import { isGraphModelSpec } from '../loaders/graph-model-specs.js';
@@ -91,8 +93,21 @@ export interface SweepConfig {
    * Bounds the attack's cost on a large B; the recognizers still train on all of B.
    */
   privacyImagesPerIdentity: number | null;
-  /** The attack's recognizers (each must differ from the teacher); rows report each and the worst case. */
+  /**
+   * The attacker suite (src/attack/attack.ts): `MODEL` (frozen), `MODEL+reversal|adaptation|pooling`,
+   * `suite:MODEL`, `suite`. Each model must differ from the teacher; rows report each attacker and
+   * the worst case.
+   */
   attackers: string[];
+  /**
+   * Images per identity of A the adaptive attackers protect and fit on (protect(A) with the
+   * attacker's own seed); null: all of A.
+   */
+  publicImagesPerIdentity: number | null;
+  /** The sets (row ids, e.g. 'facemae-r0.75', 'noise-80') a `+parrot` attacker runs on; null: every set. */
+  parrotSets: string[] | null;
+  /** The parrot's fine-tuning recipe (src/attack/parrot.ts). */
+  parrot: ParrotRecipe;
   /** Legacy single attacker (configs before multi-attacker privacy); when set it replaces `attackers`. */
   attacker?: string;
   allowSameAttacker: boolean;
@@ -135,6 +150,9 @@ export const DEFAULT_SWEEP_CONFIG: SweepConfig = {
   teacherTrain: {},
   privacyImagesPerIdentity: null,
   attackers: ['faceplugin'],
+  publicImagesPerIdentity: 4,
+  parrotSets: null,
+  parrot: DEFAULT_PARROT,
   allowSameAttacker: false,
   mae: { pretrained: null, train: {} },
   maskRatios: [0.5, 0.75, 0.9],
@@ -236,12 +254,30 @@ export function resolveSweepPaths(cfg: SweepConfig, baseDir: string): SweepConfi
       );
     }
   }
-  const per = cfg.privacyImagesPerIdentity;
-  if (per !== null && !(Number.isInteger(per) && per >= 1))
+  if (
+    cfg.parrotSets !== null &&
+    !(Array.isArray(cfg.parrotSets) && cfg.parrotSets.every((x) => typeof x === 'string'))
+  )
     throw new FaceMaeError(
-      `privacyImagesPerIdentity ${JSON.stringify(per)} must be a positive integer or null (all images)`,
+      `parrotSets ${JSON.stringify(cfg.parrotSets)} must be a list of row ids (e.g. "facemae-r0.75", "noise-80") or null (every row)`,
       'E_CONFIG',
     );
+  for (const k of ['epochs', 'batchSize', 'lr'] as const)
+    if (!(typeof cfg.parrot[k] === 'number' && cfg.parrot[k] > 0 && Number.isFinite(cfg.parrot[k])))
+      throw new FaceMaeError(
+        `parrot.${k} must be a positive number, got ${JSON.stringify(cfg.parrot[k])}`,
+        'E_CONFIG',
+      );
+  if (!Number.isInteger(cfg.parrot.batchSize) || !Number.isInteger(cfg.parrot.seed))
+    throw new FaceMaeError('parrot.batchSize and parrot.seed must be integers', 'E_CONFIG');
+  for (const key of ['privacyImagesPerIdentity', 'publicImagesPerIdentity'] as const) {
+    const per = cfg[key];
+    if (per !== null && !(Number.isInteger(per) && per >= 1))
+      throw new FaceMaeError(
+        `${key} ${JSON.stringify(per)} must be a positive integer or null (all images)`,
+        'E_CONFIG',
+      );
+  }
   for (const r of [...cfg.maskRatios, ...(cfg.ablation?.maskRatios ?? [])]) {
     if (!(r > 0 && r < 1)) throw new FaceMaeError(`sweep mask ratio ${r} must be in (0, 1)`, 'E_CONFIG');
   }
@@ -256,7 +292,7 @@ export function resolveSweepPaths(cfg: SweepConfig, baseDir: string): SweepConfi
     ablation: cfg.ablation ? maeSection(cfg.ablation) : null,
     verify: cfg.verify.map(spec),
     teacher: model(cfg.teacher),
-    attackers: cfg.attackers.map(model),
+    attackers: resolveAttackerModels(cfg.attackers, model),
     ...(cfg.attacker === undefined ? {} : { attacker: model(cfg.attacker) }),
     mae: maeSection(cfg.mae),
   };

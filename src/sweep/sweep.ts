@@ -16,17 +16,19 @@ import { distortDataset } from '../protect/distort-dataset.js';
 import { fillPatches, maskPatches } from '../protect/distortions.js';
 import {
   checkAttackerIndependence,
-  embedFolder,
   findIrmTeacher,
   firstImagesPerIdentity,
   keyOf,
-  parseAttackers,
-  privacyAudit,
-  worstCase,
-  type EmbeddedSet,
-  type PrivacyAuditResult,
-  type WorstCase,
 } from '../protect/privacy-audit.js';
+import { attack, type AttackerResult, type WorstCase } from '../attack/attack.js';
+import { attackerFingerprint } from '../attack/audit.js';
+import { createEmbeddingCache } from '../attack/embed.js';
+import type { Protection } from '../attack/protection.js';
+import { parrotData, trainParrot } from '../attack/parrot.js';
+import { protectPublicSet } from '../attack/public-set.js';
+import { parseAttackerSuite, type AttackerSpec } from '../attack/suite.js';
+import type { RetrievalMetrics } from '../eval/retrieval.js';
+import type { DistortionMethod } from '../protect/distortions.js';
 import { composeGrid } from '../report/grid.js';
 import type { PrivacyFigures, ReportData, ReportRow, UtilityFigures } from '../report/types.js';
 import { toEvidence } from '../report/evidence.js';
@@ -420,76 +422,191 @@ export async function runSweep(
     });
   }
 
-  // The attack on every version by every attacker (each attacker's gallery embeddings shared
-  // within this process); the step's result holds each attacker's figures and the worst case.
+  // The attack on every version by the attacker suite (src/attack): the attackers know each
+  // protection, so the adaptive ones get protect(A) made with the attacker's own seed (seed + 1;
+  // the release's is secret). Embeddings are cached by content under <out>/cache, so each
+  // original is embedded once per attacker across sets and re-runs.
   const attackers = sweepAttackers(cfg);
+  const unknownSets = (cfg.parrotSets ?? []).filter((id) => !sets.some((s) => s.id === id));
+  if (unknownSets.length > 0)
+    throw new FaceMaeError(
+      `parrotSets names ${unknownSets.join(', ')}, not rows of this sweep (${sets.map((s) => s.id).join(', ')})`,
+      'E_CONFIG',
+    );
+  const adaptive = attackers.some((a) => a.kind !== 'frozen');
   const embedders = new Map<string, Embedder>();
-  const galleries = new Map<string, EmbeddedSet>();
   const getAttacker = async (a: string) => {
     let e = embedders.get(a);
     if (!e) embedders.set(a, (e = await deps.createEmbedder(a)));
     return e;
   };
+  const cache = createEmbeddingCache(path.join(opts.out, 'cache', 'embeddings'));
   let keys: Set<string> | undefined;
   const getKeys = async () =>
     cfg.privacyImagesPerIdentity === null
       ? undefined
       : (keys ??= firstImagesPerIdentity(await listRecords(deployDir), cfg.privacyImagesPerIdentity));
+  let publicRecords: FaceRecord[] | undefined;
+  const getPublic = async () => {
+    publicRecords ??= await listRecords(trainDir);
+    const keep =
+      cfg.publicImagesPerIdentity === null
+        ? undefined
+        : firstImagesPerIdentity(publicRecords, cfg.publicImagesPerIdentity);
+    const records = keep ? publicRecords.filter((r) => keep.has(keyOf(r))) : publicRecords;
+    return { keys: keep, files: records.map((r) => `${r.identity}/${path.basename(r.path)}`) };
+  };
+  const protectionOf = (s: ProtectedSet, d: Record<string, Record<string, unknown>>): Protection =>
+    s.method === 'original'
+      ? { method: 'original', strength: 0 }
+      : s.method === 'facemae' || s.method === 'facemae-noirm'
+        ? {
+            method: 'facemae',
+            strength: s.strength!,
+            model: d[s.method === 'facemae' ? 'mae' : 'mae-noirm']!.run as string,
+          }
+        : {
+            method: s.method as DistortionMethod,
+            strength: s.strength!,
+            ...(s.method === 'mask' ? { patchSize: cfg.patchSize } : {}),
+          };
+  const maeOf = (s: ProtectedSet) =>
+    s.method === 'facemae' ? ['mae'] : s.method === 'facemae-noirm' ? ['mae-noirm'] : [];
   for (const s of sets) {
-    const makers = [...(s.step ? [s.step] : deploySteps), 'mae'];
+    // protect(A) for this protection (the original needs none: A itself)
+    const publicStep = adaptive && s.method !== 'original' ? `public-${s.id}` : undefined;
+    if (publicStep)
+      steps.push({
+        id: publicStep,
+        resumable: true,
+        deps: [...trainSteps, ...maeOf(s)],
+        config: {
+          set: s.id,
+          strength: s.strength,
+          perIdentity: cfg.publicImagesPerIdentity,
+          seed: seed + 1,
+          size: cfg.size,
+          train: cfg.train,
+          split: cfg.split,
+        },
+        run: async ({ outDir, deps: d }) => {
+          const { files } = await getPublic();
+          const images = await protectPublicSet({
+            protection: protectionOf(s, d),
+            data: trainDir,
+            out: path.join(outDir, 'images'),
+            files,
+            seed: seed + 1,
+            size: cfg.size,
+            onProgress: prog(publicStep),
+          });
+          return { images };
+        },
+      });
+    // the parrot, fine-tuned on A ∪ protect(A) (a heavy step: it goes to a child with --jobs);
+    // on the original there is nothing to learn, so its parrot is the model as it is
+    const setAttackers = attackers.filter(
+      (a) => a.kind !== 'parrot' || cfg.parrotSets === null || cfg.parrotSets.includes(s.id),
+    );
+    const parrotModels = [...new Set(setAttackers.filter((a) => a.kind === 'parrot').map((a) => a.model))];
+    const parrotSteps = publicStep
+      ? parrotModels.map((model, i) => {
+          const id = `parrot-${s.id}${parrotModels.length > 1 ? `-${i + 1}` : ''}`;
+          steps.push({
+            id,
+            resumable: true,
+            deps: [publicStep, ...trainSteps],
+            config: { model, recipe: cfg.parrot, perIdentity: cfg.publicImagesPerIdentity, seed: seed + 1 },
+            run: async ({ outDir, deps: d }) => {
+              const { files } = await getPublic();
+              const data = parrotData({
+                original: trainDir,
+                protected: d[publicStep]!.images as string,
+                files,
+                out: path.join(outDir, 'data'),
+              });
+              const run = await trainParrot({
+                model,
+                data,
+                out: path.join(outDir, 'run'),
+                recipe: cfg.parrot,
+                onProgress: prog(id),
+                onWarning: log,
+              });
+              return { model, run };
+            },
+          });
+          return id;
+        })
+      : [];
+    const makers = [
+      ...(s.step ? [s.step] : deploySteps),
+      ...maeOf(s),
+      ...(publicStep ? [publicStep] : []),
+      ...parrotSteps,
+    ];
     steps.push({
       id: `privacy-${s.id}`,
-      // in this process: the attackers and their gallery embeddings are shared by every set
+      // in this process: the attackers and the embedding cache are shared by every set
       local: true,
-      deps: s.method === 'facemae' ? makers : makers.filter((m) => m !== 'mae'),
+      deps: adaptive ? [...makers, ...trainSteps] : makers,
       // (B's identity in the config: a changed split or selection redoes the attack)
       config: {
-        attackers,
+        attackers: setAttackers.map((a) => a.name),
+        parrot: parrotModels.length > 0 ? cfg.parrot : undefined,
         seed,
         allowSame: cfg.allowSameAttacker,
         deploy: cfg.deploy,
         split: cfg.split,
         perIdentity: cfg.privacyImagesPerIdentity,
+        publicPerIdentity: adaptive ? cfg.publicImagesPerIdentity : undefined,
       },
       run: async ({ deps: d }) => {
         const teacher =
-          (d.mae?.teacher as string | null | undefined) ??
+          (d[maeOf(s)[0] ?? 'mae']?.teacher as string | null | undefined) ??
           (cfg.teacher === 'train' ? undefined : cfg.teacher);
-        // Every attacker is checked before any is run: one teacher among them fails the step.
-        const indep = attackers.map((a) =>
-          s.method === 'facemae'
-            ? checkAttackerIndependence(a, teacher ?? undefined, {
-                allowSame: cfg.allowSameAttacker,
-                onWarning: log,
-              }).same
-            : false,
+        // Every model is checked before any is run: one teacher among them fails the step.
+        const models = [...new Set(setAttackers.map((a) => a.model))];
+        const isTeacher = new Map(
+          models.map((m) => [
+            m,
+            s.method === 'facemae'
+              ? checkAttackerIndependence(m, teacher ?? undefined, {
+                  allowSame: cfg.allowSameAttacker,
+                  onWarning: log,
+                }).same
+              : false,
+          ]),
         );
-        const byAttacker: Record<string, PrivacyAuditResult & { attackerIsTeacher: boolean }> = {};
-        const subset = await getKeys();
-        for (const [i, a] of attackers.entries()) {
-          const emb = await getAttacker(a);
-          let gallery = galleries.get(a);
-          if (!gallery) {
-            gallery = await embedFolder(deployDir, emb, {
-              batchSize: cfg.batchSize,
-              onProgress: prog(`gallery-${emb.name}`),
-              keys: subset,
-            });
-            galleries.set(a, gallery);
-          }
-          const m = await privacyAudit({
-            keys: subset,
-            original: deployDir,
-            protected: setDir(stepsDir, s, deployDir),
-            embedder: emb,
-            gallery,
-            seed,
-            batchSize: cfg.batchSize,
-            onProgress: prog(`privacy-${s.id}`),
-          });
-          byAttacker[a] = { ...m, attackerIsTeacher: indep[i] ?? false };
-        }
-        return { attackers: byAttacker, worst: worstCase(byAttacker) } as unknown as SweepStepResult;
+        const pub = adaptive ? await getPublic() : undefined;
+        const r = await attack({
+          original: deployDir,
+          protected: setDir(stepsDir, s, deployDir),
+          protection: protectionOf(s, d),
+          attackers: setAttackers,
+          parrots: Object.fromEntries(
+            parrotModels.map((m, i) => [m, publicStep ? (d[parrotSteps[i]!]!.run as string) : m]),
+          ),
+          embedder: getAttacker,
+          fingerprint: attackerFingerprint,
+          public: pub
+            ? {
+                original: trainDir,
+                protected: publicStep ? (d[publicStep]!.images as string) : trainDir,
+                keys: pub.keys,
+              }
+            : undefined,
+          keys: await getKeys(),
+          cache,
+          seed,
+          batchSize: cfg.batchSize,
+          onProgress: prog(`privacy-${s.id}`),
+          onLog: (m) => log(`  privacy-${s.id}: ${m}`),
+        });
+        const byAttacker: SweepPrivacyResult['attackers'] = {};
+        for (const [name, m] of Object.entries(r.attackers))
+          byAttacker[name] = { ...m, attackerIsTeacher: isTeacher.get(m.model) ?? false };
+        return { attackers: byAttacker, worst: r.worst } as unknown as SweepStepResult;
       },
     });
   }
@@ -641,8 +758,9 @@ function protocolOf(cfg: SweepConfig): Record<string, unknown> {
     deploy: cfg.deploy || null,
     verify: cfg.verify,
     teacher: cfg.teacher,
-    attackers: sweepAttackers(cfg),
+    attackers: sweepAttackers(cfg).map((a) => a.name),
     privacyImagesPerIdentity: cfg.privacyImagesPerIdentity,
+    publicImagesPerIdentity: cfg.publicImagesPerIdentity,
     mae: cfg.mae,
     ablation: cfg.ablation,
     maskRatios: cfg.maskRatios,
@@ -653,17 +771,17 @@ function protocolOf(cfg: SweepConfig): Record<string, unknown> {
 }
 
 /** The attackers a sweep config names: the legacy single `attacker` when set, else `attackers`. */
-export function sweepAttackers(cfg: Pick<SweepConfig, 'attacker' | 'attackers'>): string[] {
-  return parseAttackers(cfg.attacker ?? cfg.attackers, 'sweep config "attackers"');
+export function sweepAttackers(cfg: Pick<SweepConfig, 'attacker' | 'attackers'>): AttackerSpec[] {
+  return parseAttackerSuite(cfg.attacker ?? cfg.attackers, 'sweep config "attackers"');
 }
 
 /** A privacy step's result: each attacker's attack and the worst case over them. */
 interface SweepPrivacyResult {
-  attackers: Record<string, PrivacyAuditResult & { attackerIsTeacher?: boolean }>;
+  attackers: Record<string, AttackerResult & { attackerIsTeacher?: boolean }>;
   worst: WorstCase;
 }
 
-const privacyFigures = (m: PrivacyAuditResult): PrivacyFigures => ({
+const privacyFigures = (m: RetrievalMetrics): PrivacyFigures => ({
   instanceTop1: m.instanceTop1,
   identityTop1: m.identityTopK.top1 ?? NaN,
   identityTop5: m.identityTopK.top5 ?? NaN,
@@ -735,7 +853,9 @@ function collectReport(
   return {
     title: `FaceMAE privacy–utility sweep: ${cfg.name}`,
     createdAt: new Date().toISOString(),
-    attacker: sweepAttackers(cfg).join(', '),
+    attacker: sweepAttackers(cfg)
+      .map((a) => a.name)
+      .join(', '),
     // A pretrained FaceMAE names its own teacher; none means it was trained with the MSE alone.
     teacher: mae?.pretrained
       ? String(mae.teacher ?? 'none (pretrained without IRM)')

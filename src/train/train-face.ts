@@ -14,6 +14,8 @@ import { readVerificationSet } from '../data/verification-set.js';
 import { checkMargin } from '../losses/margin.js';
 import { faceNetEmbedder } from '../loaders/embedders.js';
 import { verifyModel } from '../loaders/verify-model.js';
+import { readBackboneInit } from '../loaders/run-face-net.js';
+import { assignWeights } from '../data/checkpoint.js';
 import type { VerificationSetLike } from '../eval/verification.js';
 import { createFrTraining, type FrStepConfig, type FrStepFields } from './fr-step.js';
 import {
@@ -35,6 +37,12 @@ export interface TrainFrConfig extends TrainerConfig, FrStepConfig {
   verifyEvery: number;
   /** Pairs kept per set during training (evenly spaced; 0 = all). The final score uses all pairs. */
   verifyPairs: number;
+  /**
+   * Start the backbone from these weights instead of random ones (a fine-tuning): 'mobileface'
+   * (the bundled attacker, with backbone 'mobileface') or a train-fr run folder of the same
+   * backbone. The classifier head always starts fresh. null: random initialisation.
+   */
+  init: string | null;
 }
 
 export const DEFAULT_TRAIN_FR: TrainFrConfig = {
@@ -62,6 +70,7 @@ export const DEFAULT_TRAIN_FR: TrainFrConfig = {
   verify: [],
   verifyEvery: 0,
   verifyPairs: 0,
+  init: null,
   backend: 'wasm',
 };
 
@@ -110,8 +119,8 @@ export async function trainFaceRecognizer(
             'E_EMPTY',
           );
       },
-      build: (cfg, { set, root }) =>
-        buildRecognizer(cfg, set.identities, root, hooks, (log) => verification.push(log)),
+      build: (cfg, { set, root, resuming }) =>
+        buildRecognizer(cfg, set.identities, root, hooks, (log) => verification.push(log), resuming),
     },
     hooks,
   );
@@ -127,6 +136,7 @@ async function buildRecognizer(
   root: Rng,
   hooks: TrainFrHooks,
   record: (log: FrVerifyLog) => void,
+  resuming: boolean,
 ): Promise<TrainerModel<Omit<FrStepLog, keyof BaseStepLog>>> {
   const numClasses = identities.length;
   // Verification sets are read once (decoded images stay in memory: LFW is ~290 MB as RGB).
@@ -136,6 +146,18 @@ async function buildRecognizer(
 
   const core = createFrTraining(cfg, numClasses, root);
   const { backbone } = core;
+  // a resumed run restores its own weights after this; only a fresh one starts from `init`
+  if (cfg.init && !resuming) {
+    const init = await readBackboneInit(cfg.init);
+    try {
+      assignWeights({ ...backbone.params, ...backbone.buffers }, init, `init ${cfg.init}`);
+    } catch (e) {
+      core.dispose();
+      throw e;
+    } finally {
+      for (const t of Object.values(init)) t.dispose();
+    }
+  }
   const verifyFile = path.join(cfg.out, VERIFY_LOG);
   const runVerify = async (step: number, full: boolean): Promise<void> => {
     const emb = faceNetEmbedder(backbone, cfg.backbone, { ownsNet: false });

@@ -42,7 +42,7 @@ describe('facemae distort / privacy / sweep', () => {
   });
 
   it('privacy refuses the IRM teacher as attacker, alone or among several, with a one-line message', () => {
-    for (const attackers of [[], ['--attacker', 'mobileface,faceplugin']]) {
+    for (const attackers of [['--attacker', 'faceplugin'], ['--attacker', 'mobileface,faceplugin']]) {
       const r = cli(
         'privacy',
         '--original',

@@ -1,4 +1,5 @@
 /** Stand-ins for the other areas' training/eval functions, so the sweep's wiring can be tested in seconds. */
+import { DEFAULT_PARROT } from '../../src/attack/parrot.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRng } from '../../src/core/rng.js';
@@ -90,6 +91,9 @@ export function tinySweepConfig(root: string, deploy: string): SweepConfig {
     teacherTrain: {},
     privacyImagesPerIdentity: null,
     attackers: ['faceplugin'],
+    publicImagesPerIdentity: 4,
+    parrotSets: null,
+    parrot: DEFAULT_PARROT,
     allowSameAttacker: false,
     mae: { pretrained: null, train: {} },
     maskRatios: [0.5, 0.75],

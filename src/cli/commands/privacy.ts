@@ -1,112 +1,159 @@
 import type { Command } from 'commander';
-import {
-  checkAttackerIndependence,
-  findIrmTeacherRef,
-  parseAttackers,
-  privacyAudit,
-  worstCase,
-  type PrivacyAuditResult,
-} from '../../protect/privacy-audit.js';
-import { createEmbedder } from '../../loaders/embedders.js';
-import { contextOf, parseInteger } from '../context.js';
+import { auditRelease } from '../../attack/audit.js';
+import { parseProtection, protectionName, readProtection } from '../../attack/protection.js';
+import { parseAttackerSuite } from '../../attack/suite.js';
+import { findIrmTeacherRef } from '../../protect/privacy-audit.js';
+import { collect, contextOf, parseInteger } from '../context.js';
 import { printJson } from '../logger.js';
 import { createProgress, type ProgressBar } from '../progress.js';
+
+interface PrivacyFlags {
+  original: string;
+  protected: string;
+  attacker?: string[];
+  public?: string;
+  publicPerIdentity?: number;
+  imagesPerIdentity?: number;
+  protection?: string;
+  maeModel?: string;
+  work?: string;
+  irmTeacher?: string;
+  allowSameAttacker?: boolean;
+  search: 'exact' | 'ann' | 'auto';
+  seed: number;
+}
 
 export function registerPrivacy(program: Command): void {
   program
     .command('privacy')
     .description(
-      'face-retrieval attack: each protected image is a probe against the gallery of all originals',
+      "the privacy audit: attackers that know the protection search each protected image among the originals; the worst case is the release's privacy",
     )
     .requiredOption('--original <dir>', '[string] original identity folders or .rec/.idx (the gallery)')
     .requiredOption(
       '--protected <dir>',
-      '[string] protected images, same <identity>/<name> layout (the probes)',
+      '[string] the release: a distort or reconstruct output (its run folder or images), same <identity>/<name> layout (the probes)',
     )
     .option(
-      '--attacker <models>',
-      '[string] attacker recognizer(s), comma-separated or repeated: faceplugin | faceres | mobilefacenet | FILE.onnx | RUN_DIR (default: faceplugin)',
-      (v: string, prev: string[] = []) => [...prev, v],
+      '--attacker <spec>',
+      '[string] attackers, comma-separated or repeated: MODEL (frozen) | MODEL+reversal | MODEL+adaptation | MODEL+pooling | suite:MODEL (all four) | suite (= suite:mobileface); MODEL: mobileface | faceres | faceplugin | FILE.onnx | RUN_DIR (default: suite)',
+      collect,
+    )
+    .option(
+      '--public <dir>',
+      '[string] public faces of other identities (set A) the adaptive attackers fit on',
+    )
+    .option(
+      '--public-per-identity <n>',
+      '[integer] images per identity of A the attacker protects and fits on (default: 4)',
+      parseInteger('--public-per-identity'),
+    )
+    .option(
+      '--images-per-identity <n>',
+      '[integer] attack only the first N images of each identity (default: all)',
+      parseInteger('--images-per-identity'),
+    )
+    .option(
+      '--protection <spec>',
+      "[string] the release's protection, original | METHOD:STRENGTH (default: read from the release's config.json)",
+    )
+    .option(
+      '--mae-model <run>',
+      "[string] FaceMAE's public model, for a FaceMAE release whose config.json does not name it",
+    )
+    .option(
+      '--work <dir>',
+      '[string] keep protect(A) and the embedding cache here for later audits (default: a temporary folder)',
     )
     .option(
       '--irm-teacher <model>',
       "[string] the IRM teacher FaceMAE used (default: read from the protected set's config)",
     )
-    .option('--allow-same-attacker', 'run even when the attacker is the IRM teacher (prints a loud warning)')
+    .option(
+      '--allow-same-attacker',
+      'run even when an attacker model is the IRM teacher (prints a loud warning)',
+    )
     .option(
       '--search <mode>',
       '[string] exact | ann | auto (default: auto, ANN (HNSW) from 50,000 gallery images)',
       'auto',
     )
-    .option('--seed <n>', '[integer] seed for the chance estimate (default: 0)', parseInteger('--seed'), 0)
-    .action(async (o: Record<string, unknown>, cmd: Command) => {
+    .option(
+      '--seed <n>',
+      "[integer] the attacker's own seed, for protect(A) and the chance estimate (default: 1)",
+      parseInteger('--seed'),
+      1,
+    )
+    .action(async (o: PrivacyFlags, cmd: Command) => {
       const { opts, log } = contextOf(cmd);
-      const attackers = parseAttackers((o.attacker as string[] | undefined) ?? ['faceplugin']);
-      const teacher = (o.irmTeacher as string | undefined) ?? findIrmTeacherRef(o.protected as string);
-      // Every attacker is checked before any embedding starts, so a refusal costs nothing.
-      const indep = attackers.map((a) =>
-        checkAttackerIndependence(a, teacher, {
-          allowSame: Boolean(o.allowSameAttacker),
-          onWarning: log.warn,
-        }),
-      );
-      for (const i of indep) log.info(i.note);
-      const results: Record<string, PrivacyAuditResult & { attackerIsTeacher: boolean }> = {};
-      for (const [ai, attacker] of attackers.entries()) {
-        const embedder = await createEmbedder(attacker);
-        let bar: ProgressBar | undefined;
-        let label = '';
-        try {
-          const m = await privacyAudit({
-            original: o.original as string,
-            protected: o.protected as string,
-            embedder,
-            seed: o.seed as number,
-            search: o.search as 'exact' | 'ann' | 'auto',
-            onWarning: log.warn,
-            onProgress: (d, t, s) => {
-              if (s !== label || !bar) {
-                label = s ?? '';
-                bar = createProgress(`${attacker}: embed ${label}`, t, { quiet: opts.quiet });
-              }
-              if (d < t) bar.update(d);
-              else {
-                bar.finish();
-                bar = undefined;
-              }
-            },
-          });
-          results[attacker] = { ...m, attackerIsTeacher: indep[ai]!.same };
-        } finally {
-          await embedder.dispose();
-        }
-      }
-      const worst = worstCase(results);
+      const attackers = parseAttackerSuite(o.attacker ?? ['suite']);
+      const read = readProtection(o.protected);
+      const protection = o.protection
+        ? parseProtection(o.protection, '--protection', o.maeModel ?? read?.model)
+        : read && o.maeModel && read.method === 'facemae'
+          ? { ...read, model: o.maeModel }
+          : read;
+      const teacher = o.irmTeacher ?? findIrmTeacherRef(o.protected);
+      let bar: ProgressBar | undefined;
+      let label = '';
+      const r = await auditRelease({
+        original: o.original,
+        protected: o.protected,
+        protection,
+        attackers,
+        public: o.public,
+        publicPerIdentity: o.publicPerIdentity,
+        imagesPerIdentity: o.imagesPerIdentity,
+        work: o.work,
+        irmTeacher: teacher,
+        allowSame: Boolean(o.allowSameAttacker),
+        seed: o.seed,
+        search: o.search,
+        onWarning: log.warn,
+        onLog: log.info,
+        onProgress: (d, t, s) => {
+          if (s !== label || !bar) {
+            bar?.finish();
+            label = s ?? '';
+            bar = createProgress(label, t, { quiet: opts.quiet });
+          }
+          if (d < t) bar.update(d);
+          else {
+            bar.finish();
+            bar = undefined;
+          }
+        },
+      });
       if (opts.json) {
         printJson({
-          attackers: results,
-          worst,
+          protection: r.protection,
+          attackers: r.attackers,
+          worst: r.worst,
+          attackerIsTeacher: r.attackerIsTeacher,
           irmTeacher: (typeof teacher === 'string' ? teacher : teacher?.spec) ?? null,
         });
         return;
       }
       const pct = (x: number | undefined) => `${((x ?? NaN) * 100).toFixed(1)}%`;
-      for (const m of Object.values(results)) {
-        log.result(
-          `attacker ${m.attacker}, ${m.numProbes} probes vs ${m.numGallery} originals of ${m.numIdentities} identities (${m.search} search)`,
-        );
-        log.result(`  instance top-1   ${pct(m.instanceTop1)}   (chance ${pct(m.chance.instanceTop1)})`);
-        for (const k of Object.keys(m.identityTopK)) {
-          log.result(
-            `  identity ${k.replace('top', 'top-').padEnd(8)}${pct(m.identityTopK[k])}   (chance ${pct(m.chance.identityTopK[k])})`,
-          );
-        }
-        log.result(
-          `  mean cosine to source ${m.meanCosineToSource.toFixed(3)}; mean source rank ${m.meanSourceRank.toFixed(1)}`,
-        );
-      }
       log.result(
-        `worst case over ${attackers.length} attacker(s): identity top-1 ${pct(worst.identityTop1)} (${worst.attacker})`,
+        r.protection
+          ? `release protected with ${protectionName(r.protection)}`
+          : 'protection not known (frozen attackers only)',
+      );
+      for (const m of Object.values(r.attackers)) {
+        const unit = m.unit === 'label' ? 'labels (pooled)' : 'probes';
+        log.result(
+          `attacker ${m.attacker}: ${m.numProbes} ${unit} vs ${m.numGallery} originals of ${m.numIdentities} identities${m.fitted ? ` (chosen on A: ${m.fitted.reversal}${m.fitted.alpha !== undefined ? `, ridge ${m.fitted.alpha.toPrecision(3)}` : ''})` : ''}`,
+        );
+        log.result(
+          `  identity top-1 ${pct(m.identityTopK.top1)}   (chance ${pct(m.chance.identityTopK.top1)})`,
+        );
+        if (m.unit === 'probe')
+          log.result(`  instance top-1 ${pct(m.instanceTop1)}   (chance ${pct(m.chance.instanceTop1)})`);
+      }
+      const w = r.worst;
+      log.result(
+        `worst case over ${Object.keys(r.attackers).length} attacker(s): identity top-1 ${pct(w.identityTop1)} [95% ${pct(w.ci95[0])}, ${pct(w.ci95[1])}] (${w.attacker})`,
       );
     });
 }

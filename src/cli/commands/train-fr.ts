@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { DeepPartial } from '../../config/resolve.js';
 import { FaceMaeError } from '../../core/errors.js';
 import { MARGIN_PRESETS, type MarginPreset } from '../../losses/margin.js';
+import { BACKBONE_NAMES } from '../../models/backbones/index.js';
 import { DEFAULT_TRAIN_FR, trainFaceRecognizer, type TrainFrConfig } from '../../train/train-face.js';
 import type { OptimizerKind } from '../../train/optimizer.js';
 import {
@@ -29,6 +30,7 @@ interface TrainFrFlags {
   verify?: string[];
   verifyEvery?: number;
   seed?: number;
+  init?: string;
   config?: string;
   set?: string[];
   resume?: boolean;
@@ -47,9 +49,10 @@ export function registerTrainFr(program: Command): void {
       '[string] aligned 112×112 faces: identity folders <dir>/<identity>/<image> or a train.rec/.idx',
     )
     .option('--out <dir>', '[string] run folder (checkpoint, log.jsonl, verification.jsonl, config.json)')
+    .option('--backbone <name>', `[string] ${BACKBONE_NAMES.join('|')} ${byDefault(D.backbone)}`)
     .option(
-      '--backbone <name>',
-      `[string] r18|r34|r50|r100|r18-half|r-tiny|mbf|mbf-small ${byDefault(D.backbone)}`,
+      '--init <model>',
+      "[string] fine-tune from these backbone weights: 'mobileface' (with --backbone mobileface) or a train-fr run folder (default: random)",
     )
     .option(
       '--loss <preset>',
@@ -100,6 +103,7 @@ export function registerTrainFr(program: Command): void {
         verify: o.verify,
         verifyEvery: o.verifyEvery,
         seed: o.seed,
+        init: o.init,
       };
       const cfg = resolveCommandConfig<TrainFrConfig>(DEFAULT_TRAIN_FR, o, flags);
       if (!cfg.out) throw new FaceMaeError('--out <dir> is required');

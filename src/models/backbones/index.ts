@@ -7,6 +7,7 @@ import type { Rng } from '../../core/rng.js';
 import { FaceMaeError } from '../../core/errors.js';
 import type { FaceNet } from '../../types.js';
 import { buildIResNet, type BuiltBackbone, type IResNetConfig } from './iresnet.js';
+import { buildMobileFace } from './mobileface.js';
 import { buildMobileFaceNet, type MobileFaceNetConfig } from './mobilefacenet.js';
 
 export const BACKBONE_NAMES = [
@@ -18,6 +19,7 @@ export const BACKBONE_NAMES = [
   'r-tiny',
   'mbf',
   'mbf-small',
+  'mobileface',
 ] as const;
 export type BackboneName = (typeof BACKBONE_NAMES)[number];
 
@@ -41,7 +43,9 @@ export function isBackboneName(v: string): v is BackboneName {
 /** A registry entry's architecture, without the embedding size and input side (given at build). */
 export type BackboneArch =
   | ({ kind: 'iresnet' } & Required<Pick<IResNetConfig, 'layers' | 'widths' | 'stemStride'>>)
-  | ({ kind: 'mobilefacenet' } & Pick<MobileFaceNetConfig, 'blocks' | 'scale'>);
+  | ({ kind: 'mobilefacenet' } & Pick<MobileFaceNetConfig, 'blocks' | 'scale'>)
+  /** the bundled mobileface attacker's network (fixed 112 px, 256-d: its pretrained weights) */
+  | { kind: 'mobileface' };
 
 const W: [number, number, number, number] = [64, 128, 256, 512];
 const ir = (layers: [number, number, number, number], widths = W, stemStride = 1): BackboneArch => ({
@@ -62,6 +66,7 @@ export const BACKBONE_ARCHS: Record<BackboneName, BackboneArch> = {
   'r-tiny': ir([1, 1, 1, 1], [16, 32, 64, 128], 2),
   mbf: { kind: 'mobilefacenet', blocks: [1, 4, 6, 2], scale: 2 },
   'mbf-small': { kind: 'mobilefacenet', blocks: [1, 1, 1, 1], scale: 0.5 },
+  mobileface: { kind: 'mobileface' },
 };
 
 function build(name: BackboneName, rng: Rng, embeddingDim: number, inputSize: number): BuiltBackbone {
@@ -74,6 +79,8 @@ function build(name: BackboneName, rng: Rng, embeddingDim: number, inputSize: nu
       );
     case 'mobilefacenet':
       return buildMobileFaceNet({ blocks: a.blocks, scale: a.scale, embeddingDim, inputSize }, rng);
+    case 'mobileface':
+      return buildMobileFace({ embeddingDim, inputSize }, rng);
     default: {
       const never: never = a;
       throw new FaceMaeError(`unknown backbone kind ${JSON.stringify(never)}`, 'E_CONFIG');
