@@ -9,7 +9,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { FaceMaeError } from '../core/errors.js';
 import { atomicWriteFile, writeJsonAtomic } from '../core/fs.js';
-import { checkOutSeparate, guardOutDir } from '../core/out-guard.js';
+import { checkOutSeparate, guardOutDir, withOutLock } from '../core/out-guard.js';
 import { saveResolvedConfig } from '../config/resolve.js';
 import type { OnProgress } from '../types.js';
 import { alignPhoto } from './align-face.js';
@@ -235,7 +235,7 @@ export async function alignFolder(
     resume: opts.resume,
     overwrite: opts.overwrite,
   });
-  try {
+  return withOutLock(lock, async () => {
     saveResolvedConfig(cfg.out, 'align', cfg);
     const detector = await createFaceDetector(
       cfg.detector,
@@ -249,7 +249,5 @@ export async function alignFolder(
     } finally {
       await detector.dispose();
     }
-  } finally {
-    lock.release();
-  }
+  });
 }

@@ -107,10 +107,13 @@ function readHolder(file: string): LockHolder | undefined {
   return undefined;
 }
 
-/** A run's hold on its output folder; release() removes the lock file if it is still this run's. */
+/**
+ * A run's hold on its output folder. release() removes the lock file if it is still this run's;
+ * with `failed`, a folder this run created and left empty is removed too.
+ */
 export interface OutLock {
   file: string | undefined;
-  release(): void;
+  release(opts?: { failed?: boolean }): void;
 }
 
 /**
@@ -192,7 +195,20 @@ export function guardOutDir(out: string, opts: GuardOutOptions): OutLock {
   const existed = fs.existsSync(out);
   // The lock comes first, so a second run is told who holds the folder, not that it is not empty.
   fs.mkdirSync(out, { recursive: true });
-  const lock = lockOutDir(out, { command: opts.command, onWarning: opts.onWarning });
+  const held = lockOutDir(out, { command: opts.command, onWarning: opts.onWarning });
+  const lock: OutLock = {
+    file: held.file,
+    release(r) {
+      held.release();
+      if (r?.failed && !existed) {
+        try {
+          fs.rmdirSync(out); // only when empty: a failed run leaves no empty folder behind
+        } catch {
+          // it holds something (a saved config, finished images): keep it
+        }
+      }
+    },
+  };
   try {
     prepareOutDir(out, { resume: opts.resume, overwrite: opts.overwrite });
     const link = existed ? findSymlinkUnder(out) : undefined;
@@ -203,9 +219,21 @@ export function guardOutDir(out: string, opts: GuardOutOptions): OutLock {
       );
     }
   } catch (e) {
-    lock.release();
-    if (!existed) fs.rmdirSync(out); // created above, empty again once the lock is gone
+    lock.release({ failed: true });
     throw e;
   }
   return lock;
+}
+
+/** Runs `fn` holding `lock` and releases it after; a failure also removes a folder left empty. */
+export async function withOutLock<T>(lock: OutLock, fn: () => Promise<T>): Promise<T> {
+  let r: T;
+  try {
+    r = await fn();
+  } catch (e) {
+    lock.release({ failed: true });
+    throw e;
+  }
+  lock.release();
+  return r;
 }

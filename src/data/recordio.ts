@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { FaceMaeError } from '../core/errors.js';
 import { checkSafeName, removeStaleTemps, resolveInside } from '../core/fs.js';
-import { guardOutDir } from '../core/out-guard.js';
+import { guardOutDir, withOutLock } from '../core/out-guard.js';
 import type { OnProgress, FaceRecord, RgbImage } from '../types.js';
 import {
   decodeImage,
@@ -598,33 +598,31 @@ export async function recordIoToFolder(
     command: 'pack --unpack',
     overwrite: opts.overwrite,
   });
-  const src = await openRecordIO(spec).catch((e: unknown) => {
-    lock.release();
-    throw e;
-  });
-  try {
-    const width = String(Math.max(0, src.identities.length - 1)).length;
-    const dirName = (label: number) => {
-      const name = src.identities[label] ?? String(label);
-      return name === String(label) ? String(label).padStart(width, '0') : name;
-    };
-    for (let i = 0; i < src.length; i++) {
-      const r = src.record(i);
-      const bytes = await src.readEncoded(i);
-      const file = resolveInside(
-        outDir,
-        path.join(dirName(r.label), `${src.keys[i]}.${sniffImageExt(bytes)}`),
-        `${src.name}#${src.keys[i]}`,
-      );
-      await fs.promises.mkdir(path.dirname(file), { recursive: true });
-      const tmp = `${file}.tmp-${process.pid}`;
-      await fs.promises.writeFile(tmp, bytes);
-      await fs.promises.rename(tmp, file);
-      opts.onProgress?.(i + 1, src.length);
+  return withOutLock(lock, async () => {
+    const src = await openRecordIO(spec);
+    try {
+      const width = String(Math.max(0, src.identities.length - 1)).length;
+      const dirName = (label: number) => {
+        const name = src.identities[label] ?? String(label);
+        return name === String(label) ? String(label).padStart(width, '0') : name;
+      };
+      for (let i = 0; i < src.length; i++) {
+        const r = src.record(i);
+        const bytes = await src.readEncoded(i);
+        const file = resolveInside(
+          outDir,
+          path.join(dirName(r.label), `${src.keys[i]}.${sniffImageExt(bytes)}`),
+          `${src.name}#${src.keys[i]}`,
+        );
+        await fs.promises.mkdir(path.dirname(file), { recursive: true });
+        const tmp = `${file}.tmp-${process.pid}`;
+        await fs.promises.writeFile(tmp, bytes);
+        await fs.promises.rename(tmp, file);
+        opts.onProgress?.(i + 1, src.length);
+      }
+      return { images: src.length, identities: src.identities.length, out: outDir };
+    } finally {
+      await src.close();
     }
-    return { images: src.length, identities: src.identities.length, out: outDir };
-  } finally {
-    await src.close();
-    lock.release();
-  }
+  });
 }

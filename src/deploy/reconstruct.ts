@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { FaceMaeError } from '../core/errors.js';
 import { resolveInside } from '../core/fs.js';
-import { guardOutDir, type GuardedInput } from '../core/out-guard.js';
+import { guardOutDir, withOutLock, type GuardedInput } from '../core/out-guard.js';
 import { saveResolvedConfig } from '../config/resolve.js';
 import { openFaceSelection, recordFileName, subsetSource, type SourceSelection } from '../data/source.js';
 import { createLoader, tensorToImages } from '../data/loader.js';
@@ -109,6 +109,14 @@ function readManifest(file: string): Map<string, ManifestLine> {
   return done;
 }
 
+function noPatchRemoved(maskRatio: number, numPatches?: number): FaceMaeError {
+  return new FaceMaeError(
+    `mask ratio ${maskRatio} removes none of the ${numPatches ?? ''}${numPatches ? ' ' : ''}patches, so every "reconstruction" would be the original image; use a ratio such as 0.75, or pass --allow-no-protection (allowNoProtection) to write it anyway`,
+    'E_NO_PROTECTION',
+    { key: 'maskRatio' },
+  );
+}
+
 function checkIntOption(key: string, v: unknown, lo: number, hi: number): void {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi)
     throw new FaceMaeError(
@@ -132,6 +140,8 @@ export async function reconstructDataset(opts: ReconstructOptions): Promise<Reco
   checkIntOption('seed', seed, 0, 2 ** 32 - 1);
   checkIntOption('batchSize', batchSize, 1, 4096);
   if (opts.quality !== undefined) checkIntOption('quality', opts.quality, 1, 100);
+  // known before the model is loaded: refused before --out is touched
+  if (opts.maskRatio === 0 && !opts.allowNoProtection) throw noPatchRemoved(0);
   const inputs: GuardedInput[] = [{ key: 'data', path: opts.data }];
   if (typeof opts.model === 'string') inputs.push({ key: 'model', path: opts.model, outMayBeInside: true });
   const lock = guardOutDir(opts.out, {
@@ -142,11 +152,7 @@ export async function reconstructDataset(opts: ReconstructOptions): Promise<Reco
     lock: opts.lock,
     onWarning: opts.onWarning,
   });
-  try {
-    return await reconstructLocked(opts, seed, format, batchSize);
-  } finally {
-    lock.release();
-  }
+  return withOutLock(lock, () => reconstructLocked(opts, seed, format, batchSize));
 }
 
 async function reconstructLocked(
@@ -160,11 +166,7 @@ async function reconstructLocked(
   const maskRatio = opts.maskRatio ?? loaded.maskRatio;
   // validates the ratio; a ratio that removes no patch gives back the originals
   if (lenKeepFor(mae.numPatches, maskRatio) >= mae.numPatches && !opts.allowNoProtection)
-    throw new FaceMaeError(
-      `mask ratio ${maskRatio} removes none of the ${mae.numPatches} patches, so every "reconstruction" would be the original image; use a ratio such as 0.75, or pass --allow-no-protection (allowNoProtection) to write it anyway`,
-      'E_NO_PROTECTION',
-      { key: 'maskRatio' },
-    );
+    throw noPatchRemoved(maskRatio, mae.numPatches);
   const manifestFile = path.join(opts.out, opts.manifestName ?? 'manifest.jsonl');
   const failed = opts.onImageError === 'skip' ? new Map<string, string>() : undefined;
   if (opts.onImageError !== undefined && opts.onImageError !== 'skip' && opts.onImageError !== 'throw')

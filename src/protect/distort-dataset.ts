@@ -10,7 +10,7 @@ import path from 'node:path';
 import { saveResolvedConfig } from '../config/resolve.js';
 import { FaceMaeError } from '../core/errors.js';
 import { readJson } from '../core/fs.js';
-import { guardOutDir } from '../core/out-guard.js';
+import { guardOutDir, withOutLock } from '../core/out-guard.js';
 import { createRng } from '../core/rng.js';
 import { MAX_IMAGE_SIDE, onceWarning, writeImage, type OnWarning } from '../data/image-folder.js';
 import { fileRecords, folderSource, openFaceSource, recordFileName, sourceRecords } from '../data/source.js';
@@ -138,7 +138,7 @@ export async function distortDataset(
     lock: opts.lock,
     onWarning: opts.onWarning,
   });
-  try {
+  return withOutLock(lock, async () => {
     const configFile = path.join(cfg.out, 'config.json');
     if (opts.resume && !opts.overwrite && fs.existsSync(configFile)) {
       const prev = readJson<{ config?: Partial<DistortDatasetConfig> }>(configFile).config ?? {};
@@ -160,9 +160,7 @@ export async function distortDataset(
     } finally {
       await source.close();
     }
-  } finally {
-    lock.release();
-  }
+  });
 }
 
 async function distortSource(

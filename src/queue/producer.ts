@@ -190,7 +190,18 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunResult
     throw new FaceMaeError(`the distort task's out ${opts.task.config.out} is not ${out}`, 'E_CONFIG');
   await probeRedis(opts.url);
   const redis = openRedis(opts.url);
-  redis.on('error', () => {}); // reconnects by itself; a producer waits through a Redis restart
+  // reconnects by itself and waits through a Redis restart: one line when it goes, one when back
+  let down = false;
+  redis.on('error', (e: Error) => {
+    if (down) return;
+    down = true;
+    opts.onWarning?.(`lost Redis at ${redactUrl(opts.url)} (${e.message}); waiting for it to come back`);
+  });
+  redis.on('ready', () => {
+    if (!down) return;
+    down = false;
+    opts.onWarning?.(`Redis at ${redactUrl(opts.url)} is back`);
+  });
   let release: (() => Promise<void>) | undefined;
   let outLock: OutLock | undefined;
   let queue: Queue | undefined;

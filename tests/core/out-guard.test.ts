@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { alignFolder, DEFAULT_ALIGN_CONFIG } from '../../src/align/align-folder.js';
 import { buildProgram } from '../../src/cli/index.js';
 import { OUT_LOCK_NAME } from '../../src/core/fs.js';
-import { guardOutDir, lockOutDir, realPathOf } from '../../src/core/out-guard.js';
+import { guardOutDir, lockOutDir, realPathOf, withOutLock } from '../../src/core/out-guard.js';
 import { reconstructDataset } from '../../src/deploy/reconstruct.js';
 import { initEngine } from '../../src/engine/backend.js';
 import { distortDataset } from '../../src/protect/distort-dataset.js';
@@ -169,6 +169,34 @@ describe('the lock', () => {
       `is in use by facemae align (pid ${pid} on elsewhere, since then)`,
     );
     expect(JSON.parse(fs.readFileSync(file, 'utf8')).host).toBe('elsewhere');
+  });
+
+  it('a failed run releases the lock and removes a folder it made and left empty', async () => {
+    const dir = tmp();
+    const fresh = path.join(dir, 'fresh');
+    await expect(
+      withOutLock(guardOutDir(fresh, { inputs: [], command: 'distort' }), () =>
+        Promise.reject(new Error('boom')),
+      ),
+    ).rejects.toThrow('boom');
+    expect(fs.existsSync(fresh)).toBe(false);
+    // a folder that the run wrote into stays (without the lock)
+    const kept = path.join(dir, 'kept');
+    await expect(
+      withOutLock(guardOutDir(kept, { inputs: [], command: 'distort' }), async () => {
+        fs.writeFileSync(path.join(kept, 'config.json'), '{}');
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(fs.readdirSync(kept)).toEqual(['config.json']);
+    const data = makeData(dir);
+    await expect(
+      distortDataset(
+        { method: 'mask', strength: 0.75, data, out: kept, seed: 0, patchSize: 5 },
+        { overwrite: true },
+      ),
+    ).rejects.toThrow(/patch size 5/);
+    expect(fs.existsSync(path.join(kept, OUT_LOCK_NAME))).toBe(false);
   });
 
   it("release leaves a lock that is no longer this run's", () => {

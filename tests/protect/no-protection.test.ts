@@ -105,13 +105,13 @@ describe('distort', () => {
 });
 
 describe('reconstruct', () => {
-  it('refuses a mask ratio that removes no patch', async () => {
+  it('refuses a mask ratio that removes no patch, before --out is made', async () => {
     await initEngine();
     const data = oneIdentity();
     const out = path.join(tmp(), 'out');
     await expect(
       reconstructDataset({ model: path.join(root, 'assets/models/facemae-tiny'), data, out, maskRatio: 0 }),
-    ).rejects.toThrow(/mask ratio 0 removes none of the \d+ patches.*--allow-no-protection/);
-    expect(fs.readdirSync(out).filter((f) => f !== 'config.json')).toEqual([]);
+    ).rejects.toThrow(/mask ratio 0 removes none of the patches.*--allow-no-protection/);
+    expect(fs.existsSync(out)).toBe(false);
   }, 60_000);
 });
