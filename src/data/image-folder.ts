@@ -167,14 +167,15 @@ export async function decodeImage(
   source: string,
   opts: ReadImageOptions = {},
 ): Promise<RgbImage> {
-  await checkImageHeader(bytes, source);
   let raw: { data: Buffer; info: OutputInfo };
   try {
-    // the cap again inside libvips, in case a format's header and decoder disagree on the size
+    // libvips checks the cap against the header before it allocates any pixel; the separate
+    // header read (checkImageHeader) is paid only to name the size of a refused image
     raw = await sharp(bytes, { failOn: 'truncated', limitInputPixels: MAX_IMAGE_PIXELS })
       .raw()
       .toBuffer({ resolveWithObject: true });
   } catch (e) {
+    if (/pixel limit/i.test(firstLine(e))) await checkImageHeader(bytes, source);
     throw new FaceMaeError(
       `cannot decode image ${source}: ${firstLine(e)}; the file is corrupt or not a JPEG/PNG image: replace or remove it`,
       'E_IMAGE_CORRUPT',
