@@ -50,11 +50,17 @@ describe('prototype keys', () => {
     expect(polluted().polluted).toBeUndefined();
   });
 
-  it('train-mae --set __proto__.x=1 stops before the run', async () => {
+  it('train-mae and demo --set with a prototype key stop before the run', async () => {
     await expect(
       cli('train-mae', '--data', tmp(), '--out', path.join(tmp(), 'run'), '--set', '__proto__.isWasm=1'),
     ).rejects.toThrow(/"__proto__" is not allowed/);
     expect(polluted().isWasm).toBeUndefined();
+    const out = path.join(tmp(), 'demo');
+    await expect(cli('demo', '--out', out, '--set', 'constructor.prototype.x=1')).rejects.toThrow(
+      /"constructor" is not allowed/,
+    );
+    expect(polluted().x).toBeUndefined();
+    expect(fs.existsSync(out)).toBe(false);
   });
 });
 
