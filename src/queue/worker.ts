@@ -193,7 +193,9 @@ export async function startShardWorker(opts: ShardWorkerOptions): Promise<ShardW
     async (job: Job<ShardJobData, ShardDone>) => {
       const raw: unknown = job.data;
       const d = raw as Partial<ShardJobData>;
-      const name = `job ${String(job.id)} (shard ${String(d?.shard?.index)} of ${String(d?.out)})`;
+      // the job is not checked yet: its values are quoted and cut, so they cannot forge log lines
+      const shown = (v: unknown) => (JSON.stringify(v) ?? String(v)).slice(0, 200);
+      const name = `job ${shown(job.id)} (shard ${shown(d?.shard?.index)} of ${shown(d?.out)})`;
       say(`${name}: started`);
       let last = 0;
       const r = await handleShardJob(raw, {

@@ -182,6 +182,13 @@ const hostile = (): Array<[string, unknown, RegExp]> => [
     }),
     /maskRatio 0 removes no patch/,
   ],
+  [
+    'model outside the model roots',
+    job((j) => {
+      j.task = { kind: 'reconstruct', model: '/etc', data, seed: 0, batchSize: 1, quality: 95 };
+    }),
+    /model \/etc is not under this worker's --model-root/,
+  ],
   ['null', null, /job must be an object/],
   ['array', [valid], /job must be an object/],
   ['string', JSON.stringify(valid), /job must be an object/],
