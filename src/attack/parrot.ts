@@ -99,6 +99,10 @@ export async function trainParrot(opts: {
 }): Promise<string> {
   const r = { ...DEFAULT_PARROT, ...opts.recipe };
   const base = parrotBase(opts.model);
+  // a small A (a test, a demo) still makes whole batches
+  let images = 0;
+  for (const id of fs.readdirSync(opts.data, { withFileTypes: true }))
+    if (id.isDirectory()) images += fs.readdirSync(path.join(opts.data, id.name)).length;
   const cfg: TrainFrConfig = {
     ...DEFAULT_TRAIN_FR,
     data: opts.data,
@@ -109,7 +113,7 @@ export async function trainParrot(opts: {
     inputSize: 112,
     epochs: r.epochs,
     steps: null,
-    batchSize: r.batchSize,
+    batchSize: Math.max(2, Math.min(r.batchSize, images)),
     lr: r.lr,
     schedule: 'cosine',
     warmupFraction: 0.1,

@@ -196,6 +196,49 @@ describe('runSweep with fake training steps', () => {
   });
 });
 
+describe('the adaptive attacker suite in a sweep', () => {
+  it('protects A once per row with the attacker seed, fits the suite on it, and fine-tunes the parrot only on the rows named', async () => {
+    const work = tmp();
+    const deploy = smallDeploy(root, path.join(work, 'deploy'));
+    const out = path.join(work, 'run');
+    const cfg = {
+      ...tinySweepConfig(root, deploy),
+      attackers: ['suite:mobileface', 'mobileface+parrot'],
+      publicImagesPerIdentity: 2,
+      parrotSets: ['noise-40'],
+      parrot: { epochs: 1, batchSize: 8, lr: 0.001, seed: 0 },
+      maskRatios: [],
+      baselines: [
+        { method: 'noise' as const, strength: 40 },
+        { method: 'blur' as const, strength: 4 },
+      ],
+      utility: false,
+    };
+    const r = await runSweep(cfg, { out, deps: fakeDeps([]) });
+    const ids = [...r.outcomes.keys()];
+    expect(ids).toEqual(expect.arrayContaining(['public-noise-40', 'public-blur-4', 'parrot-noise-40']));
+    expect(ids).not.toContain('public-original');
+    expect(ids).not.toContain('parrot-blur-4');
+    for (const [id, o] of r.outcomes) expect(o.status, `${id}: ${o.error}`).not.toBe('failed');
+    // protect(A): 10 identities × 2 images, made with the sweep seed + 1
+    const pubCfg = JSON.parse(
+      fs.readFileSync(path.join(out, 'steps/public-noise-40/images/config.json'), 'utf8'),
+    );
+    expect(pubCfg.config.seed).toBe(cfg.seed + 1);
+    const rows = Object.fromEntries(r.data.rows.map((x) => [x.id, x]));
+    expect(Object.keys(rows['noise-40']!.privacyByAttacker!)).toEqual([
+      'mobileface',
+      'mobileface+reversal',
+      'mobileface+adaptation',
+      'mobileface+pooling',
+      'mobileface+parrot',
+    ]);
+    expect(Object.keys(rows['blur-4']!.privacyByAttacker!)).not.toContain('mobileface+parrot');
+    // the embedding cache is on disk: a changed row re-embeds nothing it has seen
+    expect(fs.readdirSync(path.join(out, 'cache/embeddings')).length).toBeGreaterThan(0);
+  }, 180_000);
+});
+
 describe('the evidence protocol: split by identity, λ = 0 ablation, privacy-only pass', () => {
   it('makes B from the split, A from the training folder plus the remainder, and adds the ablation rows', async () => {
     const work = tmp();
