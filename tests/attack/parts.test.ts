@@ -135,7 +135,7 @@ describe('pooling and the worst case', () => {
 
   it('takes the highest identity top-1 with a Wilson interval that holds it', () => {
     const m = (top1: number, n: number) =>
-      ({ identityTopK: { top1 }, instanceTop1: top1, numProbes: n }) as RetrievalMetrics;
+      ({ identityTopK: { top1 }, instanceTop1: top1, numProbes: n }) as unknown as RetrievalMetrics;
     const w = worstOf({ a: m(0.2, 100), b: m(0.6, 50) });
     expect(w.attacker).toBe('b');
     expect(w.ci95[0]).toBeLessThan(0.6);
