@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { decodePhoto } from '../../src/align/image-io.js';
 import { decodeImage, MAX_IMAGE_PIXELS, readImage } from '../../src/data/image-folder.js';
@@ -60,6 +61,30 @@ describe('the pixel cap', () => {
     // at the cap the header passes; these few bytes then fail as an ordinary corrupt image
     await expect(decodeImage(claimingPng(4096, 4096), 'y.png')).rejects.toThrow(/cannot decode image y\.png/);
   });
+
+  it('six real 16000×16000 PNGs (780 KB each) decoded at once are refused without allocating their pixels', async () => {
+    // a genuine file, not a forged header: sharp's own default limit (268 Mpx) would decode it
+    const png = await sharp({
+      create: { width: 16000, height: 16000, channels: 3, background: { r: 120, g: 90, b: 60 } },
+    })
+      .png({ compressionLevel: 9 })
+      .toBuffer();
+    expect(png.length).toBeLessThan(1e6);
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
+    const results = await Promise.allSettled(
+      Array.from({ length: 6 }, (_, i) => decodeImage(png, `big-${i}.png`)),
+    );
+    clearInterval(timer);
+    peak = Math.max(peak, process.memoryUsage().rss);
+    for (const r of results) {
+      expect(r.status).toBe('rejected');
+      expect(String((r as PromiseRejectedResult).reason)).toMatch(CLAIM);
+    }
+    // one decoded copy would be 768 MB
+    expect((peak - before) / 1e6).toBeLessThan(200);
+  }, 60_000);
 
   it("readImage, align's decodePhoto and inspect all refuse the file by name and size", async () => {
     const { data, bomb } = dataWithBomb();
