@@ -8,8 +8,22 @@ import type { ReportData, ReportRow } from './types.js';
 export interface EvidenceRow {
   method: string;
   strength: number | null;
-  privacy: Record<string, { instanceTop1: number; identityTop1: number; identityTop5: number }>;
+  privacy: Record<
+    string,
+    {
+      instanceTop1: number;
+      identityTop1: number;
+      identityTop5: number;
+      probes?: number;
+      unit?: 'probe' | 'label';
+    }
+  >;
   worstIdentityTop1: number | null;
+  /** The attacker of the worst case and its 95% interval (absent in results made before the suite). */
+  worstAttacker?: string | null;
+  worstCi95?: [number, number] | null;
+  /** The strongest frozen attacker (what a non-adaptive audit reports). */
+  frozenIdentityTop1?: number | null;
   lfw: {
     accuracy: number;
     ci95: [number, number] | null;
@@ -63,19 +77,38 @@ export function evidenceSet(data: ReportData): string | undefined {
 
 const NOT_BASELINES = new Set(['original', 'facemae', 'facemae-noirm']);
 
+/** A results row's id, as the sweep names its steps ('original', 'facemae-r0.75', 'noise-80'). */
+export const evidenceRowId = (r: Pick<EvidenceRow, 'method' | 'strength'>): string =>
+  r.method === 'original'
+    ? 'original'
+    : r.method.startsWith('facemae')
+      ? `${r.method}-r${r.strength}`
+      : `${r.method}-${r.strength}`;
+
+/** What a verdict needs of a row: its id, method, worst-case privacy, accuracy and paired differences. */
+export interface VerdictRow {
+  id: string;
+  method: string;
+  worstIdentityTop1?: number | null;
+  accuracy?: number | null;
+  /** Paired differences (this row − the other) by the other row's id. */
+  vs?: Record<string, { ci95: [number, number]; significant: boolean }>;
+}
+
 /** FaceMAE (IRM) rows against the best baseline at equal or stronger privacy (see EvidenceVerdict). */
-export function evidenceVerdicts(data: ReportData, set: string | undefined): EvidenceVerdict[] {
-  if (!set) return [];
-  const acc = (r: ReportRow) => r.utility[set]?.accuracy;
-  const priv = (r: ReportRow) => r.privacy?.identityTop1;
-  const usable = data.rows.filter((r) => acc(r) !== undefined && priv(r) !== undefined);
+export function verdictsOf(rows: readonly VerdictRow[]): EvidenceVerdict[] {
+  const usable = rows.filter(
+    (r) => typeof r.accuracy === 'number' && typeof r.worstIdentityTop1 === 'number',
+  );
+  const acc = (r: VerdictRow) => r.accuracy as number;
+  const priv = (r: VerdictRow) => r.worstIdentityTop1 as number;
   return usable
     .filter((r) => r.method === 'facemae')
     .map((f) => {
-      const [af, pf] = [acc(f)!, priv(f)!];
+      const [af, pf] = [acc(f), priv(f)];
       const best = usable
-        .filter((b) => !NOT_BASELINES.has(b.method) && priv(b)! <= pf)
-        .sort((x, y) => acc(y)! - acc(x)!)[0];
+        .filter((b) => !NOT_BASELINES.has(b.method) && priv(b) <= pf)
+        .sort((x, y) => acc(y) - acc(x))[0];
       if (!best)
         return {
           facemae: f.id,
@@ -85,9 +118,9 @@ export function evidenceVerdicts(data: ReportData, set: string | undefined): Evi
           outcome: 'no baseline as private',
           halvesError: false,
         };
-      const ab = acc(best)!;
+      const ab = acc(best);
       // the baseline row holds the paired difference baseline − FaceMAE; turn it round
-      const d = best.utility[set]?.vs?.[f.id];
+      const d = best.vs?.[f.id];
       const ci95: [number, number] | null = d ? [-d.ci95[1], -d.ci95[0]] : null;
       const significant = d ? d.significant : null;
       const diff = af - ab;
@@ -98,7 +131,7 @@ export function evidenceVerdicts(data: ReportData, set: string | undefined): Evi
         accuracy: af,
         bestBaseline: {
           id: best.id,
-          worstIdentityTop1: priv(best)!,
+          worstIdentityTop1: priv(best),
           accuracy: ab,
           diff,
           ci95,
@@ -109,6 +142,20 @@ export function evidenceVerdicts(data: ReportData, set: string | undefined): Evi
         halvesError: errorRatio <= 0.5,
       };
     });
+}
+
+/** The verdicts of a sweep's report data on verification set `set`. */
+export function evidenceVerdicts(data: ReportData, set: string | undefined): EvidenceVerdict[] {
+  if (!set) return [];
+  return verdictsOf(
+    data.rows.map((r: ReportRow) => ({
+      id: r.id,
+      method: r.method,
+      worstIdentityTop1: r.privacy?.identityTop1,
+      accuracy: r.utility[set]?.accuracy,
+      vs: r.utility[set]?.vs,
+    })),
+  );
 }
 
 export function toEvidence(
@@ -129,10 +176,19 @@ export function toEvidence(
         privacy: Object.fromEntries(
           Object.entries(byAttacker).map(([a, p]) => [
             a,
-            { instanceTop1: p.instanceTop1, identityTop1: p.identityTop1, identityTop5: p.identityTop5 },
+            {
+              instanceTop1: p.instanceTop1,
+              identityTop1: p.identityTop1,
+              identityTop5: p.identityTop5,
+              ...(p.probes !== undefined ? { probes: p.probes } : {}),
+              ...(p.unit ? { unit: p.unit } : {}),
+            },
           ]),
         ),
         worstIdentityTop1: r.privacy?.identityTop1 ?? null,
+        worstAttacker: r.worstAttacker ?? null,
+        worstCi95: r.worstCi95 ?? null,
+        frozenIdentityTop1: r.frozenIdentityTop1 ?? null,
         lfw: u ? { accuracy: u.accuracy, ci95: u.ci95 ?? null, vs: u.vs ?? {} } : null,
         steps: recognizerSteps[r.id] ?? null,
         seconds: [r.id, `privacy-${r.id}`, `fr-${r.id}`, `verify-${r.id}`].reduce(

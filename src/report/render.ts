@@ -40,8 +40,9 @@ function rowHtml(r: ReportRow, sets: string[]): string {
   const cells = [
     `<td><span class="dot" style="background:${METHOD_COLORS[r.method] ?? '#777'}"></span>${esc(r.label)}</td>`,
     `<td class="st-${r.status.replace(/ /g, '-')}">${esc(r.status)}</td>`,
+    `<td>${pct(r.frozenIdentityTop1)}</td>`,
     `<td>${pct(p?.instanceTop1)}</td>`,
-    `<td>${pct(p?.identityTop1)}</td>`,
+    `<td><b>${pct(p?.identityTop1)}</b>${r.worstCi95 ? ` <small>[${pct(r.worstCi95[0])}, ${pct(r.worstCi95[1])}]</small>` : ''}${r.worstAttacker ? `<br><small>${esc(r.worstAttacker)}</small>` : ''}</td>`,
     `<td>${pct(p?.identityTop5)}</td>`,
     `<td>${pct(p?.identityTop10)}</td>`,
     `<td>${p ? p.meanCosineToSource.toFixed(3) : '—'}</td>`,
@@ -87,8 +88,9 @@ export function renderMarkdownTable(data: ReportData): string {
   const sets = data.verificationSets;
   const head = [
     'method',
+    'frozen identity top-1',
     'instance top-1',
-    'identity top-1',
+    'identity top-1 (worst case)',
     'identity top-5',
     'identity top-10',
     'cos to source',
@@ -99,8 +101,9 @@ export function renderMarkdownTable(data: ReportData): string {
     const p = r.privacy;
     const cells = [
       r.label + (r.status === 'ok' ? '' : ` (${r.status})`),
+      pct(r.frozenIdentityTop1),
       pct(p?.instanceTop1),
-      pct(p?.identityTop1),
+      `${pct(p?.identityTop1)}${r.worstCi95 ? ` [${pct(r.worstCi95[0])}, ${pct(r.worstCi95[1])}]` : ''}${r.worstAttacker ? ` (${r.worstAttacker})` : ''}`,
       pct(p?.identityTop5),
       pct(p?.identityTop10),
       p ? p.meanCosineToSource.toFixed(3) : '—',
@@ -113,7 +116,7 @@ export function renderMarkdownTable(data: ReportData): string {
   }
   const c = data.chance;
   lines.push(
-    `| *chance* | ${pct(c.instanceTop1)} | ${pct(c.identityTop1)} | ${pct(c.identityTop5)} | ${pct(c.identityTop10)} | | ${sets.map(() => '50.0%').join(' | ')} |`,
+    `| *chance* | | ${pct(c.instanceTop1)} | ${pct(c.identityTop1)} | ${pct(c.identityTop5)} | ${pct(c.identityTop10)} | | ${sets.map(() => '50.0%').join(' | ')} |`,
   );
   const verdicts = verdictLines(data);
   if (verdicts.length) lines.push('', ...verdicts.map((v) => `- ${v}`));
@@ -125,8 +128,9 @@ export function renderReport(data: ReportData): { html: string; assets: ReportAs
   const head = [
     'method',
     'status',
+    'frozen identity top-1',
     'instance top-1',
-    'identity top-1',
+    'identity top-1 (worst case)',
     'identity top-5',
     'identity top-10',
     'cos to source',
@@ -134,7 +138,7 @@ export function renderReport(data: ReportData): { html: string; assets: ReportAs
     'notes',
   ];
   const c = data.chance;
-  const chanceRow = `<tr class="chance"><td>chance</td><td></td><td>${pct(c.instanceTop1)}</td><td>${pct(c.identityTop1)}</td><td>${pct(c.identityTop5)}</td><td>${pct(c.identityTop10)}</td><td></td>${sets.map(() => '<td>50.0%</td>').join('')}<td></td></tr>`;
+  const chanceRow = `<tr class="chance"><td>chance</td><td></td><td></td><td>${pct(c.instanceTop1)}</td><td>${pct(c.identityTop1)}</td><td>${pct(c.identityTop5)}</td><td>${pct(c.identityTop10)}</td><td></td>${sets.map(() => '<td>50.0%</td>').join('')}<td></td></tr>`;
   const plots = sets.length
     ? sets
         .map(
@@ -182,7 +186,7 @@ pre{background:#f6f6f6;padding:1rem;overflow:auto;font-size:12px}
 </style></head>
 <body>
 <h1>${esc(data.title)}</h1>
-<p>Created ${esc(data.createdAt)}. Attacker(s): <code>${esc(data.attacker)}</code> (with several, the privacy columns show the worst case: the attacker with the highest identity top-1; each one's figure is in the row's notes); IRM teacher: <code>${esc(data.teacher)}</code>.
+<p>Created ${esc(data.createdAt)}. Attackers: <code>${esc(data.attacker)}</code>. The privacy of a version is the worst case over them (the attacker with the highest identity top-1, with its 95% interval; each one's figure is in the row's notes); the adaptive attackers know the protection and fit on the public set, and "frozen" is the strongest recognizer that never saw a protected face, what a non-adaptive audit would report; IRM teacher: <code>${esc(data.teacher)}</code>.
 Each protected image of the deployment set is a probe against the gallery of all original deployment images, embedded by the attacker
 (identities ranked by their nearest gallery image; the gallery includes the probe's own source). Utility: the same recognizer trained on each
 version of the deployment set, verified on ${sets.map((s) => `<code>${esc(s)}</code>`).join(', ') || 'no set'}; brackets give the 95% bootstrap interval over pairs,

@@ -1,6 +1,10 @@
 /** What the sweep hands to the report renderer. */
 
 export interface PrivacyFigures {
+  /** Probes searched (released images, or labels for a pooling attacker). */
+  probes?: number;
+  /** 'label': one pooled search per released label (identity-level), else one per image. */
+  unit?: 'probe' | 'label';
   instanceTop1: number;
   identityTop1: number;
   identityTop5: number;
@@ -36,6 +40,13 @@ export interface ReportRow {
   privacyByAttacker?: Record<string, PrivacyFigures>;
   /** The attacker `privacy` comes from. */
   worstAttacker?: string;
+  /** 95% interval of the worst case's identity top-1 (Wilson, over its probes or labels). */
+  worstCi95?: [number, number];
+  /**
+   * The strongest frozen attacker's identity top-1 (a recognizer that never saw a protected
+   * face): what a non-adaptive audit would report, shown beside the worst case.
+   */
+  frozenIdentityTop1?: number;
   /** By verification-set name. */
   utility: Record<string, UtilityFigures>;
   status: RowStatus;

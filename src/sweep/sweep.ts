@@ -781,7 +781,9 @@ interface SweepPrivacyResult {
   worst: WorstCase;
 }
 
-const privacyFigures = (m: RetrievalMetrics): PrivacyFigures => ({
+const privacyFigures = (m: RetrievalMetrics & { unit?: 'probe' | 'label' }): PrivacyFigures => ({
+  probes: m.numProbes,
+  ...(m.unit ? { unit: m.unit } : {}),
   instanceTop1: m.instanceTop1,
   identityTop1: m.identityTopK.top1 ?? NaN,
   identityTop5: m.identityTopK.top5 ?? NaN,
@@ -804,6 +806,8 @@ function collectReport(
     let privacy: ReportRow['privacy'];
     let privacyByAttacker: ReportRow['privacyByAttacker'];
     let worstAttacker: string | undefined;
+    let worstCi95: [number, number] | undefined;
+    let frozenIdentityTop1: number | undefined;
     if (pv?.result) {
       const r = pv.result as unknown as SweepPrivacyResult;
       privacyByAttacker = {};
@@ -812,6 +816,12 @@ function collectReport(
         if (m.attackerIsTeacher) notes.push(`attacker ${a} is the IRM teacher (allowed by config)`);
       }
       worstAttacker = r.worst.attacker;
+      worstCi95 = r.worst.ci95;
+      // results cached before the suite carry no kind: those attackers were all frozen
+      const frozen = Object.values(r.attackers)
+        .filter((m) => (m.kind ?? 'frozen') === 'frozen')
+        .map((m) => m.identityTopK.top1 ?? NaN);
+      if (frozen.length > 0) frozenIdentityTop1 = Math.max(...frozen);
       // The row's headline privacy is the worst case: the attacker with the highest identity top-1.
       privacy = privacyByAttacker[worstAttacker];
       if (Object.keys(r.attackers).length > 1)
@@ -834,6 +844,8 @@ function collectReport(
       privacy,
       privacyByAttacker,
       worstAttacker,
+      worstCi95,
+      frozenIdentityTop1,
       utility,
       status:
         missing === 0 ? 'ok' : missing === 2 ? (notAvail && !failed ? 'not available' : 'failed') : 'partial',

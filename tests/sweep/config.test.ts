@@ -12,7 +12,7 @@ describe('sweep configs', () => {
     expect(cfg.train).toBe(path.join(root, 'assets/sample/train'));
     expect(cfg.deploy).toBe(path.join(root, 'assets/sample/deploy'));
     expect(cfg.verify).toEqual([`lfw:${path.join(root, 'assets/sample/verify')}`]);
-    expect(cfg.attacker).toBe('faceplugin');
+    expect(cfg.attackers).toEqual(['faceplugin', 'suite:mobileface']);
     // FaceMAE in the demo: the shipped MSE-pretrained model fine-tuned on A with IRM
     expect(cfg.mae.train.init).toBe(path.join(root, 'assets/models/facemae-tiny'));
     expect(cfg.teacher).toBe('train');
