@@ -55,6 +55,7 @@ export function reversalCandidates(method: ProtectionMethod, strength: number): 
         { kind: 'unsharp', sigma: strength / 2, amount: 1 },
       ];
     case 'pixelate':
+    case 'pixnoise':
       return [none, ...[0.25, 0.4, 0.6].map((f): Reversal => ({ kind: 'gauss', sigma: strength * f }))];
     case 'mask':
     case 'facemae':

@@ -8,12 +8,15 @@ import type { Rng } from '../core/rng.js';
 import type { RgbImage } from '../types.js';
 import { lenKeepFor, randomMasking } from '../models/mae/masking.js';
 
-export const DISTORTION_METHODS = ['mask', 'blur', 'pixelate', 'noise'] as const;
+export const DISTORTION_METHODS = ['mask', 'blur', 'pixelate', 'noise', 'pixnoise'] as const;
 export type DistortionMethod = (typeof DISTORTION_METHODS)[number];
 
 export interface DistortionSpec {
   method: DistortionMethod;
-  /** mask: ratio in [0,1]; blur: sigma in px; pixelate: block size in px; noise: std in [0,255] units. */
+  /**
+   * mask: ratio in [0,1]; blur: sigma in px; pixelate: block size in px; noise: std in [0,255]
+   * units; pixnoise: block size B of a pixelation followed by Gaussian noise of std PIXNOISE_STD_PER_BLOCK·B.
+   */
   strength: number;
   /** mask only: patch side in px (default 16, MAE's); the image side must be a multiple of it. */
   patchSize?: number;
@@ -22,6 +25,12 @@ export interface DistortionSpec {
 }
 
 export const DEFAULT_PATCH_SIZE = 16;
+/**
+ * pixnoise's noise std per pixel of block size (8 → std 40, 16 → std 80): one number sets both,
+ * so the family is one curve, pixelation and noise rising together as the obfuscation
+ * literature pairs them.
+ */
+export const PIXNOISE_STD_PER_BLOCK = 5;
 export const DEFAULT_MASK_FILL = 128;
 
 /** Number of patches MAE removes at `ratio`: L minus the kept `lenKeepFor(L, ratio)` (models/mae/masking.ts). */
@@ -178,6 +187,12 @@ export function applyDistortion(img: RgbImage, spec: DistortionSpec, rng: Rng): 
       return pixelate(img, spec.strength);
     case 'noise':
       return addGaussianNoise(img, spec.strength, rng);
+    case 'pixnoise':
+      return addGaussianNoise(
+        pixelate(img, spec.strength),
+        Math.min(255, PIXNOISE_STD_PER_BLOCK * spec.strength),
+        rng,
+      );
     default: {
       const never: never = spec.method;
       throw new FaceMaeError(
@@ -206,7 +221,7 @@ export function checkDistortionSpec(spec: DistortionSpec): void {
   else if (spec.method === 'noise') checkRange('noise std (strength)', s, 0, 255);
   else if (!Number.isInteger(s) || s < 1 || s > 4096)
     throw new FaceMaeError(
-      `pixelate block size (strength) must be an integer in [1, 4096], got ${s}`,
+      `${spec.method} block size (strength) must be an integer in [1, 4096], got ${s}`,
       'E_BAD_VALUE',
     );
 }

@@ -13,6 +13,7 @@ export const METHOD_COLORS: Record<string, string> = {
   blur: '#1f77b4',
   pixelate: '#2ca02c',
   noise: '#9467bd',
+  pixnoise: '#8c564b',
 };
 
 /** 'lfw:/long/path/to/verify' -> 'lfw:…/to/verify' (the table header and axis label). */

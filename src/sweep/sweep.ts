@@ -391,13 +391,19 @@ export async function runSweep(
       },
     });
   }
-  const unitOf: Record<string, string> = { mask: 'ratio', blur: 'sigma', pixelate: 'block', noise: 'std' };
+  const unitOf: Record<string, string> = {
+    mask: 'ratio',
+    blur: 'sigma',
+    pixelate: 'block',
+    noise: 'std',
+    pixnoise: 'block',
+  };
   for (const b of cfg.baselines) {
     const id = `${b.method}-${b.strength}`;
     sets.push({
       id,
       method: b.method,
-      label: `${b.method === 'mask' ? 'mask only' : b.method}, ${unitOf[b.method]} ${b.strength}`,
+      label: `${b.method === 'mask' ? 'mask only' : b.method === 'pixnoise' ? 'pixelate + noise' : b.method}, ${unitOf[b.method]} ${b.strength}`,
       strength: b.strength,
       step: id,
     });

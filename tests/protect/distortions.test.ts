@@ -9,6 +9,7 @@ import {
   maskedCount,
   maskPatches,
   pixelate,
+  PIXNOISE_STD_PER_BLOCK,
 } from '../../src/protect/distortions.js';
 import type { RgbImage } from '../../src/types.js';
 
@@ -146,5 +147,16 @@ describe('applyDistortion / checkDistortionSpec', () => {
       /unknown distortion method "swirl"/,
     );
     expect(() => checkDistortionSpec({ method: 'noise', strength: -1 })).toThrow(/noise std/);
+  });
+});
+
+describe('pixnoise (pixelate, then noise)', () => {
+  it('is pixelation of block B followed by noise of std 5·B from the same stream, and refuses a block of 0', () => {
+    const img = ramp(32, 32);
+    const out = applyDistortion(img, { method: 'pixnoise', strength: 8 }, createRng(5));
+    const ref = addGaussianNoise(pixelate(img, 8), PIXNOISE_STD_PER_BLOCK * 8, createRng(5));
+    expect(out.data).toEqual(ref.data);
+    expect(out.data).not.toEqual(pixelate(img, 8).data);
+    expect(() => checkDistortionSpec({ method: 'pixnoise', strength: 0 })).toThrow(/pixnoise block size/);
   });
 });
