@@ -133,7 +133,10 @@ export {
   type DistortDatasetConfig,
   type DistortDatasetResult,
 } from './protect/distort-dataset.js';
-export { privacyAudit, embedFolder, type PrivacyAuditResult } from './protect/privacy-audit.js';
+export { auditRelease, type AuditOptions, type AuditResult } from './attack/audit.js';
+export { attack, type AttackOptions, type AttackResult, type AttackerResult } from './attack/attack.js';
+export { parseAttackerSuite, type AttackerSpec, type AttackKind } from './attack/suite.js';
+export { parseProtection, readProtection, type Protection } from './attack/protection.js';
 
 // the sweep and its report
 export { loadSweepConfig, runSweepCommand } from './sweep/cli-run.js';

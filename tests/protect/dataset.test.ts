@@ -8,8 +8,9 @@ import {
   checkAttackerIndependence,
   FACEPLUGIN_ONNX,
   findIrmTeacher,
-  privacyAudit,
 } from '../../src/protect/privacy-audit.js';
+import { attack } from '../../src/attack/attack.js';
+import { parseAttackerSuite } from '../../src/attack/suite.js';
 import type { Embedder } from '../../src/types.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -33,6 +34,18 @@ const pixelEmbedder: Embedder = {
   },
   dispose() {},
 };
+
+/** The one attack with a single frozen attacker, as `facemae privacy --attacker X` runs it. */
+const frozenAttack = async (original: string, prot: string) =>
+  (
+    await attack({
+      original,
+      protected: prot,
+      attackers: parseAttackerSuite('pixels16'),
+      embedder: async () => pixelEmbedder,
+      fingerprint: () => 'pixels16',
+    })
+  ).attackers.pixels16!;
 
 let data = '';
 beforeAll(() => {
@@ -81,7 +94,7 @@ describe('distortDataset', () => {
   });
 });
 
-describe('privacyAudit', () => {
+describe('the attack with one frozen attacker', () => {
   it('distorts and attacks an insightface .rec like the folder it was packed from', async () => {
     const rec = path.join(tmp(), 'train');
     await packImageFolder(data, rec);
@@ -90,7 +103,7 @@ describe('privacyAudit', () => {
     expect(r.total).toBe(24);
     // .rec records are written as <identity>/<index>.jpg
     expect(fs.readdirSync(light).filter((f) => f !== 'config.json')).toHaveLength(6);
-    const a = await privacyAudit({ original: `${rec}.rec`, protected: light, embedder: pixelEmbedder });
+    const a = await frozenAttack(`${rec}.rec`, light);
     expect(a.numProbes).toBe(24);
     expect(a.instanceTop1).toBeGreaterThan(0.9);
   });
@@ -100,13 +113,13 @@ describe('privacyAudit', () => {
     const heavy = path.join(tmp(), 'heavy');
     await distortDataset({ method: 'blur', strength: 1, data, out: light, seed: 0 });
     await distortDataset({ method: 'pixelate', strength: 56, data, out: heavy, seed: 0 });
-    const a = await privacyAudit({ original: data, protected: light, embedder: pixelEmbedder });
+    const a = await frozenAttack(data, light);
     expect(a.numProbes).toBe(24);
     expect(a.numIdentities).toBe(6);
     expect(a.instanceTop1).toBeGreaterThan(0.9);
     expect(a.identityTopK.top1).toBeGreaterThan(0.9);
     expect(a.meanCosineToSource).toBeGreaterThan(0.95);
-    const b = await privacyAudit({ original: data, protected: heavy, embedder: pixelEmbedder });
+    const b = await frozenAttack(data, heavy);
     expect(b.meanCosineToSource).toBeLessThan(a.meanCosineToSource);
     expect(b.instanceTop1).toBeLessThan(a.instanceTop1);
     expect(b.chance.instanceTop1).toBeCloseTo(1 / 24);
@@ -118,7 +131,7 @@ describe('privacyAudit', () => {
     const first = fs.readdirSync(data)[0]!;
     const file = fs.readdirSync(path.join(data, first))[0]!;
     fs.copyFileSync(path.join(data, first, file), path.join(prot, 'Nobody', 'x.jpg'));
-    await expect(privacyAudit({ original: data, protected: prot, embedder: pixelEmbedder })).rejects.toThrow(
+    await expect(frozenAttack(data, prot)).rejects.toThrow(
       /1 protected image\(s\) have no original .*Nobody[\\/]x\.jpg/,
     );
   });
