@@ -253,28 +253,37 @@ export async function attack(opts: AttackOptions): Promise<AttackResult> {
     for (const model of models) {
       const kinds = new Set(opts.attackers.filter((a) => a.model === model).map((a) => a.kind));
       const emb = await opts.embedder(model);
-      const fp = opts.fingerprint(model);
       const d = emb.embeddingDim;
-      const embed = (set: OpenSet, reversal: Reversal, what: string) =>
-        embedForAttack(set.source, set.indices, emb, {
-          fingerprint: fp,
-          reversal,
-          cache: opts.cache,
-          batchSize: opts.batchSize,
-          onWarning: opts.onWarning,
-          onProgress: opts.onProgress,
-          label: `${model}: ${what}`,
-        });
-      const metricsB = (probes: Float32Array, gallery: Float32Array, src = srcB) =>
+      /** Embeds a set with recognizer `e` (cached under `spec`'s fingerprint) after a restoration. */
+      const embedWith =
+        (e: Embedder, spec: string, name: string) => (set: OpenSet, reversal: Reversal, what: string) =>
+          embedForAttack(set.source, set.indices, e, {
+            fingerprint: opts.fingerprint(spec),
+            reversal,
+            cache: opts.cache,
+            batchSize: opts.batchSize,
+            onWarning: opts.onWarning,
+            onProgress: opts.onProgress,
+            label: `${name}: ${what}`,
+          });
+      const embed = embedWith(emb, model, model);
+      const metricsB = (probes: Float32Array, gallery: Float32Array, src = srcB, dim = d) =>
         retrievalMetrics(
-          { probes, gallery, dim: d, probeSource: src, galleryLabels: labelsB, search: opts.search },
+          { probes, gallery, dim, probeSource: src, galleryLabels: labelsB, search: opts.search },
           rng.fork(`chance:${model}`),
         );
-      const galleryB = await embed(gB, { kind: 'none' }, 'originals');
-      if (kinds.has('frozen')) {
-        const m = metricsB(await embed(pB, { kind: 'none' }, 'release'), galleryB);
-        results[model] = { ...m, attacker: model, model, kind: 'frozen', unit: 'probe' };
-      }
+      const record = (
+        kind: AttackKind,
+        m: RetrievalMetrics,
+        extra: Pick<AttackerResult, 'unit'> & Partial<Pick<AttackerResult, 'fitted'>>,
+      ) => {
+        const name = kind === 'frozen' ? model : `${model}+${kind}`;
+        results[name] = { ...m, attacker: name, model, kind, ...extra };
+      };
+      const none: Reversal = { kind: 'none' };
+      const galleryB = await embed(gB, none, 'originals');
+      if (kinds.has('frozen'))
+        record('frozen', metricsB(await embed(pB, none, 'release'), galleryB), { unit: 'probe' });
       if (kinds.has('parrot')) {
         const run = opts.parrots?.[model];
         if (!run)
@@ -283,39 +292,15 @@ export async function attack(opts: AttackOptions): Promise<AttackResult> {
             'E_CONFIG',
           );
         const pe = await opts.embedder(run);
-        const pfp = opts.fingerprint(run);
-        const embedP = (set: OpenSet, what: string) =>
-          embedForAttack(set.source, set.indices, pe, {
-            fingerprint: pfp,
-            cache: opts.cache,
-            batchSize: opts.batchSize,
-            onWarning: opts.onWarning,
-            onProgress: opts.onProgress,
-            label: `${model}+parrot: ${what}`,
-          });
-        const m = retrievalMetrics(
-          {
-            probes: await embedP(pB, 'release'),
-            gallery: await embedP(gB, 'originals'),
-            dim: pe.embeddingDim,
-            probeSource: srcB,
-            galleryLabels: labelsB,
-            search: opts.search,
-          },
-          rng.fork(`chance:${model}+parrot`),
-        );
-        results[`${model}+parrot`] = {
-          ...m,
-          attacker: `${model}+parrot`,
-          model,
-          kind: 'parrot',
-          unit: 'probe',
-        };
+        const embedP = embedWith(pe, run, `${model}+parrot`);
+        const probes = await embedP(pB, none, 'release');
+        const m = metricsB(probes, await embedP(gB, none, 'originals'), srcB, pe.embeddingDim);
+        record('parrot', m, { unit: 'probe' });
       }
       if (!(kinds.has('reversal') || kinds.has('adaptation') || kinds.has('pooling'))) continue;
       // Choices on A: the restoration with the best identity top-1 of protect(A) against A.
       const A = { g: gA!, p: pA!, src: srcA!, labels: denseLabels(gA!.records) };
-      const galleryA = await embed(A.g, { kind: 'none' }, 'public originals');
+      const galleryA = await embed(A.g, none, 'public originals');
       const metricsA = (probes: Float32Array, gallery = galleryA, src = A.src, labels = A.labels) =>
         retrievalMetrics({
           probes,
@@ -344,17 +329,11 @@ export async function attack(opts: AttackOptions): Promise<AttackResult> {
       const chosen = best!;
       log(`${model}: chose restoration ${reversalName(chosen.r)} on A`);
       const restoredB = await embed(pB, chosen.r, `release, ${reversalName(chosen.r)}`);
-      if (kinds.has('reversal')) {
-        const m = metricsB(restoredB, galleryB);
-        results[`${model}+reversal`] = {
-          ...m,
-          attacker: `${model}+reversal`,
-          model,
-          kind: 'reversal',
+      if (kinds.has('reversal'))
+        record('reversal', metricsB(restoredB, galleryB), {
           unit: 'probe',
           fitted: { reversal: reversalName(chosen.r), publicTop1: chosen.top1 },
-        };
-      }
+        });
       if (!(kinds.has('adaptation') || kinds.has('pooling'))) continue;
       const fit = chooseRidge(normalized(chosen.probes, d), galleryA, A, d, metricsA);
       log(
@@ -362,33 +341,12 @@ export async function attack(opts: AttackOptions): Promise<AttackResult> {
       );
       const adaptedB = applyResidualMap(fit.map, normalized(restoredB, d), pB.records.length);
       const fitted = { reversal: reversalName(chosen.r), alpha: fit.alpha, publicTop1: fit.top1 };
-      if (kinds.has('adaptation')) {
-        const m = metricsB(adaptedB, galleryB);
-        results[`${model}+adaptation`] = {
-          ...m,
-          attacker: `${model}+adaptation`,
-          model,
-          kind: 'adaptation',
-          unit: 'probe',
-          fitted,
-        };
-      }
+      if (kinds.has('adaptation'))
+        record('adaptation', metricsB(adaptedB, galleryB), { unit: 'probe', fitted });
       if (kinds.has('pooling')) {
-        const pooled = poolByLabel(
-          adaptedB,
-          d,
-          pB.records.map((r) => r.identity),
-          srcB,
-        );
-        const m = metricsB(pooled.probes, galleryB, pooled.probeSource);
-        results[`${model}+pooling`] = {
-          ...m,
-          attacker: `${model}+pooling`,
-          model,
-          kind: 'pooling',
-          unit: 'label',
-          fitted,
-        };
+        const labels = pB.records.map((r) => r.identity);
+        const pooled = poolByLabel(adaptedB, d, labels, srcB);
+        record('pooling', metricsB(pooled.probes, galleryB, pooled.probeSource), { unit: 'label', fitted });
       }
     }
     // in the order the attackers were named
