@@ -25,6 +25,7 @@ import { createRng } from '../core/rng.js';
 import { keyOf } from '../protect/privacy-audit.js';
 import type { Embedder, FaceRecord, OnProgress } from '../types.js';
 import { embedForAttack, type EmbeddingCache } from './embed.js';
+import type { Inpainter } from './inpaint.js';
 import type { Protection } from './protection.js';
 import { reversalCandidates, reversalName, type Reversal } from './reversal.js';
 import type { AttackKind, AttackerSpec } from './suite.js';
@@ -77,6 +78,8 @@ export interface AttackOptions {
   fingerprint: (model: string) => string;
   /** Needed by the adaptive attackers. */
   public?: PublicPair;
+  /** FaceMAE's public reconstructor, for the inpainting restoration of a masked release. */
+  inpainter?: Inpainter;
   /** The fine-tuned parrot (a train-fr run) of each model with a `+parrot` attacker. */
   parrots?: Readonly<Record<string, string>>;
   /** Attack only these images of B (both sides). */
@@ -265,6 +268,7 @@ export async function attack(opts: AttackOptions): Promise<AttackResult> {
             onWarning: opts.onWarning,
             onProgress: opts.onProgress,
             label: `${name}: ${what}`,
+            inpainter: opts.inpainter,
           });
       const embed = embedWith(emb, model, model);
       const metricsB = (probes: Float32Array, gallery: Float32Array, src = srcB, dim = d) =>
@@ -318,7 +322,9 @@ export async function attack(opts: AttackOptions): Promise<AttackResult> {
           `attackers ${fittedHere.map((a) => a.name).join(', ')} need to know the protection: pass it (--protection METHOD:STRENGTH)`,
           'E_CONFIG',
         );
-      for (const r of reversalCandidates(protection.method, protection.strength)) {
+      for (const r of reversalCandidates(protection.method, protection.strength, {
+        inpaint: Boolean(opts.inpainter),
+      })) {
         const probes = await embed(A.p, r, `public release, ${reversalName(r)}`);
         const mA = metricsA(probes);
         const top1 = mA.identityTopK.top1 ?? 0;

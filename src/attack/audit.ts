@@ -23,6 +23,7 @@ import { VERSION } from '../version.js';
 import { attack, type AttackResult } from './attack.js';
 import { createEmbeddingCache } from './embed.js';
 import { protectionName, type Protection } from './protection.js';
+import { createMaeInpainter, SHIPPED_MAE, type Inpainter } from './inpaint.js';
 import { parrotBase, parrotData, trainParrot, type ParrotRecipe } from './parrot.js';
 import { protectPublicSet } from './public-set.js';
 import type { AttackerSpec } from './suite.js';
@@ -50,6 +51,11 @@ export interface AuditOptions {
   onProgress?: OnProgress;
   onWarning?: OnWarning;
   onLog?: (message: string) => void;
+  /**
+   * FaceMAE's public reconstructor, which the attacker uses to fill the removed patches of a
+   * masked release (default: the shipped model); a FaceMAE release names its own.
+   */
+  maeModel?: string;
   /** The parrot's fine-tuning recipe (default DEFAULT_PARROT). */
   parrot?: Partial<ParrotRecipe>;
 }
@@ -105,7 +111,16 @@ export async function auditRelease(opts: AuditOptions): Promise<AuditResult> {
   const work = opts.work ?? fs.mkdtempSync(path.join(os.tmpdir(), 'facemae-audit-'));
   const seed = opts.seed ?? 1;
   const embedders = new Map<string, Embedder>();
+  let inpainter: Inpainter | undefined;
   try {
+    if (
+      opts.protection?.method === 'mask' &&
+      opts.attackers.some((a) => a.kind !== 'frozen' && a.kind !== 'parrot')
+    )
+      inpainter = await createMaeInpainter(opts.maeModel ?? SHIPPED_MAE, {
+        patchSize: opts.protection.patchSize,
+        fill: opts.protection.fill,
+      });
     const per = opts.imagesPerIdentity ?? null;
     const keys =
       per === null ? undefined : firstImagesPerIdentity(await records(opts.original, opts.onWarning), per);
@@ -168,6 +183,7 @@ export async function auditRelease(opts: AuditOptions): Promise<AuditResult> {
       fingerprint: attackerFingerprint,
       public: publicPair,
       parrots,
+      inpainter,
       keys,
       cache: createEmbeddingCache(path.join(work, 'cache', 'embeddings')),
       seed,
@@ -178,6 +194,7 @@ export async function auditRelease(opts: AuditOptions): Promise<AuditResult> {
     });
     return { ...r, protection: opts.protection ?? null, attackerIsTeacher };
   } finally {
+    inpainter?.dispose();
     for (const e of embedders.values()) await e.dispose();
     if (temporary) fs.rmSync(work, { recursive: true, force: true });
   }

@@ -12,6 +12,7 @@ import { FaceMaeError } from '../core/errors.js';
 import type { FaceSource } from '../data/face-source.js';
 import type { OnWarning } from '../data/image-folder.js';
 import type { Embedder, OnProgress, RgbImage } from '../types.js';
+import type { Inpainter } from './inpaint.js';
 import { applyReversal, reversalName, type Reversal } from './reversal.js';
 
 const KEY_BYTES = 20;
@@ -89,11 +90,12 @@ export function createEmbeddingCache(dir?: string): EmbeddingCache {
   };
 }
 
-/** The cache key of an image under a preprocessing: SHA-1 of the preprocessing's name and the pixels. */
-function contentKey(img: RgbImage, r: Reversal): string {
+/** The cache key of an image under a preprocessing: SHA-1 of the preprocessing (and its model) and the pixels. */
+function contentKey(img: RgbImage, r: Reversal, inpainter?: Inpainter): string {
+  const pre = r.kind === 'inpaint' ? `${reversalName(r)}:${inpainter?.id ?? ''}` : reversalName(r);
   return crypto
     .createHash('sha1')
-    .update(`${reversalName(r)}\0${img.width}x${img.height}\0`)
+    .update(`${pre}\0${img.width}x${img.height}\0`)
     .update(img.data)
     .digest('hex');
 }
@@ -114,6 +116,8 @@ export async function embedForAttack(
     onProgress?: OnProgress;
     onWarning?: OnWarning;
     label?: string;
+    /** Fills removed patches (the `inpaint` restoration). */
+    inpainter?: Inpainter;
   },
 ): Promise<Float32Array> {
   const s = embedder.inputSize;
@@ -124,7 +128,7 @@ export async function embedForAttack(
   for (let i = 0; i < indices.length; i += bs) {
     const part = indices.slice(i, i + bs);
     const imgs = await Promise.all(part.map((k) => source.read(k, { size: s, onWarning: opts.onWarning })));
-    const keys = imgs.map((img) => contentKey(img, rev));
+    const keys = imgs.map((img) => contentKey(img, rev, opts.inpainter));
     const todo: number[] = [];
     keys.forEach((key, j) => {
       const hit = opts.cache?.get(opts.fingerprint, d, key);
@@ -132,8 +136,17 @@ export async function embedForAttack(
       else todo.push(j);
     });
     if (todo.length > 0) {
+      let restored: RgbImage[];
+      if (rev.kind === 'inpaint') {
+        if (!opts.inpainter)
+          throw new FaceMaeError(
+            "the inpainting restoration needs FaceMAE's public model (an inpainter)",
+            'E_CONFIG',
+          );
+        restored = await opts.inpainter.inpaint(todo.map((j) => imgs[j]!));
+      } else restored = todo.map((j) => applyReversal(imgs[j]!, rev));
       const pixels = new Uint8Array(todo.length * s * s * 3);
-      todo.forEach((j, t) => pixels.set(applyReversal(imgs[j]!, rev).data, t * s * s * 3));
+      restored.forEach((img, t) => pixels.set(img.data, t * s * s * 3));
       const emb = await embedder.embed(pixels, todo.length);
       if (emb.length !== todo.length * d)
         throw new FaceMaeError(

@@ -15,7 +15,9 @@ export type Reversal =
   | { kind: 'none' }
   | { kind: 'gauss'; sigma: number }
   | { kind: 'median'; radius: number }
-  | { kind: 'unsharp'; sigma: number; amount: number };
+  | { kind: 'unsharp'; sigma: number; amount: number }
+  /** the removed patches filled by FaceMAE's public reconstructor (inpaint.ts; batched, async) */
+  | { kind: 'inpaint' };
 
 /** A stable name, used in results and as part of the embedding cache key. */
 export function reversalName(r: Reversal): string {
@@ -28,6 +30,8 @@ export function reversalName(r: Reversal): string {
       return `median:${r.radius}`;
     case 'unsharp':
       return `unsharp:${r.sigma}:${r.amount}`;
+    case 'inpaint':
+      return 'inpaint:facemae';
   }
 }
 
@@ -35,10 +39,15 @@ export function reversalName(r: Reversal): string {
  * The candidates for a protection family at a strength: denoising for noise (Gaussian, median),
  * deblurring for blur (unsharp masks at the known sigma), smoothing of the block edges for
  * pixelation (what bicubic upsampling of the block means does), and mild smoothing for masks and
- * FaceMAE (their seams and the decoder's blur). `none` is always a candidate, so the reversal
- * attacker is never chosen worse than the frozen one on A.
+ * FaceMAE (their seams and the decoder's blur), plus, for a masked release when FaceMAE's public
+ * model is at hand, inpainting with it. `none` is always a candidate, so the reversal attacker is
+ * never chosen worse than the frozen one on A.
  */
-export function reversalCandidates(method: ProtectionMethod, strength: number): Reversal[] {
+export function reversalCandidates(
+  method: ProtectionMethod,
+  strength: number,
+  opts: { inpaint?: boolean } = {},
+): Reversal[] {
   const none: Reversal = { kind: 'none' };
   switch (method) {
     case 'noise':
@@ -59,13 +68,20 @@ export function reversalCandidates(method: ProtectionMethod, strength: number): 
       return [none, ...[0.25, 0.4, 0.6].map((f): Reversal => ({ kind: 'gauss', sigma: strength * f }))];
     case 'mask':
     case 'facemae':
-      return [none, { kind: 'gauss', sigma: 1 }, { kind: 'gauss', sigma: 2 }, { kind: 'median', radius: 1 }];
+      return [
+        none,
+        { kind: 'gauss', sigma: 1 },
+        { kind: 'gauss', sigma: 2 },
+        { kind: 'median', radius: 1 },
+        // a masked face filled by the public reconstructor: at least FaceMAE's release
+        ...(method === 'mask' && opts.inpaint ? [{ kind: 'inpaint' } as const] : []),
+      ];
     case 'original':
       return [none];
   }
 }
 
-/** Applies a preprocessing (a copy; `none` returns the input). */
+/** Applies a per-image preprocessing (a copy; `none` returns the input); `inpaint` is batched elsewhere. */
 export function applyReversal(img: RgbImage, r: Reversal): RgbImage {
   switch (r.kind) {
     case 'none':
@@ -76,6 +92,8 @@ export function applyReversal(img: RgbImage, r: Reversal): RgbImage {
       return medianFilter(img, r.radius);
     case 'unsharp':
       return unsharpMask(img, r.sigma, r.amount);
+    case 'inpaint':
+      throw new FaceMaeError('the inpainting restoration runs on batches (embedForAttack with an inpainter)');
   }
 }
 

@@ -24,6 +24,7 @@ import { attack, type AttackerResult, type WorstCase } from '../attack/attack.js
 import { attackerFingerprint } from '../attack/audit.js';
 import { createEmbeddingCache } from '../attack/embed.js';
 import type { Protection } from '../attack/protection.js';
+import { createMaeInpainter } from '../attack/inpaint.js';
 import { parrotData, trainParrot } from '../attack/parrot.js';
 import { protectPublicSet } from '../attack/public-set.js';
 import { parseAttackerSuite, type AttackerSpec } from '../attack/suite.js';
@@ -478,6 +479,9 @@ export async function runSweep(
           };
   const maeOf = (s: ProtectedSet) =>
     s.method === 'facemae' ? ['mae'] : s.method === 'facemae-noirm' ? ['mae-noirm'] : [];
+  // the fitted attackers of a masked release inpaint it with the sweep's FaceMAE
+  const inpaints = (s: ProtectedSet) =>
+    s.method === 'mask' && attackers.some((a) => a.kind !== 'frozen' && a.kind !== 'parrot');
   for (const s of sets) {
     // protect(A) for this protection (the original needs none: A itself)
     const publicStep = adaptive && s.method !== 'original' ? `public-${s.id}` : undefined;
@@ -548,6 +552,7 @@ export async function runSweep(
     const makers = [
       ...(s.step ? [s.step] : deploySteps),
       ...maeOf(s),
+      ...(inpaints(s) ? ['mae'] : []),
       ...(publicStep ? [publicStep] : []),
       ...parrotSteps,
     ];
@@ -566,6 +571,7 @@ export async function runSweep(
         split: cfg.split,
         perIdentity: cfg.privacyImagesPerIdentity,
         publicPerIdentity: adaptive ? cfg.publicImagesPerIdentity : undefined,
+        inpaint: inpaints(s) || undefined,
       },
       run: async ({ deps: d }) => {
         const teacher =
@@ -585,6 +591,10 @@ export async function runSweep(
           ]),
         );
         const pub = adaptive ? await getPublic() : undefined;
+        // a masked release is filled by the sweep's own FaceMAE, the public model
+        const inpainter = inpaints(s)
+          ? await createMaeInpainter(d.mae!.run as string, { patchSize: cfg.patchSize })
+          : undefined;
         const r = await attack({
           original: deployDir,
           protected: setDir(stepsDir, s, deployDir),
@@ -608,7 +618,8 @@ export async function runSweep(
           batchSize: cfg.batchSize,
           onProgress: prog(`privacy-${s.id}`),
           onLog: (m) => log(`  privacy-${s.id}: ${m}`),
-        });
+          inpainter,
+        }).finally(() => inpainter?.dispose());
         const byAttacker: SweepPrivacyResult['attackers'] = {};
         for (const [name, m] of Object.entries(r.attackers))
           byAttacker[name] = { ...m, attackerIsTeacher: isTeacher.get(m.model) ?? false };

@@ -10,7 +10,8 @@ import { medianFilter, reversalCandidates, reversalName, unsharpMask } from '../
 import { applyResidualMap, fitResidualRidge } from '../../src/attack/ridge.js';
 import { parseAttackerSuite, resolveAttackerModels } from '../../src/attack/suite.js';
 import { createRng } from '../../src/core/rng.js';
-import { gaussianBlur } from '../../src/protect/distortions.js';
+import { fillPatches, gaussianBlur } from '../../src/protect/distortions.js';
+import { removedPatches } from '../../src/attack/inpaint.js';
 import type { RetrievalMetrics } from '../../src/eval/retrieval.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'facemae-attack-'));
@@ -53,6 +54,21 @@ describe('restorations', () => {
     }
     expect(reversalCandidates('blur', 4).map(reversalName)).toContain('unsharp:4:1');
     expect(reversalCandidates('pixelate', 16).map(reversalName)).toContain('gauss:6.4');
+  });
+});
+
+describe('finding the removed patches of a masked face', () => {
+  it('flags the flat fill-valued patches, also after JPEG-like jitter, and nothing of a textured face', () => {
+    const rng = createRng(7);
+    const img = {
+      data: Uint8Array.from({ length: 32 * 32 * 3 }, () => Math.floor(rng.next() * 256)),
+      width: 32,
+      height: 32,
+    };
+    expect(Array.from(removedPatches(img, 16, 128))).toEqual([0, 0, 0, 0]);
+    const masked = fillPatches(img, [0, 1, 0, 1], 16, 128);
+    for (let i = 0; i < masked.data.length; i += 97) masked.data[i] = 128 + ((i % 7) - 3); // small artefacts
+    expect(Array.from(removedPatches(masked, 16, 128))).toEqual([0, 1, 0, 1]);
   });
 });
 

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attack, type AttackOptions } from '../../src/attack/attack.js';
 import { attackerFingerprint } from '../../src/attack/audit.js';
 import { createEmbeddingCache } from '../../src/attack/embed.js';
+import { createMaeInpainter, SHIPPED_MAE } from '../../src/attack/inpaint.js';
 import { protectPublicSet } from '../../src/attack/public-set.js';
 import { parseAttackerSuite } from '../../src/attack/suite.js';
 import { listImageFolder } from '../../src/data/image-folder.js';
@@ -84,6 +85,17 @@ describe('the attacker suite', () => {
     expect(r.attackers['mobileface+pooling']!.unit).toBe('label');
     expect(r.attackers['mobileface+pooling']!.numProbes).toBe(24);
     expect(r.attackers['mobileface']!.numProbes).toBe(96);
+  }, 120_000);
+
+  it('fills a masked release with the public FaceMAE (the data-processing check) and re-identifies far more', async () => {
+    const inpainter = await createMaeInpainter(SHIPPED_MAE);
+    try {
+      const r = await run('mask', 0.75, { inpainter });
+      expect(r.attackers['mobileface+reversal']!.fitted!.reversal).toBe('inpaint:facemae');
+      expect(top1(r, 'mobileface+reversal')).toBeGreaterThan(top1(r, 'mobileface') + 0.2);
+    } finally {
+      inpainter.dispose();
+    }
   }, 120_000);
 
   it('finds the originals themselves with every attacker (a control that the attackers work)', async () => {

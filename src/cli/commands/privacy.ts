@@ -105,6 +105,7 @@ export function registerPrivacy(program: Command): void {
         publicPerIdentity: o.publicPerIdentity,
         imagesPerIdentity: o.imagesPerIdentity,
         work: o.work,
+        maeModel: o.maeModel,
         irmTeacher: teacher,
         allowSame: Boolean(o.allowSameAttacker),
         seed: o.seed,
