@@ -18,6 +18,7 @@ import { startShardWorker, type ShardWorker } from '../../src/queue/worker.js';
 const root = path.resolve(import.meta.dirname, '../..');
 const sample = path.join(root, 'assets/sample/deploy');
 const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
+const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
 
 const freePort = () =>
   new Promise<number>((resolve, reject) => {
@@ -37,32 +38,39 @@ const waitFor = async (cond: () => boolean, what: string, ms = 30_000) => {
   }
 };
 
-/** A redis-server of this test's own, with extra arguments; resolves once it answers. */
+/** A redis-server of this test's own, with extra arguments (TLS when they name a certificate); resolves once it answers. */
 async function startRedis(dir: string, ...args: string[]): Promise<{ proc: ChildProcess; port: number }> {
   const port = await freePort();
+  const cert = args.includes('--tls-cert-file') ? args[args.indexOf('--tls-cert-file') + 1] : undefined;
+  const ports = cert ? ['--port', '0', '--tls-port', String(port)] : ['--port', String(port)];
   const proc = spawn(
     'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      ...args,
-    ],
+    [...ports, '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', ...args],
     { stdio: 'ignore' },
   );
+  const tls = cert ? ['--tls', '--cacert', cert] : [];
   await waitFor(() => {
-    const r = spawnSync('redis-cli', ['-p', String(port), 'ping']).stdout?.toString() ?? '';
+    const r =
+      spawnSync('redis-cli', ['-p', String(port), ...tls, 'ping'], { timeout: 5000 }).stdout?.toString() ??
+      '';
     return r.includes('PONG') || r.includes('NOAUTH');
   }, 'redis');
   return { proc, port };
 }
+
+/** Runs the CLI from source; resolves with its exit code and output. */
+const cliRun = (args: string[], env: NodeJS.ProcessEnv) =>
+  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/index.ts'), ...args], {
+      cwd: root,
+      env: { ...process.env, ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    p.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    p.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
 
 describe('queue URLs', () => {
   it('accept credentials and TLS, and never show a password', () => {
@@ -231,4 +239,105 @@ describe.skipIf(!hasRedis)('the worker on a real Redis (needs redis-server)', ()
     expect(code).toBe(0);
     expect(log.match(/lost Redis/g)).toHaveLength(1);
   }, 90_000);
+});
+
+describe.skipIf(!hasRedis || !hasOpenssl)('rediss:// (needs redis-server with TLS and openssl)', () => {
+  it('producer and worker reach a TLS Redis with a password from the environment; an untrusted certificate is named', async () => {
+    const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'facemae-tls-')));
+    const procs: ChildProcess[] = [];
+    try {
+      const cert = path.join(tmp, 'cert.pem');
+      const key = path.join(tmp, 'key.pem');
+      const made = spawnSync('openssl', [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ]);
+      expect(made.status).toBe(0);
+      const { proc, port } = await startRedis(
+        tmp,
+        '--tls-cert-file',
+        cert,
+        '--tls-key-file',
+        key,
+        '--tls-auth-clients',
+        'no',
+        '--requirepass',
+        's3cret',
+      );
+      procs.push(proc);
+      const url = `rediss://127.0.0.1:${port}`;
+      // this process does not trust the self-signed certificate: the probe says why
+      await expect(probeRedis(`rediss://:s3cret@127.0.0.1:${port}`)).rejects.toThrow(
+        new RegExp(
+          `cannot reach the Redis queue at rediss://:\\*\\*\\*@127\\.0\\.0\\.1:${port} \\(.*SELF_SIGNED`,
+        ),
+      );
+      const data = path.join(tmp, 'data');
+      for (const id of fs.readdirSync(sample).sort().slice(0, 2))
+        fs.cpSync(path.join(sample, id), path.join(data, id), { recursive: true });
+      const env = { NODE_EXTRA_CA_CERTS: cert, [QUEUE_PASSWORD_ENV]: 's3cret' };
+      const worker = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          path.join(root, 'src/cli/index.ts'),
+          'worker',
+          '--queue',
+          url,
+          '--out-root',
+          tmp,
+          '--data-root',
+          tmp,
+        ],
+        { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      procs.push(worker);
+      let log = '';
+      worker.stderr!.on('data', (b: Buffer) => (log += b.toString()));
+      await waitFor(() => log.includes('waiting for shards'), 'worker over TLS', 60_000);
+      const out = path.join(tmp, 'out');
+      const r = await cliRun(
+        [
+          '--quiet',
+          '--json',
+          'distort',
+          '--method',
+          'blur',
+          '--strength',
+          '4',
+          '--data',
+          data,
+          '--out',
+          out,
+          '--queue',
+          url,
+          '--shard-size',
+          '2',
+        ],
+        env,
+      );
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const res = JSON.parse(r.stdout) as { images: number; written: number };
+      expect(res.written).toBe(res.images);
+      expect(log).toMatch(/done \(2 written, 0 errors\)/);
+    } finally {
+      for (const p of procs) p.kill('SIGKILL');
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
