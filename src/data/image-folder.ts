@@ -14,11 +14,12 @@ import type { FaceRecord, RgbImage } from '../types.js';
 export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png'];
 
 /**
- * The largest image any verb decodes, the one cap they share: faces are 112 px and a raw photo
- * for `align` up to 16.7 Mpx; a header claiming more is refused before any pixel is allocated
- * (a 1 MB PNG may claim 16000×16000, gigabytes once decoded).
+ * The largest image any verb decodes, the one cap they share: faces are 112 px, and a raw photo
+ * for `align` may come from a 24–61 Mpx camera (8192² = 67 Mpx, ~200 MB decoded); a header
+ * claiming more is refused before any pixel is allocated (a 1 MB PNG may claim 16000×16000,
+ * gigabytes once decoded).
  */
-export const MAX_IMAGE_SIDE = 4096;
+export const MAX_IMAGE_SIDE = 8192;
 export const MAX_IMAGE_PIXELS = MAX_IMAGE_SIDE * MAX_IMAGE_SIDE;
 
 /**

@@ -234,6 +234,13 @@ describe('the adaptive attacker suite in a sweep', () => {
       'mobileface+parrot',
     ]);
     expect(Object.keys(rows['blur-4']!.privacyByAttacker!)).not.toContain('mobileface+parrot');
+    // the report shows the frozen attacker beside the worst case and its interval
+    const noise = rows['noise-40']!;
+    expect(noise.frozenIdentityTop1).toBe(noise.privacyByAttacker!.mobileface!.identityTop1);
+    expect(noise.privacy!.identityTop1).toBeGreaterThanOrEqual(noise.frozenIdentityTop1!);
+    expect(noise.worstCi95![0]).toBeLessThanOrEqual(noise.privacy!.identityTop1);
+    expect(noise.worstCi95![1]).toBeGreaterThanOrEqual(noise.privacy!.identityTop1);
+    expect(noise.privacyByAttacker!['mobileface+pooling']!.unit).toBe('label');
     // the embedding cache is on disk: a changed row re-embeds nothing it has seen
     expect(fs.readdirSync(path.join(out, 'cache/embeddings')).length).toBeGreaterThan(0);
   }, 180_000);
