@@ -5,15 +5,23 @@
  * recomputed. Usage:
  *   tsx scripts/evidence-adaptive.ts [FULL=docs/results/celeba-966.json]
  *        [ADAPTIVE=docs/results/celeba-966-adaptive.json]
- * FULL is rewritten in place (atomically); its utility columns are kept as they are.
+ * FULL is rewritten in place (atomically); its utility columns are kept as they are. The report
+ * page beside it (REPORT=docs/results/celeba-966-report: index.html, results.md) is redrawn from
+ * the merged rows, its plot on the worst case; its image grid is kept.
  */
 import fs from 'node:fs';
 import { wilson95 } from '../src/attack/attack.js';
 import { writeJsonAtomic } from '../src/core/fs.js';
 import { evidenceRowId, verdictsOf, type EvidenceResults, type EvidenceRow } from '../src/report/evidence.js';
+import { renderMarkdownTable } from '../src/report/render.js';
+import type { ReportData, ReportRow } from '../src/report/types.js';
+import { writeReport } from '../src/report/write.js';
 
-const [fullFile = 'docs/results/celeba-966.json', adaptiveFile = 'docs/results/celeba-966-adaptive.json'] =
-  process.argv.slice(2);
+const [
+  fullFile = 'docs/results/celeba-966.json',
+  adaptiveFile = 'docs/results/celeba-966-adaptive.json',
+  reportDir = 'docs/results/celeba-966-report',
+] = process.argv.slice(2);
 const full = JSON.parse(fs.readFileSync(fullFile, 'utf8')) as EvidenceResults;
 const adaptive = JSON.parse(fs.readFileSync(adaptiveFile, 'utf8')) as EvidenceResults;
 const adaptiveById = new Map(adaptive.rows.map((r) => [evidenceRowId(r), r]));
@@ -48,6 +56,22 @@ for (const row of full.rows) {
       .map(([, e]) => e.identityTop1),
   );
 }
+for (const [id, a] of adaptiveById)
+  if (!full.rows.some((r) => evidenceRowId(r) === id)) {
+    const top = Object.entries(a.privacy).sort((x, y) => y[1].identityTop1 - x[1].identityTop1)[0]!;
+    full.rows.push({
+      ...a,
+      worstIdentityTop1: top[1].identityTop1,
+      worstAttacker: top[0],
+      worstCi95: wilson95(top[1].identityTop1, top[1].probes ?? adaptiveProbes * 640),
+      frozenIdentityTop1: Math.max(
+        ...Object.entries(a.privacy)
+          .filter(([n]) => isFrozen(n))
+          .map(([, e]) => e.identityTop1),
+      ),
+      lfw: null,
+    });
+  }
 full.verdicts = verdictsOf(
   full.rows.map((r) => ({
     id: evidenceRowId(r),
@@ -60,14 +84,114 @@ full.verdicts = verdictsOf(
 full.protocol.adaptive = { file: adaptiveFile, ...adaptive.protocol };
 writeJsonAtomic(fullFile, full);
 
-const pct = (x: number | null | undefined) => (x == null ? 'n/a' : `${(100 * x).toFixed(1)}%`);
-console.log('| version | frozen | worst case [95%] | by | LFW |');
-console.log('|---|---:|---:|---|---:|');
-for (const r of full.rows)
+const pct = (x: number | null | undefined) => (x == null ? '—' : `${(100 * x).toFixed(1)}%`);
+const acc = (x: number) => (100 * x).toFixed(2);
+const by = (r: EvidenceRow, name: string) => r.privacy[name]?.identityTop1;
+console.log(
+  '| version | frozen (best of 3) | +reversal | +adaptation | +pooling | +parrot | worst case [95%] | LFW-6000 [95%] |',
+);
+console.log('|---|---:|---:|---:|---:|---:|---|---|');
+for (const r of full.rows) {
+  const lfw = r.lfw
+    ? `${acc(r.lfw.accuracy)}%${r.lfw.ci95 ? ` [${acc(r.lfw.ci95[0])}, ${acc(r.lfw.ci95[1])}]` : ''}`
+    : 'not run';
+  const w = `**${pct(r.worstIdentityTop1)}** [${pct(r.worstCi95?.[0])}, ${pct(r.worstCi95?.[1])}] ${r.worstAttacker?.replace('mobileface', 'mf')}`;
   console.log(
-    `| ${evidenceRowId(r)} | ${pct(r.frozenIdentityTop1)} | ${pct(r.worstIdentityTop1)} [${pct(r.worstCi95?.[0])}, ${pct(r.worstCi95?.[1])}] | ${r.worstAttacker} | ${pct(r.lfw?.accuracy)} |`,
+    `| ${evidenceRowId(r)} | ${pct(r.frozenIdentityTop1)} | ${pct(by(r, 'mobileface+reversal'))} | ${pct(by(r, 'mobileface+adaptation'))} | ${pct(by(r, 'mobileface+pooling'))} | ${pct(by(r, 'mobileface+parrot'))} | ${w} | ${lfw} |`,
   );
-for (const v of full.verdicts)
+}
+console.log('');
+console.log(
+  '| FaceMAE (IRM) | worst case / LFW | best baseline at equal or stronger privacy | FaceMAE − baseline [95%] | outcome | error ratio |',
+);
+console.log('|---|---|---|---|---|---:|');
+const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(100 * x).toFixed(2)}`;
+for (const v of full.verdicts) {
+  const b = v.bestBaseline;
   console.log(
-    `${v.facemae}: ${v.outcome}${v.bestBaseline ? ` vs ${v.bestBaseline.id} (${(100 * v.bestBaseline.diff).toFixed(1)} points, error ratio ${v.bestBaseline.errorRatio.toFixed(2)})` : ''}`,
+    `| ${v.facemae} | ${pct(v.worstIdentityTop1)} / ${acc(v.accuracy)}% | ${b ? `${b.id} (${pct(b.worstIdentityTop1)} / ${acc(b.accuracy)}%)` : '—'} | ${b ? `${signed(b.diff)}${b.ci95 ? ` [${signed(b.ci95[0])}, ${signed(b.ci95[1])}]` : ''}` : '—'} | **${v.outcome}** | ${b ? b.errorRatio.toFixed(2) : '—'} |`,
   );
+}
+
+// The report page, redrawn from the merged rows.
+const set = String((full.protocol.verify as string[] | undefined)?.[0] ?? 'lfw');
+const labelOf = (r: EvidenceRow): string => {
+  const names: Record<string, string> = {
+    original: 'original (no protection)',
+    facemae: 'FaceMAE, mask ratio',
+    'facemae-noirm': 'FaceMAE without IRM, mask ratio',
+    mask: 'mask only, ratio',
+    blur: 'blur, sigma',
+    pixelate: 'pixelate, block',
+    noise: 'noise, std',
+    pixnoise: 'pixelate + noise, block',
+  };
+  return r.method === 'original' ? names.original! : `${names[r.method] ?? r.method} ${r.strength}`;
+};
+const rows: ReportRow[] = full.rows.map((r) => {
+  const figures = (p: EvidenceRow['privacy'][string]) => ({
+    ...p,
+    identityTop10: NaN,
+    meanCosineToSource: NaN,
+  });
+  const byAttacker = Object.fromEntries(Object.entries(r.privacy).map(([a, p]) => [a, figures(p)]));
+  return {
+    id: evidenceRowId(r),
+    method: r.method,
+    label: labelOf(r),
+    ...(r.strength !== null ? { strength: r.strength } : {}),
+    privacy: r.worstAttacker ? byAttacker[r.worstAttacker] : undefined,
+    privacyByAttacker: byAttacker,
+    worstAttacker: r.worstAttacker ?? undefined,
+    worstCi95: r.worstCi95 ?? undefined,
+    frozenIdentityTop1: r.frozenIdentityTop1 ?? undefined,
+    utility: r.lfw
+      ? { [set]: { accuracy: r.lfw.accuracy, std: NaN, ci95: r.lfw.ci95 ?? undefined, vs: r.lfw.vs } }
+      : {},
+    status: r.lfw ? 'ok' : 'partial',
+    notes: [
+      `identity top-1 by attacker: ${Object.entries(r.privacy)
+        .map(
+          ([a, p]) =>
+            `${a} ${(100 * p.identityTop1).toFixed(1)}%${p.probes ? ` (${p.probes} ${p.unit === 'label' ? 'labels' : 'probes'})` : ''}`,
+        )
+        .join(', ')}`,
+      ...(r.lfw ? [] : ['utility not run for this row']),
+    ],
+  };
+});
+const names = [...new Set(full.rows.flatMap((r) => Object.keys(r.privacy)))];
+const data: ReportData = {
+  title: 'FaceMAE privacy–utility: CelebA-966, under the adaptive audit',
+  createdAt: new Date().toISOString(),
+  attacker: names.join(', '),
+  teacher: String(full.protocol.teacher ?? ''),
+  verificationSets: [set],
+  rows,
+  chance: { instanceTop1: NaN, identityTop1: NaN, identityTop5: NaN, identityTop10: NaN },
+  grids: fs.existsSync(`${reportDir}/grid.png`)
+    ? [
+        {
+          file: 'grid.png',
+          columns: [
+            'original',
+            ...((full.protocol.maskRatios as number[]) ?? []).flatMap((m) => [`masked ${m}`, `FaceMAE ${m}`]),
+            ...((full.protocol.baselines as { method: string; strength: number }[]) ?? []).map(
+              (b) => `${b.method} ${b.strength}`,
+            ),
+          ],
+          cell: Number(full.protocol.size ?? 112),
+          pad: 4,
+          caption:
+            "One image of each of the first deployment identities: the original, what FaceMAE's encoder saw and its reconstruction at each mask ratio, and each baseline.",
+        },
+      ]
+    : [],
+  config: full.protocol,
+  notes: [
+    'Privacy columns: the worst case over the attacker suite (frozen mobileface and faceres at 1 image per identity; mobileface frozen, +reversal, +adaptation, +pooling and +parrot at 4 images per identity); "frozen" is the strongest attacker that never saw a protected face. Utility: r-tiny trained on each version, all 6,000 LFW pairs. Made by scripts/evidence-adaptive.ts from the two result files (docs/EVIDENCE.md).',
+  ],
+  steps: [],
+};
+await writeReport(reportDir, data);
+fs.writeFileSync(`${reportDir}/results.md`, renderMarkdownTable(data));

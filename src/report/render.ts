@@ -3,7 +3,7 @@
  * SVG; image grids are referenced as PNG files beside it) plus the asset files to write with it.
  */
 import { esc, METHOD_COLORS, privacyUtilityPlot, setLabel } from './plot.js';
-import type { ReportData, ReportRow, UtilityFigures } from './types.js';
+import type { PrivacyFigures, ReportData, ReportRow, UtilityFigures } from './types.js';
 import { evidenceSet, evidenceVerdicts } from './evidence.js';
 
 export interface ReportAsset {
@@ -14,6 +14,9 @@ export interface ReportAsset {
 
 const pct = (x: number | undefined) =>
   x === undefined || !Number.isFinite(x) ? '—' : `${(x * 100).toFixed(1)}%`;
+
+const cos = (p: PrivacyFigures | undefined) =>
+  p && Number.isFinite(p.meanCosineToSource) ? p.meanCosineToSource.toFixed(3) : '—';
 
 /** "[lo, hi]" (95% bootstrap interval over pairs) when known, else the 10-fold "± std". */
 function ciText(u: UtilityFigures): string {
@@ -45,7 +48,7 @@ function rowHtml(r: ReportRow, sets: string[]): string {
     `<td><b>${pct(p?.identityTop1)}</b>${r.worstCi95 ? ` <small>[${pct(r.worstCi95[0])}, ${pct(r.worstCi95[1])}]</small>` : ''}${r.worstAttacker ? `<br><small>${esc(r.worstAttacker)}</small>` : ''}</td>`,
     `<td>${pct(p?.identityTop5)}</td>`,
     `<td>${pct(p?.identityTop10)}</td>`,
-    `<td>${p ? p.meanCosineToSource.toFixed(3) : '—'}</td>`,
+    `<td>${cos(p)}</td>`,
     ...sets.map((s) => {
       const u = r.utility[s];
       return `<td>${u ? `${pct(u.accuracy)} <small>${esc(ciText(u))}</small>${vsHtml(u)}` : '—'}</td>`;
@@ -106,7 +109,7 @@ export function renderMarkdownTable(data: ReportData): string {
       `${pct(p?.identityTop1)}${r.worstCi95 ? ` [${pct(r.worstCi95[0])}, ${pct(r.worstCi95[1])}]` : ''}${r.worstAttacker ? ` (${r.worstAttacker})` : ''}`,
       pct(p?.identityTop5),
       pct(p?.identityTop10),
-      p ? p.meanCosineToSource.toFixed(3) : '—',
+      cos(p),
       ...sets.map((s) => {
         const u = r.utility[s];
         return u ? [`${pct(u.accuracy)} ${ciText(u)}`, ...vsText(u)].join('; ') : '—';
