@@ -4,6 +4,7 @@
  * embedding cache) in a work folder: the caller's, kept for the next audit, or a temporary one
  * removed at the end.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,7 +25,7 @@ import { attack, type AttackResult } from './attack.js';
 import { createEmbeddingCache } from './embed.js';
 import { protectionName, type Protection } from './protection.js';
 import { createMaeInpainter, SHIPPED_MAE, type Inpainter } from './inpaint.js';
-import { parrotBase, parrotData, trainParrot, type ParrotRecipe } from './parrot.js';
+import { DEFAULT_PARROT, parrotBase, parrotData, trainParrot, type ParrotRecipe } from './parrot.js';
 import { protectPublicSet } from './public-set.js';
 import type { AttackerSpec } from './suite.js';
 
@@ -74,6 +75,9 @@ async function records(dir: string, onWarning?: OnWarning): Promise<FaceRecord[]
     await src.close();
   }
 }
+
+const shortHash = (v: unknown): string =>
+  crypto.createHash('sha256').update(JSON.stringify(v)).digest('hex').slice(0, 12);
 
 /** The attacker part of the embedding cache key: the model's content, and this version for bundled ones. */
 export const attackerFingerprint = (model: string): string => `${modelFingerprint(model)}@${VERSION}`;
@@ -133,9 +137,11 @@ export async function auditRelease(opts: AuditOptions): Promise<AuditResult> {
       const files = all
         .filter((r) => !pubKeys || pubKeys.has(keyOf(r)))
         .map((r) => `${r.identity}/${path.basename(r.path)}`);
-      // one folder per (protection, seed, subset): a later audit of the same protection reuses it
+      // one folder per (protection and its model, seed, subset): a later audit of the same reuses it
       const protection = opts.protection;
-      const name = `${protectionName(protection).replace(/[^a-z0-9.]+/gi, '-')}-seed${seed}-per${pubPer ?? 'all'}`;
+      const name = `${protectionName(protection).replace(/[^a-z0-9.]+/gi, '-')}-seed${seed}-per${pubPer ?? 'all'}-${shortHash(
+        { ...protection, model: protection.model ? modelFingerprint(protection.model) : null },
+      )}`;
       const protectedA = await protectPublicSet({
         protection,
         data: opts.public,
@@ -146,12 +152,11 @@ export async function auditRelease(opts: AuditOptions): Promise<AuditResult> {
       });
       publicPair = { original: opts.public, protected: protectedA, keys: pubKeys };
       for (const a of opts.attackers.filter((x) => x.kind === 'parrot')) {
+        // and one parrot per (that, the model it starts from, the recipe)
         const dir = path.join(
           work,
           'parrot',
-          `${name}-${attackerFingerprint(a.model)
-            .replace(/[^a-z0-9]+/gi, '')
-            .slice(-16)}`,
+          `${name}-${shortHash({ model: attackerFingerprint(a.model), recipe: { ...DEFAULT_PARROT, ...opts.parrot } })}`,
         );
         const data = parrotData({
           original: opts.public,
