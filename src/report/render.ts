@@ -15,6 +15,9 @@ export interface ReportAsset {
 const pct = (x: number | undefined) =>
   x === undefined || !Number.isFinite(x) ? '—' : `${(x * 100).toFixed(1)}%`;
 
+/** A pooled (label-level) attack has no per-image instance figure. */
+const instance = (p: PrivacyFigures | undefined) => (p?.unit === 'label' ? undefined : p?.instanceTop1);
+
 const cos = (p: PrivacyFigures | undefined) =>
   p && Number.isFinite(p.meanCosineToSource) ? p.meanCosineToSource.toFixed(3) : '—';
 
@@ -44,7 +47,7 @@ function rowHtml(r: ReportRow, sets: string[]): string {
     `<td><span class="dot" style="background:${METHOD_COLORS[r.method] ?? '#777'}"></span>${esc(r.label)}</td>`,
     `<td class="st-${r.status.replace(/ /g, '-')}">${esc(r.status)}</td>`,
     `<td>${pct(r.frozenIdentityTop1)}</td>`,
-    `<td>${pct(p?.instanceTop1)}</td>`,
+    `<td>${pct(instance(p))}</td>`,
     `<td><b>${pct(p?.identityTop1)}</b>${r.worstCi95 ? ` <small>[${pct(r.worstCi95[0])}, ${pct(r.worstCi95[1])}]</small>` : ''}${r.worstAttacker ? `<br><small>${esc(r.worstAttacker)}</small>` : ''}</td>`,
     `<td>${pct(p?.identityTop5)}</td>`,
     `<td>${pct(p?.identityTop10)}</td>`,
@@ -105,7 +108,7 @@ export function renderMarkdownTable(data: ReportData): string {
     const cells = [
       r.label + (r.status === 'ok' ? '' : ` (${r.status})`),
       pct(r.frozenIdentityTop1),
-      pct(p?.instanceTop1),
+      pct(instance(p)),
       `${pct(p?.identityTop1)}${r.worstCi95 ? ` [${pct(r.worstCi95[0])}, ${pct(r.worstCi95[1])}]` : ''}${r.worstAttacker ? ` (${r.worstAttacker})` : ''}`,
       pct(p?.identityTop5),
       pct(p?.identityTop10),
