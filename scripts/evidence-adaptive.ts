@@ -10,6 +10,8 @@
  * the merged rows, its plot on the worst case; its image grid is kept.
  */
 import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { wilson95 } from '../src/attack/attack.js';
 import { writeJsonAtomic } from '../src/core/fs.js';
 import { evidenceRowId, verdictsOf, type EvidenceResults, type EvidenceRow } from '../src/report/evidence.js';
@@ -25,19 +27,24 @@ const [
 const full = JSON.parse(fs.readFileSync(fullFile, 'utf8')) as EvidenceResults;
 const adaptive = JSON.parse(fs.readFileSync(adaptiveFile, 'utf8')) as EvidenceResults;
 const adaptiveById = new Map(adaptive.rows.map((r) => [evidenceRowId(r), r]));
+// rows without utility were appended by an earlier merge (the full sweep trains every row): they
+// are made again below, so the script can be run twice
+full.rows = full.rows.filter((r) => r.lfw !== null);
 const fullProbes = Number((full.protocol.privacyImagesPerIdentity as number | null) ?? 1) * 640;
 const adaptiveProbes = Number(adaptive.protocol.privacyImagesPerIdentity ?? 4);
 
 type Entry = EvidenceRow['privacy'][string];
 const isFrozen = (name: string) => !name.includes('+');
+const ownAttackers = new Set((full.protocol.attackers as string[] | undefined) ?? []);
 
 for (const row of full.rows) {
   const a = adaptiveById.get(evidenceRowId(row));
   if (!a) throw new Error(`${adaptiveFile} has no row ${evidenceRowId(row)}`);
   const merged: Record<string, Entry> = {};
-  // the full file's attackers (1 image per identity) keep their names
+  // the full sweep's own attackers (1 image per identity) keep their names; what an earlier merge
+  // added is replaced, so the script can be run again
   for (const [name, p] of Object.entries(row.privacy))
-    if (!name.includes('@')) merged[name] = { ...p, probes: (p as Entry).probes ?? fullProbes };
+    if (ownAttackers.has(name)) merged[name] = { ...p, probes: (p as Entry).probes ?? fullProbes };
   // the suite's (4 per identity); its frozen mobileface is the same network on more probes
   for (const [name, p] of Object.entries(a.privacy)) {
     merged[merged[name] ? `${name}@${adaptiveProbes}` : name] = p;
@@ -82,6 +89,15 @@ full.verdicts = verdictsOf(
   })),
 );
 full.protocol.adaptive = { file: adaptiveFile, ...adaptive.protocol };
+// paths as the configs give them, relative to the repository (no machine paths in docs)
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const relative = <T>(v: T): T =>
+  JSON.parse(
+    JSON.stringify(v)
+      .replaceAll(`${path.dirname(root)}/shared/`, '../shared/')
+      .replaceAll(`${root}/`, ''),
+  ) as T;
+full.protocol = relative(full.protocol);
 writeJsonAtomic(fullFile, full);
 
 const pct = (x: number | null | undefined) => (x == null ? '—' : `${(100 * x).toFixed(1)}%`);
