@@ -93,7 +93,7 @@ describe('distort --config', () => {
       [{ strength: '0.5' }, /strength in .*distort\.json must be a number, got "0.5"/],
       [{ method: 'smudge' }, /method must be one of mask, blur, .*, got "smudge"/],
       [{ fill: 300 }, /fill must be an integer in \[0, 255\], got 300/],
-      [{ size: 1e9 }, /size must be an integer in \[1, 4096\]/],
+      [{ size: 1e9 }, /size must be an integer in \[1, 8192\]/],
       [{ allowNoProtection: 'yes' }, /allowNoProtection in .* must be a boolean, got "yes"/],
     ] as const) {
       const { out, p } = run(cfg);
