@@ -36,7 +36,7 @@ export function registerPrivacy(program: Command): void {
     )
     .option(
       '--attacker <spec>',
-      '[string] attackers, comma-separated or repeated: MODEL (frozen) | MODEL+reversal | MODEL+adaptation | MODEL+pooling | suite:MODEL (all four) | suite (= suite:mobileface); MODEL: mobileface | faceres | faceplugin | FILE.onnx | RUN_DIR (default: suite)',
+      '[string] attackers, comma-separated or repeated: MODEL (frozen) | MODEL+reversal | MODEL+adaptation | MODEL+pooling | MODEL+parrot (fine-tuned on A ∪ protect(A); mobileface or a train-fr run) | suite:MODEL (the first four) | suite (= suite:mobileface); MODEL: mobileface | faceres | faceplugin | FILE.onnx | RUN_DIR (default: suite)',
       collect,
     )
     .option(
@@ -59,7 +59,7 @@ export function registerPrivacy(program: Command): void {
     )
     .option(
       '--mae-model <run>',
-      "[string] FaceMAE's public model, for a FaceMAE release whose config.json does not name it",
+      "[string] FaceMAE's public model: for a FaceMAE release whose config.json does not name it, and to fill the removed patches of a masked release (default: the shipped model)",
     )
     .option(
       '--work <dir>',
