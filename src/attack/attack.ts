@@ -20,7 +20,7 @@ import { FaceMaeError } from '../core/errors.js';
 import type { FaceSource } from '../data/face-source.js';
 import type { OnWarning } from '../data/image-folder.js';
 import { openFaceSource, sourceRecords } from '../data/source.js';
-import { retrievalMetrics, type RetrievalMetrics } from '../eval/retrieval.js';
+import { l2NormalizeRows, retrievalMetrics, type RetrievalMetrics } from '../eval/retrieval.js';
 import { createRng } from '../core/rng.js';
 import { keyOf } from '../protect/privacy-audit.js';
 import type { Embedder, FaceRecord, OnProgress } from '../types.js';
@@ -28,7 +28,7 @@ import { embedForAttack, type EmbeddingCache } from './embed.js';
 import type { Inpainter } from './inpaint.js';
 import type { Protection } from './protection.js';
 import { reversalCandidates, reversalName, type Reversal } from './reversal.js';
-import type { AttackKind, AttackerSpec } from './suite.js';
+import { fitsOnPublic, type AttackKind, type AttackerSpec } from './suite.js';
 import { applyResidualMap, fitResidualRidge, scaledAlpha, type ResidualMap } from './ridge.js';
 
 /** One attacker's figures on B. */
@@ -139,16 +139,9 @@ function sourcesOf(probes: OpenSet, gallery: OpenSet, galleryDir: string): Int32
   return src;
 }
 
-const normalized = (x: Float32Array, d: number): Float32Array => {
-  const y = new Float32Array(x);
-  for (let i = 0; i < y.length; i += d) {
-    let s = 0;
-    for (let j = 0; j < d; j++) s += (y[i + j] as number) ** 2;
-    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
-    for (let j = 0; j < d; j++) y[i + j] = (y[i + j] as number) * inv;
-  }
-  return y;
-};
+/** Unit rows of x [*, d], on a copy. */
+const normalized = (x: Float32Array, d: number): Float32Array =>
+  l2NormalizeRows(new Float32Array(x), x.length / d, d);
 
 /** Rows `rows` of x [*, d]. */
 const pickRows = (x: Float32Array, rows: readonly number[], d: number): Float32Array => {
@@ -178,7 +171,11 @@ export function poolByLabel(
 ): { probes: Float32Array; probeSource: Int32Array } {
   const unit = normalized(probes, d);
   const order = new Map<string, number[]>();
-  labels.forEach((l, i) => order.set(l, [...(order.get(l) ?? []), i]));
+  labels.forEach((l, i) => {
+    const rows = order.get(l);
+    if (rows) rows.push(i);
+    else order.set(l, [i]);
+  });
   const out = new Float32Array(order.size * d);
   const src = new Int32Array(order.size);
   [...order.values()].forEach((rows, k) => {
@@ -216,18 +213,22 @@ export function worstOf(byAttacker: Readonly<Record<string, RetrievalMetrics>>):
   return worst;
 }
 
-const FITTED_HERE: readonly AttackKind[] = ['reversal', 'adaptation', 'pooling'];
-
 /** Candidate ridge penalties (scaled, see scaledAlpha); the largest is close to the frozen map. */
 const ALPHA_GRID = [1000, 10, 1, 0.1, 0.01];
 
 /** Runs the suite; see the module comment. */
 export async function attack(opts: AttackOptions): Promise<AttackResult> {
   // the parrot was fitted by the caller; these three fit on A here
-  const fittedHere = opts.attackers.filter((a) => FITTED_HERE.includes(a.kind));
+  const fittedHere = opts.attackers.filter((a) => fitsOnPublic(a.kind));
   if (fittedHere.length > 0 && !opts.public)
     throw new FaceMaeError(
       `attackers ${fittedHere.map((a) => a.name).join(', ')} are fitted on a public set: pass it (--public DIR)`,
+      'E_CONFIG',
+    );
+  const protection = opts.protection;
+  if (fittedHere.length > 0 && !protection)
+    throw new FaceMaeError(
+      `attackers ${fittedHere.map((a) => a.name).join(', ')} need to know the protection: pass it (--protection METHOD:STRENGTH)`,
       'E_CONFIG',
     );
   const log = opts.onLog ?? (() => {});
@@ -316,13 +317,7 @@ export async function attack(opts: AttackOptions): Promise<AttackResult> {
         });
       // ties (common on an easy A) go to the better instance top-1, then to the earlier candidate
       let best: { r: Reversal; top1: number; inst: number; probes: Float32Array } | undefined;
-      const protection = opts.protection;
-      if (!protection)
-        throw new FaceMaeError(
-          `attackers ${fittedHere.map((a) => a.name).join(', ')} need to know the protection: pass it (--protection METHOD:STRENGTH)`,
-          'E_CONFIG',
-        );
-      for (const r of reversalCandidates(protection.method, protection.strength, {
+      for (const r of reversalCandidates(protection!.method, protection!.strength, {
         inpaint: Boolean(opts.inpainter),
       })) {
         const probes = await embed(A.p, r, `public release, ${reversalName(r)}`);
@@ -389,28 +384,34 @@ function chooseRidge(
   const probeFold = A.p.records.map((r) => fold.get(r.identity)!);
   // gallery rows per fold, with their labels and each probe's source re-indexed into them
   const gFold = A.g.records.map((r) => fold.get(r.identity)!);
+  // each fold's training pairs, test probes and gallery (they do not depend on the penalty)
+  const folds = [0, 1].flatMap((f) => {
+    const train = probeFold.flatMap((pf, i) => (pf !== f ? [i] : []));
+    const test = probeFold.flatMap((pf, i) => (pf === f ? [i] : []));
+    const gRows = gFold.flatMap((gf, i) => (gf === f ? [i] : []));
+    if (train.length === 0 || test.length === 0 || gRows.length === 0) return [];
+    const gIndex = new Map(gRows.map((g, k) => [g, k]));
+    return [
+      {
+        n: train.length,
+        x: pickRows(x, train, d),
+        y: pickRows(y, train, d),
+        test: pickRows(x, test, d),
+        nTest: test.length,
+        gallery: pickRows(galleryA, gRows, d),
+        src: Int32Array.from(test, (i) => gIndex.get(A.src[i] as number)!),
+        labels: denseLabels(gRows.map((g) => A.g.records[g]!)),
+      },
+    ];
+  });
   let bestScore = -1;
   let bestC = ALPHA_GRID[0]!;
   for (const c of ALPHA_GRID) {
     let hits = 0;
-    for (const f of [0, 1]) {
-      const train = probeFold.flatMap((pf, i) => (pf !== f ? [i] : []));
-      const test = probeFold.flatMap((pf, i) => (pf === f ? [i] : []));
-      const gRows = gFold.flatMap((gf, i) => (gf === f ? [i] : []));
-      if (train.length === 0 || test.length === 0 || gRows.length === 0) continue;
-      const map = fitResidualRidge(
-        pickRows(x, train, d),
-        pickRows(y, train, d),
-        train.length,
-        d,
-        scaledAlpha(c, train.length, d),
-      );
-      const mapped = applyResidualMap(map, pickRows(x, test, d), test.length);
-      const gIndex = new Map(gRows.map((g, k) => [g, k]));
-      const src = Int32Array.from(test, (i) => gIndex.get(A.src[i] as number)!);
-      const labels = denseLabels(gRows.map((g) => A.g.records[g]!));
-      const m = metricsA(mapped, pickRows(galleryA, gRows, d), src, labels);
-      hits += (m.identityTopK.top1 ?? 0) * test.length;
+    for (const f of folds) {
+      const map = fitResidualRidge(f.x, f.y, f.n, d, scaledAlpha(c, f.n, d));
+      const m = metricsA(applyResidualMap(map, f.test, f.nTest), f.gallery, f.src, f.labels);
+      hits += (m.identityTopK.top1 ?? 0) * f.nTest;
     }
     const score = hits / n;
     if (score > bestScore) {

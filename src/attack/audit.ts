@@ -9,25 +9,24 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FaceMaeError } from '../core/errors.js';
-import { openFaceSource, sourceRecords } from '../data/source.js';
+import { listSourceRecords } from '../data/source.js';
 import type { OnWarning } from '../data/image-folder.js';
 import { createEmbedder } from '../loaders/embedders.js';
 import { modelFingerprint } from '../loaders/model-fingerprint.js';
 import {
   checkAttackerIndependence,
   firstImagesPerIdentity,
-  keyOf,
   type IrmTeacherRef,
 } from '../protect/privacy-audit.js';
-import type { Embedder, FaceRecord, OnProgress } from '../types.js';
+import type { Embedder, OnProgress } from '../types.js';
 import { VERSION } from '../version.js';
 import { attack, type AttackResult } from './attack.js';
 import { createEmbeddingCache } from './embed.js';
 import { protectionName, type Protection } from './protection.js';
 import { createMaeInpainter, SHIPPED_MAE, type Inpainter } from './inpaint.js';
 import { DEFAULT_PARROT, parrotBase, parrotData, trainParrot, type ParrotRecipe } from './parrot.js';
-import { protectPublicSet } from './public-set.js';
-import type { AttackerSpec } from './suite.js';
+import { protectPublicSet, publicSubset } from './public-set.js';
+import { fitsOnPublic, type AttackerSpec } from './suite.js';
 
 export interface AuditOptions {
   original: string;
@@ -65,15 +64,6 @@ export interface AuditResult extends AttackResult {
   protection: Protection | null;
   /** Per attacker model: whether it is the IRM teacher (only with allowSame). */
   attackerIsTeacher: Record<string, boolean>;
-}
-
-async function records(dir: string, onWarning?: OnWarning): Promise<FaceRecord[]> {
-  const src = await openFaceSource(dir, { onWarning });
-  try {
-    return sourceRecords(src);
-  } finally {
-    await src.close();
-  }
 }
 
 const shortHash = (v: unknown): string =>
@@ -117,26 +107,19 @@ export async function auditRelease(opts: AuditOptions): Promise<AuditResult> {
   const embedders = new Map<string, Embedder>();
   let inpainter: Inpainter | undefined;
   try {
-    if (
-      opts.protection?.method === 'mask' &&
-      opts.attackers.some((a) => a.kind !== 'frozen' && a.kind !== 'parrot')
-    )
+    if (opts.protection?.method === 'mask' && opts.attackers.some((a) => fitsOnPublic(a.kind)))
       inpainter = await createMaeInpainter(opts.maeModel ?? SHIPPED_MAE, {
         patchSize: opts.protection.patchSize,
         fill: opts.protection.fill,
       });
     const per = opts.imagesPerIdentity ?? null;
     const keys =
-      per === null ? undefined : firstImagesPerIdentity(await records(opts.original, opts.onWarning), per);
+      per === null ? undefined : firstImagesPerIdentity(await listSourceRecords(opts.original, opts), per);
     let publicPair;
     const parrots: Record<string, string> = {};
     if (adaptive && opts.public && opts.protection) {
-      const all = await records(opts.public, opts.onWarning);
       const pubPer = opts.publicPerIdentity === undefined ? 4 : opts.publicPerIdentity;
-      const pubKeys = pubPer === null ? undefined : firstImagesPerIdentity(all, pubPer);
-      const files = all
-        .filter((r) => !pubKeys || pubKeys.has(keyOf(r)))
-        .map((r) => `${r.identity}/${path.basename(r.path)}`);
+      const { keys: pubKeys, files } = publicSubset(await listSourceRecords(opts.public, opts), pubPer);
       // one folder per (protection and its model, seed, subset): a later audit of the same reuses it
       const protection = opts.protection;
       const name = `${protectionName(protection).replace(/[^a-z0-9.]+/gi, '-')}-seed${seed}-per${pubPer ?? 'all'}-${shortHash(

@@ -128,10 +128,11 @@ export async function embedForAttack(
   for (let i = 0; i < indices.length; i += bs) {
     const part = indices.slice(i, i + bs);
     const imgs = await Promise.all(part.map((k) => source.read(k, { size: s, onWarning: opts.onWarning })));
-    const keys = imgs.map((img) => contentKey(img, rev, opts.inpainter));
+    // content keys only when there is a cache to ask
+    const keys = opts.cache ? imgs.map((img) => contentKey(img, rev, opts.inpainter)) : undefined;
     const todo: number[] = [];
-    keys.forEach((key, j) => {
-      const hit = opts.cache?.get(opts.fingerprint, d, key);
+    imgs.forEach((_, j) => {
+      const hit = keys && opts.cache?.get(opts.fingerprint, d, keys[j]!);
       if (hit) out.set(hit, (i + j) * d);
       else todo.push(j);
     });
@@ -156,7 +157,7 @@ export async function embedForAttack(
       todo.forEach((j, t) => {
         const e = emb.slice(t * d, (t + 1) * d);
         out.set(e, (i + j) * d);
-        opts.cache?.set(opts.fingerprint, d, keys[j]!, e);
+        if (keys) opts.cache?.set(opts.fingerprint, d, keys[j]!, e);
       });
     }
     opts.onProgress?.(Math.min(indices.length, i + bs), indices.length, opts.label);

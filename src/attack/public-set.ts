@@ -5,11 +5,29 @@
  * the same protection reuses the folder.
  */
 import path from 'node:path';
+import { firstImagesPerIdentity, keyOf } from '../protect/privacy-audit.js';
+import type { FaceRecord } from '../types.js';
 import { FaceMaeError } from '../core/errors.js';
 import { reconstructDataset } from '../deploy/reconstruct.js';
 import { distortDataset } from '../protect/distort-dataset.js';
 import type { OnProgress } from '../types.js';
 import { protectionName, type Protection } from './protection.js';
+
+/**
+ * The fixed subset of A the attacker protects and fits on: the first `perIdentity` images (sorted)
+ * of each identity (null: all), as keys for the attack and as `<identity>/<image>` files for
+ * protectPublicSet.
+ */
+export function publicSubset(
+  records: readonly FaceRecord[],
+  perIdentity: number | null,
+): { keys: Set<string> | undefined; files: string[] } {
+  const keys = perIdentity === null ? undefined : firstImagesPerIdentity(records, perIdentity);
+  const files = records
+    .filter((r) => !keys || keys.has(keyOf(r)))
+    .map((r) => `${r.identity}/${path.basename(r.path)}`);
+  return { keys, files };
+}
 
 /**
  * Writes protect(A) for `files` (`<identity>/<image>` under `data`) into `out` and returns the

@@ -10,6 +10,13 @@ export type AttackKind = (typeof ATTACK_KINDS)[number];
 /** The kinds that need the public set A and protect(A): all but frozen. */
 export const ADAPTIVE_KINDS: readonly AttackKind[] = ['reversal', 'adaptation', 'pooling', 'parrot'];
 /**
+ * The kinds fitted on A inside the attack (restoration, map, pooling); the parrot is fitted by
+ * its caller. They need the protection, the public set, and for a masked release the inpainter.
+ */
+export const fitsOnPublic = (kind: AttackKind): boolean =>
+  kind === 'reversal' || kind === 'adaptation' || kind === 'pooling';
+
+/**
  * What `suite:MODEL` expands to: the attackers that cost embeddings only. The parrot (a
  * fine-tuning per release) is named on its own, `MODEL+parrot`.
  */

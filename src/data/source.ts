@@ -102,6 +102,19 @@ export async function openFaceSource(
   return folderSource(await listImageFolder(spec, opts), spec);
 }
 
+/** The records of an identity folder or .rec, in order (opened and closed again). */
+export async function listSourceRecords(
+  spec: string,
+  opts: { onWarning?: OnWarning } = {},
+): Promise<FaceRecord[]> {
+  const src = await openFaceSource(spec, opts);
+  try {
+    return sourceRecords(src);
+  } finally {
+    await src.close();
+  }
+}
+
 /**
  * A part of a source, as a queue shard names it: a range of indices [start, end) in the source's
  * order (cheap to send for a .rec), or image files relative to an identity-folder root.

@@ -10,7 +10,7 @@ import { saveResolvedConfig } from '../config/resolve.js';
 import { FaceMaeError } from '../core/errors.js';
 import { createRng } from '../core/rng.js';
 import { listImageFolder, readImage } from '../data/image-folder.js';
-import { openFaceSource, recordFileName, sourceRecords } from '../data/source.js';
+import { listSourceRecords, openFaceSource, recordFileName, sourceRecords } from '../data/source.js';
 import { splitIdentities } from '../data/split.js';
 import { distortDataset } from '../protect/distort-dataset.js';
 import { fillPatches, maskPatches } from '../protect/distortions.js';
@@ -26,8 +26,8 @@ import { createEmbeddingCache } from '../attack/embed.js';
 import type { Protection } from '../attack/protection.js';
 import { createMaeInpainter } from '../attack/inpaint.js';
 import { parrotData, trainParrot } from '../attack/parrot.js';
-import { protectPublicSet } from '../attack/public-set.js';
-import { parseAttackerSuite, type AttackerSpec } from '../attack/suite.js';
+import { protectPublicSet, publicSubset } from '../attack/public-set.js';
+import { fitsOnPublic, parseAttackerSuite, type AttackerSpec } from '../attack/suite.js';
 import type { RetrievalMetrics } from '../eval/retrieval.js';
 import type { DistortionMethod } from '../protect/distortions.js';
 import { composeGrid } from '../report/grid.js';
@@ -193,16 +193,6 @@ async function materialiseSplit(trainDir: string, split: SplitConfig, out: strin
   };
   fs.writeFileSync(path.join(out, 'split.json'), JSON.stringify(summary, null, 1));
   return { ...summary, deploy: undefined };
-}
-
-/** The records of a deployment set (identity folder or .rec), in order. */
-async function listRecords(data: string): Promise<FaceRecord[]> {
-  const src = await openFaceSource(data);
-  try {
-    return sourceRecords(src);
-  } finally {
-    await src.close();
-  }
 }
 
 /** One image of a deployment set by its record (a file, or a .rec record). */
@@ -452,17 +442,10 @@ export async function runSweep(
   const getKeys = async () =>
     cfg.privacyImagesPerIdentity === null
       ? undefined
-      : (keys ??= firstImagesPerIdentity(await listRecords(deployDir), cfg.privacyImagesPerIdentity));
-  let publicRecords: FaceRecord[] | undefined;
-  const getPublic = async () => {
-    publicRecords ??= await listRecords(trainDir);
-    const keep =
-      cfg.publicImagesPerIdentity === null
-        ? undefined
-        : firstImagesPerIdentity(publicRecords, cfg.publicImagesPerIdentity);
-    const records = keep ? publicRecords.filter((r) => keep.has(keyOf(r))) : publicRecords;
-    return { keys: keep, files: records.map((r) => `${r.identity}/${path.basename(r.path)}`) };
-  };
+      : (keys ??= firstImagesPerIdentity(await listSourceRecords(deployDir), cfg.privacyImagesPerIdentity));
+  let publicA: ReturnType<typeof publicSubset> | undefined;
+  const getPublic = async () =>
+    (publicA ??= publicSubset(await listSourceRecords(trainDir), cfg.publicImagesPerIdentity));
   const protectionOf = (s: ProtectedSet, d: Record<string, Record<string, unknown>>): Protection =>
     s.method === 'original'
       ? { method: 'original', strength: 0 }
@@ -480,8 +463,7 @@ export async function runSweep(
   const maeOf = (s: ProtectedSet) =>
     s.method === 'facemae' ? ['mae'] : s.method === 'facemae-noirm' ? ['mae-noirm'] : [];
   // the fitted attackers of a masked release inpaint it with the sweep's FaceMAE
-  const inpaints = (s: ProtectedSet) =>
-    s.method === 'mask' && attackers.some((a) => a.kind !== 'frozen' && a.kind !== 'parrot');
+  const inpaints = (s: ProtectedSet) => s.method === 'mask' && attackers.some((a) => fitsOnPublic(a.kind));
   for (const s of sets) {
     // protect(A) for this protection (the original needs none: A itself)
     const publicStep = adaptive && s.method !== 'original' ? `public-${s.id}` : undefined;
@@ -677,7 +659,7 @@ export async function runSweep(
     deps: [...new Set(sets.flatMap((s) => (s.step ? [s.step] : deploySteps)))],
     config: { rows: cfg.gridRows, cols: gridCols, seed, patchSize: cfg.patchSize, masks: 'manifest' },
     run: async ({ outDir }) => {
-      const records = await listRecords(deployDir);
+      const records = await listSourceRecords(deployDir);
       const firsts = records
         .filter((r, i) => i === 0 || records[i - 1]!.identity !== r.identity)
         .slice(0, cfg.gridRows);
