@@ -14,7 +14,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { wilson95 } from '../src/attack/attack.js';
 import { writeJsonAtomic } from '../src/core/fs.js';
-import { evidenceRowId, verdictsOf, type EvidenceResults, type EvidenceRow } from '../src/report/evidence.js';
+import {
+  evidenceRowId,
+  verdictsOf,
+  versionLabel,
+  type EvidenceResults,
+  type EvidenceRow,
+} from '../src/report/evidence.js';
 import { renderMarkdownTable } from '../src/report/render.js';
 import type { ReportData, ReportRow } from '../src/report/types.js';
 import { writeReport } from '../src/report/write.js';
@@ -131,19 +137,6 @@ for (const v of full.verdicts) {
 
 // The report page, redrawn from the merged rows.
 const set = String((full.protocol.verify as string[] | undefined)?.[0] ?? 'lfw');
-const labelOf = (r: EvidenceRow): string => {
-  const names: Record<string, string> = {
-    original: 'original (no protection)',
-    facemae: 'FaceMAE, mask ratio',
-    'facemae-noirm': 'FaceMAE without IRM, mask ratio',
-    mask: 'mask only, ratio',
-    blur: 'blur, sigma',
-    pixelate: 'pixelate, block',
-    noise: 'noise, std',
-    pixnoise: 'pixelate + noise, block',
-  };
-  return r.method === 'original' ? names.original! : `${names[r.method] ?? r.method} ${r.strength}`;
-};
 const rows: ReportRow[] = full.rows.map((r) => {
   const figures = (p: EvidenceRow['privacy'][string]) => ({
     ...p,
@@ -154,7 +147,7 @@ const rows: ReportRow[] = full.rows.map((r) => {
   return {
     id: evidenceRowId(r),
     method: r.method,
-    label: labelOf(r),
+    label: versionLabel(r.method, r.strength),
     ...(r.strength !== null ? { strength: r.strength } : {}),
     privacy: r.worstAttacker ? byAttacker[r.worstAttacker] : undefined,
     privacyByAttacker: byAttacker,

@@ -85,6 +85,24 @@ export const evidenceRowId = (r: Pick<EvidenceRow, 'method' | 'strength'>): stri
       ? `${r.method}-r${r.strength}`
       : `${r.method}-${r.strength}`;
 
+/** Each method's name and the unit of its strength, as rows are labelled. */
+const VERSION_NAMES: Readonly<Record<string, [string, string]>> = {
+  facemae: ['FaceMAE', 'mask ratio'],
+  'facemae-noirm': ['FaceMAE without IRM', 'mask ratio'],
+  mask: ['mask only', 'ratio'],
+  blur: ['blur', 'sigma'],
+  pixelate: ['pixelate', 'block'],
+  noise: ['noise', 'std'],
+  pixnoise: ['pixelate + noise', 'block'],
+};
+
+/** A version's label in tables: 'original (no protection)', 'FaceMAE, mask ratio 0.75', 'noise, std 80'. */
+export function versionLabel(method: string, strength?: number | null): string {
+  if (method === 'original') return 'original (no protection)';
+  const [name, unit] = VERSION_NAMES[method] ?? [method, 'strength'];
+  return `${name}, ${unit} ${strength}`;
+}
+
 /** What a verdict needs of a row: its id, method, worst-case privacy, accuracy and paired differences. */
 export interface VerdictRow {
   id: string;

@@ -32,7 +32,7 @@ import type { RetrievalMetrics } from '../eval/retrieval.js';
 import type { DistortionMethod } from '../protect/distortions.js';
 import { composeGrid } from '../report/grid.js';
 import type { PrivacyFigures, ReportData, ReportRow, UtilityFigures } from '../report/types.js';
-import { toEvidence } from '../report/evidence.js';
+import { toEvidence, versionLabel } from '../report/evidence.js';
 import { writePng, writeReport } from '../report/write.js';
 import { writeJsonAtomic } from '../core/fs.js';
 import type { Embedder, FaceRecord, OnProgress, RgbImage } from '../types.js';
@@ -350,19 +350,14 @@ export async function runSweep(
   if (cfg.ablation) addMae('mae-noirm', cfg.ablation, null);
 
   // Every version of B.
-  const sets: ProtectedSet[] = [{ id: 'original', method: 'original', label: 'original (no protection)' }];
+  const sets: ProtectedSet[] = [{ id: 'original', method: 'original', label: versionLabel('original') }];
   const versions = [
-    ...cfg.maskRatios.map((r) => ({ r, model: 'mae', method: 'facemae', name: 'FaceMAE' })),
-    ...(cfg.ablation?.maskRatios ?? []).map((r) => ({
-      r,
-      model: 'mae-noirm',
-      method: 'facemae-noirm',
-      name: 'FaceMAE without IRM',
-    })),
+    ...cfg.maskRatios.map((r) => ({ r, model: 'mae', method: 'facemae' })),
+    ...(cfg.ablation?.maskRatios ?? []).map((r) => ({ r, model: 'mae-noirm', method: 'facemae-noirm' })),
   ];
-  for (const { r, model, method, name } of versions) {
+  for (const { r, model, method } of versions) {
     const id = `${method}-r${r}`;
-    sets.push({ id, method, label: `${name}, mask ratio ${r}`, strength: r, step: id });
+    sets.push({ id, method, label: versionLabel(method, r), strength: r, step: id });
     steps.push({
       id,
       resumable: true,
@@ -382,19 +377,12 @@ export async function runSweep(
       },
     });
   }
-  const unitOf: Record<string, string> = {
-    mask: 'ratio',
-    blur: 'sigma',
-    pixelate: 'block',
-    noise: 'std',
-    pixnoise: 'block',
-  };
   for (const b of cfg.baselines) {
     const id = `${b.method}-${b.strength}`;
     sets.push({
       id,
       method: b.method,
-      label: `${b.method === 'mask' ? 'mask only' : b.method === 'pixnoise' ? 'pixelate + noise' : b.method}, ${unitOf[b.method]} ${b.strength}`,
+      label: versionLabel(b.method, b.strength),
       strength: b.strength,
       step: id,
     });
