@@ -3,7 +3,6 @@
  * embeddings from the same weights), its training set pairs A with protect(A) under A's labels,
  * and `facemae privacy` fine-tunes and uses it end to end.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,14 +15,9 @@ import { readImage } from '../../src/data/image-folder.js';
 import { createEmbedder, faceNetEmbedder } from '../../src/loaders/embedders.js';
 import { readBackboneInit } from '../../src/loaders/run-face-net.js';
 import { createBackbone } from '../../src/models/backbones/index.js';
+import { cli, root } from '../support/cli.js';
 
-const root = path.resolve(import.meta.dirname, '../..');
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'facemae-parrot-'));
-const cli = (...args: string[]) =>
-  spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/index.ts'), ...args], {
-    cwd: root,
-    encoding: 'utf8',
-  });
 
 describe('the parrot attacker', () => {
   it('the engine backbone "mobileface" with the bundled weights embeds like the bundled graph', async () => {

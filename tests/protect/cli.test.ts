@@ -1,16 +1,10 @@
 /** The distort / privacy / sweep verbs through the real CLI (run from source with tsx). */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { cli, root } from '../support/cli.js';
 
-const root = path.resolve(import.meta.dirname, '../..');
-const cli = (...args: string[]) =>
-  spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/index.ts'), ...args], {
-    cwd: root,
-    encoding: 'utf8',
-  });
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'facemae-cli-'));
 
 describe('facemae distort / privacy / sweep', () => {
@@ -42,7 +36,10 @@ describe('facemae distort / privacy / sweep', () => {
   });
 
   it('privacy refuses the IRM teacher as attacker, alone or among several, with a one-line message', () => {
-    for (const attackers of [['--attacker', 'faceplugin'], ['--attacker', 'mobileface,faceplugin']]) {
+    for (const attackers of [
+      ['--attacker', 'faceplugin'],
+      ['--attacker', 'mobileface,faceplugin'],
+    ]) {
       const r = cli(
         'privacy',
         '--original',

@@ -1,17 +1,10 @@
 /** `facemae privacy` with two frozen attackers (the names and the worst case: tests/attack/parts.test.ts). */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RetrievalMetrics } from '../../src/eval/retrieval.js';
-
-const root = path.resolve(import.meta.dirname, '../..');
-const cli = (...args: string[]) =>
-  spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/index.ts'), ...args], {
-    cwd: root,
-    encoding: 'utf8',
-  });
+import { cli, root } from '../support/cli.js';
 
 describe('multi-attacker privacy', () => {
   it('reports each attacker and the worst case in --json', () => {
