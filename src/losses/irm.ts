@@ -22,6 +22,12 @@ export interface IrmConfig {
   direction: KlDirection;
   /** Leave out each sample's similarity to itself (default true: it is always 1/τ and carries no relation). */
   excludeDiagonal: boolean;
+  /**
+   * The teacher sees both batches averaged over blocks of this side and brought back to its input
+   * size (bilinear); 1 = off (default). Its gradient then carries no detail finer than the factor, so a
+   * strong IRM weight cannot paint the teacher's high-frequency texture into the reconstructions.
+   */
+  lowPass: number;
 }
 
 export const DEFAULT_IRM: IrmConfig = {
@@ -29,6 +35,7 @@ export const DEFAULT_IRM: IrmConfig = {
   weight: 1,
   direction: 'real-rec',
   excludeDiagonal: true,
+  lowPass: 1,
 };
 
 /** Identity forward, zero gradient (tfjs-core has no stopGradient op). */
@@ -103,9 +110,25 @@ function toTeacherSize(x: tf.Tensor4D, size: number): tf.Tensor4D {
   return x.shape[1] === size && x.shape[2] === size ? x : tf.image.resizeBilinear(x, [size, size], true);
 }
 
-/** The teacher's embeddings of x [N,S,S,3] in [0,1] (resized to its input side) -> [N,D]. */
-export function teacherEmbeddings(teacher: FaceNet, x: tf.Tensor4D): tf.Tensor2D {
-  return tf.tidy(() => teacher.apply(toTeacherSize(x, teacher.inputSize), false));
+/** Refuses a low-pass factor that is not an integer in [1, 8]. */
+export function checkLowPass(lowPass: number): void {
+  if (!Number.isInteger(lowPass) || lowPass < 1 || lowPass > 8)
+    throw new FaceMaeError(`irm.lowPass must be an integer in [1, 8], got ${String(lowPass)}`, 'E_CONFIG', {
+      key: 'irm.lowPass',
+    });
+}
+
+/**
+ * The teacher's embeddings of x [N,S,S,3] in [0,1] (resized to its input side; first downsampled
+ * by `lowPass`, see IrmConfig) -> [N,D].
+ */
+export function teacherEmbeddings(teacher: FaceNet, x: tf.Tensor4D, lowPass = 1): tf.Tensor2D {
+  checkLowPass(lowPass);
+  return tf.tidy(() => {
+    // a box filter (mean of each lowPass×lowPass block): its gradient is constant on each block
+    const small = lowPass > 1 ? (tf.avgPool(x, lowPass, lowPass, 'valid') as tf.Tensor4D) : x;
+    return teacher.apply(toTeacherSize(small, teacher.inputSize), false);
+  });
 }
 
 /**
@@ -119,7 +142,9 @@ export function irmLossToTarget(
   rec: tf.Tensor4D,
   cfg: IrmConfig = DEFAULT_IRM,
 ): tf.Scalar {
-  return tf.tidy(() => irmFromEmbeddings(stopGradient(eReal), teacherEmbeddings(teacher, rec), cfg));
+  return tf.tidy(() =>
+    irmFromEmbeddings(stopGradient(eReal), teacherEmbeddings(teacher, rec, cfg.lowPass ?? 1), cfg),
+  );
 }
 
 /**
@@ -132,5 +157,7 @@ export function irmLoss(
   rec: tf.Tensor4D,
   cfg: IrmConfig = DEFAULT_IRM,
 ): tf.Scalar {
-  return tf.tidy(() => irmLossToTarget(teacher, teacherEmbeddings(teacher, real), rec, cfg));
+  return tf.tidy(() =>
+    irmLossToTarget(teacher, teacherEmbeddings(teacher, real, cfg.lowPass ?? 1), rec, cfg),
+  );
 }

@@ -4,10 +4,14 @@
  * - `visibleMean`: every removed patch predicted as the mean of the image's visible patches;
  * - `positionMean`: every removed patch predicted as the mean patch at that position over the
  *   evaluated images (an oracle that peeks at the evaluation set).
+ * With a teacher (the IRM teacher, frozen), also how well the pasted-back reconstructions keep the
+ * batch's relations (the IRM term at its defaults, per batch of `batchSize`, averaged) and each
+ * face's identity (mean cosine similarity of the teacher's embeddings of real and reconstruction).
  */
 import { tf } from '../engine/backend.js';
 import { createRng } from '../core/rng.js';
-import type { FaceRecord, OnProgress } from '../types.js';
+import type { FaceNet, FaceRecord, OnProgress } from '../types.js';
+import { DEFAULT_IRM, irmFromEmbeddings, teacherEmbeddings } from '../losses/irm.js';
 import { createLoader } from '../data/loader.js';
 import type { Mae } from '../models/mae/mae.js';
 import { maskingFromNoise } from '../models/mae/masking.js';
@@ -21,13 +25,17 @@ export interface MaskedLossReport {
   mae: number;
   visibleMean: number;
   positionMean: number;
+  /** With a teacher: the IRM term (KL, τ 0.1, no low-pass) averaged over the batches. */
+  relation?: number;
+  /** With a teacher: mean cosine similarity of teacher(real) and teacher(reconstruction). */
+  identityCosine?: number;
 }
 
 /** records: the evaluation images (e.g. 500 LFW faces). Masks depend on (seed, index) only. */
 export async function evaluateMaskedLoss(
   mae: Mae,
   records: FaceRecord[],
-  opts: { maskRatio: number; seed?: number; batchSize?: number; onProgress?: OnProgress },
+  opts: { maskRatio: number; seed?: number; batchSize?: number; teacher?: FaceNet; onProgress?: OnProgress },
 ): Promise<MaskedLossReport> {
   const seed = opts.seed ?? 0;
   const L = mae.numPatches;
@@ -60,7 +68,8 @@ export async function evaluateMaskedLoss(
   );
   let start = 0;
   let removed = 0;
-  const acc = { mae: 0, visibleMean: 0, positionMean: 0 };
+  const acc = { mae: 0, visibleMean: 0, positionMean: 0, relation: 0, cosine: 0, batches: 0 };
+  const teacher = opts.teacher;
   for await (const b of loader().epoch()) {
     const n = b.images.shape[0];
     const m = maskFor(start, n);
@@ -74,6 +83,18 @@ export async function evaluateMaskedLoss(
     acc.mae += (await a!.data())[0] as number;
     acc.visibleMean += (await vm!.data())[0] as number;
     acc.positionMean += (await pm!.data())[0] as number;
+    if (teacher && n >= 3) {
+      const [rel, cos] = tf.tidy(() => {
+        const eReal = teacherEmbeddings(teacher, b.images);
+        const eRec = teacherEmbeddings(teacher, mae.reconstruct(b.images, m));
+        const unit = (e: tf.Tensor2D) => tf.div(e, tf.norm(e, 2, 1, true));
+        return [irmFromEmbeddings(eReal, eRec, DEFAULT_IRM), tf.sum(tf.mul(unit(eReal), unit(eRec)))];
+      });
+      acc.relation += (await rel.data())[0] as number;
+      acc.cosine += (await cos.data())[0] as number;
+      acc.batches++;
+      tf.dispose([rel, cos]);
+    }
     tf.dispose([a!, vm!, pm!, b.images]);
     removed += n * (L - m.lenKeep);
     start += n;
@@ -87,5 +108,8 @@ export async function evaluateMaskedLoss(
     mae: acc.mae / removed,
     visibleMean: acc.visibleMean / removed,
     positionMean: acc.positionMean / removed,
+    ...(teacher && acc.batches > 0
+      ? { relation: acc.relation / acc.batches, identityCosine: acc.cosine / start }
+      : {}),
   };
 }

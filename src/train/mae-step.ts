@@ -70,7 +70,7 @@ export function createMaeTraining(cfg: MaeStepConfig, root: Rng, teacher: FaceNe
   const mae = createMae(modelCfg, root.fork('init'));
   const irmCfg: IrmConfig = cfg.irm;
   const vars = Object.values(mae.variables);
-  const cache = teacher ? createTeacherCache(teacher) : null;
+  const cache = teacher ? createTeacherCache(teacher, undefined, irmCfg.lowPass) : null;
   /**
    * The real batch's teacher embeddings [N,D], a fixed target: computed before (outside) the
    * gradient tape, and taken from the cache by (image, mirrored) when the batch names its images
@@ -78,7 +78,7 @@ export function createMaeTraining(cfg: MaeStepConfig, root: Rng, teacher: FaceNe
    */
   const realEmbeddings = (t: FaceNet, x: tf.Tensor4D, batch: FaceBatch, step: number): tf.Tensor2D => {
     const n = x.shape[0];
-    if (!cache || batch.records.length !== n) return teacherEmbeddings(t, x);
+    if (!cache || batch.records.length !== n) return teacherEmbeddings(t, x, irmCfg.lowPass);
     const flips = cfg.flip ? flipFlags(cfg.seed, step, n) : null;
     return cache.embed(
       x,

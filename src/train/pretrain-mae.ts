@@ -19,7 +19,7 @@ import { modelFingerprint } from '../loaders/model-fingerprint.js';
 import type { Mae } from '../models/mae/mae.js';
 import { type MaeModelSpec, DEFAULT_MAE_SPEC } from '../models/mae/config.js';
 import { randomMasking, type Masking } from '../models/mae/masking.js';
-import { DEFAULT_IRM, type IrmConfig } from '../losses/irm.js';
+import { DEFAULT_IRM, checkLowPass, type IrmConfig } from '../losses/irm.js';
 import { createMaeTraining, type MaeStepConfig, type MaeStepFields, type MaeTraining } from './mae-step.js';
 import { assignWeights, disposeCheckpoint, loadCheckpoint, readRunInfo } from '../data/checkpoint.js';
 import { subsetSource } from '../data/source.js';
@@ -142,6 +142,7 @@ export function irmEnabled(irm: TrainMaeConfig['irm'], onWarning?: (m: string) =
       'E_CONFIG',
     );
   }
+  checkLowPass(irm.lowPass ?? 1);
   const teacher = irm.teacher !== null && irm.teacher !== undefined && irm.teacher !== '';
   if (!teacher) {
     onWarning?.('IRM is off (no irm.teacher): training with the masked-patch MSE only');

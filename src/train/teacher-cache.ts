@@ -33,8 +33,15 @@ export interface TeacherCache {
   dispose(): void;
 }
 
-/** A cache of `teacher`'s embeddings of at most `maxBytes` (0: none, every call runs the teacher). */
-export function createTeacherCache(teacher: FaceNet, maxBytes = DEFAULT_TEACHER_CACHE_BYTES): TeacherCache {
+/**
+ * A cache of `teacher`'s embeddings (of images downsampled by `lowPass`, as IRM sees them) of at
+ * most `maxBytes` (0: none, every call runs the teacher).
+ */
+export function createTeacherCache(
+  teacher: FaceNet,
+  maxBytes = DEFAULT_TEACHER_CACHE_BYTES,
+  lowPass = 1,
+): TeacherCache {
   if (!(maxBytes >= 0))
     throw new FaceMaeError(`teacher cache size must be >= 0 bytes, got ${maxBytes}`, 'E_CONFIG');
   const cache =
@@ -62,7 +69,7 @@ export function createTeacherCache(teacher: FaceNet, maxBytes = DEFAULT_TEACHER_
         return tf.tensor2d(out, [n, d]);
       }
       if (miss.length === n) {
-        const e = teacherEmbeddings(teacher, x);
+        const e = teacherEmbeddings(teacher, x, lowPass);
         if (cache) {
           const d = e.shape[1];
           const data = e.dataSync() as Float32Array;
@@ -72,7 +79,7 @@ export function createTeacherCache(teacher: FaceNet, maxBytes = DEFAULT_TEACHER_
       }
       const data = tf.tidy(() => {
         const xm = tf.gather(x, tf.tensor1d(miss, 'int32')) as tf.Tensor4D;
-        return teacherEmbeddings(teacher, xm).dataSync() as Float32Array;
+        return teacherEmbeddings(teacher, xm, lowPass).dataSync() as Float32Array;
       });
       const d = data.length / miss.length;
       miss.forEach((i, j) => {

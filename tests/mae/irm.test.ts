@@ -108,6 +108,41 @@ describe('IRM', () => {
     x.dispose();
   });
 
+  it('with lowPass f the gradient reaching the reconstruction is constant on each f×f block', () => {
+    const rng = createRng(11);
+    const teacher = tinyFaceNet(TINY_TEST.imageSize, 8, rng);
+    const real = randomImages(4, TINY_TEST.imageSize, rng);
+    const rec = randomImages(4, TINY_TEST.imageSize, rng);
+    const gradOf = (lowPass: number) =>
+      tf.tidy(() =>
+        tf
+          .grad((r: tf.Tensor4D) => irmLoss(teacher, real, r, { ...DEFAULT_IRM, lowPass }))(rec)
+          .arraySync(),
+      ) as number[][][][];
+    const blockSpread = (g: number[][][][], f: number) => {
+      let spread = 0;
+      let scale = 0;
+      for (const img of g)
+        for (let y = 0; y < img.length; y++)
+          for (let x = 0; x < img[0]!.length; x++)
+            for (let c = 0; c < 3; c++) {
+              const v = img[y]![x]![c]!;
+              const corner = img[y - (y % f)]![x - (x % f)]![c]!;
+              spread = Math.max(spread, Math.abs(v - corner));
+              scale = Math.max(scale, Math.abs(v));
+            }
+      return { spread, scale };
+    };
+    const off = blockSpread(gradOf(1), 2);
+    const on = blockSpread(gradOf(2), 2);
+    expect(off.spread).toBeGreaterThan(0.1 * off.scale); // without it, detail within blocks
+    expect(on.scale).toBeGreaterThan(0);
+    expect(on.spread).toBeLessThan(1e-6 * Math.max(1, on.scale));
+    expect(() => irmLoss(teacher, real, rec, { ...DEFAULT_IRM, lowPass: 1.5 })).toThrow(/irm.lowPass/);
+    tf.dispose([real, rec]);
+    teacher.dispose();
+  });
+
   it('refuses a batch too small to have relations', () => {
     const e = tf.ones([2, 4]) as tf.Tensor2D;
     expect(() => irmFromEmbeddings(e, e)).toThrow(/at least 3 images, got 2/);
