@@ -51,6 +51,13 @@ let current: Promise<EngineInfo> | undefined;
 let currentKey: string | undefined;
 let warned = false;
 
+// tfjs's CPU backend prints "install our node backend (tfjs-node)" on its first tensor under
+// Node. This engine runs wasm + native BLAS by design and keeps 'cpu' only as the gradient tests'
+// reference, so that advice is noise: the CPU backend is created here, once, marked as already
+// used. Only that message goes; every other tfjs warning still prints.
+const cpuBackend = tf.findBackend('cpu') as unknown as { firstUse?: boolean } | null;
+if (cpuBackend) cpuBackend.firstUse = false;
+
 function blasMode(opts: EngineOptions): 'auto' | 'off' {
   const env = process.env.FACEMAE_BLAS?.toLowerCase();
   if (env === 'off' || env === '0' || env === 'false') return 'off';
