@@ -1,7 +1,0 @@
-#!/bin/bash
-# Utility pass 1 (session 3): the priority rows, attack by mobileface only (cheap); the fr-* steps are
-# reused by the full run (their step config does not depend on the attackers or the other versions).
-cd /work/main
-exec node dist/cli/index.js sweep --config configs/celeba-966.json --out runs/celeba-966 \
-  --set 'attackers=["mobileface"]' --set 'maskRatios=[0.75,0.9]' --set ablation=null \
-  --set 'baselines=[{"method":"mask","strength":0.9},{"method":"pixelate","strength":16},{"method":"blur","strength":8},{"method":"noise","strength":80},{"method":"mask","strength":0.75}]'
