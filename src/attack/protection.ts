@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { FaceMaeError } from '../core/errors.js';
 import { DISTORTION_METHODS, checkDistortionSpec, type DistortionMethod } from '../protect/distortions.js';
+import { checkPasteBack } from '../models/mae/mae.js';
 
 export type ProtectionMethod = 'original' | DistortionMethod | 'facemae';
 export const PROTECTION_METHODS: readonly ProtectionMethod[] = ['original', ...DISTORTION_METHODS, 'facemae'];
@@ -17,27 +18,49 @@ export interface Protection {
   strength: number;
   /** facemae: the reconstructor (train-mae run or compact export). */
   model?: string;
+  /** facemae: weight of the real pixels on the visible patches (absent: 1, pasted back). */
+  pasteBack?: number;
   /** mask only: patch side and fill value, as distort used them. */
   patchSize?: number;
   fill?: number;
 }
 
 export const protectionName = (p: Protection): string =>
-  p.method === 'original' ? 'original' : `${p.method}:${p.strength}`;
+  p.method === 'original'
+    ? 'original'
+    : `${p.method}:${p.strength}${p.pasteBack !== undefined && p.pasteBack !== 1 ? `:${p.pasteBack}` : ''}`;
 
-/** `original` | `METHOD:STRENGTH` (e.g. `noise:80`, `facemae:0.75`; FaceMAE's model given apart). */
+/**
+ * `original` | `METHOD:STRENGTH` (e.g. `noise:80`, `facemae:0.75`; FaceMAE's model given apart) |
+ * `facemae:RATIO:PASTEBACK` (e.g. `facemae:0.75:0`, the decoder's output everywhere).
+ */
 export function parseProtection(spec: string, where = '--protection', model?: string): Protection {
   const s = spec.trim();
   if (s === 'original') return { method: 'original', strength: 0 };
-  const m = /^([a-z]+):([0-9.eE+-]+)$/.exec(s);
+  const m = /^([a-z]+):([0-9.eE+-]+)(?::([0-9.eE+-]+))?$/.exec(s);
   const method = m?.[1] as ProtectionMethod | undefined;
   const strength = Number(m?.[2]);
-  if (!m || !method || !PROTECTION_METHODS.includes(method) || !Number.isFinite(strength))
+  const pasteBack = m?.[3] === undefined ? undefined : Number(m[3]);
+  if (
+    !m ||
+    !method ||
+    !PROTECTION_METHODS.includes(method) ||
+    !Number.isFinite(strength) ||
+    (pasteBack !== undefined && (method !== 'facemae' || !Number.isFinite(pasteBack)))
+  )
     throw new FaceMaeError(
-      `${where} "${spec}": use original or METHOD:STRENGTH with METHOD one of ${PROTECTION_METHODS.filter((x) => x !== 'original').join(', ')} (e.g. noise:80, facemae:0.75)`,
+      `${where} "${spec}": use original, METHOD:STRENGTH with METHOD one of ${PROTECTION_METHODS.filter((x) => x !== 'original').join(', ')} (e.g. noise:80, facemae:0.75), or facemae:RATIO:PASTEBACK (e.g. facemae:0.75:0)`,
       'E_CONFIG',
     );
-  return checkProtection({ method, strength, ...(method === 'facemae' && model ? { model } : {}) }, where);
+  return checkProtection(
+    {
+      method,
+      strength,
+      ...(method === 'facemae' && model ? { model } : {}),
+      ...(pasteBack !== undefined ? { pasteBack } : {}),
+    },
+    where,
+  );
 }
 
 /** Validates a protection's fields; errors name `where`. */
@@ -48,6 +71,7 @@ export function checkProtection(p: Protection, where: string): Protection {
         `${where}: FaceMAE's mask ratio must be in (0, 1), got ${p.strength}`,
         'E_CONFIG',
       );
+    if (p.pasteBack !== undefined) checkPasteBack(p.pasteBack, `${where}: pasteBack`);
   } else if (p.method !== 'original') {
     try {
       checkDistortionSpec({ method: p.method, strength: p.strength });
@@ -91,6 +115,7 @@ export function readProtection(dir: string): Protection | undefined {
           method: 'facemae',
           strength: c.maskRatio,
           ...(typeof c.model === 'string' && c.model !== '(in memory)' ? { model: c.model } : {}),
+          ...(c.pasteBack !== undefined && c.pasteBack !== 1 ? { pasteBack: c.pasteBack as number } : {}),
         },
         file,
       );

@@ -55,6 +55,7 @@ export async function protectPublicSet(opts: {
       data: opts.data,
       out: opts.out,
       maskRatio: p.strength,
+      ...(p.pasteBack !== undefined ? { pasteBack: p.pasteBack } : {}),
       seed: opts.seed,
       select: { files: opts.files },
       resume: true,

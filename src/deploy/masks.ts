@@ -16,6 +16,8 @@ export interface ManifestLine {
   identity: string;
   seed: number;
   maskRatio: number;
+  /** Weight of the real pixels on the visible patches when not 1 (absent: 1, pasted back). */
+  pasteBack?: number;
   /** Indices of the visible (kept) patches, row-major over the patch grid. */
   keep: number[];
 }
@@ -36,7 +38,19 @@ export function batchMaskNoise(seed: number, keys: readonly string[], numPatches
 export function manifestLine(
   m: Masking,
   j: number,
-  fields: { source: string; output: string; identity: string; seed: number; maskRatio: number },
+  fields: {
+    source: string;
+    output: string;
+    identity: string;
+    seed: number;
+    maskRatio: number;
+    pasteBack?: number;
+  },
 ): ManifestLine {
-  return { ...fields, keep: Array.from(m.idsKeep.slice(j * m.lenKeep, (j + 1) * m.lenKeep)) };
+  const { pasteBack, ...rest } = fields;
+  return {
+    ...rest,
+    ...(pasteBack !== undefined && pasteBack !== 1 ? { pasteBack } : {}),
+    keep: Array.from(m.idsKeep.slice(j * m.lenKeep, (j + 1) * m.lenKeep)),
+  };
 }

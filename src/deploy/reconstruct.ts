@@ -1,6 +1,6 @@
 /**
  * FaceMAE deployment: every image of a dataset of unseen identities is randomly masked and
- * reconstructed by the trained MAE (visible patches pasted back), and the reconstructions are
+ * reconstructed by the trained MAE (visible patches pasted back, or blended: `pasteBack`), and the reconstructions are
  * written in the same layout, to be used instead of the originals for training a recognizer.
  *
  * Reproducible and resumable: the mask of an image depends only on (seed, its relative path);
@@ -20,6 +20,7 @@ import { writeImage } from '../data/image-folder.js';
 import { packImageFolder } from '../data/recordio.js';
 import type { OnProgress } from '../types.js';
 import { maskingFromNoise, lenKeepFor } from '../models/mae/masking.js';
+import { checkPasteBack } from '../models/mae/mae.js';
 import { loadMaeRun, type LoadedMae } from './load-mae.js';
 import { batchMaskNoise, manifestLine, type ManifestLine } from './masks.js';
 
@@ -35,6 +36,11 @@ export interface ReconstructOptions {
   out: string;
   /** Default: the ratio the model was trained with. */
   maskRatio?: number;
+  /**
+   * Weight of the real pixels on the visible patches, in [0, 1] (default 1: pasted back, as MAE
+   * does); 0 releases the decoder's prediction everywhere, so no pixel of the person is copied.
+   */
+  pasteBack?: number;
   /** Seed of the masks (default 0). */
   seed?: number;
   /** 'folder' (default): out/images/<identity>/<file>; 'rec': also out/data.rec/.idx packed at the end. */
@@ -140,6 +146,8 @@ export async function reconstructDataset(opts: ReconstructOptions): Promise<Reco
   checkIntOption('seed', seed, 0, 2 ** 32 - 1);
   checkIntOption('batchSize', batchSize, 1, 4096);
   if (opts.quality !== undefined) checkIntOption('quality', opts.quality, 1, 100);
+  const pasteBack = opts.pasteBack ?? 1;
+  checkPasteBack(pasteBack);
   // known before the model is loaded: refused before --out is touched
   if (opts.maskRatio === 0 && !opts.allowNoProtection) throw noPatchRemoved(0);
   const inputs: GuardedInput[] = [{ key: 'data', path: opts.data }];
@@ -179,9 +187,10 @@ async function reconstructLocked(
     if (!opts.resume && fs.existsSync(manifestFile)) fs.rmSync(manifestFile);
     const done = opts.resume ? readManifest(manifestFile) : new Map<string, ManifestLine>();
     for (const m of done.values()) {
-      if (m.seed !== seed || m.maskRatio !== maskRatio) {
+      const pb = opts.pasteBack ?? 1;
+      if (m.seed !== seed || m.maskRatio !== maskRatio || (m.pasteBack ?? 1) !== pb) {
         throw new FaceMaeError(
-          `${manifestFile} was made with seed ${m.seed} and mask ratio ${m.maskRatio}, not ${seed} and ${maskRatio}: resume with the same values or use a new out`,
+          `${manifestFile} was made with seed ${m.seed}, mask ratio ${m.maskRatio} and paste-back ${m.pasteBack ?? 1}, not ${seed}, ${maskRatio} and ${pb}: resume with the same values or use a new out`,
           'E_CONFIG',
         );
       }
@@ -192,6 +201,7 @@ async function reconstructLocked(
         model: typeof opts.model === 'string' ? opts.model : '(in memory)',
         data: opts.data,
         maskRatio,
+        pasteBack: opts.pasteBack ?? 1,
         seed,
         format,
         batchSize,
@@ -219,7 +229,7 @@ async function reconstructLocked(
         const keys = batch.records.map((r) => relKey(opts.data, r.path));
         const noise = batchMaskNoise(seed, keys, L);
         const m = maskingFromNoise(noise, n, L, maskRatio);
-        const rec = mae.reconstruct(batch.images, m);
+        const rec = mae.reconstruct(batch.images, m, opts.pasteBack ?? 1);
         batch.images.dispose();
         const imgs = await tensorToImages(rec);
         rec.dispose();
@@ -237,6 +247,7 @@ async function reconstructLocked(
               identity: r.identity,
               seed,
               maskRatio,
+              pasteBack: opts.pasteBack ?? 1,
             });
             lines[j] = JSON.stringify(line);
           }),

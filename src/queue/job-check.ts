@@ -63,7 +63,7 @@ export function checkQueueTask(v: unknown): QueueTask {
       v,
       'task',
       ['kind', 'model', 'data', 'seed', 'batchSize', 'quality'],
-      ['maskRatio', 'allowNoProtection'],
+      ['maskRatio', 'pasteBack', 'allowNoProtection'],
     );
     absPath(t.model, 'task.model');
     absPath(t.data, 'task.data');
@@ -75,6 +75,11 @@ export function checkQueueTask(v: unknown): QueueTask {
       !(typeof t.maskRatio === 'number' && t.maskRatio >= 0 && t.maskRatio < 1)
     )
       bad('task.maskRatio must be a number in [0, 1)', t.maskRatio);
+    if (
+      t.pasteBack !== undefined &&
+      !(typeof t.pasteBack === 'number' && t.pasteBack >= 0 && t.pasteBack <= 1)
+    )
+      bad('task.pasteBack must be a number in [0, 1]', t.pasteBack);
     if (t.allowNoProtection !== undefined && typeof t.allowNoProtection !== 'boolean')
       bad('task.allowNoProtection must be true or false', t.allowNoProtection);
     if (t.maskRatio === 0 && t.allowNoProtection !== true)

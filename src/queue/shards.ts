@@ -29,6 +29,8 @@ export interface ReconstructTask {
   seed: number;
   /** Undefined: the ratio the model was trained with. */
   maskRatio?: number;
+  /** See ReconstructOptions.pasteBack (undefined: 1). */
+  pasteBack?: number;
   batchSize: number;
   quality: number;
   /** See ReconstructOptions.allowNoProtection. */

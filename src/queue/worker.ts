@@ -112,6 +112,7 @@ export async function runShard(
         onImageError: 'skip',
         seed: task.seed,
         ...(task.maskRatio !== undefined ? { maskRatio: task.maskRatio } : {}),
+        ...(task.pasteBack !== undefined ? { pasteBack: task.pasteBack } : {}),
         batchSize: task.batchSize,
         quality: task.quality,
         allowNoProtection: task.allowNoProtection === true,

@@ -7,6 +7,7 @@ import { DEFAULT_PARROT, type ParrotRecipe } from '../attack/parrot.js';
 import { resolveAttackerModels } from '../attack/suite.js';
 import type { DeepPartial } from '../config/resolve.js';
 import { FaceMaeError } from '../core/errors.js';
+import { checkPasteBack } from '../models/mae/mae.js';
 import { isGraphModelSpec } from '../loaders/graph-model-specs.js';
 import { DISTORTION_METHODS, type DistortionMethod } from '../protect/distortions.js';
 import { DEFAULT_TRAIN_MAE, type TrainMaeConfig } from '../train/pretrain-mae.js';
@@ -122,6 +123,12 @@ export interface SweepConfig {
   };
   /** FaceMAE reconstructions of B at these mask ratios. */
   maskRatios: number[];
+  /**
+   * The release knob: FaceMAE rows at every (mask ratio, paste-back weight); 1 = the visible
+   * patches pasted back (row `facemae-r<ratio>`), 0 = the decoder's output everywhere, between =
+   * a blend (rows `facemae-r<ratio>-pb<weight>`). The ablation rows keep 1.
+   */
+  pasteBack: number[];
   /** FaceMAE trained without IRM, for the ablation rows (null: no ablation). */
   ablation: AblationConfig | null;
   /** Train and verify a recognizer on every version (false: privacy only, e.g. a first pass). */
@@ -156,6 +163,7 @@ export const DEFAULT_SWEEP_CONFIG: SweepConfig = {
   allowSameAttacker: false,
   mae: { pretrained: null, train: {} },
   maskRatios: [0.5, 0.75, 0.9],
+  pasteBack: [1],
   ablation: null,
   utility: true,
   baselines: [
@@ -281,6 +289,17 @@ export function resolveSweepPaths(cfg: SweepConfig, baseDir: string): SweepConfi
   for (const r of [...cfg.maskRatios, ...(cfg.ablation?.maskRatios ?? [])]) {
     if (!(r > 0 && r < 1)) throw new FaceMaeError(`sweep mask ratio ${r} must be in (0, 1)`, 'E_CONFIG');
   }
+  if (
+    !Array.isArray(cfg.pasteBack) ||
+    cfg.pasteBack.length === 0 ||
+    new Set(cfg.pasteBack).size !== cfg.pasteBack.length
+  )
+    throw new FaceMaeError(
+      `pasteBack ${JSON.stringify(cfg.pasteBack)} must be a non-empty list of distinct weights in [0, 1] (e.g. [1, 0.5, 0])`,
+      'E_CONFIG',
+      { key: 'pasteBack' },
+    );
+  for (const w of cfg.pasteBack) checkPasteBack(w, 'pasteBack');
   return {
     ...cfg,
     train: p(cfg.train),

@@ -31,13 +31,14 @@ export function defaultSweepDeps(opts: { onWarning?: (m: string) => void } = {})
       const r = await trainMae(cfg, { onProgress, onWarning: opts.onWarning, resume, overwrite: !resume });
       return { run: r.out };
     },
-    async reconstruct({ run, data, out, maskRatio, seed, onProgress }) {
+    async reconstruct({ run, data, out, maskRatio, pasteBack, seed, onProgress }) {
       // Writes out/images/<identity>/<file> and out/manifest.jsonl (the kept patches of each image).
       await reconstructDataset({
         model: run,
         data,
         out,
         maskRatio,
+        ...(pasteBack !== undefined ? { pasteBack } : {}),
         seed,
         resume: true,
         onProgress,

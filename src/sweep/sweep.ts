@@ -59,6 +59,8 @@ export interface SweepDeps {
     data: string;
     out: string;
     maskRatio: number;
+    /** The release knob (undefined: 1, pasted back). */
+    pasteBack?: number;
     seed: number;
     size: number;
     onProgress?: OnProgress;
@@ -103,6 +105,8 @@ interface ProtectedSet {
   method: string;
   label: string;
   strength?: number;
+  /** FaceMAE rows: the release knob (weight of the real pixels on the visible patches). */
+  pasteBack?: number;
   /** Step id that makes the set (undefined for the original). */
   step?: string;
 }
@@ -352,23 +356,38 @@ export async function runSweep(
   // Every version of B.
   const sets: ProtectedSet[] = [{ id: 'original', method: 'original', label: versionLabel('original') }];
   const versions = [
-    ...cfg.maskRatios.map((r) => ({ r, model: 'mae', method: 'facemae' })),
-    ...(cfg.ablation?.maskRatios ?? []).map((r) => ({ r, model: 'mae-noirm', method: 'facemae-noirm' })),
+    ...cfg.maskRatios.flatMap((r) => cfg.pasteBack.map((pb) => ({ r, pb, model: 'mae', method: 'facemae' }))),
+    ...(cfg.ablation?.maskRatios ?? []).map((r) => ({
+      r,
+      pb: 1,
+      model: 'mae-noirm',
+      method: 'facemae-noirm',
+    })),
   ];
-  for (const { r, model, method } of versions) {
-    const id = `${method}-r${r}`;
-    sets.push({ id, method, label: versionLabel(method, r), strength: r, step: id });
+  for (const { r, pb, model, method } of versions) {
+    // paste-back 1 keeps the row ids (and step configs) the sweep always had
+    const id = `${method}-r${r}${pb === 1 ? '' : `-pb${pb}`}`;
+    const label = versionLabel(method, r) + (pb === 1 ? '' : `, paste-back ${pb}`);
+    sets.push({ id, method, label, strength: r, step: id, ...(pb === 1 ? {} : { pasteBack: pb }) });
     steps.push({
       id,
       resumable: true,
       deps: [model, ...deploySteps],
-      config: { ratio: r, seed, size: cfg.size, deploy: cfg.deploy, split: cfg.split },
+      config: {
+        ratio: r,
+        ...(pb === 1 ? {} : { pasteBack: pb }),
+        seed,
+        size: cfg.size,
+        deploy: cfg.deploy,
+        split: cfg.split,
+      },
       run: async ({ outDir, deps: d }) => {
         await deps.reconstruct({
           run: d[model]!.run as string,
           data: deployDir,
           out: outDir,
           maskRatio: r,
+          ...(pb === 1 ? {} : { pasteBack: pb }),
           seed,
           size: cfg.size,
           onProgress: prog(id),
@@ -442,6 +461,7 @@ export async function runSweep(
             method: 'facemae',
             strength: s.strength!,
             model: d[s.method === 'facemae' ? 'mae' : 'mae-noirm']!.run as string,
+            ...(s.pasteBack !== undefined ? { pasteBack: s.pasteBack } : {}),
           }
         : {
             method: s.method as DistortionMethod,
@@ -463,6 +483,7 @@ export async function runSweep(
         config: {
           set: s.id,
           strength: s.strength,
+          ...(s.pasteBack !== undefined ? { pasteBack: s.pasteBack } : {}),
           perIdentity: cfg.publicImagesPerIdentity,
           seed: seed + 1,
           size: cfg.size,

@@ -120,6 +120,14 @@ describe('protections', () => {
     });
     expect(() => parseProtection('blurry:3')).toThrow(/METHOD:STRENGTH/);
     expect(() => parseProtection('facemae:1.5')).toThrow(/mask ratio/);
+    expect(parseProtection('facemae:0.75:0', 'x', 'runs/m')).toEqual({
+      method: 'facemae',
+      strength: 0.75,
+      model: 'runs/m',
+      pasteBack: 0,
+    });
+    expect(() => parseProtection('facemae:0.75:2')).toThrow(/pasteBack must be a number in \[0, 1\]/);
+    expect(() => parseProtection('noise:80:0')).toThrow(/facemae:RATIO:PASTEBACK/);
     const dir = tmp();
     fs.mkdirSync(path.join(dir, 'd'));
     fs.writeFileSync(

@@ -116,7 +116,7 @@ describe('IRM', () => {
     const gradOf = (lowPass: number) =>
       tf.tidy(() =>
         tf
-          .grad((r: tf.Tensor4D) => irmLoss(teacher, real, r, { ...DEFAULT_IRM, lowPass }))(rec)
+          .grad((r: tf.Tensor) => irmLoss(teacher, real, r as tf.Tensor4D, { ...DEFAULT_IRM, lowPass }))(rec)
           .arraySync(),
       ) as number[][][][];
     const blockSpread = (g: number[][][][], f: number) => {

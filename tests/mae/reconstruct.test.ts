@@ -90,7 +90,7 @@ describe('reconstructDataset', () => {
     expect(calls).toBeGreaterThan(0);
     expect(lines(path.join(outB, 'manifest.jsonl'))).toHaveLength(4);
     await expect(reconstructDataset({ model: run, data, out: outB, seed: 4, resume: true })).rejects.toThrow(
-      /made with seed 3 .* not 4/,
+      /made with seed 3, .* not 4, /,
     );
     const r = await reconstructDataset({ model: run, data, out: outB, batchSize: 4, seed: 3, resume: true });
     expect(r.skipped).toBe(4);
@@ -109,6 +109,49 @@ describe('reconstructDataset', () => {
     expect(m4.map((m) => m.keep.join())).not.toEqual(
       lines(path.join(outA, 'manifest.jsonl')).map((m) => m.keep.join()),
     );
+  });
+
+  it('pasteBack: 0 releases the decoder everywhere, 0.5 lies between; removed patches, masks and resume follow it', async () => {
+    const outs: Record<string, string> = {};
+    for (const pb of [1, 0.5, 0]) {
+      outs[pb] = tmp();
+      await reconstructDataset({ model: run, data, out: outs[pb]!, pasteBack: pb, overwrite: true });
+    }
+    const man = (pb: number) => lines(path.join(outs[pb]!, 'manifest.jsonl'));
+    expect(man(1)[0].pasteBack).toBeUndefined(); // the default leaves the manifest line as it was
+    expect(man(0)[0].pasteBack).toBe(0);
+    expect(man(0).map((m) => m.keep.join())).toEqual(man(1).map((m) => m.keep.join()));
+    const m0 = man(1).find((m) => m.output === 'images/id0/0.png');
+    const src = await readImage(path.join(data, 'id0', '0.png'));
+    const img = (pb: number) => readImage(path.join(outs[pb]!, m0.output));
+    const [r1, rh, r0] = [await img(1), await img(0.5), await img(0)];
+    let visible0 = 0;
+    let removedDiff = 0;
+    let between = 0;
+    for (let i = 0; i < 32 * 32; i++) {
+      const patch = Math.floor(Math.floor(i / 32) / 8) * 4 + Math.floor((i % 32) / 8);
+      for (let c = 0; c < 3; c++) {
+        const o = i * 3 + c;
+        if (m0.keep.includes(patch)) {
+          visible0 = Math.max(visible0, Math.abs(r0.data[o]! - src.data[o]!));
+          const lo = Math.min(r0.data[o]!, r1.data[o]!) - 1;
+          const hi = Math.max(r0.data[o]!, r1.data[o]!) + 1;
+          if (rh.data[o]! < lo || rh.data[o]! > hi) between++;
+        } else removedDiff = Math.max(removedDiff, Math.abs(r0.data[o]! - r1.data[o]!));
+      }
+    }
+    expect(visible0).toBeGreaterThan(2); // the real pixels are gone from the visible patches
+    expect(between).toBe(0); // the blend lies between the two releases
+    expect(removedDiff).toBeLessThanOrEqual(1); // the removed patches are the decoder's in all three
+    await expect(
+      reconstructDataset({ model: run, data, out: outs[0]!, pasteBack: 1, resume: true }),
+    ).rejects.toThrow(/paste-back 0, not .* and 1/);
+    await expect(reconstructDataset({ model: run, data, out: tmp(), pasteBack: 1.5 })).rejects.toThrow(
+      /pasteBack must be a number in \[0, 1\]/,
+    );
+    const { readProtection } = await import('../../src/attack/protection.js');
+    expect(readProtection(path.join(outs[0]!, 'images'))).toMatchObject({ method: 'facemae', pasteBack: 0 });
+    expect(readProtection(path.join(outs[1]!, 'images'))?.pasteBack).toBeUndefined();
   });
 
   it('packs a .rec with --format rec, and refuses a run folder without a checkpoint', async () => {
@@ -135,6 +178,17 @@ describe('evaluateMaskedLoss', () => {
     });
     expect(same.positionMean).toBeLessThan(1e-6);
     expect(same.visibleMean).toBeGreaterThan(1e-3);
+    expect(r.relation).toBeUndefined();
+    // with a teacher: the relation term and identity cosine of the reconstructions
+    const { tinyFaceNet } = await import('./helpers.js');
+    const { createRng } = await import('../../src/core/rng.js');
+    const teacher = tinyFaceNet(TINY_TEST.imageSize, 8, createRng(2));
+    const t = await evaluateMaskedLoss(loaded.mae, records, { maskRatio: 0.75, batchSize: 6, teacher });
+    expect(t.mae).toBeCloseTo(r.mae, 6);
+    expect(t.relation).toBeGreaterThan(0);
+    expect(t.identityCosine).toBeGreaterThan(-1);
+    expect(t.identityCosine).toBeLessThan(1);
+    teacher.dispose();
     loaded.mae.dispose();
   });
 });

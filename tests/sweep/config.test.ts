@@ -34,6 +34,12 @@ describe('sweep configs', () => {
     expect(() => loadSweepConfig(bad)).toThrow(/unknown key "maskRatio" in .*bad\.json/);
     fs.writeFileSync(bad, JSON.stringify({ train: 'a', deploy: 'b', maskRatios: [1.5] }));
     expect(() => loadSweepConfig(bad)).toThrow(/mask ratio 1.5 must be in \(0, 1\)/);
+    expect(() => loadSweepConfig(DEMO_CONFIG, { pasteBack: [1, 1.5] })).toThrow(
+      /pasteBack must be a number in \[0, 1\].*got 1.5/,
+    );
+    expect(() => loadSweepConfig(DEMO_CONFIG, { pasteBack: [] })).toThrow(
+      /non-empty list of distinct weights/,
+    );
     // the training sections are checked against their trainers' keys, like train-mae --config
     fs.writeFileSync(bad, JSON.stringify({ train: 'a', deploy: 'b', mae: { train: { lrr: 1 } } }));
     expect(() => loadSweepConfig(bad)).toThrow(/unknown key "mae\.train\.lrr" in .*bad\.json/);

@@ -47,8 +47,8 @@ export function fakeDeps(calls: string[], opts: { noRecognizer?: boolean } = {})
       fs.writeFileSync(path.join(out, 'config.json'), JSON.stringify({ config: { irm: { teacher } } }));
       return { run: out };
     },
-    async reconstruct({ data, out, maskRatio, seed, size }) {
-      calls.push(`reconstruct ${maskRatio}`);
+    async reconstruct({ data, out, maskRatio, pasteBack, seed, size }) {
+      calls.push(`reconstruct ${maskRatio}${pasteBack === undefined ? '' : ` pasteBack ${pasteBack}`}`);
       await distortDataset({
         method: 'blur',
         strength: 1 + 3 * maskRatio,
@@ -97,6 +97,7 @@ export function tinySweepConfig(root: string, deploy: string): SweepConfig {
     allowSameAttacker: false,
     mae: { pretrained: null, train: {} },
     maskRatios: [0.5, 0.75],
+    pasteBack: [1],
     ablation: null,
     utility: true,
     baselines: [

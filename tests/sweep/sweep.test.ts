@@ -171,6 +171,23 @@ describe('runSweep with fake training steps', () => {
     expect(r.outcomes.get('privacy-original')?.status).toBe('done');
   });
 
+  it('makes a FaceMAE row per (mask ratio, paste-back weight), keeping the pasted-back rows as they were', async () => {
+    const work = tmp();
+    const deploy = smallDeploy(root, path.join(work, 'deploy'));
+    const calls: string[] = [];
+    const cfg = {
+      ...tinySweepConfig(root, deploy),
+      maskRatios: [0.75],
+      pasteBack: [1, 0],
+      baselines: [],
+      utility: false,
+    };
+    const r = await runSweep(cfg, { out: path.join(work, 'run'), deps: fakeDeps(calls) });
+    expect(r.data.rows.map((x) => x.id)).toEqual(['original', 'facemae-r0.75', 'facemae-r0.75-pb0']);
+    expect(calls).toEqual(expect.arrayContaining(['reconstruct 0.75', 'reconstruct 0.75 pasteBack 0']));
+    expect(r.data.rows[2]!.label).toMatch(/paste-back 0$/);
+  });
+
   it("attacks with several attackers: each one per row, the worst case as the row's privacy", async () => {
     const work = tmp();
     const deploy = smallDeploy(root, path.join(work, 'deploy'));

@@ -12,6 +12,7 @@ interface ReconstructConfig {
   data: string;
   out: string;
   maskRatio: number | null;
+  pasteBack: number;
   seed: number;
   format: ReconstructFormat;
   batchSize: number;
@@ -23,6 +24,7 @@ const DEFAULTS: ReconstructConfig = {
   data: '',
   out: '',
   maskRatio: null,
+  pasteBack: 1,
   seed: 0,
   format: 'folder',
   batchSize: 32,
@@ -49,6 +51,11 @@ export function registerReconstruct(program: Command): void {
       '[number] fraction of patches removed (default: the ratio the model was trained with)',
       parseNumber('--mask-ratio'),
     )
+    .option(
+      '--paste-back <w>',
+      "[number] weight of the real pixels on the visible patches, 0..1 (default: 1, pasted back; 0: the decoder's prediction everywhere)",
+      parseNumber('--paste-back'),
+    )
     .option('--seed <n>', '[integer] seed of the masks (default: 0)', parseInteger('--seed'))
     .option('--format <folder|rec>', '[string] folder (default) or rec (also packs out/data.rec/.idx)')
     .option(
@@ -74,6 +81,7 @@ export function registerReconstruct(program: Command): void {
           data: o.data as string,
           out: o.out as string,
           maskRatio: o.maskRatio as number | undefined,
+          pasteBack: o.pasteBack as number | undefined,
           seed: o.seed as number | undefined,
           format: o.format as ReconstructFormat | undefined,
           batchSize: o.batchSize as number | undefined,
@@ -90,6 +98,7 @@ export function registerReconstruct(program: Command): void {
             data: path.resolve(cfg.data),
             seed: cfg.seed,
             ...(cfg.maskRatio !== null ? { maskRatio: cfg.maskRatio } : {}),
+            ...(cfg.pasteBack !== 1 ? { pasteBack: cfg.pasteBack } : {}),
             batchSize: cfg.batchSize,
             quality: cfg.quality,
             ...(cfg.allowNoProtection ? { allowNoProtection: true } : {}),

@@ -41,11 +41,23 @@ export interface Mae {
   /**
    * Deployment reconstruction: the prediction at removed patches with the visible patches pasted
    * back, as images [N,H,W,3] in [0,1] (clipped). Differentiable (used by the IRM loss).
+   * `pasteBack` (default 1) is the weight of the real pixels on the visible patches: 0 releases
+   * the decoder's prediction everywhere, between 0 and 1 blends the two (the release knob).
    */
-  reconstruct(imgs: tf.Tensor4D, m: Masking): tf.Tensor4D;
+  reconstruct(imgs: tf.Tensor4D, m: Masking, pasteBack?: number): tf.Tensor4D;
   /** Same as reconstruct from an already computed forward. */
-  pasteBack(imgs: tf.Tensor4D, f: MaeForward): tf.Tensor4D;
+  pasteBack(imgs: tf.Tensor4D, f: MaeForward, pasteBack?: number): tf.Tensor4D;
   dispose(): void;
+}
+
+/** Refuses a paste-back weight outside [0, 1]. */
+export function checkPasteBack(w: number, key = 'pasteBack'): void {
+  if (typeof w !== 'number' || !(w >= 0 && w <= 1))
+    throw new FaceMaeError(
+      `${key} must be a number in [0, 1] (1: real pixels on the visible patches, 0: the decoder's prediction everywhere), got ${JSON.stringify(w)}`,
+      'E_CONFIG',
+      { key },
+    );
 }
 
 /** Creates a MAE with weights initialised from `rng` (xavier-uniform linears, N(0,0.02) tokens). */
@@ -145,8 +157,9 @@ export function createMae(config: MaeConfig, rng: Rng): Mae {
       return tf.div(tf.sub(t, mean), tf.sqrt(tf.add(variance, 1e-6)));
     });
 
-  const pasteBack = (imgs: tf.Tensor4D, f: MaeForward): tf.Tensor4D =>
+  const pasteBack = (imgs: tf.Tensor4D, f: MaeForward, weight = 1): tf.Tensor4D =>
     tf.tidy(() => {
+      checkPasteBack(weight);
       const n = imgs.shape[0];
       const orig = patchify(normalise(imgs), p);
       let pred = f.pred;
@@ -157,8 +170,9 @@ export function createMae(config: MaeConfig, rng: Rng): Mae {
         const variance = tf.mean(tf.square(tf.sub(orig, mean)), -1, true);
         pred = tf.add(tf.mul(pred, tf.sqrt(tf.add(variance, 1e-6))), mean);
       }
-      const m3 = tf.reshape(f.mask, [n, L, 1]);
-      const mixed = tf.add(tf.mul(pred, m3), tf.mul(orig, tf.sub(1, m3))) as tf.Tensor3D;
+      // weight of the real pixels per patch: 0 where removed, `weight` where visible
+      const w3 = tf.mul(tf.sub(1, tf.reshape(f.mask, [n, L, 1])), weight);
+      const mixed = tf.add(tf.mul(pred, tf.sub(1, w3)), tf.mul(orig, w3)) as tf.Tensor3D;
       return tf.clipByValue(tf.add(tf.mul(unpatchify(mixed, p), 0.5), 0.5), 0, 1) as tf.Tensor4D;
     });
 
@@ -177,10 +191,10 @@ export function createMae(config: MaeConfig, rng: Rng): Mae {
     forwardDecoder,
     forward,
     pasteBack,
-    reconstruct: (imgs, m) =>
+    reconstruct: (imgs, m, weight = 1) =>
       tf.tidy(() => {
         const f = forward(imgs, m);
-        return pasteBack(imgs, f);
+        return pasteBack(imgs, f, weight);
       }),
     dispose() {
       ps.dispose();
