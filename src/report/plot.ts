@@ -1,7 +1,8 @@
 /**
  * The privacy–utility plot as inline SVG: identity-retrieval top-1 (x; lower = more private)
- * against verification accuracy (y; higher = more useful), one colour and polyline per method,
- * points ordered by strength. Pure string building, no DOM.
+ * against verification accuracy (y; higher = more useful), one colour and polyline per method
+ * (FaceMAE's release knobs dashed), points ordered by strength, and the frontier: the points no
+ * other point beats on both axes. Pure string building, no DOM.
  */
 import type { ReportRow } from './types.js';
 
@@ -23,6 +24,26 @@ export function setLabel(spec: string): string {
   const parts = p.split(/[\\/]/).filter(Boolean);
   return parts.length > 2 ? `${kind}…/${parts.slice(-2).join('/')}` : `${kind}${p}`;
 }
+
+/** A point of the privacy–utility plane: x = re-identification (lower is better), y = utility. */
+export interface PlanePoint {
+  x: number;
+  y: number;
+}
+
+/**
+ * The points no other point beats on both axes (as private or more and as useful or more, and
+ * strictly better on one), sorted by x. Ties keep every copy.
+ */
+export function paretoFrontier<P extends PlanePoint>(points: readonly P[]): P[] {
+  return points
+    .filter((p) => !points.some((q) => q.x <= p.x && q.y >= p.y && (q.x < p.x || q.y > p.y)))
+    .sort((a, b) => a.x - b.x || b.y - a.y);
+}
+
+/** A plot's curve: one per method, FaceMAE's release knobs apart (`facemae, paste-back 0`). */
+export const curveOf = (r: Pick<ReportRow, 'method' | 'pasteBack'>): string =>
+  r.pasteBack === undefined || r.pasteBack === 1 ? r.method : `${r.method}, paste-back ${r.pasteBack}`;
 
 export const esc = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -75,15 +96,25 @@ export function privacyUtilityPlot(
     `<text x="${(m.l + W - m.r) / 2}" y="${H - 12}" text-anchor="middle">identity-retrieval top-1 (attack success; lower = more private)</text>`,
     `<text transform="translate(16 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">${esc(setLabel(set))} verification accuracy</text>`,
   );
-  const methods = [...new Set(pts.map((p) => p.r.method))];
-  methods.forEach((method, mi) => {
+  // the frontier first, under the curves: a grey staircase through the points nothing beats
+  const front = paretoFrontier(pts);
+  if (front.length > 1) {
+    const d = front.map((p, i) => (i === 0 ? `M${sx(p.x)},${sy(p.y)}` : `H${sx(p.x)}V${sy(p.y)}`)).join('');
+    parts.push(
+      `<path class="frontier" d="${d}" fill="none" stroke="#999" stroke-width="6" stroke-opacity="0.35" stroke-linejoin="round"><title>frontier: ${esc(front.map((p) => p.r.label).join('; '))}</title></path>`,
+    );
+  }
+  const curves = [...new Set(pts.map((p) => curveOf(p.r)))];
+  curves.forEach((curve, mi) => {
+    const method = pts.find((p) => curveOf(p.r) === curve)!.r.method;
     const color = METHOD_COLORS[method] ?? '#777';
+    const dash = curve === method ? '' : ` stroke-dasharray="${4 + 2 * mi},3"`;
     const mine = pts
-      .filter((p) => p.r.method === method)
+      .filter((p) => curveOf(p.r) === curve)
       .sort((a, b) => (a.r.strength ?? 0) - (b.r.strength ?? 0));
     if (mine.length > 1) {
       parts.push(
-        `<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${mine.map((p) => `${sx(p.x)},${sy(p.y)}`).join(' ')}"/>`,
+        `<polyline fill="none" stroke="${color}" stroke-width="1.5"${dash} points="${mine.map((p) => `${sx(p.x)},${sy(p.y)}`).join(' ')}"/>`,
       );
     }
     for (const p of mine) {
@@ -101,8 +132,15 @@ export function privacyUtilityPlot(
     }
     const ly = m.t + 14 + mi * 18;
     parts.push(`<circle cx="${W - m.r + 16}" cy="${ly - 4}" r="5" fill="${color}"/>`);
-    parts.push(`<text x="${W - m.r + 26}" y="${ly}">${esc(method)}</text>`);
+    parts.push(`<text x="${W - m.r + 26}" y="${ly}">${esc(curve)}</text>`);
   });
+  if (front.length > 1) {
+    const ly = m.t + 14 + curves.length * 18;
+    parts.push(
+      `<line x1="${W - m.r + 8}" y1="${ly - 4}" x2="${W - m.r + 24}" y2="${ly - 4}" stroke="#999" stroke-width="6" stroke-opacity="0.35"/>`,
+      `<text x="${W - m.r + 26}" y="${ly}">frontier</text>`,
+    );
+  }
   if (pts.length === 0) {
     parts.push(
       `<text x="${(m.l + W - m.r) / 2}" y="${H / 2}" text-anchor="middle" fill="#999">no method has both figures yet</text>`,

@@ -34,6 +34,8 @@ export interface ReportRow {
   method: string;
   label: string;
   strength?: number;
+  /** FaceMAE rows released with a paste-back weight other than 1 (the release knob). */
+  pasteBack?: number;
   /** The worst case over the attackers (the one with the highest identity top-1). */
   privacy?: PrivacyFigures;
   /** Each attacker's figures, by attacker spec. */

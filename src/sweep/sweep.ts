@@ -849,6 +849,7 @@ function collectReport(
       method: s.method,
       label: s.label,
       strength: s.strength,
+      ...(s.pasteBack !== undefined ? { pasteBack: s.pasteBack } : {}),
       privacy,
       privacyByAttacker,
       worstAttacker,

@@ -117,3 +117,46 @@ describe('renderReport: confidence intervals', () => {
     expect(md).toContain('89.5% [88.5, 90.5]; vs original: −0.5 pts (n.s.)');
   });
 });
+
+describe('the privacy–utility frontier', () => {
+  it('keeps exactly the points no other point beats on both axes', async () => {
+    const { paretoFrontier } = await import('../../src/report/plot.js');
+    const pts = [
+      { id: 'a', x: 0.2, y: 0.7 },
+      { id: 'b', x: 0.5, y: 0.7 }, // beaten by a (as useful, more private)
+      { id: 'c', x: 0.5, y: 0.8 },
+      { id: 'd', x: 0.9, y: 0.75 }, // beaten by c
+      { id: 'e', x: 1, y: 0.9 },
+      { id: 'f', x: 0.1, y: 0.5 },
+    ];
+    expect(paretoFrontier(pts).map((p) => p.id)).toEqual(['f', 'a', 'c', 'e']);
+    expect(paretoFrontier([])).toEqual([]);
+  });
+
+  it('draws the frontier and one curve per release knob of FaceMAE', () => {
+    const row = (id: string, method: string, x: number, y: number, extra = {}) => ({
+      id,
+      method,
+      label: id,
+      privacy: { instanceTop1: x, identityTop1: x, identityTop5: x, identityTop10: x, meanCosineToSource: 0 },
+      utility: { 'lfw:/a/b/c/verify': { accuracy: y, std: 0.01 } },
+      status: 'ok' as const,
+      notes: [],
+      ...extra,
+    });
+    const d = data();
+    d.rows = [
+      row('original', 'original', 1, 0.9),
+      row('facemae-r0.75', 'facemae', 0.8, 0.8, { strength: 0.75 }),
+      row('facemae-r0.9', 'facemae', 0.2, 0.7, { strength: 0.9 }),
+      row('facemae-r0.75-pb0', 'facemae', 0.6, 0.78, { strength: 0.75, pasteBack: 0 }),
+      row('facemae-r0.9-pb0', 'facemae', 0.15, 0.69, { strength: 0.9, pasteBack: 0 }),
+      row('blur-8', 'blur', 0.9, 0.7, { strength: 8 }),
+    ];
+    const { html } = renderReport(d);
+    expect(html).toContain('>facemae, paste-back 0</text>');
+    expect((html.match(/<polyline /g) ?? []).length).toBe(2); // facemae, facemae pb0 (blur has one point)
+    const frontier = /<path class="frontier"[^>]*><title>frontier: ([^<]*)<\/title>/.exec(html);
+    expect(frontier?.[1]).toBe('facemae-r0.9-pb0; facemae-r0.9; facemae-r0.75-pb0; facemae-r0.75; original');
+  });
+});
