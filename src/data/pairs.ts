@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { FaceMaeError } from '../core/errors.js';
 import { checkSafeName } from '../core/fs.js';
+import type { Rng } from '../core/rng.js';
 
 /** One pair: two image paths, same identity or not, its fold, and where it was declared. */
 export interface PairEntry {
@@ -256,4 +257,42 @@ export function resolveCfpPairs(dir: string, protocol: 'FP' | 'FF' = 'FP'): Pair
     }
   });
   return pairs;
+}
+
+/**
+ * LFW-style pairs text over `counts` (identity -> number of images, files `Name_%04d` numbered
+ * from 1): identities are dealt to `folds` folds after a seeded shuffle, so folds share no person
+ * (as LFW's), and each fold gets `perFold` same pairs (an identity of the fold with ≥ 2 images, two
+ * distinct images) and `perFold` different pairs (two identities of the fold), drawn by `rng`.
+ */
+export function makeLfwPairs(
+  counts: ReadonlyMap<string, number>,
+  opts: { folds: number; perFold: number; rng: Rng },
+): string {
+  const { folds, perFold, rng } = opts;
+  const names = rng.shuffle([...counts.keys()].sort());
+  const byFold = Array.from({ length: folds }, (_, f) => names.filter((_, i) => i % folds === f));
+  const lines = [`${folds}\t${perFold}`];
+  byFold.forEach((ids, f) => {
+    const multi = ids.filter((n) => (counts.get(n) ?? 0) >= 2);
+    if (ids.length < 2 || multi.length === 0)
+      throw new FaceMaeError(
+        `fold ${f + 1} has ${ids.length} identities (${multi.length} with two images or more): a fold needs 2 identities and one with two images; use fewer folds`,
+        'E_CONFIG',
+      );
+    for (let k = 0; k < perFold; k++) {
+      const n = multi[rng.int(multi.length)]!;
+      const c = counts.get(n)!;
+      const i = rng.int(c);
+      const j = (i + 1 + rng.int(c - 1)) % c;
+      lines.push(`${n}\t${Math.min(i, j) + 1}\t${Math.max(i, j) + 1}`);
+    }
+    for (let k = 0; k < perFold; k++) {
+      const a = rng.int(ids.length);
+      const b = (a + 1 + rng.int(ids.length - 1)) % ids.length;
+      const [na, nb] = [ids[a]!, ids[b]!];
+      lines.push(`${na}\t${rng.int(counts.get(na)!) + 1}\t${nb}\t${rng.int(counts.get(nb)!) + 1}`);
+    }
+  });
+  return lines.join('\n') + '\n';
 }
