@@ -5,7 +5,9 @@
  *          noise [N,L] float32: the masking noise; the lenKeep smallest values are kept (TopK,
  *          ascending), exactly as maskingFromNoise, so a given noise gives a deterministic output;
  *          with `keepInput` only, keep [1] int64: the number of kept patches, lenKeepFor(L, ratio),
- *          so one file masks at any ratio (the browser app's model). Otherwise it is baked in.
+ *          so one file masks at any ratio (the browser app's model), and paste_back [1] float32:
+ *          the release knob (weight of the real pixels on the visible patches, Mae.reconstruct's
+ *          `pasteBack`). Otherwise the ratio is baked in and the visible patches pasted back.
  *          (An initializer-as-default input would keep one file for both, but onnxruntime's JS
  *          bindings drop feeds not in inputNames, so the default could not be overridden.)
  * Outputs: reconstruction [N,H,W,3] in [0,1] (visible patches pasted back, clipped),
@@ -23,7 +25,7 @@ import { DTYPE, OnnxGraphBuilder } from './onnx-builder.js';
 export const ONNX_OPSET = 17;
 
 export interface MaeOnnxOptions {
-  /** Add the `keep` input (kept patches per image) instead of baking in the ratio's. */
+  /** Add the `keep` (kept patches per image) and `paste_back` inputs instead of baking them in. */
   keepInput?: boolean;
   /**
    * Store every trained weight as int8 with per-output-channel scales (src/core/quantize.ts, as compact
@@ -73,6 +75,7 @@ export async function maeToOnnx(mae: Mae, maskRatio: number, opts: MaeOnnxOption
   const image = g.input('image', DTYPE.FLOAT, ['N', S, S, 3]);
   const noise = g.input('noise', DTYPE.FLOAT, ['N', L]);
   const keep = opts.keepInput ? g.input('keep', DTYPE.INT64, [1]) : g.int64([K]);
+  const pasteBack = opts.keepInput ? g.input('paste_back', DTYPE.FLOAT, [1]) : g.float(1);
 
   const dense = (x: string, prefix: string) =>
     g.op('Add', [g.op('MatMul', [x, w(`${prefix}.w`)]), w(`${prefix}.b`)]);
@@ -163,9 +166,11 @@ export async function maeToOnnx(mae: Mae, maskRatio: number, opts: MaeOnnxOption
   y = ln(y, 'decoder_norm');
   const pred = sliceAxis1(dense(y, 'decoder_pred'), 1, L + 1); // [N,L,pd]
 
-  // paste the visible patches back, unpatchify, back to [0,1]
+  // the real pixels' weight per patch (0 where removed, paste_back where visible), as Mae.pasteBack;
+  // unpatchify, back to [0,1]
   const m3 = g.op('Unsqueeze', [mask, g.int64([-1])]);
-  const mixed = g.op('Add', [g.op('Mul', [pred, m3]), g.op('Mul', [patches, g.op('Sub', [g.float(1), m3])])]);
+  const w3 = g.op('Mul', [g.op('Sub', [g.float(1), m3]), pasteBack]);
+  const mixed = g.op('Add', [g.op('Mul', [pred, g.op('Sub', [g.float(1), w3])]), g.op('Mul', [patches, w3])]);
   const img = g.op('Reshape', [
     g.op('Transpose', [g.op('Reshape', [mixed, g.int64([-1, h, p, p * 3])])], { perm: [0, 2, 1, 3] }),
     g.int64([-1, S, S, 3]),

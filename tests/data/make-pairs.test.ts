@@ -3,7 +3,9 @@ import { createRng } from '../../src/core/rng.js';
 import { makeLfwPairs, parseLfwPairs } from '../../src/data/pairs.js';
 
 describe('makeLfwPairs', () => {
-  const counts = new Map(Array.from({ length: 12 }, (_, i) => [`id${i}`, i % 3 === 0 ? 1 : 3 + i] as const));
+  const counts = new Map<string, number>(
+    Array.from({ length: 12 }, (_, i) => [`id${i}`, i % 3 === 0 ? 1 : 3 + i]),
+  );
 
   it('writes a pairs file the LFW parser reads: identity-disjoint folds, valid image numbers, seeded', () => {
     const text = makeLfwPairs(counts, { folds: 3, perFold: 20, rng: createRng(1) });

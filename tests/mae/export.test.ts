@@ -12,11 +12,18 @@ import { quantizeInt8 } from '../../src/core/quantize.js';
 import { randomImages, TINY_TEST } from './helpers.js';
 
 /** Runs a keep-input export on images x [n,32,32,3] with the masking m built from `noise`. */
-function runWithKeep(session: ort.InferenceSession, x: tf.Tensor4D, noise: Float32Array, m: Masking) {
+function runWithKeep(
+  session: ort.InferenceSession,
+  x: tf.Tensor4D,
+  noise: Float32Array,
+  m: Masking,
+  pasteBack = 1,
+) {
   return session.run({
     image: new ort.Tensor('float32', x.dataSync() as Float32Array, [m.n, 32, 32, 3]),
     noise: new ort.Tensor('float32', noise, [m.n, m.numPatches]),
     keep: new ort.Tensor('int64', BigInt64Array.from([BigInt(m.lenKeep)]), [1]),
+    paste_back: new ort.Tensor('float32', Float32Array.from([pasteBack]), [1]),
   });
 }
 
@@ -56,19 +63,25 @@ describe('ONNX export', () => {
     mae.dispose();
   });
 
-  it('with keepInput masks at any ratio from one file (keep = lenKeepFor(L, ratio))', async () => {
+  it('with keepInput masks at any ratio and releases with any paste-back from one file (keep = lenKeepFor(L, ratio))', async () => {
     const rng = createRng(22);
     const mae = createMae(TINY_TEST, rng.fork('init'));
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'facemae-onnx-')), 'mae.onnx');
     await exportMaeOnnx(mae, 0.75, file, { keepInput: true });
     const session = await ort.InferenceSession.create(file);
-    expect(session.inputNames).toEqual(['image', 'noise', 'keep']);
+    expect(session.inputNames).toEqual(['image', 'noise', 'keep', 'paste_back']);
     const x = randomImages(2, 32, rng);
     const noise = rng.uniformArray(2 * 16);
-    for (const ratio of [0.5, 0.75, 0.9]) {
+    for (const [ratio, pasteBack] of [
+      [0.5, 1],
+      [0.75, 1],
+      [0.9, 1],
+      [0.75, 0],
+      [0.75, 0.5],
+    ] as const) {
       const m = maskingFromNoise(noise, 2, 16, ratio);
-      const rec = mae.reconstruct(x, m);
-      const out = await runWithKeep(session, x, noise, m);
+      const rec = mae.reconstruct(x, m, pasteBack);
+      const out = await runWithKeep(session, x, noise, m, pasteBack);
       const got = out.reconstruction!.data as Float32Array;
       const want = rec.dataSync();
       expect(Array.from(out.mask!.data as Float32Array)).toEqual(Array.from(m.mask));

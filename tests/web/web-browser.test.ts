@@ -62,6 +62,7 @@ describe.skipIf(!hasChromium || (!built && !process.env.CI))('web app in headles
   let faces = '';
   let raw = '';
   let cliOut = '';
+  let cliBlend = '';
   let server: StaticServer;
   beforeAll(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'facemae-web-'));
@@ -87,6 +88,15 @@ describe.skipIf(!hasChromium || (!built && !process.env.CI))('web app in headles
       out: cliOut,
       seed: SEED,
       maskRatio: RATIO,
+    });
+    cliBlend = path.join(work, 'cli-blend');
+    await reconstructDataset({
+      model: path.join(root, 'assets/models/facemae-tiny'),
+      data: faces,
+      out: cliBlend,
+      seed: SEED,
+      maskRatio: RATIO,
+      pasteBack: 0.5,
     });
     server = await serveStatic();
   });
@@ -184,6 +194,29 @@ describe.skipIf(!hasChromium || (!built && !process.env.CI))('web app in headles
       expect(diff(png, first.reconstruction).max).toBe(0);
       const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
       expect(download.suggestedFilename()).toBe('facemae-protected.zip');
+
+      // 2b. the release knob: paste-back 0.5 in the page matches reconstruct --paste-back 0.5
+      await page.fill('#pasteback', '0.5');
+      await page.click('#run');
+      await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), null, {
+        timeout: 60_000,
+      });
+      const blend = await page.evaluate(() =>
+        (window as unknown as { facemae: PageApi }).facemae.state.last!.results.map((r) => ({
+          key: r.key,
+          manifest: r.manifest,
+          reconstruction: Array.from(r.reconstruction.data),
+        })),
+      );
+      expect(blend).toHaveLength(8);
+      for (const r of blend) {
+        expect(r.manifest.pasteBack).toBe(0.5);
+        const d = diff(r.reconstruction, (await readRgb(path.join(cliBlend, 'images', r.key))).data);
+        expect(d.max, r.key).toBeLessThanOrEqual(2);
+        const pasted = got.find((g) => g.key === r.key)!;
+        expect(diff(r.reconstruction, pasted.reconstruction).max, r.key).toBeGreaterThan(2);
+      }
+      await page.fill('#pasteback', '1');
 
       if (process.env.FACEMAE_WEB_SCREENSHOT) {
         const dest = path.join(root, 'docs/img/web.png');

@@ -18,6 +18,8 @@ export interface Protected {
 export interface RunSummary {
   seed: number;
   maskRatio: number;
+  /** The release knob: weight of the real pixels on the visible patches (1: pasted back). */
+  pasteBack: number;
   results: Protected[];
   noFace: Array<{ path: string; reason: string }>;
   seconds: number;

@@ -82,6 +82,9 @@ async function run(): Promise<RunSummary> {
   const maskRatio = Number($<HTMLInputElement>('ratio').value);
   if (!Number.isInteger(seed) || seed < 0) throw new Error(`seed must be a whole number ≥ 0, got ${seed}`);
   lenKeepFor(info.numPatches, maskRatio); // throws a clear message on a bad ratio
+  const pasteBack = Number($<HTMLInputElement>('pasteback').value);
+  if (!(pasteBack >= 0 && pasteBack <= 1))
+    throw new Error(`paste-back must be a number from 0 to 1, got ${$<HTMLInputElement>('pasteback').value}`);
   const mode = $<HTMLSelectElement>('detect').value as DetectMode;
   resultsEl.replaceChildren();
   dlBtn.disabled = true;
@@ -95,7 +98,7 @@ async function run(): Promise<RunSummary> {
     const t = performance.now();
     const items = pending.map((a) => ({ ...a, output: outputName(a.key) }));
     pending = [];
-    const done = await reconstructBatch(ort!, mae!, info, items, seed, maskRatio);
+    const done = await reconstructBatch(ort!, mae!, info, items, seed, maskRatio, pasteBack);
     modelMs += performance.now() - t;
     for (const r of done) {
       results.push(r);
@@ -120,6 +123,7 @@ async function run(): Promise<RunSummary> {
   return {
     seed,
     maskRatio,
+    pasteBack,
     results,
     noFace,
     seconds: (performance.now() - t0) / 1000,
@@ -161,8 +165,8 @@ async function start(): Promise<void> {
     openModel(ort, `./models/${FACEPLUGIN_FILES.detect}`),
     openModel(ort, `./models/${FACEPLUGIN_FILES.landmark}`),
   ]);
-  if (!m.inputNames.includes('keep'))
-    throw new Error('models/facemae.onnx lacks the keep input (export it with --keep-input)');
+  if (!m.inputNames.includes('keep') || !m.inputNames.includes('paste_back'))
+    throw new Error('models/facemae.onnx lacks the keep or paste_back input (export it with --keep-input)');
   mae = m;
   detector = facepluginDetectorFrom(runnerOf(ort, det), runnerOf(ort, lmk));
   state.info = info;

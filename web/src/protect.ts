@@ -78,6 +78,7 @@ export async function reconstructBatch(
   items: Array<{ key: string; identity: string; face: RgbImage; output: string }>,
   seed: number,
   maskRatio: number,
+  pasteBack = 1,
 ): Promise<Protected[]> {
   const n = items.length;
   const S = info.imageSize;
@@ -99,6 +100,7 @@ export async function reconstructBatch(
     ),
     noise: new ort.Tensor('float32', noise, [n, L]),
     keep: new ort.Tensor('int64', BigInt64Array.from([BigInt(lenKeepFor(L, maskRatio))]), [1]),
+    paste_back: new ort.Tensor('float32', Float32Array.from([pasteBack]), [1]),
   });
   const rec = out.reconstruction!.data as Float32Array;
   return items.map((it, j) => {
@@ -118,6 +120,7 @@ export async function reconstructBatch(
         identity: it.identity,
         seed,
         maskRatio,
+        pasteBack,
       }),
     };
   });
