@@ -58,19 +58,27 @@ export function mergeConfig<T>(base: T, override: DeepPartial<T> | undefined): T
   return out as T;
 }
 
-/** Reads a JSON config file; errors name the file. */
-export function loadConfigFile(file: string): Record<string, unknown> {
+/**
+ * Reads a JSON config file; errors name the file. A file may start from another with
+ * `"extends": "base.json"` (a file beside it, so relative paths inside both mean the same):
+ * base < this file, merged as mergeConfig does; a cycle is refused.
+ */
+export function loadConfigFile(file: string, chain: readonly string[] = []): Record<string, unknown> {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch {
-    throw new FaceMaeError(`config file not found: ${file}`, 'E_CONFIG');
+    throw new FaceMaeError(
+      `config file not found: ${file}${chain.length ? ` (extended by ${chain[chain.length - 1]})` : ''}`,
+      'E_CONFIG',
+    );
   }
+  let v: Record<string, unknown>;
   try {
-    const v: unknown = JSON.parse(text);
-    if (!isPlainObject(v)) throw new Error('top level must be an object');
-    checkConfigKeys(v, `config file ${file}`);
-    return v;
+    const parsed: unknown = JSON.parse(text);
+    if (!isPlainObject(parsed)) throw new Error('top level must be an object');
+    checkConfigKeys(parsed, `config file ${file}`);
+    v = parsed;
   } catch (e) {
     if (e instanceof FaceMaeError) throw e;
     throw new FaceMaeError(
@@ -78,6 +86,23 @@ export function loadConfigFile(file: string): Record<string, unknown> {
       'E_CONFIG',
     );
   }
+  if (!Object.hasOwn(v, 'extends')) return v;
+  const { extends: base, ...own } = v;
+  if (typeof base !== 'string' || base === '' || path.basename(base) !== base)
+    throw new FaceMaeError(
+      `"extends" in ${file} must name a config file in the same folder (e.g. "base.json"), got ${JSON.stringify(base)}`,
+      'E_CONFIG',
+      { key: 'extends' },
+    );
+  const self = path.resolve(file);
+  const next = path.join(path.dirname(self), base);
+  if (next === self || chain.includes(next))
+    throw new FaceMaeError(
+      `config files extend each other in a cycle: ${[...chain, self, next].join(' -> ')}`,
+      'E_CONFIG',
+      { key: 'extends' },
+    );
+  return mergeConfig(loadConfigFile(next, [...chain, self]), own);
 }
 
 /** Flags given as `--set a.b.c=value` (value parsed as JSON when it parses, else kept as a string). */
