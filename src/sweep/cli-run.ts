@@ -7,9 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkKnownKeys, loadConfigFile, resolveConfig, type DeepPartial } from '../config/resolve.js';
 import { FaceMaeError } from '../core/errors.js';
-import { DEFAULT_SWEEP_CONFIG, SWEEP_CONFIG_KEYS, resolveSweepPaths, type SweepConfig } from './config.js';
+import { loadSweepConfig } from './config.js';
 import { defaultSweepDeps } from './integrations.js';
 import { runSweep, type SweepDeps } from './sweep.js';
 import type { StepOutcome } from './runner.js';
@@ -17,33 +16,7 @@ import type { StepOutcome } from './runner.js';
 /** The package root (configs/, assets/ live there), from src/sweep or dist/sweep. */
 export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const DEMO_CONFIG = path.join(PACKAGE_ROOT, 'configs', 'demo.json');
-
-/**
- * defaults < file < `--set` overrides; every key is checked, the training sections against
- * their trainers' keys (SWEEP_CONFIG_KEYS). Relative paths resolve against the file's folder.
- */
-export function loadSweepConfig(configFile: string, overrides: Record<string, unknown> = {}): SweepConfig {
-  const file = loadConfigFile(configFile);
-  for (const [v, where] of [
-    [file, configFile],
-    [overrides, '--set'],
-  ] as const) {
-    if ('attacker' in v && 'attackers' in v)
-      throw new FaceMaeError(
-        `${where}: give "attackers" (a list) or the legacy "attacker", not both`,
-        'E_CONFIG',
-      );
-  }
-  checkKnownKeys(SWEEP_CONFIG_KEYS, file, '', configFile);
-  checkKnownKeys(SWEEP_CONFIG_KEYS, overrides, '', '--set');
-  const cfg = resolveConfig<SweepConfig>({
-    defaults: DEFAULT_SWEEP_CONFIG,
-    fileConfig: file as DeepPartial<SweepConfig>,
-    flags: overrides as DeepPartial<SweepConfig>,
-    keys: SWEEP_CONFIG_KEYS,
-  });
-  return resolveSweepPaths(cfg, path.dirname(path.resolve(configFile)));
-}
+export { loadSweepConfig };
 
 /**
  * Runs one step as `facemae sweep --only ID` in a child process (same CLI entry and Node flags,

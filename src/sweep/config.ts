@@ -3,44 +3,54 @@
  * the config file's folder, so a config works from any working directory.
  */
 import path from 'node:path';
-import { DEFAULT_PARROT, type ParrotRecipe } from '../attack/parrot.js';
+import { DEFAULT_PARROT } from '../attack/parrot.js';
 import { resolveAttackerModels } from '../attack/suite.js';
-import type { DeepPartial } from '../config/resolve.js';
+import { loadConfigFile } from '../config/resolve.js';
+import {
+  deepPartial,
+  nonNegInt,
+  num,
+  parseConfig,
+  posInt,
+  resolveWithSchema,
+  str,
+  strList,
+  z,
+  type ConfigLayer,
+} from '../config/schema.js';
+import { TRAIN_FR_SCHEMA, TRAIN_MAE_SCHEMA } from '../config/trainers.js';
 import { FaceMaeError } from '../core/errors.js';
 import { checkPasteBack } from '../models/mae/mae.js';
 import { isGraphModelSpec } from '../loaders/graph-model-specs.js';
-import { DISTORTION_METHODS, type DistortionMethod } from '../protect/distortions.js';
-import { DEFAULT_TRAIN_MAE, type TrainMaeConfig } from '../train/pretrain-mae.js';
-import { DEFAULT_TRAIN_FR, type TrainFrConfig } from '../train/train-face.js';
+import { DISTORTION_METHODS } from '../protect/distortions.js';
 
 /** Keys of a training config the sweep sets itself (from `train`/the step folder/`seed`). */
-const SWEEP_OWNED = ['data', 'out', 'seed'] as const;
-type SweepOwned = (typeof SWEEP_OWNED)[number];
+const SWEEP_OWNED = { data: true, out: true, seed: true } as const;
 
-/** A sweep's MAE training section: any trainMae key but those the sweep sets. */
-export type MaeTrainSection = DeepPartial<Omit<TrainMaeConfig, SweepOwned>>;
+/** A sweep's MAE training section: any trainMae key but those the sweep sets (merged at the step). */
+const MAE_SECTION = deepPartial(TRAIN_MAE_SCHEMA.omit(SWEEP_OWNED));
 /** A sweep's recognizer section (teacherTrain, recognizer): any trainFaceRecognizer key but those the sweep sets. */
-export type RecognizerSection = DeepPartial<Omit<TrainFrConfig, SweepOwned>>;
+const RECOGNIZER_SECTION = deepPartial(TRAIN_FR_SCHEMA.omit(SWEEP_OWNED));
+export type MaeTrainSection = z.infer<typeof MAE_SECTION>;
+export type RecognizerSection = z.infer<typeof RECOGNIZER_SECTION>;
 
-const withoutOwned = <T extends object>(d: T): Omit<T, SweepOwned> => {
-  const out: Record<string, unknown> = { ...(d as Record<string, unknown>) };
-  for (const k of SWEEP_OWNED) delete out[k];
-  return out as Omit<T, SweepOwned>;
-};
+/** A mask ratio of a FaceMAE row: something must be removed, something kept. */
+const ratio = () => num().gt(0).lt(1);
 
-export interface DeploySelection {
+const DEPLOY_SELECTION = z.strictObject({
   /** Identity-folder root to pick from (e.g. LFW's images/). */
-  dir: string;
+  dir: str(),
   /** Keep identities with at least this many images. */
-  minImages: number;
+  minImages: posInt(),
   /** At most this many identities (the first in sorted order), and images per identity. */
-  maxIdentities: number;
-  maxImagesPerIdentity: number;
+  maxIdentities: posInt(),
+  maxImagesPerIdentity: posInt(),
   /** Identity folders never to pick (e.g. those in the training set A). */
-  exclude?: string[];
+  exclude: strList().optional(),
   /** Text files (LFW people/pairs lists) whose names are never picked, e.g. the test split's people. */
-  excludeListed?: string[];
-}
+  excludeListed: strList().optional(),
+});
+export type DeploySelection = z.infer<typeof DEPLOY_SELECTION>;
 
 /**
  * A seeded by-identity split of one dataset (the evidence protocol, configs/celeba-966.json):
@@ -48,102 +58,109 @@ export interface DeploySelection {
  * teacher); the rest join the training pool A. Identity folders are renamed `<prefix><id>` in A
  * so two sources cannot collide.
  */
-export interface SplitConfig {
-  dir: string;
-  seed: number;
-  deployIdentities: number;
+const SPLIT = z.strictObject({
+  dir: str().min(1),
+  seed: nonNegInt(),
+  deployIdentities: posInt(),
   /** Prefix of the identities from `train` in A, and of the split's remainder. */
-  trainPrefix: string;
-  restPrefix: string;
+  trainPrefix: str(),
+  restPrefix: str(),
   /**
    * Keep only the first N images (sorted) of each B identity (null: all). With
    * privacyImagesPerIdentity = N and utility off, a quick pass gives the same privacy figures as
    * the full B: masks depend only on (seed, image path) and the attack uses the same images.
    */
-  maxImagesPerIdentity?: number | null;
-}
+  maxImagesPerIdentity: posInt().nullable().optional(),
+});
+export type SplitConfig = z.infer<typeof SPLIT>;
 
 /** The same MAE recipe without IRM (λ = 0): the ablation rows `facemae-noirm`. */
-export interface AblationConfig {
+const ABLATION = z.strictObject({
   /** A trained MAE used instead of training when the folder exists (null: always train). */
-  pretrained: string | null;
+  pretrained: str().nullable(),
   /** Passed to trainMae like `mae.train`, always without a teacher. */
-  train: MaeTrainSection;
-  maskRatios: number[];
-}
+  train: MAE_SECTION,
+  maskRatios: z.array(ratio()).min(1),
+});
+export type AblationConfig = z.infer<typeof ABLATION>;
 
-export interface SweepConfig {
-  name: string;
-  seed: number;
+/** The sweep's config: its keys, their types and values. */
+export const SWEEP_SCHEMA = z.strictObject({
+  name: str().min(1),
+  seed: nonNegInt(),
   /** Square image side everything is read at (112). */
-  size: number;
+  size: posInt(),
   /** Training set A (FaceMAE, and the IRM teacher when teacher = 'train'). */
-  train: string;
+  train: str(),
   /** Deployment set B of unseen identities: a folder, or a selection from a bigger one ('' with `split`). */
-  deploy: string | DeploySelection;
+  deploy: z.union([str(), DEPLOY_SELECTION]),
   /** B and the rest of A from one dataset split by identity (then `deploy` stays ''). */
-  split: SplitConfig | null;
+  split: SPLIT.nullable(),
   /** Verification sets T (readVerificationSet specs such as 'lfw:DIR'). */
-  verify: string[];
+  verify: strList(),
   /** IRM teacher: 'train' (a recognizer trained on A here) or a spec ('faceplugin' | FILE.onnx | RUN_DIR). */
-  teacher: string;
+  teacher: str().min(1),
   /** Config of the teacher recognizer when teacher = 'train' (passed to trainFaceRecognizer). */
-  teacherTrain: RecognizerSection;
+  teacherTrain: RECOGNIZER_SECTION,
   /**
    * Attack only the first N images (sorted) of each identity of B, in every version (null: all).
    * Bounds the attack's cost on a large B; the recognizers still train on all of B.
    */
-  privacyImagesPerIdentity: number | null;
+  privacyImagesPerIdentity: posInt().nullable(),
   /**
    * The attacker suite (src/attack/attack.ts): `MODEL` (frozen), `MODEL+reversal|adaptation|pooling`,
    * `suite:MODEL`, `suite`. Each model must differ from the teacher; rows report each attacker and
    * the worst case.
    */
-  attackers: string[];
+  attackers: strList().min(1),
   /**
    * Images per identity of A the adaptive attackers protect and fit on (protect(A) with the
    * attacker's own seed); null: all of A.
    */
-  publicImagesPerIdentity: number | null;
+  publicImagesPerIdentity: posInt().nullable(),
   /** The sets (row ids, e.g. 'facemae-r0.75', 'noise-80') a `+parrot` attacker runs on; null: every set. */
-  parrotSets: string[] | null;
+  parrotSets: strList().nullable(),
   /** The parrot's fine-tuning recipe (src/attack/parrot.ts). */
-  parrot: ParrotRecipe;
-  /** Legacy single attacker (configs before multi-attacker privacy); when set it replaces `attackers`. */
-  attacker?: string;
-  allowSameAttacker: boolean;
-  mae: {
+  parrot: z.strictObject({
+    epochs: num().positive(),
+    batchSize: posInt(),
+    lr: num().positive(),
+    seed: nonNegInt(),
+  }),
+  allowSameAttacker: z.boolean(),
+  mae: z.strictObject({
     /** A pretrained FaceMAE run used instead of training when the folder exists (null: always train). */
-    pretrained: string | null;
+    pretrained: str().nullable(),
     /**
      * Passed to trainMae (model size, steps, batch, lr, IRM weight…). `init` (a trained MAE, path
      * relative to the config file) makes the step a fine-tuning of that model on A with IRM.
      */
-    train: MaeTrainSection;
-  };
+    train: MAE_SECTION,
+  }),
   /** FaceMAE reconstructions of B at these mask ratios. */
-  maskRatios: number[];
+  maskRatios: z.array(ratio()),
   /**
    * The release knob: FaceMAE rows at every (mask ratio, paste-back weight); 1 = the visible
    * patches pasted back (row `facemae-r<ratio>`), 0 = the decoder's output everywhere, between =
    * a blend (rows `facemae-r<ratio>-pb<weight>`). The ablation rows keep 1.
    */
-  pasteBack: number[];
+  pasteBack: z.array(num()),
   /** FaceMAE trained without IRM, for the ablation rows (null: no ablation). */
-  ablation: AblationConfig | null;
+  ablation: ABLATION.nullable(),
   /** Train and verify a recognizer on every version (false: privacy only, e.g. a first pass). */
-  utility: boolean;
+  utility: z.boolean(),
   /** Baseline protections of B. */
-  baselines: Array<{ method: DistortionMethod; strength: number }>;
+  baselines: z.array(z.strictObject({ method: z.enum(DISTORTION_METHODS), strength: num() })),
   /** Patch side of the mask-only baseline and the grids' masked column. */
-  patchSize: number;
+  patchSize: posInt(),
   /** The recognizer trained on every version of B (passed to trainFaceRecognizer). */
-  recognizer: RecognizerSection;
+  recognizer: RECOGNIZER_SECTION,
   /** Embedding batch size for the attack and verification. */
-  batchSize: number;
+  batchSize: posInt(),
   /** Rows (identities) in the image grid. */
-  gridRows: number;
-}
+  gridRows: nonNegInt(),
+});
+export type SweepConfig = z.infer<typeof SWEEP_SCHEMA>;
 
 export const DEFAULT_SWEEP_CONFIG: SweepConfig = {
   name: 'sweep',
@@ -178,31 +195,40 @@ export const DEFAULT_SWEEP_CONFIG: SweepConfig = {
   gridRows: 6,
 };
 
+/** The single-attacker key of older configs: refused with what to write instead. */
+function refuseLegacyAttacker(layers: readonly ConfigLayer[]): void {
+  for (const { source, value } of layers)
+    if (typeof value === 'object' && value !== null && Object.hasOwn(value, 'attacker'))
+      throw new FaceMaeError(
+        `"attacker" in ${source} was removed: list the attacker(s) in "attackers", e.g. "attackers": [${JSON.stringify((value as { attacker: unknown }).attacker)}]`,
+        'E_CONFIG',
+        { key: 'attacker' },
+      );
+}
+
 /**
- * The keys a sweep config may hold: the defaults, with the training sections' keys those of
- * their trainers (so `mae.train.lrr` is refused like `train-mae --config` refuses `lrr`).
+ * defaults < file (with its `extends` chain) < `--set` overrides, parsed by SWEEP_SCHEMA (the
+ * training sections against their trainers' keys). Relative paths resolve against the file's folder.
  */
-export const SWEEP_CONFIG_KEYS = {
-  ...DEFAULT_SWEEP_CONFIG,
-  attacker: '',
-  teacherTrain: withoutOwned(DEFAULT_TRAIN_FR),
-  recognizer: withoutOwned(DEFAULT_TRAIN_FR),
-  mae: { pretrained: null, train: withoutOwned(DEFAULT_TRAIN_MAE) },
-  ablation: { pretrained: null, train: withoutOwned(DEFAULT_TRAIN_MAE), maskRatios: [] },
-  split: {
-    dir: '',
-    seed: 0,
-    deployIdentities: 0,
-    trainPrefix: '',
-    restPrefix: '',
-    maxImagesPerIdentity: null,
-  } satisfies Required<SplitConfig>,
-};
+export function loadSweepConfig(configFile: string, overrides: Record<string, unknown> = {}): SweepConfig {
+  const layers = [
+    { source: configFile, value: loadConfigFile(configFile) },
+    { source: '--set', value: overrides },
+  ];
+  refuseLegacyAttacker(layers);
+  const cfg = resolveWithSchema(SWEEP_SCHEMA, DEFAULT_SWEEP_CONFIG, layers);
+  return resolveSweepPaths(cfg, path.dirname(path.resolve(configFile)));
+}
 
 const SPEC_PREFIX = /^([a-z][a-z-]+):(.+)$/;
 
-/** Resolves the config's relative paths against `baseDir`; checks the few invariants. */
-export function resolveSweepPaths(cfg: SweepConfig, baseDir: string): SweepConfig {
+/**
+ * Resolves the config's relative paths against `baseDir`, after checking it against SWEEP_SCHEMA
+ * (for callers that built it in code) and the invariants between keys.
+ */
+export function resolveSweepPaths(config: SweepConfig, baseDir: string): SweepConfig {
+  refuseLegacyAttacker([{ source: 'sweep config', value: config }]);
+  const cfg = parseConfig(SWEEP_SCHEMA, config, [{ source: 'sweep config', value: config }]);
   const p = (x: string) => (x && !path.isAbsolute(x) ? path.resolve(baseDir, x) : x);
   /** A model spec: keyword, or a path. */
   const model = (x: string) => (x === 'faceplugin' || x === 'train' || isGraphModelSpec(x) ? x : p(x));
@@ -225,70 +251,11 @@ export function resolveSweepPaths(cfg: SweepConfig, baseDir: string): SweepConfi
       'sweep config gives both "deploy" and "split": with a split, B is the split\'s deployment part',
       'E_CONFIG',
     );
-  if (cfg.split) {
-    const sp = cfg.split;
-    const bad = (
-      [
-        ['dir', typeof sp.dir === 'string' && sp.dir !== ''],
-        ['seed', Number.isFinite(sp.seed)],
-        ['deployIdentities', Number.isInteger(sp.deployIdentities) && sp.deployIdentities > 0],
-        ['trainPrefix', typeof sp.trainPrefix === 'string'],
-        ['restPrefix', typeof sp.restPrefix === 'string'],
-        [
-          'maxImagesPerIdentity',
-          sp.maxImagesPerIdentity == null ||
-            (Number.isInteger(sp.maxImagesPerIdentity) && sp.maxImagesPerIdentity > 0),
-        ],
-      ] as const
-    ).find(([, ok]) => !ok);
-    if (bad)
-      throw new FaceMaeError(
-        `split.${bad[0]} is missing or invalid (${JSON.stringify(sp[bad[0]])}); a split needs dir, seed, deployIdentities (a positive integer), trainPrefix and restPrefix`,
-        'E_CONFIG',
-      );
-  }
-  if (cfg.ablation && !(Array.isArray(cfg.ablation.maskRatios) && cfg.ablation.maskRatios.length > 0))
-    throw new FaceMaeError('ablation.maskRatios must list at least one mask ratio', 'E_CONFIG');
   if (cfg.split && cfg.split.trainPrefix === cfg.split.restPrefix)
     throw new FaceMaeError(
       `split.trainPrefix and split.restPrefix are both "${cfg.split.trainPrefix}": they must differ so identities cannot collide`,
       'E_CONFIG',
     );
-  for (const b of cfg.baselines) {
-    if (!DISTORTION_METHODS.includes(b.method)) {
-      throw new FaceMaeError(
-        `sweep baseline method "${b.method}" is unknown; use ${DISTORTION_METHODS.join(', ')}`,
-        'E_CONFIG',
-      );
-    }
-  }
-  if (
-    cfg.parrotSets !== null &&
-    !(Array.isArray(cfg.parrotSets) && cfg.parrotSets.every((x) => typeof x === 'string'))
-  )
-    throw new FaceMaeError(
-      `parrotSets ${JSON.stringify(cfg.parrotSets)} must be a list of row ids (e.g. "facemae-r0.75", "noise-80") or null (every row)`,
-      'E_CONFIG',
-    );
-  for (const k of ['epochs', 'batchSize', 'lr'] as const)
-    if (!(typeof cfg.parrot[k] === 'number' && cfg.parrot[k] > 0 && Number.isFinite(cfg.parrot[k])))
-      throw new FaceMaeError(
-        `parrot.${k} must be a positive number, got ${JSON.stringify(cfg.parrot[k])}`,
-        'E_CONFIG',
-      );
-  if (!Number.isInteger(cfg.parrot.batchSize) || !Number.isInteger(cfg.parrot.seed))
-    throw new FaceMaeError('parrot.batchSize and parrot.seed must be integers', 'E_CONFIG');
-  for (const key of ['privacyImagesPerIdentity', 'publicImagesPerIdentity'] as const) {
-    const per = cfg[key];
-    if (per !== null && !(Number.isInteger(per) && per >= 1))
-      throw new FaceMaeError(
-        `${key} ${JSON.stringify(per)} must be a positive integer or null (all images)`,
-        'E_CONFIG',
-      );
-  }
-  for (const r of [...cfg.maskRatios, ...(cfg.ablation?.maskRatios ?? [])]) {
-    if (!(r > 0 && r < 1)) throw new FaceMaeError(`sweep mask ratio ${r} must be in (0, 1)`, 'E_CONFIG');
-  }
   if (
     !Array.isArray(cfg.pasteBack) ||
     cfg.pasteBack.length === 0 ||
@@ -312,7 +279,6 @@ export function resolveSweepPaths(cfg: SweepConfig, baseDir: string): SweepConfi
     verify: cfg.verify.map(spec),
     teacher: model(cfg.teacher),
     attackers: resolveAttackerModels(cfg.attackers, model),
-    ...(cfg.attacker === undefined ? {} : { attacker: model(cfg.attacker) }),
     mae: maeSection(cfg.mae),
   };
 }

@@ -778,9 +778,9 @@ function protocolOf(cfg: SweepConfig): Record<string, unknown> {
   };
 }
 
-/** The attackers a sweep config names: the legacy single `attacker` when set, else `attackers`. */
-export function sweepAttackers(cfg: Pick<SweepConfig, 'attacker' | 'attackers'>): AttackerSpec[] {
-  return parseAttackerSuite(cfg.attacker ?? cfg.attackers, 'sweep config "attackers"');
+/** The attackers a sweep config names. */
+export function sweepAttackers(cfg: Pick<SweepConfig, 'attackers'>): AttackerSpec[] {
+  return parseAttackerSuite(cfg.attackers, 'sweep config "attackers"');
 }
 
 /** A privacy step's result: each attacker's attack and the worst case over them. */

@@ -33,7 +33,7 @@ describe('sweep configs', () => {
     fs.writeFileSync(bad, JSON.stringify({ train: 'a', deploy: 'b', maskRatio: [0.5] }));
     expect(() => loadSweepConfig(bad)).toThrow(/unknown key "maskRatio" in .*bad\.json/);
     fs.writeFileSync(bad, JSON.stringify({ train: 'a', deploy: 'b', maskRatios: [1.5] }));
-    expect(() => loadSweepConfig(bad)).toThrow(/mask ratio 1.5 must be in \(0, 1\)/);
+    expect(() => loadSweepConfig(bad)).toThrow(/maskRatios\[0\] in .*bad\.json must be < 1, got 1.5/);
     expect(() => loadSweepConfig(DEMO_CONFIG, { pasteBack: [1, 1.5] })).toThrow(
       /pasteBack must be a number in \[0, 1\].*got 1.5/,
     );
@@ -56,5 +56,48 @@ describe('sweep configs', () => {
       lr: 0.5,
       steps: 20,
     });
+  });
+
+  it('checks array elements and values, naming the field (no step "blur-undefined")', () => {
+    const bad = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'facemae-cfg-')), 'bad.json');
+    const write = (v: object) => fs.writeFileSync(bad, JSON.stringify({ train: 'a', deploy: 'b', ...v }));
+    write({ baselines: [{ method: 'blur', strenght: 4 }] });
+    expect(() => loadSweepConfig(bad)).toThrow(/unknown key "baselines\[0\]\.strenght" in .*bad\.json/);
+    write({ baselines: [{ method: 'smudge', strength: 4 }] });
+    expect(() => loadSweepConfig(bad)).toThrow(
+      /baselines\[0\]\.method in .*bad\.json must be one of mask, blur/,
+    );
+    write({ deploy: { dir: 'x', minImages: 1, maxIdentities: 2, maxImagesPerIdentity: 3, exlude: [] } });
+    expect(() => loadSweepConfig(bad)).toThrow(/unknown key "deploy\.exlude"/);
+    write({ parrot: { epochs: 0 } });
+    expect(() => loadSweepConfig(bad)).toThrow(/parrot\.epochs in .*bad\.json must be > 0, got 0/);
+    expect(() => loadSweepConfig(DEMO_CONFIG, { privacyImagesPerIdentity: 1.5 })).toThrow(
+      /privacyImagesPerIdentity in --set must be an integer, got 1.5/,
+    );
+    expect(() => loadSweepConfig(DEMO_CONFIG, { mae: { train: { model: { preset: 'huge' } } } })).toThrow(
+      /mae\.train\.model\.preset in --set must be one of tiny, small, base/,
+    );
+  });
+
+  it('refuses the removed single "attacker" key, saying to use "attackers"', () => {
+    expect(() => loadSweepConfig(DEMO_CONFIG, { attacker: 'mobileface' })).toThrow(
+      /"attacker" in --set was removed: list the attacker\(s\) in "attackers", e\.g\. "attackers": \["mobileface"\]/,
+    );
+    for (const f of fs.readdirSync(path.join(root, 'configs')))
+      expect(fs.readFileSync(path.join(root, 'configs', f), 'utf8')).not.toMatch(/"attacker"/);
+  });
+
+  it('the configs that extend a base resolve to what they were before the split', () => {
+    const golden = JSON.parse(
+      fs.readFileSync(path.join(root, 'tests/fixtures/configs-resolved.json'), 'utf8'),
+    ) as { configs: Record<string, unknown> };
+    for (const [name, expected] of Object.entries(golden.configs)) {
+      expect(JSON.parse(fs.readFileSync(path.join(root, 'configs', name), 'utf8'))).toHaveProperty('extends');
+      const text = JSON.stringify(loadSweepConfig(path.join(root, 'configs', name)));
+      const got = JSON.parse(
+        text.split(root).join('<ROOT>').split(path.dirname(root)).join('<UP>'),
+      ) as unknown;
+      expect(got, name).toEqual(expected);
+    }
   });
 });

@@ -21,7 +21,7 @@ describe('the sweep with real training, reconstruction and verification', () => 
     const deploy = smallDeploy(root, path.join(work, 'deploy'));
     const cfg = loadSweepConfig(DEMO_CONFIG, {
       deploy,
-      attacker: 'mobileface',
+      attackers: ['mobileface'],
       teacherTrain: { steps: 2, epochs: null, batchSize: 8 },
       mae: { train: { steps: 2, batchSize: 8, checkpointEvery: 2 } },
       maskRatios: [0.75],

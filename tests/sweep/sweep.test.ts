@@ -84,7 +84,7 @@ describe('runSweep with fake training steps', () => {
     const cfg = {
       ...tinySweepConfig(root, deploy),
       teacher: 'faceplugin',
-      attacker: '/elsewhere/attacker.onnx',
+      attackers: ['/elsewhere/attacker.onnx'],
       maskRatios: [0.75],
       baselines: [],
     };
@@ -161,7 +161,7 @@ describe('runSweep with fake training steps', () => {
     const cfg = {
       ...tinySweepConfig(root, deploy),
       teacher: 'faceplugin',
-      attacker: 'faceplugin',
+      attackers: ['faceplugin'],
       maskRatios: [0.75],
       baselines: [],
     };
