@@ -4,7 +4,7 @@
  *  - 'FILE.onnx': any ONNX recognizer through onnxruntime-node; input convention from a sidecar
  *    FILE.onnx.json / FILE.json ({channelOrder, mean, std}) or `opts.input`, else insightface's RGB (x−127.5)/127.5;
  *  - 'tfjs:faceplugin' | 'tfjs:FILE.onnx': the same model imported into tfjs (checks the importer);
- *  - 'faceres' | 'mobilefacenet': bundled tfjs graph models, independent attackers (graph-model.ts);
+ *  - 'faceres' | 'mobileface': bundled tfjs graph models, independent attackers (graph-model.ts);
  *  - RUN_DIR: a `facemae train-fr` run, in tfjs.
  * ONNX runs are batched when the model's batch dimension is dynamic, else one image per run.
  */
@@ -15,7 +15,7 @@ import { initEngine, tf } from '../engine/backend.js';
 import { openSession } from '../engine/onnx-session.js';
 import { isOnnxSpec, loadFaceNet, resolveOnnxSpec } from './face-net.js';
 import { graphModelEmbedder } from './graph-model.js';
-import { isGraphModelSpec } from './graph-model-specs.js';
+import { GRAPH_MODELS, isGraphModelSpec } from './graph-model-specs.js';
 import type { FaceInputSpec } from '../models/onnx/face-input.js';
 import type { Embedder, FaceNet } from '../types.js';
 
@@ -123,7 +123,7 @@ export async function onnxEmbedder(spec: string, opts: EmbedderOptions = {}): Pr
   };
 }
 
-/** 'faceplugin' | 'faceres' | 'mobilefacenet' | FILE.onnx | 'tfjs:faceplugin' | 'tfjs:FILE.onnx' | RUN_DIR -> Embedder. */
+/** 'faceplugin' | 'faceres' | 'mobileface' | FILE.onnx | 'tfjs:faceplugin' | 'tfjs:FILE.onnx' | RUN_DIR -> Embedder. */
 export async function createEmbedder(spec = 'faceplugin', opts: EmbedderOptions = {}): Promise<Embedder> {
   if (spec.startsWith('tfjs:')) {
     const inner = spec.slice(5);
@@ -139,7 +139,7 @@ export async function createEmbedder(spec = 'faceplugin', opts: EmbedderOptions 
     return faceNetEmbedder(await loadFaceNet(spec), spec, { batchSize: opts.batchSize });
   }
   throw new FaceMaeError(
-    `unknown model "${spec}": use 'faceplugin', 'faceres', 'mobilefacenet', a .onnx file, 'tfjs:<model.onnx|faceplugin>', or a train-fr run folder`,
+    `unknown model "${spec}": use ${['faceplugin', ...Object.keys(GRAPH_MODELS)].map((k) => `'${k}'`).join(', ')}, a .onnx file, 'tfjs:<model.onnx|faceplugin>', or a train-fr run folder`,
     'E_NOT_FOUND',
   );
 }

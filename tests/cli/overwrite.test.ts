@@ -16,7 +16,7 @@ describe('verify --roc', () => {
     const roc = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'facemae-roc-')), 'roc.png');
     fs.writeFileSync(roc, 'an earlier figure');
     await expect(
-      cli('verify', '--set', `lfw:${path.join(root, 'assets/sample/verify')}`, '--roc', roc),
+      cli('verify', '--target', `lfw:${path.join(root, 'assets/sample/verify')}`, '--roc', roc),
     ).rejects.toThrow(`${roc} already exists: pass --overwrite to replace it`);
     expect(fs.readFileSync(roc, 'utf8')).toBe('an earlier figure');
   });

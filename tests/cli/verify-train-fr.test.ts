@@ -45,7 +45,7 @@ describe('facemae verify / train-fr', () => {
       'verify',
       '--model',
       'faceplugin',
-      '--set',
+      '--target',
       `bin:${bin}`,
       '--roc',
       roc,
@@ -67,11 +67,18 @@ describe('facemae verify / train-fr', () => {
   });
 
   it('explains what is missing or wrong', async () => {
-    await expect(run(['verify'])).rejects.toThrow(/give at least one --set/);
+    await expect(run(['verify'])).rejects.toThrow(/give at least one --target/);
+    // the old spelling of --target is refused with the new one
+    await expect(run(['verify', '--set', `bin:${tmp}/x.bin`])).rejects.toThrow(
+      /verification sets are given with --target \(--target bin:.*x\.bin\)/,
+    );
     await expect(
       run(['train-fr', '--out', path.join(tmp, 'r'), '--data', tmp, '--loss', 'sphere']),
     ).rejects.toThrow(/--loss must be one of arcface, cosface, softmax, got "sphere"/);
     await expect(run(['train-fr', '--data', tmp])).rejects.toThrow(/--out <dir> is required/);
+    await expect(
+      run(['train-fr', '--out', path.join(tmp, 'r3'), '--data', tmp, '--backbone', 'r19']),
+    ).rejects.toThrow(/--backbone must be one of r18, .*, got "r19"/);
     await expect(
       run(['train-fr', '--out', path.join(tmp, 'r2'), '--data', tmp, '--set', 'margin.bogus=1']),
     ).rejects.toThrow(/unknown key "margin.bogus"/);

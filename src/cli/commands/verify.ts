@@ -1,86 +1,110 @@
 import type { Command } from 'commander';
-import { resolveConfig } from '../../config/resolve.js';
+import { nonNegInt, num, posInt, str, strList, z } from '../../config/schema.js';
 import { atomicWriteFile, checkNoOverwrite } from '../../core/fs.js';
 import { FaceMaeError } from '../../core/errors.js';
 import { verifyModel } from '../../loaders/verify-model.js';
 import { rocPng } from '../../eval/roc.js';
-import type { ChannelOrder } from '../../models/onnx/face-input.js';
-import { collect, contextOf, parseInteger, parseNumber } from '../context.js';
+import { CHANNEL_ORDERS } from '../../models/onnx/face-input.js';
+import {
+  addConfigOptions,
+  contextOf,
+  resolveVerbConfig,
+  type ConfigFlag,
+  type ConfigSources,
+} from '../context.js';
 import { printJson } from '../logger.js';
 import { createProgress, type ProgressBar } from '../progress.js';
 
-interface VerifyConfig {
-  model: string;
-  sets: string[];
-  flip: boolean;
-  batchSize: number;
-  threads: number;
-  input: { channelOrder?: ChannelOrder; mean?: number; std?: number };
-}
+const SCHEMA = z.strictObject({
+  model: str().min(1),
+  /** Verification sets ('lfw:DIR', 'bin:FILE', ...), insightface's val_targets. */
+  targets: strList(),
+  flip: z.boolean(),
+  batchSize: posInt(),
+  /** onnxruntime threads; 0 = all cores. */
+  threads: nonNegInt(),
+  /** An ONNX model's pixel convention, over its sidecar JSON. */
+  input: z.strictObject({
+    channelOrder: z.enum(CHANNEL_ORDERS).optional(),
+    mean: num().optional(),
+    std: num().positive().optional(),
+  }),
+});
+type VerifyConfig = z.infer<typeof SCHEMA>;
+
 const DEFAULTS: VerifyConfig = {
   model: 'faceplugin',
-  sets: [],
+  targets: [],
   flip: true,
   batchSize: 32,
   threads: 0,
-  input: { channelOrder: undefined, mean: undefined, std: undefined },
+  input: {},
 };
 
+const FLAGS: ConfigFlag[] = [
+  {
+    flag: '--model <spec>',
+    key: 'model',
+    help: "'faceplugin', 'mobileface', 'faceres', FILE.onnx, 'tfjs:faceplugin|FILE.onnx' (imported into tfjs), or a train-fr run folder",
+  },
+  {
+    flag: '--target <spec>',
+    key: 'targets',
+    help: 'verification set: lfw:DIR | bin:FILE | cfp-fp:DIR | agedb:FILE',
+  },
+  { flag: '--no-flip', key: 'flip', help: 'embed without the flip test-time augmentation' },
+  { flag: '--batch-size <n>', key: 'batchSize', help: 'images per forward pass' },
+  { flag: '--threads <n>', key: 'threads', help: 'onnxruntime threads', default: 'all cores' },
+  {
+    flag: '--channel-order <order>',
+    key: 'input.channelOrder',
+    help: 'ONNX model input channel order (over its sidecar JSON)',
+  },
+  { flag: '--mean <x>', key: 'input.mean', help: 'ONNX input: subtracted from 0..255 pixels' },
+  { flag: '--std <x>', key: 'input.std', help: 'ONNX input: divisor after the mean' },
+];
+
+interface VerifyOptions extends ConfigSources {
+  roc?: string;
+  overwrite?: boolean;
+}
+
 export function registerVerify(program: Command): void {
-  program
+  const verb = program
     .command('verify')
-    .description('10-fold verification accuracy on LFW / CFP-FP / AgeDB-30 style sets (insightface protocol)')
-    .option(
-      '--model <spec>',
-      "[string] 'faceplugin', FILE.onnx, 'tfjs:faceplugin|FILE.onnx' (imported into tfjs), or a train-fr run folder (default: faceplugin)",
-    )
-    .option('--set <spec>', '[string] lfw:DIR | bin:FILE | cfp-fp:DIR | agedb:FILE (repeatable)', collect)
+    .description(
+      '10-fold verification accuracy on LFW / CFP-FP / AgeDB-30 style sets (insightface protocol)',
+    );
+  addConfigOptions(verb, SCHEMA, DEFAULTS, FLAGS, 'batchSize=64')
     .option('--roc <file.png>', '[string] write the ROC curves as a PNG')
     .option('--overwrite', 'replace an existing --roc file')
-    .option('--no-flip', 'embed without the flip test-time augmentation')
-    .option(
-      '--batch-size <n>',
-      '[integer] images per forward pass (default: 32)',
-      parseInteger('--batch-size'),
-    )
-    .option('--threads <n>', '[integer] onnxruntime threads (default: all cores)', parseInteger('--threads'))
-    .option(
-      '--channel-order <rgb|bgr>',
-      '[string] ONNX model input channel order (overrides its sidecar JSON)',
-    )
-    .option('--mean <x>', '[number] ONNX input: subtracted from 0..255 pixels', parseNumber('--mean'))
-    .option('--std <x>', '[number] ONNX input: divisor after the mean', parseNumber('--std'))
-    .option('--config <file>', '[string] JSON config (flags win)')
-    .action(async (o: Record<string, unknown>, cmd: Command) => {
+    .action(async (o: VerifyOptions, cmd: Command) => {
       const { opts, log } = contextOf(cmd);
       // before minutes of embedding, not after
-      if (o.roc) checkNoOverwrite(o.roc as string, Boolean(o.overwrite));
-      const cfg = resolveConfig<VerifyConfig>({
-        defaults: DEFAULTS,
-        typed: true,
-        configFile: o.config as string | undefined,
-        flags: {
-          model: o.model as string | undefined,
-          sets: o.set as string[] | undefined,
-          flip: o.flip === false ? false : undefined,
-          batchSize: o.batchSize as number | undefined,
-          threads: o.threads as number | undefined,
-          input: {
-            channelOrder: o.channelOrder as ChannelOrder | undefined,
-            mean: o.mean as number | undefined,
-            std: o.std as number | undefined,
+      // the old spelling of --target: --set is now the dotted config override
+      const old = o.set?.find((v) => !v.includes('='));
+      if (old !== undefined)
+        throw new FaceMaeError(
+          `verify --set ${old}: verification sets are given with --target (--target ${old}); --set is now a config override (--set key=value)`,
+          'E_CONFIG',
+        );
+      // before minutes of embedding, not after
+      if (o.roc) checkNoOverwrite(o.roc, Boolean(o.overwrite));
+      const cfg = resolveVerbConfig(SCHEMA, DEFAULTS, o, FLAGS);
+      if (cfg.targets.length === 0)
+        throw new FaceMaeError(
+          'give at least one --target (e.g. --target lfw:data/lfw-aligned-112)',
+          'E_CONFIG',
+          {
+            key: 'targets',
           },
-        },
-      });
-      if (cfg.sets.length === 0)
-        throw new FaceMaeError('give at least one --set (e.g. --set lfw:data/lfw-aligned-112)');
-      const input = Object.fromEntries(Object.entries(cfg.input).filter(([, v]) => v !== undefined));
+        );
       let bar: ProgressBar | undefined;
       let phase = '';
-      const results = await verifyModel(cfg.model, cfg.sets, {
+      const results = await verifyModel(cfg.model, cfg.targets, {
         flip: cfg.flip,
         batchSize: cfg.batchSize,
-        embedder: { input, threads: cfg.threads || undefined },
+        embedder: { input: cfg.input, threads: cfg.threads || undefined },
         onWarning: log.warn,
         onProgress: (p, set, d, t) => {
           if (`${p} ${set}` !== phase) {
@@ -105,12 +129,12 @@ export function registerVerify(program: Command): void {
       });
       if (o.roc) {
         await atomicWriteFile(
-          o.roc as string,
+          o.roc,
           await rocPng(
             results.map((r) => ({ label: `${r.name} ${(100 * r.accuracy).toFixed(2)}%`, roc: r.roc })),
           ),
         );
-        log.info(`ROC written to ${o.roc as string}`);
+        log.info(`ROC written to ${o.roc}`);
       }
       if (opts.json) {
         printJson({
