@@ -3,90 +3,133 @@ import { auditRelease } from '../../attack/audit.js';
 import { parseProtection, protectionName, readProtection } from '../../attack/protection.js';
 import { parseAttackerSuite } from '../../attack/suite.js';
 import { findIrmTeacherRef } from '../../protect/privacy-audit.js';
-import { collect, contextOf, parseInteger } from '../context.js';
+import { nonNegInt, posInt, str, strList, z } from '../../config/schema.js';
+import {
+  addConfigOptions,
+  contextOf,
+  resolveVerbConfig,
+  type ConfigFlag,
+  type ConfigSources,
+} from '../context.js';
 import { printJson } from '../logger.js';
 import { createProgress, type ProgressBar } from '../progress.js';
 
-interface PrivacyFlags {
-  original: string;
-  protected: string;
-  attacker?: string[];
-  public?: string;
-  publicPerIdentity?: number;
-  imagesPerIdentity?: number;
-  protection?: string;
-  maeModel?: string;
-  work?: string;
-  irmTeacher?: string;
-  allowSameAttacker?: boolean;
-  search: 'exact' | 'ann' | 'auto';
-  seed: number;
-}
+const SCHEMA = z.strictObject({
+  original: str(),
+  protected: str(),
+  attackers: strList().min(1),
+  public: str().optional(),
+  /** Images per identity of A the attacker protects and fits on (null: all). */
+  publicPerIdentity: posInt().nullable().optional(),
+  imagesPerIdentity: posInt().nullable().optional(),
+  /** original | METHOD:STRENGTH; absent: read from the release's config.json. */
+  protection: str().optional(),
+  maeModel: str().optional(),
+  work: str().optional(),
+  irmTeacher: str().optional(),
+  allowSameAttacker: z.boolean(),
+  search: z.enum(['exact', 'ann', 'auto']),
+  seed: nonNegInt(),
+});
+type PrivacyConfig = z.infer<typeof SCHEMA>;
+
+const DEFAULTS: PrivacyConfig = {
+  original: '',
+  protected: '',
+  attackers: ['suite'],
+  allowSameAttacker: false,
+  search: 'auto',
+  seed: 1,
+};
+
+const FLAGS: ConfigFlag[] = [
+  {
+    flag: '--original <dir>',
+    key: 'original',
+    help: 'original identity folders or .rec/.idx (the gallery)',
+    required: true,
+  },
+  {
+    flag: '--protected <dir>',
+    key: 'protected',
+    help: 'the release: a distort or reconstruct output (its run folder or images), same <identity>/<name> layout (the probes)',
+    required: true,
+  },
+  {
+    flag: '--attacker <spec>',
+    key: 'attackers',
+    help: 'attackers, comma-separated or repeated: MODEL (frozen) | MODEL+reversal | MODEL+adaptation | MODEL+pooling | MODEL+parrot (fine-tuned on A ∪ protect(A); mobileface or a train-fr run) | suite:MODEL (the first four) | suite (= suite:mobileface); MODEL: mobileface | faceres | faceplugin | FILE.onnx | RUN_DIR',
+  },
+  {
+    flag: '--public <dir>',
+    key: 'public',
+    help: 'public faces of other identities (set A) the adaptive attackers fit on',
+  },
+  {
+    flag: '--public-per-identity <n>',
+    key: 'publicPerIdentity',
+    help: 'images per identity of A the attacker protects and fits on',
+    default: '4',
+  },
+  {
+    flag: '--images-per-identity <n>',
+    key: 'imagesPerIdentity',
+    help: 'attack only the first N images of each identity',
+    default: 'all',
+  },
+  {
+    flag: '--protection <spec>',
+    key: 'protection',
+    help: "the release's protection, original | METHOD:STRENGTH",
+    default: "read from the release's config.json",
+  },
+  {
+    flag: '--mae-model <run>',
+    key: 'maeModel',
+    help: "FaceMAE's public model: for a FaceMAE release whose config.json does not name it, and to fill the removed patches of a masked release",
+    default: 'the shipped model',
+  },
+  {
+    flag: '--work <dir>',
+    key: 'work',
+    help: 'keep protect(A) and the embedding cache here for later audits',
+    default: 'a temporary folder',
+  },
+  {
+    flag: '--irm-teacher <model>',
+    key: 'irmTeacher',
+    help: 'the IRM teacher FaceMAE used',
+    default: "read from the protected set's config",
+  },
+  {
+    flag: '--allow-same-attacker',
+    key: 'allowSameAttacker',
+    help: 'run even when an attacker model is the IRM teacher (prints a loud warning)',
+  },
+  {
+    flag: '--search <mode>',
+    key: 'search',
+    help: 'gallery search',
+    default: 'auto, ANN (HNSW) from 50,000 gallery images',
+  },
+  {
+    flag: '--seed <n>',
+    key: 'seed',
+    help: "the attacker's own seed, for protect(A) and the chance estimate",
+  },
+];
 
 export function registerPrivacy(program: Command): void {
-  program
+  const verb = program
     .command('privacy')
     .description(
       "the privacy audit: attackers that know the protection search each protected image among the originals; the worst case is the release's privacy",
-    )
-    .requiredOption('--original <dir>', '[string] original identity folders or .rec/.idx (the gallery)')
-    .requiredOption(
-      '--protected <dir>',
-      '[string] the release: a distort or reconstruct output (its run folder or images), same <identity>/<name> layout (the probes)',
-    )
-    .option(
-      '--attacker <spec>',
-      '[string] attackers, comma-separated or repeated: MODEL (frozen) | MODEL+reversal | MODEL+adaptation | MODEL+pooling | MODEL+parrot (fine-tuned on A ∪ protect(A); mobileface or a train-fr run) | suite:MODEL (the first four) | suite (= suite:mobileface); MODEL: mobileface | faceres | faceplugin | FILE.onnx | RUN_DIR (default: suite)',
-      collect,
-    )
-    .option(
-      '--public <dir>',
-      '[string] public faces of other identities (set A) the adaptive attackers fit on',
-    )
-    .option(
-      '--public-per-identity <n>',
-      '[integer] images per identity of A the attacker protects and fits on (default: 4)',
-      parseInteger('--public-per-identity'),
-    )
-    .option(
-      '--images-per-identity <n>',
-      '[integer] attack only the first N images of each identity (default: all)',
-      parseInteger('--images-per-identity'),
-    )
-    .option(
-      '--protection <spec>',
-      "[string] the release's protection, original | METHOD:STRENGTH (default: read from the release's config.json)",
-    )
-    .option(
-      '--mae-model <run>',
-      "[string] FaceMAE's public model: for a FaceMAE release whose config.json does not name it, and to fill the removed patches of a masked release (default: the shipped model)",
-    )
-    .option(
-      '--work <dir>',
-      '[string] keep protect(A) and the embedding cache here for later audits (default: a temporary folder)',
-    )
-    .option(
-      '--irm-teacher <model>',
-      "[string] the IRM teacher FaceMAE used (default: read from the protected set's config)",
-    )
-    .option(
-      '--allow-same-attacker',
-      'run even when an attacker model is the IRM teacher (prints a loud warning)',
-    )
-    .option(
-      '--search <mode>',
-      '[string] exact | ann | auto (default: auto, ANN (HNSW) from 50,000 gallery images)',
-      'auto',
-    )
-    .option(
-      '--seed <n>',
-      "[integer] the attacker's own seed, for protect(A) and the chance estimate (default: 1)",
-      parseInteger('--seed'),
-      1,
-    )
-    .action(async (o: PrivacyFlags, cmd: Command) => {
+    );
+  addConfigOptions(verb, SCHEMA, DEFAULTS, FLAGS, 'publicPerIdentity=8').action(
+    async (flags: ConfigSources, cmd: Command) => {
       const { opts, log } = contextOf(cmd);
-      const attackers = parseAttackerSuite(o.attacker ?? ['suite']);
+      const o = resolveVerbConfig(SCHEMA, DEFAULTS, flags, FLAGS);
+      const attackers = parseAttackerSuite(o.attackers);
       const read = readProtection(o.protected);
       const protection = o.protection
         ? parseProtection(o.protection, '--protection', o.maeModel ?? read?.model)
@@ -107,7 +150,7 @@ export function registerPrivacy(program: Command): void {
         work: o.work,
         maeModel: o.maeModel,
         irmTeacher: teacher,
-        allowSame: Boolean(o.allowSameAttacker),
+        allowSame: o.allowSameAttacker,
         seed: o.seed,
         search: o.search,
         onWarning: log.warn,
@@ -156,5 +199,6 @@ export function registerPrivacy(program: Command): void {
       log.result(
         `worst case over ${Object.keys(r.attackers).length} attacker(s): identity top-1 ${pct(w.identityTop1)} [95% ${pct(w.ci95[0])}, ${pct(w.ci95[1])}] (${w.attacker})`,
       );
-    });
+    },
+  );
 }
