@@ -103,7 +103,11 @@ export { evaluateMaskedLoss, type MaskedLossReport } from './train/eval-mae.js';
 
 // deployment, export
 export { loadMaeRun, exportCompactMae, type LoadedMae } from './deploy/load-mae.js';
-export { reconstructDataset, type ReconstructOptions, type ReconstructResult } from './deploy/reconstruct.js';
+export {
+  reconstructDataset,
+  type ReconstructOptions,
+  type ReconstructResult,
+} from './protect/reconstruct-dataset.js';
 export { exportMaeOnnx } from './export/onnx-mae.js';
 
 // models from files, evaluation
@@ -136,7 +140,13 @@ export {
 export { auditRelease, type AuditOptions, type AuditResult } from './attack/audit.js';
 export { attack, type AttackOptions, type AttackResult, type AttackerResult } from './attack/attack.js';
 export { parseAttackerSuite, type AttackerSpec, type AttackKind } from './attack/suite.js';
-export { parseProtection, readProtection, type Protection } from './attack/protection.js';
+export { parseProtection, readProtection, type Protection } from './protect/protection.js';
+export {
+  protectDataset,
+  type ProtectionInput,
+  type ProtectOptions,
+  type ProtectResult,
+} from './protect/protect-dataset.js';
 
 // the sweep and its report
 export { loadSweepConfig, runSweepCommand } from './sweep/cli-run.js';

@@ -9,6 +9,7 @@ import sharp, { type OutputInfo } from 'sharp';
 import { FaceMaeError } from '../core/errors.js';
 import { atomicWriteFile } from '../core/fs.js';
 import type { FaceRecord, RgbImage } from '../types.js';
+import { datasetRoot } from './release.js';
 
 /** File extensions read as images (lower-case, with dot). */
 export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png'];
@@ -76,11 +77,13 @@ const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
  * Lists `<root>/<identity>/<image>`: identities sorted, dense labels in that order.
  * Identity folders without images are skipped (reported through onWarning); non-image files
  * are ignored. Errors on a missing root, a root that is a file, or a root with no images.
+ * A protected set's run folder lists its images/ (see release.ts).
  */
 export async function listImageFolder(
-  root: string,
+  dir: string,
   opts: { onWarning?: OnWarning } = {},
 ): Promise<ImageFolder> {
+  const root = datasetRoot(dir);
   let st: fs.Stats;
   try {
     st = await fs.promises.stat(root);

@@ -1,2 +1,2 @@
 export * from './load-mae.js';
-export * from './reconstruct.js';
+export * from './masks.js';

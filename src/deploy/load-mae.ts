@@ -7,7 +7,7 @@ import path from 'node:path';
 import { createRng } from '../core/rng.js';
 import { FaceMaeError } from '../core/errors.js';
 import { initEngine } from '../engine/backend.js';
-import { modelFingerprint } from '../loaders/model-fingerprint.js';
+import { maeProvenance, type Provenance } from '../loaders/provenance.js';
 import { createMae, type Mae } from '../models/mae/mae.js';
 import { resolveMaeConfig, type MaeConfig } from '../models/mae/config.js';
 import {
@@ -29,51 +29,7 @@ export interface LoadedMae {
   /** Seed of the training run. */
   seed: number | null;
   /** Where the weights come from, by content (recorded with every protected output). */
-  provenance: MaeProvenance;
-}
-
-/** Model and IRM-teacher content fingerprints (see loaders/model-fingerprint.ts). */
-export interface MaeProvenance {
-  model: string;
-  modelFingerprint: string;
-  /** The IRM teacher the MAE was trained against (null: trained without IRM, or unknown). */
-  irmTeacher: string | null;
-  irmTeacherFingerprint: string | null;
-}
-
-function readSavedIrm(dir: string): { teacher?: string | null; weight?: number } | undefined {
-  const file = path.join(dir, 'config.json');
-  if (!fs.existsSync(file)) return undefined;
-  try {
-    const c = JSON.parse(fs.readFileSync(file, 'utf8')) as {
-      config?: { irm?: { teacher?: string | null; weight?: number } };
-    };
-    return c.config?.irm;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The provenance of a checkpoint folder: its weights' hash and the IRM teacher it records. */
-export function maeProvenance(dir: string): MaeProvenance {
-  const info = readCheckpointInfo(dir);
-  const meta = (info.meta ?? {}) as { irm?: boolean; irmTeacher?: string; irmTeacherFingerprint?: string };
-  const train = (info.config ?? {}) as { irm?: { teacher?: string | null; weight?: number } };
-  // a compact copy may keep its training run's resolved config beside it (assets/models/facemae-tiny)
-  const saved = readSavedIrm(dir);
-  const teacher =
-    meta.irm === false
-      ? null
-      : (meta.irmTeacher ??
-        train.irm?.teacher ??
-        (saved && saved.weight !== 0 ? saved.teacher : null) ??
-        null);
-  return {
-    model: path.resolve(dir),
-    modelFingerprint: modelFingerprint(dir),
-    irmTeacher: teacher,
-    irmTeacherFingerprint: teacher ? (meta.irmTeacherFingerprint ?? modelFingerprint(teacher)) : null,
-  };
+  provenance: Provenance;
 }
 
 /** dir: a run folder (or a folder holding checkpoint.json). */

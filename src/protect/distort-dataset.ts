@@ -1,28 +1,18 @@
 /**
- * Applies one baseline protection to a whole dataset (an identity folder or a .rec), writing an
- * identity-folder layout (`<out>/<identity>/<file>`; `<index>.jpg` for a .rec record). Streams one image at a time (bounded memory), writes atomically,
- * resumes by skipping finished files, and saves its resolved config as `<out>/config.json`.
- * Each image draws from `rng.fork(<identity>/<file>)`, so the output is the same whatever the
- * order or the number of resumes.
+ * The `distort` verb's config (a baseline protection: mask, blur, pixelate, noise, pixnoise) and
+ * its checks, over the one protection pipeline (protect-dataset.ts): the same release layout,
+ * manifest and resume as FaceMAE's. Each image draws from `rng.fork(<identity>/<file>)`, so the
+ * output is the same whatever the order or the number of resumes.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { saveResolvedConfig } from '../config/resolve.js';
 import { FaceMaeError } from '../core/errors.js';
-import { readJson } from '../core/fs.js';
-import { guardOutDir, withOutLock } from '../core/out-guard.js';
-import { createRng } from '../core/rng.js';
-import { MAX_IMAGE_SIDE, onceWarning, writeImage, type OnWarning } from '../data/image-folder.js';
-import { fileRecords, folderSource, openFaceSource, recordFileName, sourceRecords } from '../data/source.js';
-import type { OnProgress } from '../types.js';
-import type { FaceSource } from '../data/face-source.js';
+import { MAX_IMAGE_SIDE } from '../data/image-folder.js';
 import {
-  applyDistortion,
   checkDistortionSpec,
   checkProtects,
   DISTORTION_METHODS,
   type DistortionSpec,
 } from './distortions.js';
+import { protectDataset, type ProtectOptions, type ProtectResult } from './protect-dataset.js';
 
 export interface DistortDatasetConfig extends DistortionSpec {
   /** Identity folder or .rec (file, folder holding train.rec, or prefix). */
@@ -94,127 +84,32 @@ export function validateDistortConfig(cfg: DistortDatasetConfig): void {
   checkProtects(cfg, cfg.allowNoProtection);
 }
 
-export interface DistortDatasetOptions {
-  resume?: boolean;
-  overwrite?: boolean;
-  onProgress?: OnProgress;
-  onWarning?: OnWarning;
-  /** Images in flight at once (decode/encode overlap); default 4. */
-  concurrency?: number;
-  /** Only these `<identity>/<image>` files of `data` (a queue shard); default the whole folder. */
-  files?: string[];
-  /** false: leave out/config.json alone (the queue producer writes one for the whole job). Default true. */
-  saveConfig?: boolean;
-  /** 'throw' (default): an unreadable image stops the run; 'skip': it is listed in `errors`, the rest done. */
-  onImageError?: 'throw' | 'skip';
-  /** false: the caller holds the output's lock (a queue worker, under its producer's); see guardOutDir. */
-  lock?: boolean;
-}
+/** distort's options: the pipeline's, with seed, size and allowNoProtection in the config. */
+export type DistortDatasetOptions = Omit<ProtectOptions, 'seed' | 'size' | 'allowNoProtection'>;
 
-export interface DistortDatasetResult {
-  out: string;
-  total: number;
-  written: number;
-  /** Already present from an earlier (interrupted) run. */
-  skipped: number;
-  identities: number;
-  /** Unreadable images (only with onImageError 'skip'); nothing is written for them. */
-  errors: { source: string; message: string }[];
-}
+export type DistortDatasetResult = ProtectResult;
 
-/** The keys that must match for --resume to continue an earlier output. */
-const RESUME_KEYS = ['method', 'strength', 'seed', 'patchSize', 'fill', 'size'] as const;
-
+/** Applies a baseline to a dataset (config checked by validateDistortConfig) through protectDataset. */
 export async function distortDataset(
   cfg: DistortDatasetConfig,
   opts: DistortDatasetOptions = {},
 ): Promise<DistortDatasetResult> {
   validateDistortConfig(cfg);
-  const lock = guardOutDir(cfg.out, {
-    inputs: [{ key: 'data', path: cfg.data }],
-    command: 'distort',
-    resume: opts.resume,
-    overwrite: opts.overwrite,
-    lock: opts.lock,
-    onWarning: opts.onWarning,
-  });
-  return withOutLock(lock, async () => {
-    const configFile = path.join(cfg.out, 'config.json');
-    if (opts.resume && !opts.overwrite && fs.existsSync(configFile)) {
-      const prev = readJson<{ config?: Partial<DistortDatasetConfig> }>(configFile).config ?? {};
-      for (const k of RESUME_KEYS) {
-        if (prev[k] !== cfg[k]) {
-          throw new FaceMaeError(
-            `cannot resume ${cfg.out}: it was made with ${k}=${String(prev[k])}, now ${String(cfg[k])}; use another --out or --overwrite`,
-            'E_RESUME_MISMATCH',
-          );
-        }
-      }
-    }
-    // a queue shard names its files; otherwise the whole folder or .rec
-    const source = opts.files
-      ? folderSource(fileRecords(cfg.data, opts.files), cfg.data)
-      : await openFaceSource(cfg.data, { onWarning: opts.onWarning });
-    try {
-      return await distortSource(cfg, opts, source);
-    } finally {
-      await source.close();
-    }
-  });
-}
-
-async function distortSource(
-  cfg: DistortDatasetConfig,
-  opts: DistortDatasetOptions,
-  source: FaceSource,
-): Promise<DistortDatasetResult> {
-  if (opts.saveConfig ?? true) saveResolvedConfig(cfg.out, 'distort', cfg);
-  const root = createRng(cfg.seed);
-  const total = source.length;
-  const errors: DistortDatasetResult['errors'] = [];
-  let size = cfg.size;
-  if (size === undefined && total > 0) {
-    // an unreadable first image is reported by the loop below, not here
-    const first = await source.read(0).catch(() => undefined);
-    if (first && first.width === first.height) size = first.width;
-  }
-  const onWarning = onceWarning(opts.onWarning);
-  let done = 0;
-  let written = 0;
-  let skipped = 0;
-  let next = 0;
-  const worker = async () => {
-    while (next < total) {
-      const i = next++;
-      const rec = source.record(i);
-      const name = recordFileName(rec);
-      const dst = path.join(cfg.out, rec.identity, name);
-      if (opts.resume && !opts.overwrite && fs.existsSync(dst)) {
-        skipped++;
-      } else {
-        let img;
-        try {
-          img = await source.read(i, size ? { size, onWarning } : {});
-        } catch (e) {
-          if (opts.onImageError !== 'skip') throw e;
-          errors.push({ source: rec.path, message: e instanceof Error ? e.message : String(e) });
-        }
-        if (img) {
-          let out;
-          try {
-            out = applyDistortion(img, cfg, root.fork(`${rec.identity}/${name}`));
-          } catch (e) {
-            if (!(e instanceof FaceMaeError)) throw e;
-            throw new FaceMaeError(`${rec.path}: ${e.message}`, e.code, { cause: e });
-          }
-          await writeImage(dst, out);
-          written++;
-        }
-      }
-      opts.onProgress?.(++done, total, cfg.method);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, worker));
-  const identities = new Set(sourceRecords(source).map((r) => r.identity)).size;
-  return { out: cfg.out, total, written, skipped, identities, errors };
+  const { method, strength, patchSize, fill } = cfg;
+  return protectDataset(
+    cfg.data,
+    {
+      method,
+      strength,
+      ...(patchSize !== undefined ? { patchSize } : {}),
+      ...(fill !== undefined ? { fill } : {}),
+    },
+    cfg.out,
+    {
+      ...opts,
+      seed: cfg.seed,
+      ...(cfg.size !== undefined ? { size: cfg.size } : {}),
+      ...(cfg.allowNoProtection !== undefined ? { allowNoProtection: cfg.allowNoProtection } : {}),
+    },
+  );
 }

@@ -1,7 +1,7 @@
 /**
  * The producer of a queued reconstruct/distort: plans the shards, enqueues one BullMQ job per
  * shard, waits while workers anywhere run them (reporting images done, rate and live workers),
- * then merges the shards' manifests into the single-process layout.
+ * then merges the shards' manifests into the one release layout (data/release.ts).
  *
  * One producer per output: a Redis key (refreshed while it runs, expiring when it dies) holds the
  * output; a second producer is refused. The plan is saved in `<out>/.queue/job.json`, so
@@ -20,7 +20,9 @@ import { atomicWriteFileSync, readJson, writeJsonAtomic } from '../core/fs.js';
 import { guardOutDir, type GuardedInput, type OutLock } from '../core/out-guard.js';
 import type { OnWarning } from '../data/image-folder.js';
 import { packImageFolder } from '../data/recordio.js';
+import { datasetRoot, RELEASE_IMAGES, RELEASE_MANIFEST } from '../data/release.js';
 import { fileRecords, openFaceSource, type FaceSource } from '../data/source.js';
+import { readManifest } from '../protect/manifest.js';
 import { authOptions, openRedis, probeRedis, redactUrl } from './connection.js';
 import { checkQueueTask } from './job-check.js';
 import {
@@ -76,8 +78,8 @@ export interface QueuedRunResult {
   /** Images written by the workers (unreadable ones excluded). */
   written: number;
   errors: ShardDone['errors'];
-  /** reconstruct: the merged manifest. */
-  manifest?: string;
+  /** The merged manifest. */
+  manifest: string;
   rec?: string;
 }
 
@@ -143,29 +145,21 @@ async function loadOrPlan(opts: QueuedRunOptions, out: string): Promise<JobPlan>
 /**
  * Concatenates the shard manifests in the single-process order, atomically. A shard run twice at
  * once (a worker that stalled past its lock and another that took the job over) appends its lines
- * twice: each image keeps one line (they are identical, masks depending only on seed and key),
+ * twice: each image keeps one line (they are identical, outputs depending only on seed and key),
  * in the order of the shard's records.
  */
 async function mergeManifests(out: string, plan: JobPlan, data: string): Promise<string> {
-  const file = path.join(out, 'manifest.jsonl');
+  const file = path.join(out, RELEASE_MANIFEST);
+  const root = datasetRoot(data);
   const parts: string[] = [];
   let whole: FaceSource | undefined; // a .rec is opened once, not per range shard
   for (const s of plan.shards) {
-    const f = path.join(out, shardManifestName(s.index));
-    if (!fs.existsSync(f)) continue;
-    const bySource = new Map<string, string>();
-    for (const l of fs.readFileSync(f, 'utf8').split('\n')) {
-      if (!l.trim()) continue;
-      try {
-        bySource.set((JSON.parse(l) as { source: string }).source, l);
-      } catch {
-        // a torn line from a killed worker; the image's complete line follows from the retry
-      }
-    }
+    const bySource = readManifest(path.join(out, shardManifestName(s.index)));
+    if (bySource.size === 0) continue;
     const sel = s.select;
     const sources =
       'files' in sel
-        ? fileRecords(data, sel.files).map((r) => r.path)
+        ? fileRecords(root, sel.files).map((r) => r.path)
         : await (async () => {
             whole ??= await openFaceSource(data);
             const w = whole;
@@ -173,7 +167,7 @@ async function mergeManifests(out: string, plan: JobPlan, data: string): Promise
           })();
     for (const p of sources) {
       const l = bySource.get(p);
-      if (l !== undefined) parts.push(l + '\n');
+      if (l !== undefined) parts.push(JSON.stringify(l) + '\n');
     }
   }
   await whole?.close();
@@ -335,21 +329,17 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunResult
         path.join(out, 'errors.jsonl'),
         errors.map((e) => JSON.stringify(e)).join('\n') + '\n',
       );
-    let manifest: string | undefined;
+    const manifest = await mergeManifests(out, plan, taskData(plan.task));
     let rec: string | undefined;
-    if (plan.task.kind === 'reconstruct') {
-      manifest = await mergeManifests(out, plan, plan.task.data);
-      if (opts.format === 'rec') {
-        rec = (
-          await packImageFolder(path.join(out, 'images'), path.join(out, 'data'), {
-            overwrite: true,
-            verify: false,
-          })
-        ).rec;
-      }
+    if (plan.task.kind === 'reconstruct' && opts.format === 'rec') {
+      rec = (
+        await packImageFolder(path.join(out, RELEASE_IMAGES), path.join(out, 'data'), {
+          overwrite: true,
+          verify: false,
+        })
+      ).rec;
     }
-    // Everything .queue held is now in manifest.jsonl / errors.jsonl; a distort output is an
-    // identity-folder dataset, where it would read as an empty identity.
+    // Everything .queue held is now in manifest.jsonl / errors.jsonl.
     fs.rmSync(queueDir(out), { recursive: true, force: true });
     await redis.del(runKey(plan.runId));
     return {
@@ -359,7 +349,7 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunResult
       shards: plan.shards.length,
       written,
       errors,
-      ...(manifest ? { manifest } : {}),
+      manifest,
       ...(rec ? { rec } : {}),
     };
   } finally {

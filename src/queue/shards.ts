@@ -1,14 +1,15 @@
 /**
  * What a queued job is made of: the task every shard runs (reconstruct or distort, with its
  * resolved parameters), the shards (a part of the input each), and where their bookkeeping lives
- * in the output: `<out>/.queue/job.json` (the plan), `<out>/.queue/<shard>.jsonl` (a reconstruct
- * shard's manifest, appended batch by batch) and `<out>/.queue/<shard>.json` (written atomically
+ * in the output: `<out>/.queue/job.json` (the plan), `<out>/.queue/<shard>.jsonl` (the shard's
+ * manifest, appended batch by batch) and `<out>/.queue/<shard>.json` (written atomically
  * when the shard is complete: the shard's commit).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { FaceMaeError } from '../core/errors.js';
 import { listImageFolder, type OnWarning } from '../data/image-folder.js';
+import { datasetRoot } from '../data/release.js';
 import { isRecordIOSpec, openFaceSource, type SourceSelection } from '../data/source.js';
 import type { DistortDatasetConfig } from '../protect/distort-dataset.js';
 
@@ -77,7 +78,7 @@ export interface JobPlan {
 
 export const queueDir = (out: string): string => path.join(out, '.queue');
 const shardName = (index: number) => `shard-${String(index).padStart(6, '0')}`;
-/** Relative to `out`, as reconstructDataset's manifestName. */
+/** Relative to `out`, as protectDataset's manifestName. */
 export const shardManifestName = (index: number): string => `.queue/${shardName(index)}.jsonl`;
 export const shardDoneFile = (out: string, index: number): string =>
   path.join(queueDir(out), `${shardName(index)}.json`);
@@ -129,8 +130,10 @@ export async function planShards(
     return { total, shards };
   }
   if (!fs.existsSync(data)) throw new FaceMaeError(`input ${data} does not exist`, 'E_NOT_FOUND');
-  const files = (await listImageFolder(data, opts)).records.map((r) =>
-    path.relative(data, r.path).split(path.sep).join('/'),
+  // relative to the identity folders (a release given as its run folder: its images/)
+  const root = datasetRoot(data);
+  const files = (await listImageFolder(root, opts)).records.map((r) =>
+    path.relative(root, r.path).split(path.sep).join('/'),
   );
   for (let start = 0, index = 0; start < files.length; start += shardSize, index++) {
     const part = files.slice(start, start + shardSize);

@@ -1,6 +1,6 @@
 /**
- * A queue worker: takes shard jobs from BullMQ and runs the ordinary library function on the
- * shard's part of the input (reconstructDataset or distortDataset, resumable), so a shard gives
+ * A queue worker: takes shard jobs from BullMQ and runs the one protection pipeline on the
+ * shard's part of the input (protectDataset, resumable), so a shard gives
  * exactly the files the single-process run gives for those images. A shard is committed by
  * writing its `.queue/<shard>.json` atomically; a retried job (after a kill: BullMQ moves a job
  * whose lock was not renewed for `stallTimeoutSec` back to the queue) resumes from the shard's
@@ -12,8 +12,8 @@ import { Worker, type Job } from 'bullmq';
 import { FaceMaeError } from '../core/errors.js';
 import { readJson, writeJsonAtomic } from '../core/fs.js';
 import { loadMaeRun, type LoadedMae } from '../deploy/load-mae.js';
-import { reconstructDataset } from '../deploy/reconstruct.js';
 import { distortDataset } from '../protect/distort-dataset.js';
+import { protectDataset, type ProtectOptions, type ProtectResult } from '../protect/protect-dataset.js';
 import { openRedis, probeRedis, redactUrl } from './connection.js';
 import { checkJobAgainstPlan, checkJobRoots, checkShardJob, type WorkerRoots } from './job-check.js';
 import {
@@ -96,52 +96,50 @@ export async function runShard(
       `${queueDir(d.out)} is missing: is ${d.out} on storage this worker sees?`,
       'E_NOT_FOUND',
     );
-  let done: ShardDone;
+  // every shard runs the one pipeline on its part, resuming from its own manifest
+  const shard: ProtectOptions = {
+    select: d.shard.select,
+    manifestName: shardManifestName(d.shard.index),
+    saveConfig: false,
+    resume: true,
+    lock: false,
+    onImageError: 'skip',
+    afterBatch: opts.onProgress,
+  };
   const task = d.task;
+  let r: ProtectResult;
   switch (task.kind) {
-    case 'reconstruct': {
-      const r = await reconstructDataset({
-        model: opts.model ? await opts.model(task.model) : task.model,
-        data: task.data,
-        out: d.out,
-        select: d.shard.select,
-        manifestName: shardManifestName(d.shard.index),
-        saveConfig: false,
-        resume: true,
-        lock: false,
-        onImageError: 'skip',
-        seed: task.seed,
-        ...(task.maskRatio !== undefined ? { maskRatio: task.maskRatio } : {}),
-        ...(task.pasteBack !== undefined ? { pasteBack: task.pasteBack } : {}),
-        batchSize: task.batchSize,
-        quality: task.quality,
-        allowNoProtection: task.allowNoProtection === true,
-        afterBatch: opts.onProgress,
-      });
-      done = { index: d.shard.index, images: r.images, written: r.written + r.skipped, errors: r.errors };
-      break;
-    }
-    case 'distort': {
-      if (!('files' in d.shard.select))
-        throw new FaceMaeError('a distort shard must list its files', 'E_CONFIG');
-      const pending: Promise<void>[] = [];
-      const r = await distortDataset(task.config, {
-        files: d.shard.select.files,
-        resume: true,
-        saveConfig: false,
-        lock: false,
-        onImageError: 'skip',
-        onProgress: (n, t) => {
-          if (opts.onProgress) pending.push(opts.onProgress(n, t));
+    case 'reconstruct':
+      r = await protectDataset(
+        task.data,
+        {
+          method: 'facemae',
+          model: opts.model ? await opts.model(task.model) : task.model,
+          ...(task.maskRatio !== undefined ? { strength: task.maskRatio } : {}),
+          ...(task.pasteBack !== undefined ? { pasteBack: task.pasteBack } : {}),
         },
-      });
-      await Promise.all(pending);
-      done = { index: d.shard.index, images: r.total, written: r.written + r.skipped, errors: r.errors };
+        d.out,
+        {
+          ...shard,
+          seed: task.seed,
+          batchSize: task.batchSize,
+          quality: task.quality,
+          allowNoProtection: task.allowNoProtection === true,
+        },
+      );
       break;
-    }
+    case 'distort':
+      r = await distortDataset(task.config, shard);
+      break;
     default:
       throw new FaceMaeError(`unknown queue task ${JSON.stringify(task)}`, 'E_CONFIG');
   }
+  const done: ShardDone = {
+    index: d.shard.index,
+    images: r.images,
+    written: r.written + r.skipped,
+    errors: r.errors,
+  };
   writeJsonAtomic(doneFile, done);
   return done;
 }

@@ -6,7 +6,7 @@
  */
 import { mergeConfig, type DeepPartial } from '../config/resolve.js';
 import { readVerificationSet, type VerificationSet } from '../data/verification-set.js';
-import { reconstructDataset } from '../deploy/reconstruct.js';
+import { protectDataset } from '../protect/protect-dataset.js';
 import { createEmbedder } from '../loaders/embedders.js';
 import { verifyModel } from '../loaders/verify-model.js';
 import { hasCheckpoint } from '../data/checkpoint.js';
@@ -32,18 +32,18 @@ export function defaultSweepDeps(opts: { onWarning?: (m: string) => void } = {})
       return { run: r.out };
     },
     async reconstruct({ run, data, out, maskRatio, pasteBack, seed, onProgress }) {
-      // Writes out/images/<identity>/<file> and out/manifest.jsonl (the kept patches of each image).
-      await reconstructDataset({
-        model: run,
+      // a release: out/images/<identity>/<file> and out/manifest.jsonl (the kept patches of each image)
+      await protectDataset(
         data,
+        {
+          method: 'facemae',
+          model: run,
+          strength: maskRatio,
+          ...(pasteBack !== undefined ? { pasteBack } : {}),
+        },
         out,
-        maskRatio,
-        ...(pasteBack !== undefined ? { pasteBack } : {}),
-        seed,
-        resume: true,
-        onProgress,
-        onWarning: opts.onWarning,
-      });
+        { seed, resume: true, onProgress, onWarning: opts.onWarning },
+      );
     },
     async trainRecognizer({ data, out, config, seed, size, onProgress }) {
       const cfg = mergeConfig<TrainFrConfig>(mergeConfig<TrainFrConfig>(DEFAULT_TRAIN_FR, config), {

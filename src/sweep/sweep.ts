@@ -11,19 +11,17 @@ import { FaceMaeError } from '../core/errors.js';
 import { createRng } from '../core/rng.js';
 import { listImageFolder, readImage } from '../data/image-folder.js';
 import { listSourceRecords, openFaceSource, recordFileName, sourceRecords } from '../data/source.js';
+import { RELEASE_IMAGES, RELEASE_MANIFEST } from '../data/release.js';
 import { splitIdentities } from '../data/split.js';
-import { distortDataset } from '../protect/distort-dataset.js';
+import { readManifest } from '../protect/manifest.js';
+import { protectDataset } from '../protect/protect-dataset.js';
 import { fillPatches, maskPatches } from '../protect/distortions.js';
-import {
-  checkAttackerIndependence,
-  findIrmTeacher,
-  firstImagesPerIdentity,
-  keyOf,
-} from '../protect/privacy-audit.js';
+import { checkAttackerIndependence, firstImagesPerIdentity, keyOf } from '../protect/privacy-audit.js';
+import { findIrmTeacher } from '../loaders/provenance.js';
 import { attack, type AttackerResult, type WorstCase } from '../attack/attack.js';
 import { attackerFingerprint } from '../attack/audit.js';
 import { createEmbeddingCache } from '../attack/embed.js';
-import type { Protection } from '../attack/protection.js';
+import type { Protection } from '../protect/protection.js';
 import { createMaeInpainter } from '../attack/inpaint.js';
 import { parrotData, trainParrot } from '../attack/parrot.js';
 import { protectPublicSet, publicSubset } from '../attack/public-set.js';
@@ -53,7 +51,7 @@ export interface SweepDeps {
     size: number;
     onProgress?: OnProgress;
   }): Promise<{ run: string }>;
-  /** Writes `<out>/images/<identity>/<file>` (and optionally `<out>/manifest.jsonl`: each image's kept patches). */
+  /** Writes a release into `out` (data/release.ts: images/<identity>/<file>; manifest.jsonl with each image's kept patches, when written). */
   reconstruct(a: {
     run: string;
     data: string;
@@ -112,7 +110,7 @@ interface ProtectedSet {
 }
 
 const setDir = (stepsDir: string, s: ProtectedSet, deployDir: string) =>
-  s.step ? path.join(stepsDir, s.step, 'images') : deployDir;
+  s.step ? path.join(stepsDir, s.step, RELEASE_IMAGES) : deployDir;
 
 /** Copies a selection of identities/images (sorted, deterministic) into `out`. */
 async function selectDeploy(
@@ -211,22 +209,12 @@ async function readRecord(data: string, rec: FaceRecord, size: number): Promise<
   }
 }
 
-/** `<identity>/<file>` -> kept patch indices, from a reconstruction manifest (empty when absent). */
+/** `<identity>/<file>` -> kept patch indices, from a FaceMAE release's manifest (empty when absent). */
 function readKeptPatches(file: string): Map<string, number[]> {
   const out = new Map<string, number[]>();
-  if (!fs.existsSync(file)) return out;
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    try {
-      const m = JSON.parse(line) as { source?: string; identity?: string; keep?: number[] };
-      if (m.source && m.identity && Array.isArray(m.keep))
-        out.set(
-          `${m.identity}/${recordFileName({ path: m.source, identity: m.identity, label: 0 })}`,
-          m.keep,
-        );
-    } catch {
-      /* a partial last line of an interrupted run */
-    }
-  }
+  for (const m of readManifest(file).values())
+    if ('keep' in m)
+      out.set(`${m.identity}/${recordFileName({ path: m.source, identity: m.identity, label: 0 })}`, m.keep);
   return out;
 }
 
@@ -392,10 +380,15 @@ export async function runSweep(
           size: cfg.size,
           onProgress: prog(id),
         });
-        return { images: path.join(outDir, 'images') };
+        return { images: path.join(outDir, RELEASE_IMAGES) };
       },
     });
   }
+  const baselineProtection = (method: DistortionMethod, strength: number): Protection => ({
+    method,
+    strength,
+    ...(method === 'mask' ? { patchSize: cfg.patchSize } : {}),
+  });
   for (const b of cfg.baselines) {
     const id = `${b.method}-${b.strength}`;
     sets.push({
@@ -411,17 +404,11 @@ export async function runSweep(
       config: { ...b, seed, size: cfg.size, patchSize: cfg.patchSize, deploy: cfg.deploy, split: cfg.split },
       run: async ({ outDir }) =>
         ({
-          ...(await distortDataset(
-            {
-              ...b,
-              data: deployDir,
-              out: path.join(outDir, 'images'),
-              seed,
-              size: cfg.size,
-              patchSize: b.method === 'mask' ? cfg.patchSize : undefined,
-            },
-            { onProgress: prog(id) },
-          )),
+          ...(await protectDataset(deployDir, baselineProtection(b.method, b.strength), outDir, {
+            seed,
+            size: cfg.size,
+            onProgress: prog(id),
+          })),
         }) as SweepStepResult,
     });
   }
@@ -463,11 +450,7 @@ export async function runSweep(
             model: d[s.method === 'facemae' ? 'mae' : 'mae-noirm']!.run as string,
             ...(s.pasteBack !== undefined ? { pasteBack: s.pasteBack } : {}),
           }
-        : {
-            method: s.method as DistortionMethod,
-            strength: s.strength!,
-            ...(s.method === 'mask' ? { patchSize: cfg.patchSize } : {}),
-          };
+        : baselineProtection(s.method as DistortionMethod, s.strength!);
   const maeOf = (s: ProtectedSet) =>
     s.method === 'facemae' ? ['mae'] : s.method === 'facemae-noirm' ? ['mae-noirm'] : [];
   // the fitted attackers of a masked release inpaint it with the sweep's FaceMAE
@@ -495,7 +478,7 @@ export async function runSweep(
           const images = await protectPublicSet({
             protection: protectionOf(s, d),
             data: trainDir,
-            out: path.join(outDir, 'images'),
+            out: outDir,
             files,
             seed: seed + 1,
             size: cfg.size,
@@ -685,7 +668,7 @@ export async function runSweep(
       // The masks FaceMAE actually drew, from the reconstruction manifests (when written).
       const kept = new Map<number, Map<string, number[]>>();
       for (const r of cfg.maskRatios)
-        kept.set(r, readKeptPatches(path.join(stepsDir, `facemae-r${r}`, 'manifest.jsonl')));
+        kept.set(r, readKeptPatches(path.join(stepsDir, `facemae-r${r}`, RELEASE_MANIFEST)));
       for (const rec of firsts) {
         const orig = await readRecord(deployDir, rec, cfg.size);
         const row: Array<RgbImage | undefined> = [orig];
@@ -696,10 +679,10 @@ export async function runSweep(
               ? maskWithKeep(orig, keep, cfg.patchSize)
               : maskPatches(orig, r, rng.fork(`${rec.identity}/${r}`), { patchSize: cfg.patchSize }).image,
           );
-          row.push(await find(path.join(stepsDir, `facemae-r${r}`, 'images'), rec));
+          row.push(await find(path.join(stepsDir, `facemae-r${r}`, RELEASE_IMAGES), rec));
         }
         for (const b of cfg.baselines)
-          row.push(await find(path.join(stepsDir, `${b.method}-${b.strength}`, 'images'), rec));
+          row.push(await find(path.join(stepsDir, `${b.method}-${b.strength}`, RELEASE_IMAGES), rec));
         rows.push(row);
       }
       await writePng(path.join(outDir, 'grid.png'), composeGrid(rows, cfg.size, 4));

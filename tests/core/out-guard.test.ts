@@ -8,7 +8,7 @@ import { alignFolder, DEFAULT_ALIGN_CONFIG } from '../../src/align/align-folder.
 import { buildProgram } from '../../src/cli/index.js';
 import { OUT_LOCK_NAME } from '../../src/core/fs.js';
 import { guardOutDir, lockOutDir, realPathOf, withOutLock } from '../../src/core/out-guard.js';
-import { reconstructDataset } from '../../src/deploy/reconstruct.js';
+import { reconstructDataset } from '../../src/protect/reconstruct-dataset.js';
 import { initEngine } from '../../src/engine/backend.js';
 import { distortDataset } from '../../src/protect/distort-dataset.js';
 

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { decodePhoto } from '../../src/align/image-io.js';
 import { decodeImage, MAX_IMAGE_PIXELS, readImage } from '../../src/data/image-folder.js';
 import { inspectDataset } from '../../src/data/inspect.js';
-import { reconstructDataset } from '../../src/deploy/reconstruct.js';
+import { reconstructDataset } from '../../src/protect/reconstruct-dataset.js';
 import { initEngine } from '../../src/engine/backend.js';
 import { distortDataset } from '../../src/protect/distort-dataset.js';
 

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../../src/engine/backend.js';
 import { readImage } from '../../src/data/image-folder.js';
 import { DEFAULT_TRAIN_MAE, trainMae } from '../../src/train/pretrain-mae.js';
-import { reconstructDataset } from '../../src/deploy/reconstruct.js';
+import { reconstructDataset } from '../../src/protect/reconstruct-dataset.js';
 import { loadMaeRun } from '../../src/deploy/load-mae.js';
 import { makeDataset, TINY_TEST } from './helpers.js';
 
@@ -90,7 +90,7 @@ describe('reconstructDataset', () => {
     expect(calls).toBeGreaterThan(0);
     expect(lines(path.join(outB, 'manifest.jsonl'))).toHaveLength(4);
     await expect(reconstructDataset({ model: run, data, out: outB, seed: 4, resume: true })).rejects.toThrow(
-      /made with seed 3, .* not 4, /,
+      /cannot resume .*: its images were made with seed 3, not seed 4;/,
     );
     const r = await reconstructDataset({ model: run, data, out: outB, batchSize: 4, seed: 3, resume: true });
     expect(r.skipped).toBe(4);
@@ -145,11 +145,11 @@ describe('reconstructDataset', () => {
     expect(removedDiff).toBeLessThanOrEqual(1); // the removed patches are the decoder's in all three
     await expect(
       reconstructDataset({ model: run, data, out: outs[0]!, pasteBack: 1, resume: true }),
-    ).rejects.toThrow(/paste-back 0, not .* and 1/);
+    ).rejects.toThrow(/made with pasteBack 0, not pasteBack 1;/);
     await expect(reconstructDataset({ model: run, data, out: tmp(), pasteBack: 1.5 })).rejects.toThrow(
       /pasteBack must be a number in \[0, 1\]/,
     );
-    const { readProtection } = await import('../../src/attack/protection.js');
+    const { readProtection } = await import('../../src/protect/protection.js');
     expect(readProtection(path.join(outs[0]!, 'images'))).toMatchObject({ method: 'facemae', pasteBack: 0 });
     expect(readProtection(path.join(outs[1]!, 'images'))?.pasteBack).toBeUndefined();
   });

@@ -28,8 +28,11 @@ describe('facemae distort / privacy / sweep', () => {
       '--quiet',
     );
     expect(r.status, r.stderr).toBe(0);
-    const doc = JSON.parse(r.stdout) as { total: number; written: number; config: { method: string } };
-    expect(doc).toMatchObject({ total: 8, written: 8, config: { method: 'pixelate' } });
+    const doc = JSON.parse(r.stdout) as { images: number; written: number; config: { method: string } };
+    expect(doc).toMatchObject({ images: 8, written: 8, config: { method: 'pixelate' } });
+    // the release layout, as reconstruct writes it
+    for (const f of ['images', 'manifest.jsonl', 'config.json'])
+      expect(fs.existsSync(path.join(out, f))).toBe(true);
     const again = cli('distort', '--method', 'pixelate', '--strength', '8', '--data', data, '--out', out);
     expect(again.status).toBe(1);
     expect(again.stderr).toMatch(/not empty: pass --resume/);

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { distortDataset } from '../../src/protect/distort-dataset.js';
+import { readManifest } from '../../src/protect/manifest.js';
 import { packImageFolder } from '../../src/data/recordio.js';
 import {
   checkAttackerIndependence,
@@ -57,32 +58,68 @@ beforeAll(() => {
 });
 
 describe('distortDataset', () => {
-  it('writes the same layout, saves its config, is seeded, and resumes', async () => {
+  it('writes the release layout, saves its config, is seeded, and resumes from its manifest', async () => {
     const out = path.join(tmp(), 'noise');
     const cfg = { method: 'noise' as const, strength: 20, data, out, seed: 3 };
     const r1 = await distortDataset(cfg);
-    expect(r1).toMatchObject({ total: 24, written: 24, skipped: 0, identities: 6 });
+    expect(r1).toMatchObject({ images: 24, written: 24, skipped: 0, identities: 6 });
     const files = fs
       .readdirSync(data)
       .flatMap((id) => fs.readdirSync(path.join(data, id)).map((f) => `${id}/${f}`));
-    for (const f of files) expect(fs.existsSync(path.join(out, f))).toBe(true);
+    for (const f of files) expect(fs.existsSync(path.join(out, 'images', f))).toBe(true);
     const saved = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
     expect(saved.command).toBe('distort');
     expect(saved.config).toMatchObject({ method: 'noise', strength: 20, seed: 3 });
+    const manifest = fs.readFileSync(r1.manifest, 'utf8').trim().split('\n');
+    expect(manifest).toHaveLength(24);
+    expect(JSON.parse(manifest[5]!)).toEqual({
+      source: path.join(data, files[5]!),
+      output: `images/${files[5]}`,
+      identity: files[5]!.split('/')[0],
+      seed: 3,
+      method: 'noise',
+      strength: 20,
+    });
 
-    // Simulate a kill: drop two outputs, resume writes exactly those, byte-identical (per-image seeds).
-    const victim = path.join(out, files[5]!);
+    // Simulate a kill after 22 images: their lines are in, the last two (one torn) are not; resume
+    // writes exactly those, byte-identical (per-image seeds).
+    const victim = path.join(out, 'images', files[23]!);
     const before = fs.readFileSync(victim);
     fs.rmSync(victim);
-    fs.rmSync(path.join(out, files[17]!));
+    fs.writeFileSync(r1.manifest, manifest.slice(0, 22).join('\n') + '\n' + manifest[22]!.slice(0, 20));
     const r2 = await distortDataset(cfg, { resume: true });
     expect(r2).toMatchObject({ written: 2, skipped: 22 });
     expect(fs.readFileSync(victim).equals(before)).toBe(true);
+    // the torn line stays alone on its line: every image has a whole line
+    const after = fs.readFileSync(r1.manifest, 'utf8').trim().split('\n');
+    expect(after).toHaveLength(25);
+    expect(after[22]).toBe(manifest[22]!.slice(0, 20));
+    expect(new Set([...readManifest(r1.manifest).keys()])).toEqual(
+      new Set(files.map((f) => path.join(data, f))),
+    );
 
     await expect(distortDataset(cfg)).rejects.toThrow(/not empty: pass --resume/);
     await expect(distortDataset({ ...cfg, strength: 5 }, { resume: true })).rejects.toThrow(
-      /cannot resume .*strength=20, now 5/,
+      /cannot resume .*made with strength 20, not strength 5/,
     );
+  });
+
+  it('an output of the earlier layout (<identity>/<file> in OUT) still reads, and is not resumed into images/', async () => {
+    const out = path.join(tmp(), 'old');
+    await distortDataset({ method: 'blur', strength: 1, data, out: path.join(tmp(), 'x'), seed: 0 });
+    fs.cpSync(data, out, { recursive: true });
+    fs.writeFileSync(
+      path.join(out, 'config.json'),
+      JSON.stringify({
+        command: 'distort',
+        createdAt: 'then',
+        config: { method: 'blur', strength: 1, seed: 0 },
+      }),
+    );
+    expect((await frozenAttack(data, out)).numProbes).toBe(24);
+    await expect(
+      distortDataset({ method: 'blur', strength: 1, data, out, seed: 0 }, { resume: true }),
+    ).rejects.toThrow(/earlier layout .*another --out/);
   });
 
   it('refuses a bad strength before touching the output', async () => {
@@ -100,9 +137,10 @@ describe('the attack with one frozen attacker', () => {
     await packImageFolder(data, rec);
     const light = path.join(tmp(), 'light-rec');
     const r = await distortDataset({ method: 'blur', strength: 1, data: `${rec}.rec`, out: light, seed: 0 });
-    expect(r.total).toBe(24);
-    // .rec records are written as <identity>/<index>.jpg
-    expect(fs.readdirSync(light).filter((f) => f !== 'config.json')).toHaveLength(6);
+    expect(r.images).toBe(24);
+    // .rec records are written as images/<identity>/<index>.jpg
+    expect(fs.readdirSync(path.join(light, 'images'))).toHaveLength(6);
+    // the run folder is read as its images
     const a = await frozenAttack(`${rec}.rec`, light);
     expect(a.numProbes).toBe(24);
     expect(a.instanceTop1).toBeGreaterThan(0.9);

@@ -18,7 +18,7 @@ describe('distort and image sizes', () => {
       { method: 'blur', strength: 1, data, out, seed: 0 },
       { onWarning: (m) => warnings.push(m) },
     );
-    const m = await sharp(path.join(out, 'id1', 'z-stray.png')).metadata();
+    const m = await sharp(path.join(out, 'images', 'id1', 'z-stray.png')).metadata();
     expect([m.width, m.height]).toEqual([32, 32]);
     expect(warnings.join('\n')).toMatch(/resizing images to 32×32 \(first: .*z-stray\.png, 50×50\)/);
   });

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/index.js';
 import { createRng } from '../../src/core/rng.js';
 import { readImage } from '../../src/data/image-folder.js';
-import { reconstructDataset } from '../../src/deploy/reconstruct.js';
+import { reconstructDataset } from '../../src/protect/reconstruct-dataset.js';
 import { initEngine } from '../../src/engine/backend.js';
 import { distortDataset } from '../../src/protect/distort-dataset.js';
 import { applyDistortion, noProtectionReason, type DistortionSpec } from '../../src/protect/distortions.js';

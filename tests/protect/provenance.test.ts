@@ -11,8 +11,9 @@ import { buildProgram } from '../../src/cli/index.js';
 import { initEngine } from '../../src/engine/backend.js';
 import { createRng } from '../../src/core/rng.js';
 import { packImageFolder } from '../../src/data/recordio.js';
-import { exportCompactMae, maeProvenance } from '../../src/deploy/load-mae.js';
-import { reconstructDataset } from '../../src/deploy/reconstruct.js';
+import { exportCompactMae } from '../../src/deploy/load-mae.js';
+import { maeProvenance } from '../../src/loaders/provenance.js';
+import { reconstructDataset } from '../../src/protect/reconstruct-dataset.js';
 import {
   checkAttackerIndependence,
   findIrmTeacherRef,

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../../src/engine/backend.js';
-import { reconstructDataset } from '../../src/deploy/reconstruct.js';
+import { reconstructDataset } from '../../src/protect/reconstruct-dataset.js';
 import { runQueued } from '../../src/queue/producer.js';
 import { startShardWorker, type ShardWorker } from '../../src/queue/worker.js';
 import { shardManifestName } from '../../src/queue/shards.js';

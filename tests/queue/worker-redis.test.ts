@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { distortDataset } from '../../src/protect/distort-dataset.js';
 import { checkQueueUrl, probeRedis, QUEUE_PASSWORD_ENV, redactUrl } from '../../src/queue/connection.js';
 import { runQueued } from '../../src/queue/producer.js';
 import { QUEUE_NAME } from '../../src/queue/shards.js';
@@ -144,6 +145,15 @@ describe.skipIf(!hasRedis)('the worker on a real Redis (needs redis-server)', ()
         task: { kind: 'distort', config: { method: 'blur', strength: 4, data, out, seed: 0 } },
       });
       expect(r.written).toBe(r.images);
+      // the one release layout: the shards' merged manifest is the single-process run's
+      const single = await distortDataset({
+        method: 'blur',
+        strength: 4,
+        data,
+        out: path.join(tmp, 'auth-single'),
+        seed: 0,
+      });
+      expect(fs.readFileSync(r.manifest, 'utf8')).toBe(fs.readFileSync(single.manifest, 'utf8'));
       // nothing the run leaves behind holds the password
       for (const e of fs.readdirSync(out, { recursive: true, withFileTypes: true }))
         if (e.isFile())

@@ -49,14 +49,11 @@ export function fakeDeps(calls: string[], opts: { noRecognizer?: boolean } = {})
     },
     async reconstruct({ data, out, maskRatio, pasteBack, seed, size }) {
       calls.push(`reconstruct ${maskRatio}${pasteBack === undefined ? '' : ` pasteBack ${pasteBack}`}`);
-      await distortDataset({
-        method: 'blur',
-        strength: 1 + 3 * maskRatio,
-        data,
-        out: path.join(out, 'images'),
-        seed,
-        size,
-      });
+      // a release in `out`, as the real reconstruct writes it
+      await distortDataset(
+        { method: 'blur', strength: 1 + 3 * maskRatio, data, out, seed, size },
+        { resume: true },
+      );
     },
     async trainRecognizer({ data, out }) {
       calls.push(`trainRecognizer ${path.basename(path.dirname(data))}`);

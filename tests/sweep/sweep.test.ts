@@ -238,9 +238,7 @@ describe('the adaptive attacker suite in a sweep', () => {
     expect(ids).not.toContain('parrot-blur-4');
     for (const [id, o] of r.outcomes) expect(o.status, `${id}: ${o.error}`).not.toBe('failed');
     // protect(A): 10 identities × 2 images, made with the sweep seed + 1
-    const pubCfg = JSON.parse(
-      fs.readFileSync(path.join(out, 'steps/public-noise-40/images/config.json'), 'utf8'),
-    );
+    const pubCfg = JSON.parse(fs.readFileSync(path.join(out, 'steps/public-noise-40/config.json'), 'utf8'));
     expect(pubCfg.config.seed).toBe(cfg.seed + 1);
     const rows = Object.fromEntries(r.data.rows.map((x) => [x.id, x]));
     expect(Object.keys(rows['noise-40']!.privacyByAttacker!)).toEqual([

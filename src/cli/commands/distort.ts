@@ -96,7 +96,7 @@ export function registerDistort(program: Command): void {
       if (opts.json) printJson({ ...res, config: cfg });
       else
         log.result(
-          `${cfg.method} ${cfg.strength}: wrote ${res.written}, kept ${res.skipped} of ${res.total} images in ${res.out}`,
+          `${cfg.method} ${cfg.strength}: wrote ${res.written}, kept ${res.skipped} of ${res.images} images in ${res.out}`,
         );
     });
 }

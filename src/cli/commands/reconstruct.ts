@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { resolveConfig } from '../../config/resolve.js';
-import { reconstructDataset, type ReconstructFormat } from '../../deploy/reconstruct.js';
+import { reconstructDataset, type ReconstructFormat } from '../../protect/reconstruct-dataset.js';
 import { contextOf, parseInteger, parseNumber } from '../context.js';
 import { printJson } from '../logger.js';
 import { createProgress, type ProgressBar } from '../progress.js';
