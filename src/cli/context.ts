@@ -161,7 +161,7 @@ export function resolveVerbConfig<S extends z.ZodType>(
   const cfg = resolveWithSchema(schema, defaults, layers);
   for (const f of flags) {
     const v = valueAt(cfg, f.key);
-    if (f.required && (v === undefined || v === null || v === ''))
+    if (f.required && (v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0)))
       throw new FaceMaeError(`${f.flag} is required (or "${f.key}" in --config)`, 'E_CONFIG', { key: f.key });
   }
   return cfg;

@@ -1,48 +1,56 @@
 import type { Command } from 'commander';
-import { resolveConfig } from '../../config/resolve.js';
+import { str, z } from '../../config/schema.js';
 import { FaceMaeError } from '../../core/errors.js';
 import { packImageFolder, recordIoToFolder } from '../../data/recordio.js';
-import { contextOf } from '../context.js';
+import {
+  addConfigOptions,
+  contextOf,
+  resolveVerbConfig,
+  type ConfigFlag,
+  type ConfigSources,
+} from '../context.js';
 import { printJson } from '../logger.js';
 import { createProgress, type ProgressBar } from '../progress.js';
 
-interface PackConfig {
-  data: string;
-  out: string;
-  unpack: boolean;
-  verify: boolean;
-}
+const SCHEMA = z.strictObject({ data: str(), out: str(), unpack: z.boolean(), verify: z.boolean() });
+type PackConfig = z.infer<typeof SCHEMA>;
 
 const DEFAULT_PACK_CONFIG: PackConfig = { data: '', out: '', unpack: false, verify: true };
 
+const FLAGS: ConfigFlag[] = [
+  {
+    flag: '--data <path>',
+    key: 'data',
+    help: 'folder <identity>/<image>.jpg to pack, or FILE.rec with --unpack',
+  },
+  {
+    flag: '--out <path>',
+    key: 'out',
+    help: 'output PREFIX (writes PREFIX.rec, PREFIX.idx, PREFIX.names), or folder with --unpack',
+  },
+  { flag: '--unpack', key: 'unpack', help: 'unpack --data FILE.rec into the folder --out' },
+  {
+    flag: '--no-verify',
+    key: 'verify',
+    help: 'pack without decoding each image first (faster; corrupt images go in unnoticed)',
+  },
+];
+
+interface PackOptions extends ConfigSources {
+  overwrite?: boolean;
+}
+
 export function registerPack(program: Command): void {
-  program
+  const verb = program
     .command('pack')
     .description(
       'pack an image folder into MXNet RecordIO PREFIX.rec/.idx (insightface layout), or unpack one',
-    )
-    .option('--data <path>', '[string] folder <identity>/<image>.jpg to pack, or FILE.rec with --unpack')
-    .option(
-      '--out <path>',
-      '[string] output PREFIX (writes PREFIX.rec, PREFIX.idx, PREFIX.names), or folder with --unpack',
-    )
-    .option('--unpack', 'unpack --data FILE.rec into the folder --out')
-    .option('--no-verify', 'pack without decoding each image first (faster; corrupt images go in unnoticed)')
+    );
+  addConfigOptions(verb, SCHEMA, DEFAULT_PACK_CONFIG, FLAGS, 'verify=false')
     .option('--overwrite', 'replace existing outputs')
-    .option('--config <file>', '[string] JSON config (flags win)')
-    .action(async (o: Record<string, unknown>, cmd: Command) => {
+    .action(async (o: PackOptions, cmd: Command) => {
       const { opts, log } = contextOf(cmd);
-      const cfg = resolveConfig<PackConfig>({
-        defaults: DEFAULT_PACK_CONFIG,
-        typed: true,
-        configFile: o.config as string | undefined,
-        flags: {
-          data: o.data as string | undefined,
-          out: o.out as string | undefined,
-          unpack: o.unpack === true ? true : undefined,
-          verify: o.verify === false ? false : undefined,
-        },
-      });
+      const cfg = resolveVerbConfig(SCHEMA, DEFAULT_PACK_CONFIG, o, FLAGS);
       if (!cfg.data)
         throw new FaceMaeError('pack needs --data (a folder to pack, or FILE.rec with --unpack)');
       if (!cfg.out)

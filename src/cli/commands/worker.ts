@@ -1,74 +1,108 @@
 import { Option, type Command } from 'commander';
+import { num, posInt, str, strList, z } from '../../config/schema.js';
 import { redactUrl } from '../../queue/connection.js';
 import {
   DEFAULT_SHUTDOWN_TIMEOUT_SEC,
   DEFAULT_STALL_TIMEOUT_SEC,
   startShardWorker,
 } from '../../queue/worker.js';
-import { collect, contextOf, parseInteger, parseNumber } from '../context.js';
+import {
+  addConfigOptions,
+  contextOf,
+  parseInteger,
+  resolveVerbConfig,
+  type ConfigFlag,
+  type ConfigSources,
+} from '../context.js';
+
+const SCHEMA = z.strictObject({
+  queue: str(),
+  outRoot: strList(),
+  dataRoot: strList(),
+  modelRoot: strList(),
+  concurrency: posInt(),
+  stallTimeout: num().positive(),
+  shutdownTimeout: num().nonnegative(),
+});
+type WorkerConfig = z.infer<typeof SCHEMA>;
+
+const DEFAULTS: WorkerConfig = {
+  queue: '',
+  outRoot: [],
+  dataRoot: [],
+  modelRoot: [],
+  concurrency: 1,
+  stallTimeout: DEFAULT_STALL_TIMEOUT_SEC,
+  shutdownTimeout: DEFAULT_SHUTDOWN_TIMEOUT_SEC,
+};
+
+const FLAGS: ConfigFlag[] = [
+  {
+    flag: '--queue <url>',
+    key: 'queue',
+    help: 'Redis URL of the queue: redis://[USER:PASSWORD@]HOST:PORT[/DB] or rediss:// (TLS); or the password in FACEMAE_QUEUE_PASSWORD',
+    required: true,
+  },
+  {
+    flag: '--out-root <dir>',
+    key: 'outRoot',
+    help: 'a folder under which jobs may write their output; other jobs are refused',
+    required: true,
+  },
+  {
+    flag: '--data-root <dir>',
+    key: 'dataRoot',
+    help: 'a folder under which jobs may read their input',
+    required: true,
+  },
+  {
+    flag: '--model-root <dir>',
+    key: 'modelRoot',
+    help: 'a folder under which reconstruct jobs may load their model (none: reconstruct jobs are refused)',
+  },
+  { flag: '--concurrency <n>', key: 'concurrency', help: 'shards at once in this process' },
+  {
+    flag: '--stall-timeout <s>',
+    key: 'stallTimeout',
+    help: 'seconds without a heartbeat before a shard is retried by another worker',
+  },
+  {
+    flag: '--shutdown-timeout <s>',
+    key: 'shutdownTimeout',
+    help: 'seconds a stop signal waits for the shards in hand (and Redis) before quitting',
+  },
+];
+
+interface WorkerOptions extends ConfigSources {
+  paceMs?: number;
+}
 
 export function registerWorker(program: Command): void {
-  program
+  const verb = program
     .command('worker')
     .description(
       'take shard jobs of queued `reconstruct --queue` / `distort --queue` runs until stopped (Ctrl-C)',
-    )
-    .requiredOption(
-      '--queue <url>',
-      '[string] Redis URL of the queue: redis://[USER:PASSWORD@]HOST:PORT[/DB] or rediss:// (TLS); or the password in FACEMAE_QUEUE_PASSWORD',
-    )
-    .requiredOption(
-      '--out-root <dir>',
-      '[string] a folder under which jobs may write their output (repeatable); other jobs are refused',
-      collect,
-    )
-    .requiredOption(
-      '--data-root <dir>',
-      '[string] a folder under which jobs may read their input (repeatable)',
-      collect,
-    )
-    .option(
-      '--model-root <dir>',
-      '[string] a folder under which reconstruct jobs may load their model (repeatable; none: reconstruct jobs are refused)',
-      collect,
-    )
-    .option(
-      '--concurrency <n>',
-      '[integer] shards at once in this process (default: 1)',
-      parseInteger('--concurrency'),
-    )
-    .option(
-      '--stall-timeout <s>',
-      `[number] seconds without a heartbeat before a shard is retried by another worker (default: ${DEFAULT_STALL_TIMEOUT_SEC})`,
-      parseNumber('--stall-timeout'),
-    )
-    .option(
-      '--shutdown-timeout <s>',
-      `[number] seconds a stop signal waits for the shards in hand (and Redis) before quitting (default: ${DEFAULT_SHUTDOWN_TIMEOUT_SEC})`,
-      parseNumber('--shutdown-timeout'),
-    )
+    );
+  addConfigOptions(verb, SCHEMA, DEFAULTS, FLAGS, 'concurrency=2')
     .addOption(
       new Option('--pace-ms <ms>', 'wait after each batch (tests)')
         .argParser(parseInteger('--pace-ms'))
         .hideHelp(),
     )
-    .action(async (o: Record<string, unknown>, cmd: Command) => {
+    .action(async (o: WorkerOptions, cmd: Command) => {
       const { log } = contextOf(cmd);
-      const url = o.queue as string;
+      const cfg = resolveVerbConfig(SCHEMA, DEFAULTS, o, FLAGS);
+      const url = cfg.queue;
       const w = await startShardWorker({
         url,
-        roots: {
-          out: o.outRoot as string[],
-          data: o.dataRoot as string[],
-          model: (o.modelRoot as string[] | undefined) ?? [],
-        },
-        concurrency: o.concurrency as number | undefined,
-        stallTimeoutSec: o.stallTimeout as number | undefined,
-        paceMs: o.paceMs as number | undefined,
+        roots: { out: cfg.outRoot, data: cfg.dataRoot, model: cfg.modelRoot },
+        concurrency: cfg.concurrency,
+        stallTimeoutSec: cfg.stallTimeout,
+        paceMs: o.paceMs,
         onEvent: log.info,
       });
       log.info(`worker on ${redactUrl(url)}: waiting for shards (Ctrl-C to stop after the current ones)`);
-      const timeout = (o.shutdownTimeout as number | undefined) ?? DEFAULT_SHUTDOWN_TIMEOUT_SEC;
+      const timeout = cfg.shutdownTimeout;
       const code = await new Promise<number>((resolve) => {
         const stop = () => {
           log.info(
