@@ -12,7 +12,7 @@ import {
   DISTORTION_METHODS,
   type DistortionSpec,
 } from './distortions.js';
-import { protectDataset, type ProtectOptions, type ProtectResult } from './protect-dataset.js';
+import { checkInt, protectDataset, type ProtectOptions, type ProtectResult } from './protect-dataset.js';
 
 export interface DistortDatasetConfig extends DistortionSpec {
   /** Identity folder or .rec (file, folder holding train.rec, or prefix). */
@@ -39,17 +39,6 @@ export const DISTORT_CONFIG_KEYS: Required<DistortDatasetConfig> = {
   fill: 0,
   size: 0,
   allowNoProtection: false,
-};
-
-const checkInt = (key: string, v: unknown, lo: number, hi: number): void => {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi)
-    throw new FaceMaeError(
-      `${key} must be an integer in [${lo}, ${hi}], got ${JSON.stringify(v)}`,
-      'E_CONFIG',
-      {
-        key,
-      },
-    );
 };
 
 /**

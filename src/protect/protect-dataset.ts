@@ -16,7 +16,7 @@ import { saveResolvedConfig } from '../config/resolve.js';
 import { FaceMaeError } from '../core/errors.js';
 import { resolveInside } from '../core/fs.js';
 import { guardOutDir, withOutLock, type GuardedInput } from '../core/out-guard.js';
-import { writeImage, type OnWarning } from '../data/image-folder.js';
+import { MAX_IMAGE_SIDE, writeImage, type OnWarning } from '../data/image-folder.js';
 import { packImageFolder } from '../data/recordio.js';
 import { datasetRoot, RELEASE_IMAGES, RELEASE_MANIFEST } from '../data/release.js';
 import { openFaceSelection, sourceRecords, type FaceSource, type SourceSelection } from '../data/source.js';
@@ -86,7 +86,8 @@ export interface ProtectResult {
 /** Images decoded at once. */
 const READ_CONCURRENCY = 8;
 
-function checkInt(key: string, v: unknown, lo: number, hi: number): void {
+/** An integer option in [lo, hi]; the error names the key and the value. */
+export function checkInt(key: string, v: unknown, lo: number, hi: number): void {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi)
     throw new FaceMaeError(
       `${key} must be an integer in [${lo}, ${hi}], got ${JSON.stringify(v)}`,
@@ -101,6 +102,7 @@ function checkOptions(opts: ProtectOptions): void {
   checkInt('seed', opts.seed ?? 0, 0, 2 ** 32 - 1);
   if (opts.batchSize !== undefined) checkInt('batchSize', opts.batchSize, 1, 4096);
   if (opts.quality !== undefined) checkInt('quality', opts.quality, 1, 100);
+  if (opts.size !== undefined) checkInt('size', opts.size, 1, MAX_IMAGE_SIDE);
   const format = opts.format ?? 'folder';
   if (format !== 'folder' && format !== 'rec')
     throw new FaceMaeError(`format must be folder or rec, got "${String(format)}"`, 'E_CONFIG', {

@@ -75,7 +75,7 @@ export interface ProtectorContext {
   images: FaceSource;
 }
 
-export function noPatchRemoved(maskRatio: number, numPatches?: number): FaceMaeError {
+function noPatchRemoved(maskRatio: number, numPatches?: number): FaceMaeError {
   return new FaceMaeError(
     `mask ratio ${maskRatio} removes none of the ${numPatches ?? ''}${numPatches ? ' ' : ''}patches, so every "reconstruction" would be the original image; use a ratio such as 0.75, or pass --allow-no-protection (allowNoProtection) to write it anyway`,
     'E_NO_PROTECTION',
