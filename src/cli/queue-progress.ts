@@ -23,21 +23,29 @@ export function addQueueOptions(cmd: Command): Command {
     );
 }
 
+/** The flags of a queued run (addQueueOptions' two and the verb's --resume/--overwrite). */
+export interface QueueFlags {
+  queue?: string;
+  shardSize?: number;
+  resume?: boolean;
+  overwrite?: boolean;
+}
+
 /** Runs the producer with a progress bar; unreadable images are warned about one per line. */
 export async function runQueuedWithProgress(
   label: string,
-  flags: Record<string, unknown>,
+  flags: QueueFlags & { queue: string },
   log: Logger,
   quiet: boolean | undefined,
   opts: Omit<QueuedRunOptions, 'url' | 'shardSize' | 'resume' | 'overwrite' | 'onProgress' | 'onWarning'>,
 ): Promise<QueuedRunResult> {
-  const url = flags.queue as string;
+  const url = flags.queue;
   let bar: ProgressBar | undefined;
   let hinted = false;
   const r = await runQueued({
     ...opts,
     url,
-    shardSize: (flags.shardSize as number | undefined) ?? DEFAULT_SHARD_SIZE,
+    shardSize: flags.shardSize ?? DEFAULT_SHARD_SIZE,
     resume: Boolean(flags.resume),
     overwrite: Boolean(flags.overwrite),
     onWarning: log.warn,

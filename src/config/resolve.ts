@@ -1,7 +1,8 @@
 /**
  * Config precedence, as in Vite's resolveConfig: typed defaults < config file < flags.
- * Every command builds its `flags` object from the CLI (undefined = not given) and calls
- * `resolveConfig`; the result is saved with the run's outputs by `saveResolvedConfig`.
+ * The verbs resolve through their schemas (schema.ts: resolveWithSchema, which merges with
+ * mergeConfig and checks keys and values); `resolveConfig` is the schema-less form for library
+ * users. The result is saved with the run's outputs by `saveResolvedConfig`.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -152,35 +153,6 @@ export function checkKnownKeys(defaults: unknown, value: unknown, where = '', so
   }
 }
 
-const kindOf = (v: unknown): string =>
-  v === null ? 'null' : Array.isArray(v) ? 'array' : isPlainObject(v) ? 'object' : typeof v;
-
-/**
- * Refuses a value whose JSON type differs from its default's (a number given as "0.5", an object
- * where a path goes), and non-finite numbers, as the flag parsers do. Keys whose default is null
- * take any type, and null is taken anywhere (both mean "not set" in this project's configs).
- */
-export function checkValueTypes(defaults: unknown, value: unknown, where = '', source = 'config'): void {
-  if (!isPlainObject(defaults) || !isPlainObject(value)) return;
-  for (const [k, v] of Object.entries(value)) {
-    if (v === undefined || v === null || !Object.hasOwn(defaults, k)) continue;
-    const key = where ? `${where}.${k}` : k;
-    const d = defaults[k];
-    if (d === null || d === undefined) continue;
-    if (kindOf(d) !== kindOf(v))
-      throw new FaceMaeError(
-        `${key} in ${source} must be ${kindOf(d) === 'array' ? 'a list' : `a ${kindOf(d)}`}, got ${JSON.stringify(v)}`,
-        'E_CONFIG',
-        { key },
-      );
-    if (typeof v === 'number' && !Number.isFinite(v))
-      throw new FaceMaeError(`${key} in ${source} must be a finite number, got ${String(v)}`, 'E_CONFIG', {
-        key,
-      });
-    checkValueTypes(d, v, key, source);
-  }
-}
-
 export interface ResolveOptions<T> {
   defaults: T;
   /** Path given with --config, if any. */
@@ -192,8 +164,6 @@ export interface ResolveOptions<T> {
   strict?: boolean;
   /** The allowed keys when they differ from `defaults`' (e.g. partial sections checked against their owner's defaults). */
   keys?: unknown;
-  /** When true, file and flag values must have their default's JSON type (see checkValueTypes). */
-  typed?: boolean;
 }
 
 /** defaults < file < flags. */
@@ -205,10 +175,6 @@ export function resolveConfig<T>(opts: ResolveOptions<T>): T {
   if (opts.strict !== false) {
     checkKnownKeys(opts.keys ?? opts.defaults, file, '', opts.configFile ?? 'config');
     checkKnownKeys(opts.keys ?? opts.defaults, opts.flags, '', 'flags');
-  }
-  if (opts.typed) {
-    checkValueTypes(opts.keys ?? opts.defaults, file, '', opts.configFile ?? 'config');
-    checkValueTypes(opts.keys ?? opts.defaults, opts.flags, '', 'flags');
   }
   return mergeConfig(mergeConfig(opts.defaults, file), opts.flags);
 }

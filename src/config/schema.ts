@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { FaceMaeError } from '../core/errors.js';
-import { checkConfigKeys, mergeConfig } from './resolve.js';
+import { checkConfigKeys, mergeConfig, type DeepPartial } from './resolve.js';
 
 export { z };
 
@@ -140,6 +140,10 @@ function describeIssue(
           : `be ${issue.inclusive ? '>=' : '>'} ${String(issue.minimum)}`;
       break;
     case 'too_big':
+      if (issue.origin === 'int' && issue.maximum === Number.MAX_SAFE_INTEGER) {
+        must = 'be an integer below 2^53';
+        break;
+      }
       must =
         issue.origin === 'array' || issue.origin === 'string'
           ? `hold at most ${String(issue.maximum)}`
@@ -183,12 +187,16 @@ export function parseConfig<S extends z.ZodType>(
  * The same schema with every key optional at every depth: a section merged later onto its
  * owner's defaults (the sweep's `mae.train` is a partial train-mae config). Still strict.
  */
-export function deepPartial(s: z.ZodType): z.ZodType {
+export function deepPartial<T>(s: z.ZodType<T>): z.ZodType<DeepPartial<T>> {
+  return partialOf(s) as z.ZodType<DeepPartial<T>>;
+}
+
+function partialOf(s: z.ZodType): z.ZodType {
   const inner = unwrapSchema(s);
   if (!(inner instanceof z.ZodObject)) return s;
   const shape = Object.fromEntries(
     Object.entries(inner.shape as Record<string, z.ZodType>).map(([k, v]) => {
-      const p = deepPartial(v);
+      const p = partialOf(v);
       // an object section that may be null stays nullable
       return [k, (p !== v && v.safeParse(null).success ? p.nullable() : p).optional()];
     }),

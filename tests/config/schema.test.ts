@@ -8,7 +8,7 @@ import { deepPartial, parseConfig, resolveWithSchema, z } from '../../src/config
 import { TRAIN_FR_SCHEMA, TRAIN_MAE_SCHEMA } from '../../src/config/trainers.js';
 import { FaceMaeError } from '../../src/core/errors.js';
 import { DEFAULT_TRAIN_MAE } from '../../src/train/pretrain-mae.js';
-import { DEFAULT_TRAIN_FR } from '../../src/train/train-face.js';
+import { DEFAULT_TRAIN_FR, type TrainFrConfig } from '../../src/train/train-face.js';
 
 const S = z.strictObject({
   n: z.number().int().positive(),
@@ -97,20 +97,20 @@ describe('parseConfig / resolveWithSchema', () => {
 });
 
 describe('the trainer schemas', () => {
+  const FR: z.ZodType<TrainFrConfig> = TRAIN_FR_SCHEMA;
   it("accept the library's defaults (no key of TrainMaeConfig / TrainFrConfig is missing)", () => {
     expect(TRAIN_MAE_SCHEMA.safeParse(DEFAULT_TRAIN_MAE).error).toBeUndefined();
     expect(TRAIN_FR_SCHEMA.safeParse(DEFAULT_TRAIN_FR).error).toBeUndefined();
   });
 
   it('check values: enums, integers, nullability', () => {
-    const bad = (v: object) => () =>
-      resolveWithSchema(TRAIN_FR_SCHEMA, DEFAULT_TRAIN_FR, [{ source: 'f', value: v }]);
+    const bad = (v: object) => () => resolveWithSchema(FR, DEFAULT_TRAIN_FR, [{ source: 'f', value: v }]);
     expect(bad({ backbone: 'r19' })).toThrow(/backbone in f must be one of r18, .*, got "r19"/);
     expect(bad({ optimizer: 'adam' })).toThrow(/optimizer in f must be one of sgd, adamw/);
     expect(bad({ batchSize: 1.5 })).toThrow(/batchSize in f must be an integer/);
     expect(bad({ margin: { m4: 1 } })).toThrow(/unknown key "margin\.m4"/);
     expect(
-      resolveWithSchema(TRAIN_FR_SCHEMA, DEFAULT_TRAIN_FR, [{ source: 'f', value: { steps: null } }]).steps,
+      resolveWithSchema(FR, DEFAULT_TRAIN_FR, [{ source: 'f', value: { steps: null } }]).steps,
     ).toBeNull();
   });
 });

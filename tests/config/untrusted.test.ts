@@ -83,18 +83,18 @@ describe('distort --config', () => {
   it("puts file values through the flags' checks", async () => {
     for (const [cfg, msg] of [
       [{ seed: -1 }, /seed must be an integer in \[0, 4294967295\], got -1/],
-      [{ seed: 1e300 }, /seed must be an integer .* got 1e\+300/],
-      [{ seed: 1.5 }, /seed must be an integer/],
+      [{ seed: 1e300 }, /seed in .*distort\.json must be an integer below 2\^53, got 1e\+300/],
+      [{ seed: 1.5 }, /seed in .*distort\.json must be an integer, got 1.5/],
       [{ method: 'blur', strength: 1e300 }, /blur sigma \(strength\) must be a number in \[0, 1000\]/],
       [
         { method: 'pixelate', strength: 1e300 },
         /pixelate block size \(strength\) must be an integer in \[1, 4096\]/,
       ],
       [{ strength: '0.5' }, /strength in .*distort\.json must be a number, got "0.5"/],
-      [{ method: 'smudge' }, /method must be one of mask, blur, .*, got "smudge"/],
+      [{ method: 'smudge' }, /method in .*distort\.json must be one of mask, blur, .*, got "smudge"/],
       [{ fill: 300 }, /fill must be an integer in \[0, 255\], got 300/],
       [{ size: 1e9 }, /size must be an integer in \[1, 8192\]/],
-      [{ allowNoProtection: 'yes' }, /allowNoProtection in .* must be a boolean, got "yes"/],
+      [{ allowNoProtection: 'yes' }, /allowNoProtection in .* must be true or false, got "yes"/],
     ] as const) {
       const { out, p } = run(cfg);
       await expect(p, JSON.stringify(cfg)).rejects.toThrow(msg);
@@ -133,17 +133,7 @@ describe('config files of the other dataset verbs', () => {
     ({ dir, f } = write({ batchSize: 1e300 }));
     await expect(
       cli('reconstruct', '--model', model, '--data', data, '--out', path.join(dir, 'o'), '--config', f),
-    ).rejects.toThrow(/batchSize must be an integer in \[1, 4096\], got 1e\+300/);
+    ).rejects.toThrow(/batchSize in .*c\.json must be an integer below 2\^53, got 1e\+300/);
     expect(fs.existsSync(path.join(dir, 'o'))).toBe(false);
-  });
-
-  it('a null value still means "not set", and a key whose default is null takes a number', () => {
-    expect(
-      resolveConfig({
-        defaults: { a: 1, b: null as number | null },
-        fileConfig: { a: null, b: 2 } as never,
-        typed: true,
-      }),
-    ).toEqual({ a: null, b: 2 });
   });
 });

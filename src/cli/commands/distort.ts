@@ -1,74 +1,78 @@
 import type { Command } from 'commander';
-import { resolveConfig } from '../../config/resolve.js';
+import path from 'node:path';
+import { int, num, posInt, str, z } from '../../config/schema.js';
 import {
-  DISTORT_CONFIG_KEYS,
   distortDataset,
   validateDistortConfig,
   type DistortDatasetConfig,
 } from '../../protect/distort-dataset.js';
-import { DISTORTION_METHODS, type DistortionMethod } from '../../protect/distortions.js';
-import { contextOf, parseInteger, parseNumber } from '../context.js';
+import { DISTORTION_METHODS } from '../../protect/distortions.js';
+import {
+  addConfigOptions,
+  contextOf,
+  resolveVerbConfig,
+  type ConfigFlag,
+  type ConfigSources,
+} from '../context.js';
 import { printJson } from '../logger.js';
 import { createProgress, type ProgressBar } from '../progress.js';
-import path from 'node:path';
-import { addQueueOptions, runQueuedWithProgress } from '../queue-progress.js';
+import { addQueueOptions, runQueuedWithProgress, type QueueFlags } from '../queue-progress.js';
+
+/** Types and keys; the ranges of each method's strength are validateDistortConfig's. */
+const SCHEMA: z.ZodType<DistortDatasetConfig> = z.strictObject({
+  method: z.enum(DISTORTION_METHODS),
+  strength: num(),
+  data: str(),
+  out: str(),
+  seed: int(),
+  patchSize: posInt().optional(),
+  fill: int().optional(),
+  size: posInt().optional(),
+  allowNoProtection: z.boolean().optional(),
+});
 
 const DEFAULTS: DistortDatasetConfig = { method: 'mask', strength: 0.75, data: '', out: '', seed: 0 };
+
+const FLAGS: ConfigFlag[] = [
+  { flag: '--method <name>', key: 'method', help: 'protection' },
+  {
+    flag: '--strength <x>',
+    key: 'strength',
+    help: 'mask: ratio in [0,1); blur: Gaussian sigma px; pixelate: block px; noise: std in [0,255]; pixnoise: block px',
+  },
+  {
+    flag: '--data <dir>',
+    key: 'data',
+    help: 'input identity folders <dir>/<identity>/<image> or a .rec/.idx',
+    required: true,
+  },
+  { flag: '--out <dir>', key: 'out', help: 'output folder (same layout)', required: true },
+  { flag: '--seed <n>', key: 'seed', help: 'seed for mask/noise' },
+  { flag: '--patch-size <n>', key: 'patchSize', help: 'mask patch side in px', default: '16' },
+  { flag: '--fill <v>', key: 'fill', help: 'mask: value of removed pixels, 0..255', default: '128 gray' },
+  { flag: '--size <n>', key: 'size', help: 'resize inputs to n×n first', default: "the first image's side" },
+  {
+    flag: '--allow-no-protection',
+    key: 'allowNoProtection',
+    help: 'write the output even when the setting leaves the images unchanged (e.g. --strength 0)',
+  },
+];
 
 export function registerDistort(program: Command): void {
   const verb = program.command('distort');
   addQueueOptions(verb);
-  verb
-    .description(
-      'baseline protections of a dataset: mask (MAE patch masking, no reconstruction), blur, pixelate, noise',
-    )
-    .option('--method <name>', `[string] ${DISTORTION_METHODS.join('|')} (default: mask)`)
-    .option(
-      '--strength <x>',
-      '[number] mask: ratio in [0,1); blur: Gaussian sigma px; pixelate: block px; noise: std in [0,255] (default: 0.75)',
-      parseNumber('--strength'),
-    )
-    .option('--data <dir>', '[string] input identity folders <dir>/<identity>/<image> or a .rec/.idx')
-    .option('--out <dir>', '[string] output folder (same layout)')
-    .option('--seed <n>', '[integer] seed for mask/noise (default: 0)', parseInteger('--seed'))
-    .option('--patch-size <n>', '[integer] mask patch side in px (default: 16)', parseInteger('--patch-size'))
-    .option(
-      '--fill <v>',
-      '[integer] mask: value of removed pixels, 0..255 (default: 128 gray)',
-      parseInteger('--fill'),
-    )
-    .option('--size <n>', '[integer] resize inputs to n×n first', parseInteger('--size'))
-    .option(
-      '--allow-no-protection',
-      'write the output even when the setting leaves the images unchanged (e.g. --strength 0)',
-    )
-    .option('--config <file>', '[string] JSON config (flags win; unknown keys are refused)')
+  verb.description(
+    'baseline protections of a dataset: mask (MAE patch masking, no reconstruction), blur, pixelate, noise, pixnoise',
+  );
+  addConfigOptions(verb, SCHEMA, DEFAULTS, FLAGS, 'fill=0')
     .option('--resume', 'continue an interrupted output')
     .option('--overwrite', 'write over a non-empty output')
-    .action(async (o: Record<string, unknown>, cmd: Command) => {
+    .action(async (o: QueueFlags & ConfigSources, cmd: Command) => {
       const { opts, log } = contextOf(cmd);
-      const cfg = resolveConfig<DistortDatasetConfig>({
-        defaults: DEFAULTS,
-        configFile: o.config as string | undefined,
-        flags: {
-          method: o.method as DistortionMethod | undefined,
-          strength: o.strength as number | undefined,
-          data: o.data as string | undefined,
-          out: o.out as string | undefined,
-          seed: o.seed as number | undefined,
-          patchSize: o.patchSize as number | undefined,
-          fill: o.fill as number | undefined,
-          size: o.size as number | undefined,
-          allowNoProtection: o.allowNoProtection ? true : undefined,
-        },
-        keys: DISTORT_CONFIG_KEYS,
-        typed: true,
-      });
-      if (!cfg.data) throw new Error('--data <dir> is required');
-      if (!cfg.out) throw new Error('--out <dir> is required');
+      const cfg = resolveVerbConfig(SCHEMA, DEFAULTS, o, FLAGS);
       validateDistortConfig(cfg);
       if (o.queue) {
-        const q = await runQueuedWithProgress('distort', o, log, opts.quiet, {
+        const q = await runQueuedWithProgress('distort', { ...o, queue: o.queue }, log, opts.quiet, {
           out: cfg.out,
           task: {
             kind: 'distort',

@@ -1,24 +1,33 @@
 import type { Command } from 'commander';
-import { resolveConfig } from '../../config/resolve.js';
-import { reconstructDataset, type ReconstructFormat } from '../../protect/reconstruct-dataset.js';
-import { contextOf, parseInteger, parseNumber } from '../context.js';
+import path from 'node:path';
+import { int, num, str, z } from '../../config/schema.js';
+import { reconstructDataset } from '../../protect/reconstruct-dataset.js';
+import {
+  addConfigOptions,
+  contextOf,
+  resolveVerbConfig,
+  type ConfigFlag,
+  type ConfigSources,
+} from '../context.js';
 import { printJson } from '../logger.js';
 import { createProgress, type ProgressBar } from '../progress.js';
-import path from 'node:path';
-import { addQueueOptions, runQueuedWithProgress } from '../queue-progress.js';
+import { addQueueOptions, runQueuedWithProgress, type QueueFlags } from '../queue-progress.js';
 
-interface ReconstructConfig {
-  model: string;
-  data: string;
-  out: string;
-  maskRatio: number | null;
-  pasteBack: number;
-  seed: number;
-  format: ReconstructFormat;
-  batchSize: number;
-  quality: number;
-  allowNoProtection: boolean;
-}
+const SCHEMA = z.strictObject({
+  model: str(),
+  data: str(),
+  out: str(),
+  /** null: the ratio the model was trained with. */
+  maskRatio: num().min(0).max(1).nullable(),
+  pasteBack: num().min(0).max(1),
+  seed: int(),
+  format: z.enum(['folder', 'rec']),
+  batchSize: int(),
+  quality: int(),
+  allowNoProtection: z.boolean(),
+});
+type ReconstructConfig = z.infer<typeof SCHEMA>;
+
 const DEFAULTS: ReconstructConfig = {
   model: '',
   data: '',
@@ -32,64 +41,58 @@ const DEFAULTS: ReconstructConfig = {
   allowNoProtection: false,
 };
 
+const FLAGS: ConfigFlag[] = [
+  {
+    flag: '--model <dir>',
+    key: 'model',
+    help: 'train-mae run folder (or a compact model folder such as assets/models/facemae-tiny)',
+    required: true,
+  },
+  {
+    flag: '--data <dir>',
+    key: 'data',
+    help: 'image folder (<identity>/<image>) or .rec to reconstruct',
+    required: true,
+  },
+  {
+    flag: '--out <dir>',
+    key: 'out',
+    help: 'output folder: images/<identity>/<file>, manifest.jsonl, config.json',
+    required: true,
+  },
+  {
+    flag: '--mask-ratio <r>',
+    key: 'maskRatio',
+    help: 'fraction of patches removed',
+    default: 'the ratio the model was trained with',
+  },
+  {
+    flag: '--paste-back <w>',
+    key: 'pasteBack',
+    help: "weight of the real pixels on the visible patches, 0..1 (1: pasted back; 0: the decoder's prediction everywhere)",
+  },
+  { flag: '--seed <n>', key: 'seed', help: 'seed of the masks' },
+  { flag: '--format <kind>', key: 'format', help: 'folder, or rec (also packs out/data.rec/.idx)' },
+  { flag: '--batch-size <n>', key: 'batchSize', help: 'images per forward pass' },
+  {
+    flag: '--allow-no-protection',
+    key: 'allowNoProtection',
+    help: 'write the output even when the mask ratio removes no patch (e.g. --mask-ratio 0)',
+  },
+];
+
 export function registerReconstruct(program: Command): void {
   const verb = program.command('reconstruct');
   addQueueOptions(verb);
-  verb
-    .description('deploy: mask and reconstruct every face of a dataset of unseen identities')
-    .requiredOption(
-      '--model <dir>',
-      '[string] train-mae run folder (or a compact model folder such as assets/models/facemae-tiny)',
-    )
-    .requiredOption('--data <dir>', '[string] image folder (<identity>/<image>) or .rec to reconstruct')
-    .requiredOption(
-      '--out <dir>',
-      '[string] output folder: images/<identity>/<file>, manifest.jsonl, config.json',
-    )
-    .option(
-      '--mask-ratio <r>',
-      '[number] fraction of patches removed (default: the ratio the model was trained with)',
-      parseNumber('--mask-ratio'),
-    )
-    .option(
-      '--paste-back <w>',
-      "[number] weight of the real pixels on the visible patches, 0..1 (default: 1, pasted back; 0: the decoder's prediction everywhere)",
-      parseNumber('--paste-back'),
-    )
-    .option('--seed <n>', '[integer] seed of the masks (default: 0)', parseInteger('--seed'))
-    .option('--format <folder|rec>', '[string] folder (default) or rec (also packs out/data.rec/.idx)')
-    .option(
-      '--batch-size <n>',
-      '[integer] images per forward pass (default: 32)',
-      parseInteger('--batch-size'),
-    )
-    .option(
-      '--allow-no-protection',
-      'write the output even when the mask ratio removes no patch (e.g. --mask-ratio 0)',
-    )
-    .option('--config <file>', '[string] JSON config (flags win)')
+  verb.description('deploy: mask and reconstruct every face of a dataset of unseen identities');
+  addConfigOptions(verb, SCHEMA, DEFAULTS, FLAGS, 'quality=90')
     .option('--resume', 'continue an interrupted job in --out (finished images are kept)')
     .option('--overwrite', 'write into a non-empty --out from scratch')
-    .action(async (o: Record<string, unknown>, cmd: Command) => {
+    .action(async (o: QueueFlags & ConfigSources, cmd: Command) => {
       const { opts, log } = contextOf(cmd);
-      const cfg = resolveConfig<ReconstructConfig>({
-        defaults: DEFAULTS,
-        typed: true,
-        configFile: o.config as string | undefined,
-        flags: {
-          model: o.model as string,
-          data: o.data as string,
-          out: o.out as string,
-          maskRatio: o.maskRatio as number | undefined,
-          pasteBack: o.pasteBack as number | undefined,
-          seed: o.seed as number | undefined,
-          format: o.format as ReconstructFormat | undefined,
-          batchSize: o.batchSize as number | undefined,
-          allowNoProtection: o.allowNoProtection ? true : undefined,
-        },
-      });
+      const cfg = resolveVerbConfig(SCHEMA, DEFAULTS, o, FLAGS);
       if (o.queue) {
-        const q = await runQueuedWithProgress('reconstruct', o, log, opts.quiet, {
+        const q = await runQueuedWithProgress('reconstruct', { ...o, queue: o.queue }, log, opts.quiet, {
           out: cfg.out,
           format: cfg.format,
           task: {
