@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { DEMO_CONFIG } from '../../sweep/cli-run.js';
 import { collect } from '../context.js';
-import { sweepAction } from './sweep.js';
+import { sweepAction, type SweepOptions } from './sweep.js';
 
 export function registerDemo(program: Command): void {
   program
@@ -10,8 +10,13 @@ export function registerDemo(program: Command): void {
       'run the whole FaceMAE sweep on the built-in sample (configs/demo.json) and print where the report is',
     )
     .option('--out <dir>', '[string] run folder (default: runs/demo); a re-run continues it', 'runs/demo')
-    .option('--set <key=value>', '[string] override a key of configs/demo.json (repeatable)', collect)
-    .action(async (o: { out: string; set?: string[] }, cmd: Command) => {
-      await sweepAction(cmd, DEMO_CONFIG, o);
+    .option('--config <file>', '[string] the sweep config to run (default: configs/demo.json)')
+    .option(
+      '--set <key=value>',
+      '[string] override a key of the sweep config, e.g. --set maskRatios=[0.75] (repeatable)',
+      collect,
+    )
+    .action(async (o: SweepOptions, cmd: Command) => {
+      await sweepAction(cmd, o.config ?? DEMO_CONFIG, o);
     });
 }

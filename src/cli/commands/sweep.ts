@@ -1,17 +1,21 @@
 import type { Command } from 'commander';
 import { parseDottedOverrides } from '../../config/resolve.js';
 import { runSweepCommand } from '../../sweep/cli-run.js';
-import { collect, contextOf } from '../context.js';
+import { collect, contextOf, parseInteger, type ConfigSources } from '../context.js';
 import { printJson } from '../logger.js';
 import { exitWithParent } from '../parent.js';
 import { createProgress, type ProgressBar } from '../progress.js';
 
+/** The flags of `sweep` (and `demo`): `--config` is the sweep config, `--set` overrides its keys. */
+export interface SweepOptions extends ConfigSources {
+  out?: string;
+  overwrite?: boolean;
+  jobs?: number;
+  only?: string;
+}
+
 /** Runs the sweep and prints the report path (shared with `demo`). */
-export async function sweepAction(
-  cmd: Command,
-  configFile: string,
-  o: { out?: string; set?: string[]; overwrite?: boolean; jobs?: string; only?: string },
-): Promise<void> {
+export async function sweepAction(cmd: Command, configFile: string, o: SweepOptions): Promise<void> {
   const { opts, log } = contextOf(cmd);
   if (o.only) exitWithParent(() => log.warn(`${o.only}: the parent sweep is gone; stopping this step`));
   let bar: ProgressBar | undefined;
@@ -22,7 +26,7 @@ export async function sweepAction(
     overrides: parseDottedOverrides(o.set ?? []),
     setArgs: o.set ?? [],
     overwrite: o.overwrite,
-    jobs: o.jobs === undefined ? undefined : Number(o.jobs),
+    jobs: o.jobs,
     only: o.only,
     onLog: (m) => {
       bar = undefined;
@@ -75,22 +79,11 @@ export function registerSweep(program: Command): void {
     .option('--overwrite', 'use an output folder that is not a sweep run')
     .option(
       '--jobs <n>',
-      '[number] steps at once (default 1); above 1 the training, reconstruction and verification steps run in child processes, each with cores/n BLAS threads',
+      '[integer] steps at once (default 1); above 1 the training, reconstruction and verification steps run in child processes, each with cores/n BLAS threads',
+      parseInteger('--jobs'),
     )
     .option('--only <step>', '[string] run just this step (what it needs must be done); no report is written')
-    .action(
-      async (
-        o: {
-          config: string;
-          out?: string;
-          set?: string[];
-          overwrite?: boolean;
-          jobs?: string;
-          only?: string;
-        },
-        cmd: Command,
-      ) => {
-        await sweepAction(cmd, o.config, o);
-      },
-    );
+    .action(async (o: SweepOptions & { config: string }, cmd: Command) => {
+      await sweepAction(cmd, o.config, o);
+    });
 }
