@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { loadConfigFile, parseDottedOverrides } from '../config/resolve.js';
-import { resolveWithSchema, schemaAt, unwrapSchema, z, type ConfigLayer } from '../config/schema.js';
+import { resolveWithSchema, schemaAt, unwrapSchema, valueAt, z, type ConfigLayer } from '../config/schema.js';
 import { FaceMaeError } from '../core/errors.js';
 import { createLogger, type Logger } from './logger.js';
 
@@ -64,9 +64,6 @@ const choice = (name: string, choices: readonly string[]) => (v: string) => {
   return v;
 };
 
-const valueAt = (root: unknown, key: string): unknown =>
-  key.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], root);
-
 /**
  * Declares `flags` on `cmd` from the verb's schema (a key the schema lacks is a programming error,
  * thrown at start-up), then `--config <file>` and a repeatable dotted `--set key=value`.
@@ -98,7 +95,7 @@ export function addConfigOptions(
         : leaf instanceof z.ZodBoolean
           ? ''
           : 'string';
-    const d = f.default ?? (takesValue ? valueAt(defaults, f.key) : undefined);
+    const d = f.default ?? (takesValue ? valueAt(defaults, f.key.split('.')) : undefined);
     const empty = d === undefined || d === '' || (Array.isArray(d) && d.length === 0);
     const shownDefault = empty ? '' : ` ${byDefault(Array.isArray(d) ? d.join(',') : d)}`;
     const help =
@@ -160,7 +157,7 @@ export function resolveVerbConfig<S extends z.ZodType>(
   layers.push({ source: '--set', value: parseDottedOverrides(o.set ?? []) });
   const cfg = resolveWithSchema(schema, defaults, layers);
   for (const f of flags) {
-    const v = valueAt(cfg, f.key);
+    const v = valueAt(cfg, f.key.split('.'));
     if (f.required && (v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0)))
       throw new FaceMaeError(`${f.flag} is required (or "${f.key}" in --config)`, 'E_CONFIG', { key: f.key });
   }

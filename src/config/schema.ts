@@ -46,7 +46,8 @@ function sourceOf(p: readonly PropertyKey[], layers: readonly ConfigLayer[]): st
   return undefined;
 }
 
-const valueAt = (root: unknown, p: readonly PropertyKey[]): unknown =>
+/** The value at a path of a parsed config (undefined when absent). */
+export const valueAt = (root: unknown, p: readonly PropertyKey[]): unknown =>
   p.reduce<unknown>((v, k) => (v as Record<PropertyKey, unknown> | undefined)?.[k], root);
 
 /** Unwraps optional / nullable / default / readonly wrappers. */
