@@ -2,28 +2,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/index.js';
+import { runInProcess } from '../support/run-cli.js';
 import { BACKBONE_NAMES } from '../../src/models/backbones/index.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'facemae-flags-'));
 
-async function run(args: string[]): Promise<string> {
-  let out = '';
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-  try {
-    await buildProgram()
-      .exitOverride()
-      .parseAsync(['node', 'facemae', '--quiet', ...args]);
-  } finally {
-    spy.mockRestore();
-  }
-  return out;
-}
+const run = (args: string[]) => runInProcess(['--quiet', ...args]);
 
 /** The least each verb needs to get as far as resolving its config. */
 const MINIMAL: Record<string, string[]> = {

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { buildProgram } from '../../src/cli/index.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runInProcess } from '../support/run-cli.js';
 import { writeBin } from '../../src/data/bin-file.js';
 import { readVerificationSet } from '../../src/data/verification-set.js';
 
@@ -11,21 +11,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fr-cli-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** Runs `facemae ...args` in-process and returns what it printed on stdout. */
-async function run(args: string[]): Promise<string> {
-  let out = '';
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-  try {
-    await buildProgram()
-      .exitOverride()
-      .parseAsync(['node', 'facemae', ...args]);
-  } finally {
-    spy.mockRestore();
-  }
-  return out;
-}
+const run = runInProcess;
 
 describe('facemae verify / train-fr', () => {
   it('verify --json on an insightface .bin: one JSON document with the protocol numbers, and a ROC PNG', async () => {
