@@ -36,7 +36,7 @@ const FLAGS: ConfigFlag[] = [
   {
     flag: '--keep-input',
     key: 'keepInput',
-    help: 'add a third ONNX input keep [1] int64 (kept patches per image), so one file masks at any ratio (the web app uses this)',
+    help: 'add the ONNX inputs keep [1] int64 (kept patches per image) and paste_back [1] float32 (the release knob), so one file masks at any ratio and releases with any paste-back (the web app uses this)',
   },
   {
     flag: '--onnx-int8',
