@@ -14,13 +14,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { wilson95 } from '../src/attack/attack.js';
 import { writeJsonAtomic } from '../src/core/fs.js';
-import {
-  evidenceRowId,
-  verdictsOf,
-  versionLabel,
-  type EvidenceResults,
-  type EvidenceRow,
-} from '../src/report/evidence.js';
+import { verdictsOf, versionLabel, type EvidenceResults, type EvidenceRow } from '../src/report/evidence.js';
+import { ROW } from '../src/sweep/step-ids.js';
 import { renderMarkdownTable } from '../src/report/render.js';
 import type { ReportData, ReportRow } from '../src/report/types.js';
 import { writeReport } from '../src/report/write.js';
@@ -32,7 +27,7 @@ const [
 ] = process.argv.slice(2);
 const full = JSON.parse(fs.readFileSync(fullFile, 'utf8')) as EvidenceResults;
 const adaptive = JSON.parse(fs.readFileSync(adaptiveFile, 'utf8')) as EvidenceResults;
-const adaptiveById = new Map(adaptive.rows.map((r) => [evidenceRowId(r), r]));
+const adaptiveById = new Map(adaptive.rows.map((r) => [ROW.ofEvidence(r), r]));
 // rows without utility were appended by an earlier merge (the full sweep trains every row): they
 // are made again below, so the script can be run twice
 full.rows = full.rows.filter((r) => r.lfw !== null);
@@ -44,8 +39,8 @@ const isFrozen = (name: string) => !name.includes('+');
 const ownAttackers = new Set((full.protocol.attackers as string[] | undefined) ?? []);
 
 for (const row of full.rows) {
-  const a = adaptiveById.get(evidenceRowId(row));
-  if (!a) throw new Error(`${adaptiveFile} has no row ${evidenceRowId(row)}`);
+  const a = adaptiveById.get(ROW.ofEvidence(row));
+  if (!a) throw new Error(`${adaptiveFile} has no row ${ROW.ofEvidence(row)}`);
   const merged: Record<string, Entry> = {};
   // the full sweep's own attackers (1 image per identity) keep their names; what an earlier merge
   // added is replaced, so the script can be run again
@@ -70,7 +65,7 @@ for (const row of full.rows) {
   );
 }
 for (const [id, a] of adaptiveById)
-  if (!full.rows.some((r) => evidenceRowId(r) === id)) {
+  if (!full.rows.some((r) => ROW.ofEvidence(r) === id)) {
     const top = Object.entries(a.privacy).sort((x, y) => y[1].identityTop1 - x[1].identityTop1)[0]!;
     full.rows.push({
       ...a,
@@ -87,7 +82,7 @@ for (const [id, a] of adaptiveById)
   }
 full.verdicts = verdictsOf(
   full.rows.map((r) => ({
-    id: evidenceRowId(r),
+    id: ROW.ofEvidence(r),
     method: r.method,
     worstIdentityTop1: r.worstIdentityTop1,
     accuracy: r.lfw?.accuracy,
@@ -119,7 +114,7 @@ for (const r of full.rows) {
     : 'not run';
   const w = `**${pct(r.worstIdentityTop1)}** [${pct(r.worstCi95?.[0])}, ${pct(r.worstCi95?.[1])}] ${r.worstAttacker?.replace('mobileface', 'mf')}`;
   console.log(
-    `| ${evidenceRowId(r)} | ${pct(r.frozenIdentityTop1)} | ${pct(by(r, 'mobileface+reversal'))} | ${pct(by(r, 'mobileface+adaptation'))} | ${pct(by(r, 'mobileface+pooling'))} | ${pct(by(r, 'mobileface+parrot'))} | ${w} | ${lfw} |`,
+    `| ${ROW.ofEvidence(r)} | ${pct(r.frozenIdentityTop1)} | ${pct(by(r, 'mobileface+reversal'))} | ${pct(by(r, 'mobileface+adaptation'))} | ${pct(by(r, 'mobileface+pooling'))} | ${pct(by(r, 'mobileface+parrot'))} | ${w} | ${lfw} |`,
   );
 }
 console.log('');
@@ -145,7 +140,7 @@ const rows: ReportRow[] = full.rows.map((r) => {
   });
   const byAttacker = Object.fromEntries(Object.entries(r.privacy).map(([a, p]) => [a, figures(p)]));
   return {
-    id: evidenceRowId(r),
+    id: ROW.ofEvidence(r),
     method: r.method,
     label: versionLabel(r.method, r.strength),
     ...(r.strength !== null ? { strength: r.strength } : {}),

@@ -5,11 +5,8 @@
  * FULL: both attackers at 1 image per identity; UTILITY: the same rows with mobileface at 4.
  */
 import fs from 'node:fs';
-import {
-  evidenceRowId,
-  type EvidenceResults as Evidence,
-  type EvidenceRow as Row,
-} from '../src/report/evidence.js';
+import { type EvidenceResults as Evidence, type EvidenceRow as Row } from '../src/report/evidence.js';
+import { ROW } from '../src/sweep/step-ids.js';
 
 type Vs = { diff: number; ci95: [number, number] | null; significant: boolean | null };
 
@@ -18,7 +15,7 @@ const [fullFile = 'docs/results/celeba-966.json', utilFile = 'docs/results/celeb
 const full = JSON.parse(fs.readFileSync(fullFile, 'utf8')) as Evidence;
 const util = JSON.parse(fs.readFileSync(utilFile, 'utf8')) as Evidence;
 
-const id = (r: Row): string => evidenceRowId(r);
+const id = (r: Row): string => ROW.ofEvidence(r);
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 const acc = (x: number): string => (100 * x).toFixed(2);
 const signed = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(100 * x).toFixed(2)}`;

@@ -149,8 +149,8 @@ export {
 } from './protect/protect-dataset.js';
 
 // the sweep and its report
-export { loadSweepConfig, runSweepCommand } from './sweep/cli-run.js';
-export { DEFAULT_SWEEP_CONFIG, type SweepConfig } from './sweep/config.js';
+export { DEFAULT_SWEEP_CONFIG, loadSweepConfig, type SweepConfig } from './sweep/config.js';
+export { runSweep, DEMO_CONFIG, type SweepOptions, type SweepResult } from './sweep/sweep.js';
 export { writeReport } from './report/write.js';
 export type { ReportData, ReportRow } from './report/types.js';
 

@@ -77,14 +77,6 @@ export function evidenceSet(data: ReportData): string | undefined {
 
 const NOT_BASELINES = new Set(['original', 'facemae', 'facemae-noirm']);
 
-/** A results row's id, as the sweep names its steps ('original', 'facemae-r0.75', 'noise-80'). */
-export const evidenceRowId = (r: Pick<EvidenceRow, 'method' | 'strength'>): string =>
-  r.method === 'original'
-    ? 'original'
-    : r.method.startsWith('facemae')
-      ? `${r.method}-r${r.strength}`
-      : `${r.method}-${r.strength}`;
-
 /** Each method's name and the unit of its strength, as rows are labelled. */
 const VERSION_NAMES: Readonly<Record<string, [string, string]>> = {
   facemae: ['FaceMAE', 'mask ratio'],
@@ -176,13 +168,16 @@ export function evidenceVerdicts(data: ReportData, set: string | undefined): Evi
   );
 }
 
+/**
+ * The evidence of a sweep's report data; `perRow` adds, by row id, the recognizer's training steps
+ * and the wall time of the row's steps, which the report data does not carry.
+ */
 export function toEvidence(
   data: ReportData,
   protocol: Record<string, unknown>,
-  recognizerSteps: Record<string, number> = {},
+  perRow: Readonly<Record<string, { steps?: number; seconds?: number }>> = {},
 ): EvidenceResults {
   const lfw = evidenceSet(data);
-  const seconds = new Map(data.steps.map((s) => [s.id, s.seconds ?? 0]));
   return {
     protocol,
     rows: data.rows.map((r) => {
@@ -208,11 +203,8 @@ export function toEvidence(
         worstCi95: r.worstCi95 ?? null,
         frozenIdentityTop1: r.frozenIdentityTop1 ?? null,
         lfw: u ? { accuracy: u.accuracy, ci95: u.ci95 ?? null, vs: u.vs ?? {} } : null,
-        steps: recognizerSteps[r.id] ?? null,
-        seconds: [r.id, `privacy-${r.id}`, `fr-${r.id}`, `verify-${r.id}`].reduce(
-          (a, id) => a + (seconds.get(id) ?? 0),
-          0,
-        ),
+        steps: perRow[r.id]?.steps ?? null,
+        seconds: perRow[r.id]?.seconds ?? 0,
       };
     }),
     verdicts: evidenceVerdicts(data, lfw),

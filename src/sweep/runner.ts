@@ -8,7 +8,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeJsonAtomic } from '../core/fs.js';
+import { readJson, writeJsonAtomic } from '../core/fs.js';
 
 export type SweepStepResult = Record<string, unknown>;
 
@@ -55,10 +55,10 @@ export type RunnerEvent =
 export function stableStringify(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(stableStringify).join(',')}]`;
   if (v && typeof v === 'object') {
-    return `{${Object.keys(v)
-      .sort()
-      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${stableStringify((v as Record<string, unknown>)[k])}`)
+    return `{${Object.entries(v)
+      .filter(([, x]) => x !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, x]) => `${JSON.stringify(k)}:${stableStringify(x)}`)
       .join(',')}}`;
   }
   return JSON.stringify(v) ?? 'null';
@@ -67,6 +67,8 @@ export function stableStringify(v: unknown): string {
 export function hashOf(v: unknown): string {
   return crypto.createHash('sha256').update(stableStringify(v)).digest('hex').slice(0, 16);
 }
+
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
@@ -108,13 +110,12 @@ function ancestorsOf(steps: Step[], id: string): Set<string> {
   return out;
 }
 
-function readMarker(marker: string): { hash?: string; result?: SweepStepResult; seconds?: number } | null {
+/** A done-marker (or a started-marker: its hash alone). */
+type Marker = { hash?: string; result?: SweepStepResult; seconds?: number };
+
+function readMarker(marker: string): Marker | null {
   try {
-    return JSON.parse(fs.readFileSync(marker, 'utf8')) as {
-      hash?: string;
-      result?: SweepStepResult;
-      seconds?: number;
-    };
+    return readJson<Marker>(marker);
   } catch {
     return null; // missing or unreadable: the step is (re)done
   }
@@ -191,7 +192,7 @@ export async function runSteps(steps: Step[], opts: RunStepsOptions): Promise<Ma
       try {
         await opts.execute!(step);
       } catch (e) {
-        error = (e as Error).message ?? String(e);
+        error = messageOf(e);
       }
       const m = readMarker(marker);
       if (m && m.hash === hash && m.result)
@@ -203,13 +204,8 @@ export async function runSteps(steps: Step[], opts: RunStepsOptions): Promise<Ma
     fs.rmSync(marker, { force: true });
     const started = path.join(opts.dir, `${step.id}.started.json`);
     let resume = false;
-    if (step.resumable && fs.existsSync(started) && fs.existsSync(outDir)) {
-      try {
-        resume = (JSON.parse(fs.readFileSync(started, 'utf8')) as { hash?: string }).hash === hash;
-      } catch {
-        resume = false;
-      }
-    }
+    if (step.resumable && fs.existsSync(started) && fs.existsSync(outDir))
+      resume = readMarker(started)?.hash === hash;
     if (!resume) fs.rmSync(outDir, { recursive: true, force: true });
     fs.mkdirSync(outDir, { recursive: true });
     writeJsonAtomic(started, { id: step.id, hash, startedAt: new Date().toISOString() });
@@ -229,7 +225,7 @@ export async function runSteps(steps: Step[], opts: RunStepsOptions): Promise<Ma
       fs.rmSync(started, { force: true });
       finish({ id: step.id, status: 'done', hash, result, seconds });
     } catch (e) {
-      finish({ id: step.id, status: 'failed', hash, error: (e as Error).message ?? String(e) });
+      finish({ id: step.id, status: 'failed', hash, error: messageOf(e) });
       if (opts.stopOnError) throw e;
     }
   };

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEMO_CONFIG, loadSweepConfig } from '../../src/sweep/cli-run.js';
+import { loadSweepConfig } from '../../src/sweep/config.js';
+import { DEMO_CONFIG } from '../../src/sweep/sweep.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 

@@ -8,9 +8,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEMO_CONFIG, loadSweepConfig } from '../../src/sweep/cli-run.js';
+import { loadSweepConfig } from '../../src/sweep/config.js';
 import { defaultSweepDeps } from '../../src/sweep/integrations.js';
-import { runSweep } from '../../src/sweep/sweep.js';
+import { DEMO_CONFIG, runSweep } from '../../src/sweep/sweep.js';
 import { smallDeploy } from './fakes.js';
 
 const root = path.resolve(import.meta.dirname, '../..');

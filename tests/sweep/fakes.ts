@@ -7,7 +7,7 @@ import { FaceMaeError } from '../../src/core/errors.js';
 import { distortDataset } from '../../src/protect/distort-dataset.js';
 import { hashOf } from '../../src/sweep/runner.js';
 import type { SweepConfig } from '../../src/sweep/config.js';
-import type { SweepDeps } from '../../src/sweep/sweep.js';
+import type { SweepDeps } from '../../src/sweep/integrations.js';
 import type { Embedder } from '../../src/types.js';
 
 export const pixelEmbedder = (): Embedder => ({

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DEMO_CONFIG } from '../../sweep/cli-run.js';
+import { DEMO_CONFIG } from '../../sweep/sweep.js';
 import { collect } from '../context.js';
 import { sweepAction, type SweepOptions } from './sweep.js';
 

@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import { parseDottedOverrides } from '../../config/resolve.js';
-import { runSweepCommand } from '../../sweep/cli-run.js';
+import { loadSweepConfig } from '../../sweep/config.js';
+import { runSweep } from '../../sweep/sweep.js';
 import { collect, contextOf, parseInteger, type ConfigSources } from '../context.js';
 import { printJson } from '../logger.js';
 import { exitWithParent } from '../parent.js';
 import { createProgress, type ProgressBar } from '../progress.js';
+import { stepInChild } from '../sweep-children.js';
 
 /** The flags of `sweep` (and `demo`): `--config` is the sweep config, `--set` overrides its keys. */
 export interface SweepOptions extends ConfigSources {
@@ -20,18 +22,20 @@ export async function sweepAction(cmd: Command, configFile: string, o: SweepOpti
   if (o.only) exitWithParent(() => log.warn(`${o.only}: the parent sweep is gone; stopping this step`));
   let bar: ProgressBar | undefined;
   let current = '';
-  const r = await runSweepCommand({
-    configFile,
+  const onLog = (m: string) => {
+    bar = undefined;
+    log.info(m);
+  };
+  const r = await runSweep(loadSweepConfig(configFile, parseDottedOverrides(o.set ?? [])), {
     out: o.out,
-    overrides: parseDottedOverrides(o.set ?? []),
-    setArgs: o.set ?? [],
     overwrite: o.overwrite,
     jobs: o.jobs,
     only: o.only,
-    onLog: (m) => {
-      bar = undefined;
-      log.info(m);
-    },
+    execute:
+      o.jobs !== undefined && o.jobs > 1
+        ? stepInChild({ configFile, set: o.set ?? [], jobs: o.jobs, onLog })
+        : undefined,
+    onLog,
     onProgress: (step, d, t, s) => {
       if (step !== current || !bar) {
         current = step;

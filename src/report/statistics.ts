@@ -4,7 +4,7 @@
  * report can say which differences are real instead of ranking noise.
  */
 import { bootstrapAccuracyCi, pairedBootstrapDifference } from '../eval/bootstrap.js';
-import type { ReportRow } from '../report/types.js';
+import type { ReportRow } from './types.js';
 
 const bits = (s: string) => Uint8Array.from(s, (c) => (c === '1' ? 1 : 0));
 
