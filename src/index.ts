@@ -1,18 +1,27 @@
 /**
- * The public API: factories, their config types, and the library function behind each CLI verb.
- * Engine kernels, the sweep's step runner and other plumbing stay internal (import them from
- * their files inside this repository if you must).
+ * The public API: the library function behind each verb a user scripts (train, protect,
+ * reconstruct, distort, privacy, verify, sweep, align, export), the loaders and configs they take,
+ * the errors they throw, and the types of those. Engine kernels, models, the sweep's plan and
+ * runner, the queue and the CLI stay internal.
  */
-export type { RgbImage, FaceRecord, FaceBatch, FaceNet, Embedder, OnProgress } from './types.js';
+export type { RgbImage, FaceRecord, Embedder, OnProgress } from './types.js';
 export { VERSION } from './version.js';
 
-// core, config, engine
-export { createRng, type Rng, type RngState } from './core/rng.js';
+// errors, randomness, the engine every tensor-holding call needs
 export { FaceMaeError } from './core/errors.js';
-export { resolveConfig, mergeConfig, type DeepPartial } from './config/resolve.js';
-export { initEngine, tf, type BackendName, type EngineInfo, type EngineOptions } from './engine/backend.js';
+export { createRng, type Rng } from './core/rng.js';
+export { initEngine, type BackendName, type EngineInfo, type EngineOptions } from './engine/backend.js';
 
-// data
+// configs: defaults < file < overrides
+export {
+  loadConfigFile,
+  mergeConfig,
+  resolveConfig,
+  type DeepPartial,
+  type ResolveOptions,
+} from './config/resolve.js';
+
+// images and verification sets
 export {
   listImageFolder,
   readImage,
@@ -20,66 +29,13 @@ export {
   type ImageFolder,
   type ReadImageOptions,
 } from './data/image-folder.js';
-export { openFaceSource, folderSource } from './data/source.js';
-export type { FaceSource } from './data/face-source.js';
-export { createLoader, type Loader, type LoaderOptions } from './data/loader.js';
-export {
-  openRecordIO,
-  packImageFolder,
-  recordIoToFolder,
-  type PackOptions,
-  type PackResult,
-  type RecordIOSource,
-} from './data/recordio.js';
-export { inspectDataset, formatSummary, type DatasetSummary, type InspectOptions } from './data/inspect.js';
 export {
   readVerificationSet,
-  type VerificationSet,
   type ReadVerificationOptions,
+  type VerificationSet,
 } from './data/verification-set.js';
-export {
-  saveCheckpoint,
-  loadCheckpoint,
-  readCheckpointInfo,
-  disposeCheckpoint,
-  type CheckpointData,
-} from './data/checkpoint.js';
 
-// models and losses
-export { createMae, type Mae, type MaeForward } from './models/mae/mae.js';
-export {
-  resolveMaeConfig,
-  MAE_PRESETS,
-  DEFAULT_MAE_SPEC,
-  type MaeConfig,
-  type MaeModelSpec,
-  type MaePresetName,
-} from './models/mae/config.js';
-export { randomMasking, maskingFromNoise, type Masking } from './models/mae/masking.js';
-export {
-  createBackbone,
-  BACKBONE_NAMES,
-  type BackboneName,
-  type BackboneOptions,
-  type FaceBackbone,
-} from './models/backbones/index.js';
-export { createCosineClassifier, type CosineClassifier } from './models/heads/cosine-classifier.js';
-export { maskedMse } from './losses/reconstruction.js';
-export { irmLoss, irmFromEmbeddings, DEFAULT_IRM, type IrmConfig } from './losses/irm.js';
-export { combinedMargin, type MarginConfig } from './losses/margin.js';
-export { crossEntropy } from './losses/cross-entropy.js';
-
-// training
-export {
-  runTrainer,
-  type TrainerConfig,
-  type TrainerHooks,
-  type TrainerTask,
-  type TrainerModel,
-  type TrainerResult,
-  type BaseStepLog,
-  type RunLength,
-} from './train/trainer.js';
+// train-mae, train-fr
 export {
   trainMae,
   DEFAULT_TRAIN_MAE,
@@ -97,64 +53,45 @@ export {
   type FrStepLog,
   type FrVerifyLog,
 } from './train/train-face.js';
-export { createOptimizer, type OptimizerConfig, type TrainOptimizer } from './train/optimizer.js';
-export { createSchedule, type Schedule, type ScheduleConfig } from './train/schedule.js';
-export { evaluateMaskedLoss, type MaskedLossReport } from './train/eval-mae.js';
 
-// deployment, export
-export { loadMaeRun, exportCompactMae, type LoadedMae } from './deploy/load-mae.js';
-export {
-  reconstructDataset,
-  type ReconstructOptions,
-  type ReconstructResult,
-} from './protect/reconstruct-dataset.js';
-export { exportMaeOnnx } from './export/onnx-mae.js';
-
-// models from files, evaluation
-export { loadFaceNet, type LoadFaceNetOptions } from './loaders/face-net.js';
-export { createEmbedder, faceNetEmbedder, type EmbedderOptions } from './loaders/embedders.js';
-export { verifyModel, subsamplePairs, type VerifyModelOptions } from './loaders/verify-model.js';
-export {
-  evaluateVerification,
-  kFoldAccuracy,
-  tarAtFar,
-  type VerificationResult,
-  type VerificationSetLike,
-} from './eval/verification.js';
-export { retrievalMetrics, type RetrievalInput, type RetrievalMetrics } from './eval/retrieval.js';
-export { embedImages } from './eval/embed.js';
-
-// protection and privacy
-export {
-  applyDistortion,
-  maskPatches,
-  DISTORTION_METHODS,
-  type DistortionMethod,
-  type DistortionSpec,
-} from './protect/distortions.js';
-export {
-  distortDataset,
-  type DistortDatasetConfig,
-  type DistortDatasetResult,
-} from './protect/distort-dataset.js';
-export { auditRelease, type AuditOptions, type AuditResult } from './attack/audit.js';
-export { attack, type AttackOptions, type AttackResult, type AttackerResult } from './attack/attack.js';
-export { parseAttackerSuite, type AttackerSpec, type AttackKind } from './attack/suite.js';
-export { parseProtection, readProtection, type Protection } from './protect/protection.js';
+// protect: one pipeline for FaceMAE and every baseline (reconstruct, distort)
 export {
   protectDataset,
   type ProtectionInput,
   type ProtectOptions,
   type ProtectResult,
 } from './protect/protect-dataset.js';
+export {
+  reconstructDataset,
+  type ReconstructOptions,
+  type ReconstructResult,
+} from './protect/reconstruct-dataset.js';
+export {
+  distortDataset,
+  type DistortDatasetConfig,
+  type DistortDatasetOptions,
+  type DistortDatasetResult,
+} from './protect/distort-dataset.js';
+export { DISTORTION_METHODS, type DistortionMethod } from './protect/distortions.js';
+export { parseProtection, readProtection, type Protection } from './protect/protection.js';
+export { loadMaeRun, type LoadedMae } from './deploy/load-mae.js';
 
-// the sweep and its report
+// privacy
+export { auditRelease, type AuditOptions, type AuditResult } from './attack/audit.js';
+export { attack, type AttackOptions, type AttackResult, type AttackerResult } from './attack/attack.js';
+export { parseAttackerSuite, type AttackerSpec, type AttackKind } from './attack/suite.js';
+
+// verify
+export { createEmbedder, type EmbedderOptions } from './loaders/embedders.js';
+export { verifyModel, type VerifyModelOptions } from './loaders/verify-model.js';
+export { evaluateVerification, type VerificationResult } from './eval/verification.js';
+
+// sweep, demo
 export { DEFAULT_SWEEP_CONFIG, loadSweepConfig, type SweepConfig } from './sweep/config.js';
 export { runSweep, DEMO_CONFIG, type SweepOptions, type SweepResult } from './sweep/sweep.js';
-export { writeReport } from './report/write.js';
 export type { ReportData, ReportRow } from './report/types.js';
 
-// face alignment of raw photos
+// align
 export {
   alignFolder,
   alignPhoto,
@@ -166,12 +103,6 @@ export {
   type FaceDetection,
 } from './align/index.js';
 
-// the shard queue (reconstruct/distort over Redis workers) and the web app's server
-export {
-  runQueued,
-  type QueuedRunOptions,
-  type QueuedRunResult,
-  type QueueProgress,
-} from './queue/producer.js';
-export { startShardWorker, type ShardWorker, type ShardWorkerOptions } from './queue/worker.js';
-export { serveStatic, WEB_DIR, type ServeOptions, type StaticServer } from './serve/index.js';
+// export
+export { exportMaeOnnx, type MaeOnnxOptions } from './export/onnx-mae.js';
+export { exportCompactMae } from './deploy/load-mae.js';

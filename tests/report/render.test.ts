@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { renderReport, setLabel, type ReportData } from '../../src/report/index.js';
+import { setLabel } from '../../src/report/plot.js';
+import { renderReport } from '../../src/report/render.js';
+import type { ReportData } from '../../src/report/types.js';
 
 const data = (): ReportData => ({
   title: 'FaceMAE privacy–utility sweep: t',

@@ -1,3 +1,0 @@
-export * from './rng.js';
-export * from './errors.js';
-export * from './fs.js';

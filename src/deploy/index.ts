@@ -1,2 +1,0 @@
-export * from './load-mae.js';
-export * from './masks.js';

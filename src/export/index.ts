@@ -1,2 +1,0 @@
-export * from './onnx-builder.js';
-export * from './onnx-mae.js';

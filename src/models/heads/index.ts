@@ -1,1 +1,0 @@
-export * from './cosine-classifier.js';

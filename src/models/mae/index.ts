@@ -1,3 +1,0 @@
-export * from './config.js';
-export * from './masking.js';
-export * from './mae.js';
