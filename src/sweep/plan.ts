@@ -84,7 +84,7 @@ export interface StepKinds {
       size: number;
       patchSize: number;
     };
-    result: Omit<ProtectResult, never>;
+    result: Omit<ProtectResult, never>; // (the interface as an object type)
   };
   public: {
     config: {
