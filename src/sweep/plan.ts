@@ -84,7 +84,7 @@ export interface StepKinds {
       size: number;
       patchSize: number;
     };
-    result: Omit<ProtectResult, never>; // (the interface as an object type)
+    result: Omit<ProtectResult, never>; // (an object type, not the interface)
   };
   public: {
     config: {
