@@ -3,12 +3,19 @@ import { chooseOnValidation } from '../../src/report/choose.js';
 import type { ReportRow } from '../../src/report/types.js';
 
 const SET = 'lfw:val';
+const fig = (x: number) => ({
+  instanceTop1: x,
+  identityTop1: x,
+  identityTop5: x,
+  identityTop10: x,
+  meanCosineToSource: 0,
+});
 const row = (id: string, worst: number, accuracy: number, extra: Partial<ReportRow> = {}): ReportRow => ({
   id,
   method: id.startsWith('facemae-noirm') ? 'facemae-noirm' : 'facemae',
   label: id,
   strength: 0.75,
-  privacy: { instanceTop1: worst, identityTop1: worst, identityTop5: worst },
+  privacy: fig(worst),
   utility: { [SET]: { accuracy, std: 0 } },
   status: 'ok',
   notes: [],
@@ -49,7 +56,7 @@ describe('chooseOnValidation (the rules of docs/METHOD.md)', () => {
     const ctl = row('facemae-noirm-r0.75', 0.8, 0.72);
     ctl.utility = { [SET]: { ...vs(0.02, 0.005, 0.04)[SET], accuracy: 0.72 } };
     expect(chooseOnValidation([...knobs, ctl], SET)).toMatchObject({ model: 'control', pasteBack: null });
-    const lessPrivate = { ...ctl, privacy: { instanceTop1: 0.9, identityTop1: 0.9, identityTop5: 0.9 } };
+    const lessPrivate = { ...ctl, privacy: fig(0.9) };
     expect(chooseOnValidation([...knobs, lessPrivate], SET).model).toBe('irm');
     const tied = [row('facemae-r0.75', 0.6, 0.7), row('facemae-r0.75-pb0', 0.6, 0.7, { pasteBack: 0 })];
     expect(chooseOnValidation([...tied, row('facemae-noirm-r0.75', 0.8, 0.7)], SET).pasteBack).toBe(1);
