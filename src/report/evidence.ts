@@ -8,6 +8,8 @@ import type { ReportData, ReportRow } from './types.js';
 export interface EvidenceRow {
   method: string;
   strength: number | null;
+  /** FaceMAE rows released with a paste-back weight other than 1 (absent: 1). */
+  pasteBack?: number;
   privacy: Record<
     string,
     {
@@ -186,6 +188,7 @@ export function toEvidence(
       return {
         method: r.method,
         strength: r.strength ?? null,
+        ...(r.pasteBack !== undefined && r.pasteBack !== 1 ? { pasteBack: r.pasteBack } : {}),
         privacy: Object.fromEntries(
           Object.entries(byAttacker).map(([a, p]) => [
             a,

@@ -35,8 +35,9 @@ export const ROW = {
   facemae: (method: 'facemae' | 'facemae-noirm', ratio: number, pasteBack = 1): string =>
     rowId(method, ratio, pasteBack),
   baseline: (b: { method: DistortionMethod; strength: number }): string => rowId(b.method, b.strength),
-  /** A results file's row (docs/results/*.json; its rows carry no release knob). */
-  ofEvidence: (r: { method: string; strength: number | null }): string => rowId(r.method, r.strength),
+  /** A results file's row (docs/results/*.json; `pasteBack` absent: 1). */
+  ofEvidence: (r: { method: string; strength: number | null; pasteBack?: number }): string =>
+    rowId(r.method, r.strength, r.pasteBack ?? 1),
 };
 
 /** The steps made per row. */

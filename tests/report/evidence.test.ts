@@ -113,4 +113,16 @@ describe('evidence verdicts', () => {
     expect(lines[2]).toMatch(/no baseline with utility is as private/);
     expect(renderMarkdownTable(data())).toContain(`- ${lines[1]}`);
   });
+
+  it("keeps a release knob's rows apart in a results file", async () => {
+    const { ROW } = await import('../../src/sweep/step-ids.js');
+    const d = data();
+    d.rows.push({ ...row('facemae-r0.75-pb0', 'facemae', 0.25, 0.73), strength: 0.75, pasteBack: 0 });
+    d.rows[1]!.strength = 0.75;
+    const ev = toEvidence(d, {});
+    const ids = ev.rows.map((r) => ROW.ofEvidence(r));
+    expect(ids).toContain('facemae-r0.75');
+    expect(ids).toContain('facemae-r0.75-pb0');
+    expect(ev.rows[1]!.pasteBack).toBeUndefined(); // paste-back 1: the row as it always was
+  });
 });
