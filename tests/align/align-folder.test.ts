@@ -142,6 +142,6 @@ describe('facemae align (CLI verb, in process)', () => {
     const r = await run(['align', '--data', RAW, '--out', path.join(tmp, 'cli-bad'), '--pad-retry', 'lots']);
     expect(r.error?.message).toMatch(/--pad-retry must be a number, got "lots"/);
     const r2 = await run(['align', '--out', path.join(tmp, 'cli-bad2')]);
-    expect(r2.error?.message).toMatch(/align needs data/);
+    expect(r2.error?.message).toMatch(/--data <dir> is required \(or "data" in --config\)/);
   });
 });
