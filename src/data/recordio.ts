@@ -186,28 +186,32 @@ export async function openRecordFile(file: string, idx?: string): Promise<Record
       'E_NOT_FOUND',
     );
   }
-  const size = (await fh.stat()).size;
   const idxFile = idx ?? file.replace(/\.rec$/, '') + '.idx';
-  let offsets: Map<number, number>;
-  if (fs.existsSync(idxFile)) {
-    offsets = parseIdx(await fs.promises.readFile(idxFile, 'utf8'), idxFile);
-    for (const [k, off] of offsets) {
-      if (off + 8 > size) {
-        await fh.close();
-        throw new FaceMaeError(
-          `${file} is truncated: ${idxFile} puts record ${k} at offset ${off}, but the file has only ${size} bytes; re-copy or re-pack it`,
-          'E_TRUNCATED',
-        );
+  let size = 0;
+  const offsets = new Map<number, number>();
+  // a bad .idx or a corrupt record found while indexing must not leave the handle open
+  try {
+    size = (await fh.stat()).size;
+    if (fs.existsSync(idxFile)) {
+      for (const [k, off] of parseIdx(await fs.promises.readFile(idxFile, 'utf8'), idxFile)) {
+        if (off + 8 > size)
+          throw new FaceMaeError(
+            `${file} is truncated: ${idxFile} puts record ${k} at offset ${off}, but the file has only ${size} bytes; re-copy or re-pack it`,
+            'E_TRUNCATED',
+          );
+        offsets.set(k, off);
+      }
+    } else {
+      let off = 0;
+      let k = 0;
+      while (off < size) {
+        offsets.set(k++, off);
+        off = (await readParts(fh, file, off, size)).next;
       }
     }
-  } else {
-    offsets = new Map();
-    let off = 0;
-    let k = 0;
-    while (off < size) {
-      offsets.set(k++, off);
-      off = (await readParts(fh, file, off, size)).next;
-    }
+  } catch (e) {
+    await fh.close();
+    throw e;
   }
   const keys = [...offsets.keys()];
   return {
