@@ -35,18 +35,7 @@ export function batchMaskNoise(seed: number, keys: readonly string[], numPatches
 }
 
 /** The manifest line of sample `j` of masking `m`. */
-export function manifestLine(
-  m: Masking,
-  j: number,
-  fields: {
-    source: string;
-    output: string;
-    identity: string;
-    seed: number;
-    maskRatio: number;
-    pasteBack?: number;
-  },
-): ManifestLine {
+export function manifestLine(m: Masking, j: number, fields: Omit<ManifestLine, 'keep'>): ManifestLine {
   const { pasteBack, ...rest } = fields;
   return {
     ...rest,

@@ -82,23 +82,21 @@ describe.skipIf(!hasChromium || (!built && !process.env.CI))('web app in headles
       await sharp(path.join(root, 'assets/sample/raw', id, `${id}_0001.jpg`))
         .png()
         .toFile(path.join(raw, `${id}.png`));
+    // the CLI's releases the page must match: pasted back, and blended (paste-back 0.5)
     cliOut = path.join(work, 'cli');
-    await reconstructDataset({
-      model: path.join(root, 'assets/models/facemae-tiny'),
-      data: faces,
-      out: cliOut,
-      seed: SEED,
-      maskRatio: RATIO,
-    });
     cliBlend = path.join(work, 'cli-blend');
-    await reconstructDataset({
-      model: path.join(root, 'assets/models/facemae-tiny'),
-      data: faces,
-      out: cliBlend,
-      seed: SEED,
-      maskRatio: RATIO,
-      pasteBack: 0.5,
-    });
+    for (const [out, pasteBack] of [
+      [cliOut, 1],
+      [cliBlend, 0.5],
+    ] as const)
+      await reconstructDataset({
+        model: path.join(root, 'assets/models/facemae-tiny'),
+        data: faces,
+        out,
+        seed: SEED,
+        maskRatio: RATIO,
+        pasteBack,
+      });
     server = await serveStatic();
   });
   afterAll(async () => {
