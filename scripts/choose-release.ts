@@ -4,7 +4,7 @@
  * Usage: tsx scripts/choose-release.ts RUN/report/results.json [RATIO=0.75]
  */
 import fs from 'node:fs';
-import { chooseOnValidation } from '../src/report/choose.js';
+import { chooseKnob, chooseOnValidation } from '../src/report/choose.js';
 import type { ReportData } from '../src/report/types.js';
 
 const [file, ratioArg] = process.argv.slice(2);
@@ -15,5 +15,9 @@ if (!file) {
 const data = JSON.parse(fs.readFileSync(file, 'utf8')) as ReportData;
 const set = data.verificationSets[0];
 if (!set) throw new Error(`${file} has no verification set`);
-const choice = chooseOnValidation(data.rows, set, { ratio: Number(ratioArg ?? 0.75) });
+const ratio = Number(ratioArg ?? 0.75);
+// a sweep without the λ = 0 row (the chosen control's own knobs) takes rule 2 alone
+const choice = data.rows.some((r) => r.method === 'facemae-noirm')
+  ? chooseOnValidation(data.rows, set, { ratio })
+  : chooseKnob(data.rows, set, { ratio });
 process.stdout.write(JSON.stringify({ results: file, set, ...choice }, null, 2) + '\n');

@@ -28,39 +28,56 @@ export function chooseOnValidation(
   opts: { ratio?: number; within?: number } = {},
 ): ValidationChoice {
   const ratio = opts.ratio ?? 0.75;
-  const within = opts.within ?? 0.01;
-  const figures = (r: ReportRow) => {
-    const accuracy = r.utility[set]?.accuracy;
-    const worst = r.privacy?.identityTop1;
-    if (accuracy === undefined || worst === undefined)
-      throw new FaceMaeError(
-        `validation row ${r.id} lacks its accuracy on ${set} or its worst case`,
-        'E_CONFIG',
-      );
-    return { id: r.id, worst, accuracy, pasteBack: r.pasteBack ?? 1 };
-  };
   const find = (id: string) => {
     const r = rows.find((x) => x.id === id);
     if (!r) throw new FaceMaeError(`the validation sweep has no row ${id}`, 'E_CONFIG');
     return r;
   };
-  const irmRow = find(`facemae-r${ratio}`);
-  const irm = figures(irmRow);
-  const ctl = figures(find(`facemae-noirm-r${ratio}`));
+  const irm = figuresOf(find(`facemae-r${ratio}`), set);
+  const ctl = figuresOf(find(`facemae-noirm-r${ratio}`), set);
   const d = find(ctl.id).utility[set]?.vs?.[irm.id];
   const controlWins = d !== undefined && d.ci95[0] > 0 && ctl.worst <= irm.worst;
+  const knob = chooseKnob(rows, set, opts);
+  return {
+    model: controlWins ? 'control' : 'irm',
+    pasteBack: controlWins ? null : knob.pasteBack,
+    read: [ctl, ...knob.read],
+    controlMinusIrm: d ? { diff: d.diff, ci95: d.ci95 } : null,
+  };
+}
+
+/** Rule 2 alone, over the `facemae` rows at `ratio` (the model in the sweep's `mae` slot). */
+export function chooseKnob(
+  rows: readonly ReportRow[],
+  set: string,
+  opts: { ratio?: number; within?: number } = {},
+): { pasteBack: number; read: ValidationChoice['read'] } {
+  const ratio = opts.ratio ?? 0.75;
+  const within = opts.within ?? 0.01;
   const knobs = rows
     .filter((r) => r.method === 'facemae' && r.strength === ratio)
-    .map(figures)
+    .map((r) => ({ ...figuresOf(r, set), pasteBack: r.pasteBack ?? 1 }))
     .sort((a, b) => b.pasteBack - a.pasteBack);
+  if (knobs.length === 0)
+    throw new FaceMaeError(`the validation sweep has no FaceMAE row at mask ratio ${ratio}`, 'E_CONFIG');
   const best = Math.max(...knobs.map((k) => k.accuracy));
   const chosen = knobs
     .filter((k) => k.accuracy >= best - within)
     .reduce((a, b) => (b.worst < a.worst ? b : a));
   return {
-    model: controlWins ? 'control' : 'irm',
-    pasteBack: controlWins ? null : chosen.pasteBack,
-    read: [ctl, ...knobs].map(({ id, worst, accuracy }) => ({ id, worst, accuracy })),
-    controlMinusIrm: d ? { diff: d.diff, ci95: d.ci95 } : null,
+    pasteBack: chosen.pasteBack,
+    read: knobs.map(({ id, worst, accuracy }) => ({ id, worst, accuracy })),
   };
+}
+
+/** A row's worst case and accuracy on `set`; an error when either is missing. */
+function figuresOf(r: ReportRow, set: string): { id: string; worst: number; accuracy: number } {
+  const accuracy = r.utility[set]?.accuracy;
+  const worst = r.privacy?.identityTop1;
+  if (accuracy === undefined || worst === undefined)
+    throw new FaceMaeError(
+      `validation row ${r.id} lacks its accuracy on ${set} or its worst case`,
+      'E_CONFIG',
+    );
+  return { id: r.id, worst, accuracy };
 }
