@@ -68,34 +68,46 @@ export async function evaluateMaskedLoss(
   );
   let start = 0;
   let removed = 0;
-  const acc = { mae: 0, visibleMean: 0, positionMean: 0, relation: 0, cosine: 0, batches: 0 };
+  const acc = {
+    mae: 0,
+    visibleMean: 0,
+    positionMean: 0,
+    relation: 0,
+    cosine: 0,
+    batches: 0,
+    scoredImages: 0,
+  };
   const teacher = opts.teacher;
   for await (const b of loader().epoch()) {
     const n = b.images.shape[0];
     const m = maskFor(start, n);
-    const [a, vm, pm] = tf.tidy(() => {
+    const scored = teacher !== undefined && n >= 3;
+    const sums = tf.tidy(() => {
       const f = mae.forward(b.images, m);
       const mask3 = tf.reshape(f.mask, [n, L, 1]);
       const se = (pred: tf.Tensor) => tf.sum(tf.mul(tf.mean(tf.square(tf.sub(pred, f.target)), -1), f.mask));
       const vis = tf.div(tf.sum(tf.mul(f.target, tf.sub(1, mask3)), 1, true), m.lenKeep);
-      return [se(f.pred), se(vis), se(posMean)];
-    });
-    acc.mae += (await a!.data())[0] as number;
-    acc.visibleMean += (await vm!.data())[0] as number;
-    acc.positionMean += (await pm!.data())[0] as number;
-    if (teacher && n >= 3) {
-      const [rel, cos] = tf.tidy(() => {
+      const out = [se(f.pred), se(vis), se(posMean)];
+      if (scored) {
+        // the same forward's reconstruction (visible patches pasted back), as deployment releases it
         const eReal = teacherEmbeddings(teacher, b.images);
-        const eRec = teacherEmbeddings(teacher, mae.reconstruct(b.images, m));
+        const eRec = teacherEmbeddings(teacher, mae.pasteBack(b.images, f));
         const unit = (e: tf.Tensor2D) => tf.div(e, tf.norm(e, 2, 1, true));
-        return [irmFromEmbeddings(eReal, eRec, DEFAULT_IRM), tf.sum(tf.mul(unit(eReal), unit(eRec)))];
-      });
-      acc.relation += (await rel.data())[0] as number;
-      acc.cosine += (await cos.data())[0] as number;
+        out.push(irmFromEmbeddings(eReal, eRec, DEFAULT_IRM), tf.sum(tf.mul(unit(eReal), unit(eRec))));
+      }
+      return out;
+    });
+    const [a, vm, pm, rel, cos] = await Promise.all(sums.map(async (t) => (await t.data())[0] as number));
+    acc.mae += a!;
+    acc.visibleMean += vm!;
+    acc.positionMean += pm!;
+    if (scored) {
+      acc.relation += rel!;
+      acc.cosine += cos!;
       acc.batches++;
-      tf.dispose([rel, cos]);
+      acc.scoredImages += n;
     }
-    tf.dispose([a!, vm!, pm!, b.images]);
+    tf.dispose([...sums, b.images]);
     removed += n * (L - m.lenKeep);
     start += n;
     opts.onProgress?.(start, records.length);
@@ -109,7 +121,7 @@ export async function evaluateMaskedLoss(
     visibleMean: acc.visibleMean / removed,
     positionMean: acc.positionMean / removed,
     ...(teacher && acc.batches > 0
-      ? { relation: acc.relation / acc.batches, identityCosine: acc.cosine / start }
+      ? { relation: acc.relation / acc.batches, identityCosine: acc.cosine / acc.scoredImages }
       : {}),
   };
 }
