@@ -142,8 +142,7 @@ const rows: ReportRow[] = full.rows.map((r) => {
   return {
     id: ROW.ofEvidence(r),
     method: r.method,
-    label:
-      versionLabel(r.method, r.strength) + (r.pasteBack === undefined ? '' : `, paste-back ${r.pasteBack}`),
+    label: versionLabel(r.method, r.strength, r.pasteBack),
     ...(r.strength !== null ? { strength: r.strength } : {}),
     ...(r.pasteBack !== undefined ? { pasteBack: r.pasteBack } : {}),
     privacy: r.worstAttacker ? byAttacker[r.worstAttacker] : undefined,

@@ -90,11 +90,14 @@ const VERSION_NAMES: Readonly<Record<string, [string, string]>> = {
   pixnoise: ['pixelate + noise', 'block'],
 };
 
-/** A version's label in tables: 'original (no protection)', 'FaceMAE, mask ratio 0.75', 'noise, std 80'. */
-export function versionLabel(method: string, strength?: number | null): string {
+/**
+ * A version's label in tables: 'original (no protection)', 'FaceMAE, mask ratio 0.75', 'noise, std
+ * 80'; a FaceMAE release knob other than 1 adds ', paste-back W'.
+ */
+export function versionLabel(method: string, strength?: number | null, pasteBack = 1): string {
   if (method === 'original') return 'original (no protection)';
   const [name, unit] = VERSION_NAMES[method] ?? [method, 'strength'];
-  return `${name}, ${unit} ${strength}`;
+  return `${name}, ${unit} ${strength}${pasteBack === 1 ? '' : `, paste-back ${pasteBack}`}`;
 }
 
 /** What a verdict needs of a row: its id, method, worst-case privacy, accuracy and paired differences. */

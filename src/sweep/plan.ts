@@ -396,7 +396,7 @@ export function planSweep(cfg: SweepConfig, env: PlanEnv): SweepPlan {
         return { images: path.join(ctx.outDir, RELEASE_IMAGES) };
       },
     });
-    const label = versionLabel(method, r) + (pb === 1 ? '' : `, paste-back ${pb}`);
+    const label = versionLabel(method, r, pb);
     rows.push({ id, method, label, strength: r, ...knob, make, model });
   }
   const baselineProtection = (method: DistortionMethod, strength: number): Protection => ({
