@@ -147,8 +147,12 @@ export const SWEEP_SCHEMA = z.strictObject({
   pasteBack: z.array(num()),
   /** FaceMAE trained without IRM, for the ablation rows (null: no ablation). */
   ablation: ABLATION.nullable(),
-  /** Train and verify a recognizer on every version (false: privacy only, e.g. a first pass). */
-  utility: z.boolean(),
+  /**
+   * Train and verify a recognizer on every version (true), on none (false: privacy only, e.g. a
+   * first pass), or on the rows named (ids such as `facemae-r0.9`, `blur-16`), so a later run can
+   * add rows without retraining the ones an earlier run already measured.
+   */
+  utility: z.union([z.boolean(), z.array(str().min(1)).min(1)]),
   /** Baseline protections of B. */
   baselines: z.array(z.strictObject({ method: z.enum(DISTORTION_METHODS), strength: num() })),
   /** Patch side of the mask-only baseline and the grids' masked column. */

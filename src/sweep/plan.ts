@@ -627,8 +627,20 @@ export function planSweep(cfg: SweepConfig, env: PlanEnv): SweepPlan {
     planned.push({ row: s, privacy });
   }
 
-  // Utility: the same recognizer trained on every version, verified on T.
-  for (const p of cfg.utility ? planned : []) {
+  // Utility: the same recognizer trained on every version (or the rows named), verified on T.
+  const utilityRows = cfg.utility;
+  if (Array.isArray(utilityRows)) {
+    const unknown = utilityRows.filter((id) => !planned.some((p) => p.row.id === id));
+    if (unknown.length)
+      throw new FaceMaeError(
+        `sweep config "utility" names no row ${unknown.map((u) => `"${u}"`).join(', ')}; the rows are ${planned.map((p) => p.row.id).join(', ')}`,
+        'E_CONFIG',
+      );
+  }
+  const trained = planned.filter(
+    (p) => utilityRows === true || (Array.isArray(utilityRows) && utilityRows.includes(p.row.id)),
+  );
+  for (const p of trained) {
     const s = p.row;
     const frId = ROW_STEP.fr(s.id);
     p.fr = add({
