@@ -90,3 +90,38 @@ export function pairedBootstrapDifference(
   const p = Math.min(1, (2 * Math.min(below, above)) / sorted.length);
   return { diff, ci95, p, significant: ci95[0] > 0 || ci95[1] < 0 };
 }
+
+/** An accuracy known only by its value and 95% interval (its per-pair scores were not kept). */
+export interface AccuracyWithInterval {
+  accuracy: number;
+  ci95: readonly [number, number];
+}
+
+const Z95 = 1.959963984540054;
+
+/**
+ * Standard normal upper tail, 1 − Φ(z) for z ≥ 0: Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7),
+ * written here because no small, kept library offers just this.
+ */
+function normalTail(z: number): number {
+  const x = z / Math.SQRT2;
+  const t = 1 / (1 + 0.3275911 * x);
+  const poly =
+    t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  return 0.5 * poly * Math.exp(-x * x);
+}
+
+/**
+ * accuracy(a) − accuracy(b) of two recognizers whose per-pair scores are not both at hand (rows of
+ * different runs): each 95% interval's half-width read as 1.96 standard errors, the two taken as
+ * independent. Wider than the paired difference of the same rows, since the pairs' shared
+ * difficulty does not cancel: a difference it calls significant the paired test would too.
+ */
+export function unpairedDifference(a: AccuracyWithInterval, b: AccuracyWithInterval): PairedDifference {
+  const se = (c: readonly [number, number]) => (c[1] - c[0]) / (2 * Z95);
+  const s = Math.hypot(se(a.ci95), se(b.ci95));
+  const diff = a.accuracy - b.accuracy;
+  const ci95: [number, number] = [diff - Z95 * s, diff + Z95 * s];
+  const p = s > 0 ? Math.min(1, 2 * normalTail(Math.abs(diff) / s)) : diff === 0 ? 1 : 0;
+  return { diff, ci95, p, significant: ci95[0] > 0 || ci95[1] < 0 };
+}

@@ -3,7 +3,23 @@
  * version with each attacker's figures, the worst case, and LFW accuracy with its 95% interval.
  * A pure function of the report data, written beside the report as evidence.json.
  */
+import { pairedBootstrapDifference, unpairedDifference } from '../eval/bootstrap.js';
+import { FaceMaeError } from '../core/errors.js';
+import { correctnessBits } from './statistics.js';
 import type { ReportData, ReportRow } from './types.js';
+
+/**
+ * This row's accuracy minus another's: paired over the pairs when both rows' per-pair scores are
+ * at hand, else from the two intervals taken as independent (`paired: false`, wider).
+ */
+export interface Difference {
+  diff: number;
+  ci95: [number, number];
+  p: number;
+  significant: boolean;
+  /** false: the unpaired interval (absent: paired). */
+  paired?: boolean;
+}
 
 export interface EvidenceRow {
   method: string;
@@ -29,7 +45,12 @@ export interface EvidenceRow {
   lfw: {
     accuracy: number;
     ci95: [number, number] | null;
-    vs: Record<string, { diff: number; ci95: [number, number]; p: number; significant: boolean }>;
+    vs: Record<string, Difference>;
+    /**
+     * Per-pair correctness as a '0'/'1' string (pairs in set order), so rows of different runs
+     * can still be compared pair by pair (absent in results made before it was kept).
+     */
+    pairCorrect?: string;
   } | null;
   /** Recognizer training steps of this row (null when utility was not run). */
   steps: number | null;
@@ -55,6 +76,8 @@ export interface EvidenceVerdict {
     diff: number;
     ci95: [number, number] | null;
     significant: boolean | null;
+    /** Whether the interval is paired over the pairs (false: from two independent intervals). */
+    paired?: boolean;
     errorRatio: number;
   } | null;
   /**
@@ -106,8 +129,8 @@ export interface VerdictRow {
   method: string;
   worstIdentityTop1?: number | null;
   accuracy?: number | null;
-  /** Paired differences (this row − the other) by the other row's id. */
-  vs?: Record<string, { ci95: [number, number]; significant: boolean }>;
+  /** Differences (this row − the other) by the other row's id. */
+  vs?: Record<string, { ci95: [number, number]; significant: boolean; paired?: boolean }>;
 }
 
 /** FaceMAE (IRM) rows against the best baseline at equal or stronger privacy (see EvidenceVerdict). */
@@ -151,6 +174,7 @@ export function verdictsOf(rows: readonly VerdictRow[]): EvidenceVerdict[] {
           diff,
           ci95,
           significant,
+          ...(d?.paired === false ? { paired: false } : {}),
           errorRatio,
         },
         outcome: significant === null ? 'not tested' : !significant ? 'n.s.' : diff > 0 ? 'beats' : 'loses',
@@ -208,11 +232,110 @@ export function toEvidence(
         worstAttacker: r.worstAttacker ?? null,
         worstCi95: r.worstCi95 ?? null,
         frozenIdentityTop1: r.frozenIdentityTop1 ?? null,
-        lfw: u ? { accuracy: u.accuracy, ci95: u.ci95 ?? null, vs: u.vs ?? {} } : null,
+        lfw: u
+          ? {
+              accuracy: u.accuracy,
+              ci95: u.ci95 ?? null,
+              vs: u.vs ?? {},
+              ...(u.pairCorrect ? { pairCorrect: u.pairCorrect } : {}),
+            }
+          : null,
         steps: perRow[r.id]?.steps ?? null,
         seconds: perRow[r.id]?.seconds ?? 0,
       };
     }),
     verdicts: evidenceVerdicts(data, lfw),
+  };
+}
+
+/** A results file whose rows' utility joins the table (see joinUtility). */
+export interface UtilitySource {
+  /** How the joined protocol names it (e.g. its path). */
+  name: string;
+  results: EvidenceResults;
+  /** The rows to take, by id (absent: every row with utility). */
+  rows?: readonly string[];
+}
+
+/** What a recognizer's accuracy depends on besides the version of B (paths compared by file name). */
+const RECIPE_KEYS = ['seed', 'size', 'split', 'verify', 'recognizer'] as const;
+
+function recipeOf(protocol: Record<string, unknown>): string {
+  const pick = Object.fromEntries(RECIPE_KEYS.map((k) => [k, protocol[k] ?? null]));
+  // a run's own file holds absolute paths, a committed one relative: compare the last two parts
+  return JSON.stringify(pick, (_k, v: unknown) =>
+    typeof v === 'string' && v.includes('/') ? v.split('/').filter(Boolean).slice(-2).join('/') : v,
+  );
+}
+
+/**
+ * The utility rows of several sweeps in one table, for versions of B measured by different runs
+ * with the same recognizer recipe on the same split (a version of B is the same images whichever
+ * run made it: protections depend only on the seed and the image path). Each row comes from one
+ * source; its differences to the reference rows (the original and every FaceMAE row) are measured
+ * again across sources: paired where both carry per-pair scores, unpaired otherwise. The first
+ * source's protocol is the table's, with `utilitySources` added. `idOf` gives a row's id.
+ * Refuses a source whose recipe differs from the first's, a row named twice, and a named row a
+ * source lacks or has no utility for.
+ */
+export function joinUtility(
+  sources: readonly UtilitySource[],
+  idOf: (r: EvidenceRow) => string,
+): EvidenceResults {
+  if (!sources.length) throw new FaceMaeError('joinUtility: no sources', 'E_INPUT');
+  const recipe = recipeOf(sources[0]!.results.protocol);
+  const rows: EvidenceRow[] = [];
+  const from = new Map<string, string>();
+  for (const src of sources) {
+    if (recipeOf(src.results.protocol) !== recipe)
+      throw new FaceMaeError(
+        `${src.name}: its utility recipe (${RECIPE_KEYS.join(', ')}) differs from ${sources[0]!.name}'s; its rows cannot join the table`,
+        'E_INPUT',
+      );
+    const byId = new Map(src.results.rows.map((r) => [idOf(r), r]));
+    for (const id of src.rows ?? [...byId.keys()].filter((i) => byId.get(i)!.lfw)) {
+      const r = byId.get(id);
+      if (!r?.lfw)
+        throw new FaceMaeError(`${src.name} has ${r ? 'no utility for' : 'no'} row "${id}"`, 'E_INPUT');
+      if (from.has(id))
+        throw new FaceMaeError(
+          `row "${id}" is in ${from.get(id)} and ${src.name}: name it in one source`,
+          'E_INPUT',
+        );
+      from.set(id, src.name);
+      rows.push({ ...r, lfw: { ...r.lfw, vs: {} } });
+    }
+  }
+  const refs = rows.filter((r) => r.method === 'original' || r.method === 'facemae');
+  for (const row of rows) {
+    const u = row.lfw!;
+    for (const ref of refs) {
+      const o = ref.lfw!;
+      if (ref === row) continue;
+      if (u.pairCorrect && o.pairCorrect && u.pairCorrect.length === o.pairCorrect.length)
+        u.vs[idOf(ref)] = pairedBootstrapDifference(
+          correctnessBits(u.pairCorrect),
+          correctnessBits(o.pairCorrect),
+        );
+      else if (u.ci95 && o.ci95)
+        u.vs[idOf(ref)] = {
+          ...unpairedDifference(
+            { accuracy: u.accuracy, ci95: u.ci95 },
+            { accuracy: o.accuracy, ci95: o.ci95 },
+          ),
+          paired: false,
+        };
+    }
+  }
+  return {
+    protocol: {
+      ...sources[0]!.results.protocol,
+      utilitySources: sources.map((s) => ({
+        file: s.name,
+        rows: rows.filter((r) => from.get(idOf(r)) === s.name).map(idOf),
+      })),
+    },
+    rows,
+    verdicts: [],
   };
 }

@@ -74,7 +74,9 @@ export function verdictLines(data: ReportData): string[] {
     const head = `${label.get(v.facemae) ?? v.facemae} (worst-case identity top-1 ${pct(v.worstIdentityTop1)}, ${set ? setLabel(set) : ''} ${pct(v.accuracy)})`;
     const b = v.bestBaseline;
     if (!b) return `${head}: no baseline with utility is as private.`;
-    const ci = b.ci95 ? ` [${pts(b.ci95[0])}, ${pts(b.ci95[1])}]` : '';
+    const ci = b.ci95
+      ? ` [${pts(b.ci95[0])}, ${pts(b.ci95[1])}${b.paired === false ? ', unpaired: rows of different runs' : ''}]`
+      : '';
     const outcome = {
       beats: 'beats it',
       loses: 'loses to it',

@@ -6,7 +6,8 @@
 import { bootstrapAccuracyCi, pairedBootstrapDifference } from '../eval/bootstrap.js';
 import type { ReportRow } from './types.js';
 
-const bits = (s: string) => Uint8Array.from(s, (c) => (c === '1' ? 1 : 0));
+/** A per-pair correctness string ('0'/'1') as a vector. */
+export const correctnessBits = (s: string) => Uint8Array.from(s, (c) => (c === '1' ? 1 : 0));
 
 /**
  * The rows differences are measured against: the original and every FaceMAE (IRM) row, so a
@@ -26,12 +27,12 @@ export function addUtilityStatistics(
   for (const row of rows) {
     for (const [set, u] of Object.entries(row.utility)) {
       if (!u.pairCorrect) continue;
-      const mine = bits(u.pairCorrect);
+      const mine = correctnessBits(u.pairCorrect);
       u.ci95 = bootstrapAccuracyCi(mine, opts);
       for (const ref of refs) {
         const other = ref.utility[set]?.pairCorrect;
         if (ref === row || !other || other.length !== mine.length) continue;
-        (u.vs ??= {})[ref.id] = pairedBootstrapDifference(mine, bits(other), opts);
+        (u.vs ??= {})[ref.id] = pairedBootstrapDifference(mine, correctnessBits(other), opts);
       }
     }
   }

@@ -23,7 +23,10 @@ export interface UtilityFigures {
   /** 95% bootstrap interval of `accuracy` over pairs. */
   ci95?: [number, number];
   /** Paired bootstrap differences to reference rows ('original', FaceMAE), by row id. */
-  vs?: Record<string, { diff: number; ci95: [number, number]; p: number; significant: boolean }>;
+  vs?: Record<
+    string,
+    { diff: number; ci95: [number, number]; p: number; significant: boolean; paired?: boolean }
+  >;
 }
 
 export type RowStatus = 'ok' | 'partial' | 'not available' | 'failed';

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../src/core/rng.js';
-import { bootstrapAccuracyCi, pairedBootstrapDifference } from '../../src/eval/bootstrap.js';
+import {
+  bootstrapAccuracyCi,
+  pairedBootstrapDifference,
+  unpairedDifference,
+} from '../../src/eval/bootstrap.js';
 import { kFoldAccuracy } from '../../src/eval/verification.js';
 
 /** n pairs, each correct with probability p (seeded). */
@@ -66,5 +70,41 @@ describe('bootstrap confidence intervals over pairs', () => {
     // Equal-size folds: the mean of fold accuracies is the pooled accuracy.
     expect(pooled).toBeCloseTo(r.accuracy, 10);
     expect(pooled).toBeGreaterThan(0.7);
+  });
+});
+
+describe('the unpaired difference (rows of different runs)', () => {
+  it('is wider than the paired interval of the same rows, and agrees on a real difference', () => {
+    const a = bernoulli(6000, 0.8, 1);
+    const b = Uint8Array.from(a, (x, i) => (x === 1 && i % 25 === 0 ? 0 : x));
+    const figures = (c: Uint8Array) => ({
+      accuracy: c.reduce((s, x) => s + x, 0) / c.length,
+      ci95: bootstrapAccuracyCi(c, { seed: 2, samples: 1000 }),
+    });
+    const paired = pairedBootstrapDifference(a, b, { seed: 2, samples: 1000 });
+    const unpaired = unpairedDifference(figures(a), figures(b));
+    expect(unpaired.diff).toBeCloseTo(paired.diff, 12);
+    expect(unpaired.ci95[1] - unpaired.ci95[0]).toBeGreaterThan(2 * (paired.ci95[1] - paired.ci95[0]));
+    // 3.2 points apart with ±1 point intervals: real either way
+    expect(unpaired.significant).toBe(true);
+    expect(unpaired.p).toBeLessThan(0.001);
+  });
+
+  it('gives the normal p-value: a difference of 1.96 standard errors has p 0.05', () => {
+    // each interval ±1.96·0.01 → the difference's standard error √2·0.01
+    const se = Math.SQRT2 * 0.01;
+    const d = unpairedDifference(
+      { accuracy: 0.7 + 1.959964 * se, ci95: [0.7 + 1.959964 * se - 0.0196, 0.7 + 1.959964 * se + 0.0196] },
+      { accuracy: 0.7, ci95: [0.7 - 0.0196, 0.7 + 0.0196] },
+    );
+    expect(d.p).toBeCloseTo(0.05, 3);
+    expect(d.ci95[0]).toBeCloseTo(0, 3);
+    const same = unpairedDifference(
+      { accuracy: 0.7, ci95: [0.69, 0.71] },
+      { accuracy: 0.7, ci95: [0.69, 0.71] },
+    );
+    expect(same.diff).toBe(0);
+    expect(same.p).toBeCloseTo(1, 6);
+    expect(same.significant).toBe(false);
   });
 });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { evidenceVerdicts, toEvidence } from '../../src/report/evidence.js';
+import {
+  evidenceVerdicts,
+  joinUtility,
+  toEvidence,
+  type EvidenceResults,
+  type EvidenceRow,
+} from '../../src/report/evidence.js';
 import { renderMarkdownTable, verdictLines } from '../../src/report/render.js';
 import type { ReportData, ReportRow } from '../../src/report/types.js';
 
@@ -124,5 +130,140 @@ describe('evidence verdicts', () => {
     expect(ids).toContain('facemae-r0.75');
     expect(ids).toContain('facemae-r0.75-pb0');
     expect(ev.rows[1]!.pasteBack).toBeUndefined(); // paste-back 1: the row as it always was
+  });
+});
+
+describe('utility rows of several runs in one table (joinUtility)', () => {
+  const PROTOCOL = {
+    seed: 0,
+    size: 112,
+    split: { dir: '/abs/shared/data/celeba', seed: 0 },
+    verify: ['lfw:/abs/shared/data/lfw'],
+    recognizer: { backbone: 'r-tiny' },
+  };
+  /** A results row: accuracy from per-pair scores `bits` (when `keep`), interval from the binomial. */
+  const erow = (method: string, strength: number | null, correct: string, keep = true): EvidenceRow => {
+    const a = [...correct].filter((c) => c === '1').length / correct.length;
+    const h = 1.96 * Math.sqrt((a * (1 - a)) / correct.length);
+    return {
+      method,
+      strength,
+      privacy: {},
+      worstIdentityTop1: null,
+      lfw: {
+        accuracy: a,
+        ci95: [a - h, a + h],
+        vs: { stale: { diff: 9, ci95: [9, 9], p: 0, significant: true } },
+        ...(keep ? { pairCorrect: correct } : {}),
+      },
+      steps: 1,
+      seconds: 1,
+    };
+  };
+  const idOf = (r: EvidenceRow) => (r.method === 'original' ? 'original' : `${r.method}-${r.strength}`);
+  const pairs = (n: number, wrongEvery: number) =>
+    Array.from({ length: n }, (_, i) => (i % wrongEvery === 0 ? '0' : '1')).join('');
+
+  it('takes each row from its source and measures the differences again: paired when both keep per-pair scores', () => {
+    const newRun: EvidenceResults = {
+      protocol: { ...PROTOCOL, mae: 'new' },
+      rows: [
+        erow('facemae', 0.9, pairs(2000, 3)),
+        erow('blur', 16, pairs(2000, 4)),
+        erow('noise', 80, pairs(2000, 2)),
+      ],
+      verdicts: [],
+    };
+    // an earlier run: relative paths, no per-pair scores, and a FaceMAE row of another model
+    const oldRun: EvidenceResults = {
+      protocol: {
+        ...PROTOCOL,
+        split: { dir: '../shared/data/celeba', seed: 0 },
+        verify: ['lfw:../shared/data/lfw'],
+      },
+      rows: [
+        erow('original', null, pairs(2000, 8), false),
+        erow('mask', 0.9, pairs(2000, 2), false),
+        erow('facemae', 0.9, pairs(2000, 5), false),
+      ],
+      verdicts: [],
+    };
+    const t = joinUtility(
+      [
+        { name: 'new.json', results: newRun, rows: ['facemae-0.9', 'blur-16'] },
+        { name: 'old.json', results: oldRun, rows: ['original', 'mask-0.9'] },
+      ],
+      idOf,
+    );
+    expect(t.rows.map(idOf)).toEqual(['facemae-0.9', 'blur-16', 'original', 'mask-0.9']);
+    expect(t.protocol.mae).toBe('new');
+    expect(t.protocol.utilitySources).toEqual([
+      { file: 'new.json', rows: ['facemae-0.9', 'blur-16'] },
+      { file: 'old.json', rows: ['original', 'mask-0.9'] },
+    ]);
+    const [facemae, blur, original, mask] = t.rows.map((r) => r.lfw!);
+    // the earlier run's differences (to its own FaceMAE) are gone
+    expect(mask!.vs.stale).toBeUndefined();
+    // same run, per-pair scores: paired
+    expect(blur!.vs['facemae-0.9']!.paired).toBeUndefined();
+    expect(blur!.vs['facemae-0.9']!.diff).toBeCloseTo(blur!.accuracy - facemae!.accuracy, 12);
+    // across runs: unpaired, and wider than the paired interval
+    const m = mask!.vs['facemae-0.9']!;
+    expect(m.paired).toBe(false);
+    expect(m.diff).toBeCloseTo(mask!.accuracy - facemae!.accuracy, 12);
+    expect(m.ci95[1] - m.ci95[0]).toBeGreaterThan(
+      blur!.vs['facemae-0.9']!.ci95[1] - blur!.vs['facemae-0.9']!.ci95[0],
+    );
+    expect(m.significant).toBe(true); // 50% against 66.7%
+    expect(original!.vs['facemae-0.9']!.paired).toBe(false);
+    expect(facemae!.vs.original!.paired).toBe(false);
+  });
+
+  it('refuses another recipe, a row named twice, and a row without utility', () => {
+    const a: EvidenceResults = { protocol: PROTOCOL, rows: [erow('blur', 16, pairs(100, 3))], verdicts: [] };
+    const other: EvidenceResults = { ...a, protocol: { ...PROTOCOL, recognizer: { backbone: 'r18' } } };
+    expect(() =>
+      joinUtility(
+        [
+          { name: 'a', results: a },
+          { name: 'b', results: other },
+        ],
+        idOf,
+      ),
+    ).toThrow(/b: its utility recipe .* differs from a's/);
+    expect(() =>
+      joinUtility(
+        [
+          { name: 'a', results: a },
+          { name: 'a2', results: a },
+        ],
+        idOf,
+      ),
+    ).toThrow(/row "blur-16" is in a and a2/);
+    const noUtility: EvidenceResults = { ...a, rows: [{ ...erow('blur', 16, '1'), lfw: null }] };
+    expect(() => joinUtility([{ name: 'n', results: noUtility, rows: ['blur-16'] }], idOf)).toThrow(
+      /n has no utility for row "blur-16"/,
+    );
+    expect(() => joinUtility([{ name: 'a', results: a, rows: ['blur-8'] }], idOf)).toThrow(
+      /a has no row "blur-8"/,
+    );
+  });
+
+  it('toEvidence keeps the per-pair scores', () => {
+    const d = data();
+    d.rows[1]!.utility[SET]!.pairCorrect = '0110';
+    expect(toEvidence(d, {}).rows[1]!.lfw!.pairCorrect).toBe('0110');
+    expect(toEvidence(d, {}).rows[2]!.lfw!.pairCorrect).toBeUndefined();
+  });
+});
+
+describe('a verdict on an unpaired difference', () => {
+  it('says its interval is unpaired', () => {
+    const d = data();
+    const vs = d.rows.find((r) => r.id === 'noise-80')!.utility[SET]!.vs!;
+    vs['facemae-r0.75'] = { ...vs['facemae-r0.75']!, paired: false };
+    const [v] = evidenceVerdicts(d, SET);
+    expect(v!.bestBaseline!.paired).toBe(false);
+    expect(verdictLines(d)[0]).toMatch(/\[−12\.0, −9\.8, unpaired: rows of different runs\]: loses to it/);
   });
 });
