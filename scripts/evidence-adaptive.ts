@@ -4,7 +4,7 @@
  * attackers in the full results file, whose worst case, frozen baseline and verdicts are then
  * recomputed. Usage:
  *   tsx scripts/evidence-adaptive.ts [FULL=docs/results/celeba-966.json]
- *        [ADAPTIVE=docs/results/celeba-966-adaptive.json]
+ *        [ADAPTIVE=docs/results/celeba-966-adaptive.json] [REPORT] [TITLE]
  * FULL is rewritten in place (atomically); its utility columns are kept as they are. The report
  * page beside it (REPORT=docs/results/celeba-966-report: index.html, results.md) is redrawn from
  * the merged rows, its plot on the worst case; its image grid is kept.
@@ -24,6 +24,7 @@ const [
   fullFile = 'docs/results/celeba-966.json',
   adaptiveFile = 'docs/results/celeba-966-adaptive.json',
   reportDir = 'docs/results/celeba-966-report',
+  title = 'FaceMAE privacy–utility: CelebA-966, under the adaptive audit',
 ] = process.argv.slice(2);
 const full = JSON.parse(fs.readFileSync(fullFile, 'utf8')) as EvidenceResults;
 const adaptive = JSON.parse(fs.readFileSync(adaptiveFile, 'utf8')) as EvidenceResults;
@@ -167,7 +168,7 @@ const rows: ReportRow[] = full.rows.map((r) => {
 });
 const names = [...new Set(full.rows.flatMap((r) => Object.keys(r.privacy)))];
 const data: ReportData = {
-  title: 'FaceMAE privacy–utility: CelebA-966, under the adaptive audit',
+  title,
   createdAt: new Date().toISOString(),
   attacker: names.join(', '),
   teacher: String(full.protocol.teacher ?? ''),
@@ -194,7 +195,7 @@ const data: ReportData = {
     : [],
   config: full.protocol,
   notes: [
-    'Privacy columns: the worst case over the attacker suite (frozen mobileface and faceres at 1 image per identity; mobileface frozen, +reversal, +adaptation, +pooling and +parrot at 4 images per identity); "frozen" is the strongest attacker that never saw a protected face. Utility: r-tiny trained on each version, all 6,000 LFW pairs. Made by scripts/evidence-adaptive.ts from the two result files (docs/EVIDENCE.md).',
+    `Privacy columns: the worst case over the attackers (${names.join(', ')}; "@4": the same network at 4 images per identity); "frozen" is the strongest attacker that never saw a protected face. Utility: r-tiny trained on each version, all 6,000 LFW pairs${full.protocol.utilitySources ? '; rows trained in different runs are compared by unpaired intervals' : ''}. Made by scripts/evidence-adaptive.ts from the two result files (docs/EVIDENCE.md).`,
   ],
   steps: [],
 };
