@@ -4,13 +4,21 @@
  * from src/train/fr-step.ts (src/models/backbones, src/models/heads, src/losses), applied by the
  * loop's `trainStep` with the src/train optimizer (SGD momentum, clip) at train-fr's defaults, the
  * whole batch in one step as train-fr runs it. The peer (bench/peers/fr.py) builds the same
- * IResNet from the registry's architecture (BACKBONE_ARCHS) with the same head, loss and SGD.
+ * IResNet (or MobileFace) from the registry's architecture (BACKBONE_ARCHS) with the same head,
+ * loss and SGD.
+ *
+ * `npm run bench -- parrot` is the same step as the parrot attacker fine-tunes it
+ * (src/attack/parrot.ts `trainParrot`): the mobileface backbone at 112 px, 256-d, batch 64,
+ * ArcFace margin, SGD at the parrot's learning rate. (Its pretrained start is not loaded: the
+ * weights' values do not change the step's cost.)
  */
 import { initEngine, tf, formatKernelProfile } from '../src/engine/index.js';
 import { createRng } from '../src/core/rng.js';
 import type { FaceBatch } from '../src/types.js';
 import { BACKBONE_ARCHS, BACKBONE_NAMES, isBackboneName } from '../src/models/backbones/index.js';
 import { DEFAULT_TRAIN_FR, type TrainFrConfig } from '../src/train/train-face.js';
+import { MOBILEFACE_DIM } from '../src/models/backbones/mobileface.js';
+import { DEFAULT_PARROT } from '../src/attack/parrot.js';
 import { createFrTraining, type FrStepFields, type FrTraining } from '../src/train/fr-step.js';
 import { createOptimizer, type TrainOptimizer } from '../src/train/optimizer.js';
 import { trainStep, type AppliedStep } from '../src/train/trainer.js';
@@ -68,12 +76,33 @@ const FLAGS = [
   'peer',
 ] as const;
 
-export async function benchFr(argv: string[]): Promise<void> {
+/** What `fr` and `parrot` differ in. */
+interface FrBenchDefaults {
+  label: 'fr' | 'parrot';
+  backbone: string;
+  lr: number;
+  batch: number;
+}
+
+const FR_DEFAULTS: FrBenchDefaults = { label: 'fr', backbone: 'r18-half', lr: DEFAULT_TRAIN_FR.lr, batch: 64 };
+
+/** `npm run bench -- parrot`: the parrot attacker's fine-tuning step (see the header). */
+export function benchParrot(argv: string[]): Promise<void> {
+  return benchFr(argv, {
+    label: 'parrot',
+    backbone: 'mobileface',
+    lr: DEFAULT_PARROT.lr,
+    batch: DEFAULT_PARROT.batchSize,
+  });
+}
+
+export async function benchFr(argv: string[], defaults: FrBenchDefaults = FR_DEFAULTS): Promise<void> {
   const f = flags(argv, FLAGS);
-  const backbone = f.get('backbone') ?? 'r18-half';
+  const label = defaults.label;
+  const backbone = f.get('backbone') ?? defaults.backbone;
   if (!isBackboneName(backbone))
     throw new Error(`--backbone must be one of ${BACKBONE_NAMES.join(', ')} (got "${backbone}")`);
-  const batch = num(f, 'batch', 64);
+  const batch = num(f, 'batch', defaults.batch);
   const steps = num(f, 'steps', 3);
   const warmup = num(f, 'warmup', 1);
   const rounds = num(f, 'rounds', 1);
@@ -82,13 +111,22 @@ export async function benchFr(argv: string[]): Promise<void> {
   const inputSize = num(f, 'input-size', DEFAULT_TRAIN_FR.inputSize);
   printCpu();
   const info = await initEngine({ backend: 'wasm', ...engineOptions(f) });
-  const cfg: TrainFrConfig = { ...DEFAULT_TRAIN_FR, backbone, inputSize, batchSize: batch, seed };
-  const bench = setupFrBench(cfg, classes);
   const arch = BACKBONE_ARCHS[backbone];
+  const cfg: TrainFrConfig = {
+    ...DEFAULT_TRAIN_FR,
+    backbone,
+    inputSize,
+    batchSize: batch,
+    seed,
+    lr: defaults.lr,
+    // the mobileface network is fixed at 256-d (its pretrained weights), as trainParrot sets it
+    embeddingDim: arch.kind === 'mobileface' ? MOBILEFACE_DIM : DEFAULT_TRAIN_FR.embeddingDim,
+  };
+  const bench = setupFrBench(cfg, classes);
   const oc = bench.opt.config;
   const m = cfg.margin;
   console.log(
-    `fr: the train-fr step (src/train/fr-step.ts + trainStep), ${backbone} (${JSON.stringify(arch)}) at ${inputSize}px -> ` +
+    `${label}: the ${label === 'parrot' ? "parrot attacker's fine-tuning" : 'train-fr'} step (src/train/fr-step.ts + trainStep), ${backbone} (${JSON.stringify(arch)}) at ${inputSize}px -> ` +
       `${cfg.embeddingDim}-d, margin s=${m.s} m1=${m.m1} m2=${m.m2} m3=${m.m3} over ${classes} classes, batch ${batch} in one step; ` +
       `${oc.kind.toUpperCase()} lr ${cfg.lr} momentum ${oc.momentum} wd ${oc.weightDecay} clip ${oc.clipNorm}`,
   );
@@ -107,7 +145,7 @@ export async function benchFr(argv: string[]): Promise<void> {
   const peerRun =
     f.get('peer') === 'off'
       ? null
-      : arch.kind !== 'iresnet'
+      : arch.kind === 'mobilefacenet'
         ? () => {
             console.log(`peer: no PyTorch peer for ${arch.kind} backbones yet`);
             return null;
@@ -138,7 +176,7 @@ export async function benchFr(argv: string[]): Promise<void> {
     async (r) => {
       const base = r === 0 ? 0 : warmup + r * steps;
       const { result, last } = await timeTrainSteps(
-        'fr',
+        label,
         (i) => bench.run(batches[base + i]!.images, batches[base + i]!.labels, base + i),
         batch,
         r === 0 ? warmup : 0,
@@ -155,5 +193,5 @@ export async function benchFr(argv: string[]): Promise<void> {
   );
   bench.dispose();
   for (const b of batches) b.images.dispose();
-  reportRounds('fr', ours, peers);
+  reportRounds(label, ours, peers);
 }

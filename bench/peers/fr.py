@@ -7,6 +7,11 @@ shape changes, BN -> flatten -> FC -> BN without scale; inputs (x-0.5)/0.5. Head
 classifier (normalised embeddings x normalised centres [D,C], clamped), insightface's combined
 margin, cross-entropy. SGD momentum with coupled weight decay on the >1-D parameters only and
 global-norm clipping, as src/train/optimizer.ts. Prints one JSON line.
+
+With the `mobileface` architecture (the parrot attacker's network, src/models/backbones/mobileface.ts)
+the backbone is MobileFace instead: (x*255 - 127.5)/128, pad 1 + 3x3 conv s2 (3->32) + PReLU, four
+stages of 1x1 conv, then pad 1 + 3x3 depthwise s2 + PReLU (= a) and two pad 1 + 3x3 depthwise s1 +
+PReLU, plus a; flatten (4*4*128) -> linear 2048->256 without bias -> per-channel scale and shift.
 """
 import json, math, sys
 import torch
@@ -18,7 +23,7 @@ args = json.loads(sys.argv[1])
 torch.set_num_threads(args["threads"])
 torch.manual_seed(0)
 A = args["arch"]
-B, S, LAYERS, WIDTHS, STEM = args["batch"], args["inputSize"], A["layers"], A["widths"], A["stemStride"]
+B, S = args["batch"], args["inputSize"]
 EMB, CLASSES, MG = args["embedding"], args["classes"], args["margin"]
 
 
@@ -48,6 +53,7 @@ class Block(nn.Module):
 class IResNet(nn.Module):
     def __init__(self):
         super().__init__()
+        LAYERS, WIDTHS, STEM = A["layers"], A["widths"], A["stemStride"]
         w0 = WIDTHS[0]
         self.stem = nn.Sequential(conv(3, w0, 3, STEM), nn.BatchNorm2d(w0, eps=1e-5), nn.PReLU(w0, 0.25))
         blocks, cin = [], w0
@@ -65,6 +71,42 @@ class IResNet(nn.Module):
     def forward(self, x):
         x = self.bn2(self.blocks(self.stem((x - 0.5) / 0.5)))
         return self.features(self.fc(x.flatten(1)))
+
+
+def kaiming(m, fan_in):
+    nn.init.normal_(m.weight, 0, math.sqrt(2 / fan_in))
+    return m
+
+
+class MobileFace(nn.Module):
+    STAGES = [(32, 32), (32, 32), (32, 64), (64, 128)]
+
+    def __init__(self):
+        super().__init__()
+        if EMB != 256 or S != 112:
+            raise SystemExit("fr.py: mobileface is fixed at 112 px and 256-d")
+        self.conv1 = kaiming(nn.Conv2d(3, 32, 3, 2, 1, bias=False), 27)
+        self.prelu1 = nn.PReLU(32, 0.25)
+        self.stages = nn.ModuleList()
+        for cin, c in self.STAGES:
+            st = nn.Module()
+            st.pw = kaiming(nn.Conv2d(cin, c, 1, bias=False), cin)
+            st.dw = nn.ModuleList(kaiming(nn.Conv2d(c, c, 3, 2 if k == 0 else 1, 1, groups=c, bias=False), 9)
+                                  for k in range(3))
+            st.act = nn.ModuleList(nn.PReLU(c, 0.25) for _ in range(3))
+            self.stages.append(st)
+        self.dense = nn.Linear(2048, EMB, bias=False)
+        nn.init.normal_(self.dense.weight, 0, 1 / math.sqrt(2048))
+        self.bn_mul = nn.Parameter(torch.ones(EMB))
+        self.bn_add = nn.Parameter(torch.zeros(EMB))
+
+    def forward(self, x):
+        y = self.prelu1(self.conv1((x * 255 - 127.5) * 0.0078125))
+        for st in self.stages:
+            y = st.pw(y)
+            a = st.act[0](st.dw[0](y))
+            y = st.act[2](st.dw[2](st.act[1](st.dw[1](a)))) + a
+        return self.dense(y.flatten(1)) * self.bn_mul + self.bn_add
 
 
 class Head(nn.Module):
@@ -93,7 +135,7 @@ class Head(nn.Module):
         return F.cross_entropy(logits, labels)
 
 
-net, head = IResNet(), Head()
+net, head = (MobileFace() if A["kind"] == "mobileface" else IResNet()), Head()
 named = [(n, p) for n, p in list(net.named_parameters()) + list(head.named_parameters()) if p.requires_grad]
 decay = [p for _, p in named if p.ndim > 1]
 no_decay = [p for _, p in named if p.ndim <= 1]
