@@ -57,7 +57,7 @@ describe('facemae sweep --jobs and --only', () => {
         verify: [],
         teacher: 'faceplugin',
         attackers: ['mobileface'],
-        mae: { pretrained: path.join(root, 'assets/models/facemae-tiny-noirm') },
+        mae: { pretrained: path.join(root, 'assets/models/facemae-tiny-v1-noirm') },
         maskRatios: [0.75],
         baselines: [
           { method: 'blur', strength: 4 },

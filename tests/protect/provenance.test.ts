@@ -125,12 +125,18 @@ describe('reconstruct provenance', () => {
   });
 });
 
-describe('the shipped reconstructor', () => {
-  it('records its IRM teacher (from the config.json beside it) in its provenance', () => {
-    const asset = path.resolve(import.meta.dirname, '../../assets/models/facemae-tiny');
-    const p = maeProvenance(asset);
+describe('the shipped reconstructors', () => {
+  const asset = (name: string) => path.resolve(import.meta.dirname, '../../assets/models', name);
+  it('the first default records its IRM teacher (from the config.json beside it) in its provenance', () => {
+    const p = maeProvenance(asset('facemae-tiny-v1'));
     expect(p.irmTeacher).toBe('faceplugin');
     expect(p.irmTeacherFingerprint).toBe(modelFingerprint('faceplugin'));
+  });
+
+  it('the default (chosen on the validation split: trained without IRM) records none', () => {
+    const p = maeProvenance(asset('facemae-tiny'));
+    expect(p.irmTeacher).toBeNull();
+    expect(p.irmTeacherFingerprint).toBeNull();
   });
 });
 
