@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { resetKernelProfile } from '../src/engine/index.js';
+import { resetKernelProfile, tf, type EngineInfo } from '../src/engine/index.js';
 import { FaceMaeError } from '../src/core/errors.js';
 
 export const PYTHON = process.env.FACEMAE_PYTHON ?? '/usr/bin/python3';
@@ -158,7 +158,7 @@ export function printCpu(): void {
     `cpu: ${c.model}; ${c.cores} cores; simd: ${c.simd.length ? c.simd.join(' ') : 'unknown (no lscpu flags)'}`,
   );
   // an instruction-set cap on the libraries (e.g. AVX2 code paths on an AVX-512 CPU) is part of the figure
-  const caps = ['OPENBLAS_CORETYPE', 'ATEN_CPU_CAPABILITY', 'DNNL_MAX_CPU_ISA']
+  const caps = ['OPENBLAS_CORETYPE', 'ATEN_CPU_CAPABILITY', 'DNNL_MAX_CPU_ISA', 'FACEMAE_NATIVE_MARCH']
     .filter((k) => process.env[k])
     .map((k) => `${k}=${process.env[k]}`);
   if (caps.length) console.log(`isa caps: ${caps.join(' ')}`);
@@ -246,6 +246,19 @@ export function report(label: string, ours: Result, peer: Result | null): void {
   );
   console.log(
     `rss ratio: ${peer ? (ours.peakRssMb / peer.peakRssMb).toFixed(2) : 'n/a'} (peak RSS, ours / pytorch)`,
+  );
+}
+
+/** The `engine:` line: backend, BLAS (and its kernel set), threads, the native kernels. */
+export function engineLine(info: EngineInfo): string {
+  const native =
+    'library' in info.native
+      ? `native kernels ${info.native.library} on ${info.native.threads} threads`
+      : `native kernels off (${info.native.off})`;
+  const split = process.env.FACEMAE_GEMM_SPLIT === 'rows' ? ', GEMM rows split over the native threads' : '';
+  return (
+    `engine: backend ${tf.getBackend()}, BLAS ${info.blas ?? 'off'}${info.blasCore ? ` (kernels ${info.blasCore})` : ''}, ` +
+    `threads ${info.threads}${split}; ${native}`
   );
 }
 

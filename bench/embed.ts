@@ -12,7 +12,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { initEngine, tf, formatKernelProfile, resetKernelProfile } from '../src/engine/index.js';
+import { initEngine, formatKernelProfile, resetKernelProfile } from '../src/engine/index.js';
 import { createRng } from '../src/core/rng.js';
 import { createEmbedder } from '../src/loaders/embedders.js';
 import { isOnnxSpec, resolveOnnxSpec } from '../src/loaders/face-net.js';
@@ -23,6 +23,7 @@ import {
   flags,
   num,
   printCpu,
+  engineLine,
   reportRounds,
   runPeer,
   timeSteps,
@@ -77,9 +78,7 @@ export async function benchEmbed(argv: string[]): Promise<void> {
     `embed: the audit's attacker embedding (createEmbedder(spec).embed), ${n} random ${SIDE}×${SIDE} RGB images ` +
       `per round in forward batches of ${batch} (one image per run where an ONNX file fixes the batch at 1), no flip view`,
   );
-  console.log(
-    `engine: backend ${tf.getBackend()}, BLAS ${info.blas ?? 'off'}${info.blasCore ? ` (kernels ${info.blasCore})` : ''}, threads ${info.threads}; onnxruntime threads ${info.threads}`,
-  );
+  console.log(`${engineLine(info)}; onnxruntime threads ${info.threads}`);
   const rng = createRng(seed).fork('bench-images');
   const images = Uint8Array.from(rng.uniformArray(n * SIDE * SIDE * 3), (v) => Math.floor(v * 256));
   for (const spec of models) {

@@ -28,6 +28,7 @@ import {
   flags,
   num,
   printCpu,
+  engineLine,
   reportRounds,
   runPeer,
   timeTrainSteps,
@@ -84,7 +85,12 @@ interface FrBenchDefaults {
   batch: number;
 }
 
-const FR_DEFAULTS: FrBenchDefaults = { label: 'fr', backbone: 'r18-half', lr: DEFAULT_TRAIN_FR.lr, batch: 64 };
+const FR_DEFAULTS: FrBenchDefaults = {
+  label: 'fr',
+  backbone: 'r18-half',
+  lr: DEFAULT_TRAIN_FR.lr,
+  batch: 64,
+};
 
 /** `npm run bench -- parrot`: the parrot attacker's fine-tuning step (see the header). */
 export function benchParrot(argv: string[]): Promise<void> {
@@ -130,9 +136,7 @@ export async function benchFr(argv: string[], defaults: FrBenchDefaults = FR_DEF
       `${cfg.embeddingDim}-d, margin s=${m.s} m1=${m.m1} m2=${m.m2} m3=${m.m3} over ${classes} classes, batch ${batch} in one step; ` +
       `${oc.kind.toUpperCase()} lr ${cfg.lr} momentum ${oc.momentum} wd ${oc.weightDecay} clip ${oc.clipNorm}`,
   );
-  console.log(
-    `engine: backend ${tf.getBackend()}, BLAS ${info.blas ?? 'off'}${info.blasCore ? ` (kernels ${info.blasCore})` : ''}, threads ${info.threads}; ${warmup} warm-up + ${steps} timed steps`,
-  );
+  console.log(`${engineLine(info)}; ${warmup} warm-up + ${steps} timed steps`);
   // A new batch every step, made before the clock starts: one batch repeated is memorised by
   // the margin head within a few steps (loss 0), which would make the loss line meaningless.
   const rng = createRng(seed);

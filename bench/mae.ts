@@ -22,6 +22,7 @@ import {
   flags,
   num,
   printCpu,
+  engineLine,
   reportRounds,
   runPeer,
   timeTrainSteps,
@@ -99,9 +100,7 @@ export async function benchMae(argv: string[], opts: { irm: boolean }): Promise<
         : '') +
       `; batch ${batch}; AdamW lr ${cfg.lr} β ${oc.beta1}/${oc.beta2} wd ${oc.weightDecay} clip ${oc.clipNorm}`,
   );
-  console.log(
-    `engine: backend ${tf.getBackend()}, BLAS ${info.blas ?? 'off'}${info.blasCore ? ` (kernels ${info.blasCore})` : ''}, threads ${info.threads}; ${warmup} warm-up + ${steps} timed steps`,
-  );
+  console.log(`${engineLine(info)}; ${warmup} warm-up + ${steps} timed steps`);
   const images = tf.tensor4d(
     createRng(seed)
       .fork('bench-images')

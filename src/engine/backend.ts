@@ -10,7 +10,8 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { blasLoadError, jsGemm, loadBlas } from './blas.js';
+import { blasLoadError, jsGemm, loadBlas, setGemmRowSplit } from './blas.js';
+import { loadNativeKernels, nativeLoadError } from './native/index.js';
 import { registerEngineKernels } from './kernels/index.js';
 import { enableKernelProfile } from './profile.js';
 import { ensureGradients } from './gradients.js';
@@ -45,6 +46,11 @@ export interface EngineInfo {
   /** OpenBLAS's kernel set when the BLAS is OpenBLAS (e.g. Haswell, Cooperlake), else null. */
   blasCore: string | null;
   threads: number;
+  /**
+   * The native kernels (src/engine/native: the SIMD module's kernels and more, on `nativeThreads`
+   * threads) as the compiled library's name and -march, or why they are off.
+   */
+  native: { library: string; threads: number } | { off: string };
 }
 
 let current: Promise<EngineInfo> | undefined;
@@ -99,7 +105,8 @@ export function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> {
     installResidualAdd();
     installGradientMemorySaver();
     setGradientMemorySaver(process.env.FACEMAE_GRAD_FREE !== 'off');
-    if (backend !== 'wasm') return { backend, blas: null, blasCore: null, threads: 1 };
+    if (backend !== 'wasm')
+      return { backend, blas: null, blasCore: null, threads: 1, native: { off: 'not on the wasm backend' } };
     const blas = mode === 'auto' ? loadBlas(threads) : null;
     if (mode === 'auto' && !blas && !warned) {
       warned = true;
@@ -113,6 +120,8 @@ export function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> {
           }.\n`,
       );
     }
+    const native = loadNativeKernels(threads, blas?.library ?? null);
+    setGemmRowSplit(native?.sgemmRows ?? null);
     registerEngineKernels(blas ? blas.sgemm : jsGemm, Boolean(blas));
     if (process.env.FACEMAE_PROFILE === '1') enableKernelProfile('wasm');
     return {
@@ -120,6 +129,7 @@ export function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> {
       blas: blas?.library ?? null,
       blasCore: blas?.core ?? null,
       threads: blas ? threads : 1,
+      native: native ? { library: native.description, threads: native.threads } : { off: nativeLoadError() },
     };
   })();
   return current;

@@ -128,10 +128,15 @@ export function loadBlas(threads = os.availableParallelism()): Blas | null {
       }
       const sgemm: Gemm = (ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) => {
         if (m === 0 || n === 0) return;
-        useThreads(blas.perShapeThreads ? gemmThreads(m, n, k, maxThreads) : maxThreads);
         const pa = addressOf(a);
         const pb = pa ? addressOf(b) : 0;
         const pc = pb ? addressOf(c) : 0;
+        if (pc && rowSplit && maxThreads > 1 && m >= 64 * maxThreads && m * n * k >= ROW_SPLIT_WORK) {
+          useThreads(1);
+          rowSplit(ta ? 1 : 0, tb ? 1 : 0, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, maxThreads);
+          return;
+        }
+        useThreads(blas.perShapeThreads ? gemmThreads(m, n, k, maxThreads) : maxThreads);
         (pc ? rawAt : raw)(
           CBLAS_ROW_MAJOR,
           ta ? CBLAS_TRANS : CBLAS_NO_TRANS,
@@ -189,6 +194,38 @@ function addressCache(koffi: typeof import('koffi')): (v: Float32Array) => numbe
     }
     return base + v.byteOffset;
   };
+}
+
+/** Row-major GEMM on addresses split by rows over `parts` threads (the native kernels' pool). */
+export type SgemmRows = (
+  ta: number,
+  tb: number,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: number,
+  lda: number,
+  b: number,
+  ldb: number,
+  beta: number,
+  c: number,
+  ldc: number,
+  parts: number,
+) => void;
+
+/** Multiply-adds from which a row split pays for its hand-off (a few µs). */
+const ROW_SPLIT_WORK = 1 << 20;
+let rowSplit: SgemmRows | null = null;
+
+/**
+ * With FACEMAE_GEMM_SPLIT=rows and the native kernels loaded, a GEMM of ≥ 64 rows per thread and
+ * ≥ 1 M multiply-adds runs as one single-threaded BLAS call per block of rows, on the native
+ * kernels' threads, instead of by `gemmThreads` (one thread, or OpenBLAS's own threading).
+ * `fn` null (or the variable unset) keeps `gemmThreads`.
+ */
+export function setGemmRowSplit(fn: SgemmRows | null): void {
+  rowSplit = process.env.FACEMAE_GEMM_SPLIT === 'rows' ? fn : null;
 }
 
 let setThreadsFn: ((n: number) => void) | undefined;

@@ -237,6 +237,9 @@ export function kernelSuite(): void {
       ['3x3 valid s2 (rows left over)', [2, 10, 9, 3], [3, 3, 3, 1], 2, 'valid'],
       ['5x3 kernel same s1', [1, 9, 8, 7], [5, 3, 7, 1], 1, 'same'],
       ['pad wider than the kernel (loop)', [1, 5, 5, 3], [3, 3, 3, 1], 1, ex(3, 3, 3, 3)],
+      // ≥ 32 output channels: the native filter gradient splits channels over threads
+      ['3x3 explicit pad 1 s2, 40 channels', [3, 9, 8, 40], [3, 3, 40, 1], 2, ex(1, 1, 1, 1)],
+      ['multiplier 2, 20 channels, same s1', [2, 6, 7, 20], [3, 3, 20, 2], 1, 'same'],
     ];
     for (const [name, xs, ws, s, pad] of cases) {
       it(name, () =>
@@ -247,6 +250,48 @@ export function kernelSuite(): void {
         ),
       );
     }
+  });
+
+  describe('Slice, and Maximum / Minimum / RealDiv against one value or the same shape', () => {
+    const slices: [string, number[], number[], number[]][] = [
+      ['rank 1', [17], [3], [11]],
+      ['rank 2, inner cut', [6, 9], [1, 2], [4, 5]],
+      ['rank 3, whole rows', [5, 4, 7], [1, 0, 0], [3, 4, 7]],
+      ['rank 4, the gradient of a pad', [3, 10, 9, 5], [0, 1, 1, 0], [3, 8, 7, 5]],
+      ['rank 4, every axis cut', [4, 6, 5, 6], [1, 2, 1, 2], [2, 3, 3, 3]],
+    ];
+    for (const [name, shape, begin, size] of slices)
+      it(`slice ${name}`, () => checkAgainstCpu(`slice ${name}`, (x) => tf.slice(x!, begin, size), [shape]));
+    it('slice int32', () => {
+      const x = tf.reshape(tf.range(0, 120, 1, 'int32'), [2, 3, 4, 5]);
+      const y = tf.slice(x, [1, 1, 0, 2], [1, 2, 3, 2]);
+      expect(y.dtype).toBe('int32');
+      expect(Array.from(y.dataSync())).toEqual([82, 83, 87, 88, 92, 93, 102, 103, 107, 108, 112, 113]);
+      tf.dispose([x, y]);
+    });
+    const ops: [string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor][] = [
+      ['maximum', tf.maximum],
+      ['minimum', tf.minimum],
+      ['div', tf.div],
+    ];
+    const shapes: [string, number[], number[]][] = [
+      ['one value right', [3, 7, 5], []],
+      ['one value left', [1, 1], [4, 9]],
+      ['same shape', [6, 11], [6, 11]],
+      ['broadcast (stock kernel)', [3, 1], [3, 4]],
+    ];
+    // tfjs's Maximum and Minimum gradients do not reduce broadcast dimensions (on any backend):
+    // those compare the forward pass only
+    for (const [op, fn] of ops)
+      for (const [name, sa, sb] of shapes)
+        it(`${op} ${name}`, () =>
+          checkAgainstCpu(
+            `${op} ${name}`,
+            // div: keep the divisor away from 0
+            (a, b) => (op === 'div' ? fn(a!, tf.add(tf.abs(b!), 0.5)) : fn(a!, b!)),
+            [sa, sb],
+            { grad: op === 'div' || name === 'same shape' },
+          ));
   });
 
   describe('Reverse', () => {

@@ -8,6 +8,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { SIMD_WASM_BASE64 } from './module.js';
 import { isWasm } from '../kernels/context.js';
+import { nativeKernelsOn } from '../native/index.js';
 
 /** Every argument named like a tensor is a byte offset in the wasm backend's memory (0 = none). */
 export interface SimdKernels {
@@ -96,11 +97,22 @@ let memory: WebAssembly.Memory | null = null;
 let kernels: SimdKernels | null = null;
 let enabled = process.env.FACEMAE_SIMD !== 'off';
 
-/** The SIMD kernels bound to `backend`'s memory; null on other backends or when turned off. */
+/**
+ * The SIMD kernels bound to `backend`'s memory; null on other backends or when turned off. Where
+ * the native kernels are loaded (src/engine/native) these are their native twins: the same
+ * results bit for bit, split over the engine's threads.
+ */
 export function simdKernels(backend: tf.KernelBackend): SimdKernels | null {
   if (!enabled || !isWasm(backend)) return null;
   const mem = (backend.wasm as unknown as { asm?: { memory?: WebAssembly.Memory } }).asm?.memory;
   if (!(mem instanceof WebAssembly.Memory)) return null;
+  const native = nativeKernelsOn(mem);
+  if (native) return native;
+  return wasmSimdKernels(mem);
+}
+
+/** The WebAssembly SIMD module itself on `mem` (single-threaded), whatever the native kernels' state. */
+export function wasmSimdKernels(mem: WebAssembly.Memory): SimdKernels | null {
   if (mem !== memory) {
     memory = mem;
     try {

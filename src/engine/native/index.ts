@@ -1,0 +1,329 @@
+/**
+ * The native kernels (kernels.ts holds their C source): compiled for the host CPU with the system C
+ * compiler on first use, cached (FACEMAE_CACHE_DIR, else $XDG_CACHE_HOME/facemae or
+ * ~/.cache/facemae, one file per source, compiler flags and CPU model), loaded through koffi, and
+ * called on tfjs-wasm's memory by address, as the BLAS is. They split every pass over the
+ * engine's threads, which the wasm SIMD module cannot: tfjs-wasm's memory is not shared, so no
+ * worker can run a kernel on it, and its threaded build is disabled under Node.
+ *
+ * Without a compiler (or with FACEMAE_NATIVE=off) the engine keeps the SIMD module and the stock
+ * kernels, single-threaded; `nativeLoadError()` says why. FACEMAE_NATIVE_MARCH sets -march (default
+ * `native`; `x86-64-v3` is the AVX2 code path).
+ */
+import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import type * as tf from '@tensorflow/tfjs-core';
+import { isWasm } from '../kernels/context.js';
+import type { SgemmRows } from '../blas.js';
+import { NATIVE_KERNELS_C } from './kernels.js';
+
+/** Every argument named like a tensor is a byte offset in the wasm memory (0 = none), as for the SIMD module. */
+export interface NativeKernels {
+  gelu(x: number, y: number, n: number): void;
+  gelu_grad(dy: number, x: number, dx: number, n: number): void;
+  layernorm(
+    x: number,
+    g: number,
+    b: number,
+    y: number,
+    mean: number,
+    rstd: number,
+    R: number,
+    D: number,
+    eps: number,
+  ): void;
+  layernorm_grad(
+    dy: number,
+    x: number,
+    gamma: number,
+    mean: number,
+    rstd: number,
+    dx: number,
+    dgamma: number,
+    dbeta: number,
+    R: number,
+    D: number,
+  ): void;
+  channel_sums(
+    a: number,
+    b: number,
+    shift: number,
+    R: number,
+    C: number,
+    s1: number,
+    s2: number,
+    part: number,
+  ): void;
+  channel_affine(
+    x: number,
+    k: number,
+    b: number,
+    z: number,
+    kz: number,
+    y: number,
+    R: number,
+    C: number,
+  ): void;
+  sum_squares(x: number, n: number): number;
+  prelu_grad_x(x: number, alpha: number, dy: number, dx: number, R: number, C: number): void;
+  im2col(x: number, cols: number, n0: number, nb: number, g: number): void;
+  prelu_grad_alpha(x: number, dy: number, R: number, C: number, s: number, part: number): void;
+  adamw(
+    p: number,
+    g: number,
+    m: number,
+    v: number,
+    out: number,
+    n: number,
+    s: number,
+    b1: number,
+    b2: number,
+    decay: number,
+    step: number,
+    ib2: number,
+    eps: number,
+  ): void;
+  sgd(
+    p: number,
+    g: number,
+    buf: number,
+    out: number,
+    n: number,
+    s: number,
+    wd: number,
+    mu: number,
+    lr: number,
+  ): void;
+  /** g: 15 int32 {N,H,W,C,OH,OW,KH,KW,sh,sw,dh,dw,pt,pl,M} in wasm memory. */
+  depthwise_filter_grad(x: number, dy: number, out: number, g: number): void;
+  depthwise_input_grad(dy: number, w: number, out: number, g: number): void;
+  /** g: 12 int32 {x shape[4], begin[4], y shape[4]}; 4-byte elements. */
+  slice4(x: number, y: number, g: number): void;
+  /** y = a op b; op 0 max, 1 min, 2 div, 3 add, 4 sub, 5 mul; a or b one value when flagged. */
+  binary(op: number, a: number, aScalar: number, b: number, bScalar: number, y: number, n: number): void;
+}
+
+export const BINARY_OPS = { max: 0, min: 1, div: 2, add: 3, sub: 4, mul: 5 } as const;
+
+interface Library {
+  threads: number;
+  /** Row-split GEMM on addresses; null when the BLAS symbol was not found. */
+  sgemmRows: SgemmRows | null;
+  call: Record<string, (...args: number[]) => number>;
+  setThreads(n: number, split: number): number;
+  addressOf(buf: ArrayBufferLike): number;
+  description: string;
+}
+
+const SIGNATURES: Record<keyof NativeKernels, string[]> = {
+  gelu: ['uint32_t', 'uint32_t', 'int'],
+  gelu_grad: ['uint32_t', 'uint32_t', 'uint32_t', 'int'],
+  layernorm: ['uint32_t', 'uint32_t', 'uint32_t', 'uint32_t', 'uint32_t', 'uint32_t', 'int', 'int', 'float'],
+  layernorm_grad: [...Array<string>(8).fill('uint32_t'), 'int', 'int'],
+  channel_sums: ['uint32_t', 'uint32_t', 'uint32_t', 'int', 'int', 'uint32_t', 'uint32_t', 'uint32_t'],
+  channel_affine: [...Array<string>(6).fill('uint32_t'), 'int', 'int'],
+  sum_squares: ['uint32_t', 'int'],
+  prelu_grad_x: ['uint32_t', 'uint32_t', 'uint32_t', 'uint32_t', 'int', 'int'],
+  im2col: ['uint32_t', 'uint32_t', 'int', 'int', 'uint32_t'],
+  prelu_grad_alpha: ['uint32_t', 'uint32_t', 'int', 'int', 'uint32_t', 'uint32_t'],
+  adamw: [...Array<string>(5).fill('uint32_t'), 'int', ...Array<string>(7).fill('float')],
+  sgd: [...Array<string>(4).fill('uint32_t'), 'int', ...Array<string>(4).fill('float')],
+  depthwise_filter_grad: ['uint32_t', 'uint32_t', 'uint32_t', 'uint32_t'],
+  depthwise_input_grad: ['uint32_t', 'uint32_t', 'uint32_t', 'uint32_t'],
+  slice4: ['uint32_t', 'uint32_t', 'uint32_t'],
+  binary: ['int', 'uint32_t', 'int', 'uint32_t', 'int', 'uint32_t', 'int'],
+};
+
+let lib: Library | null | undefined;
+let loadError = '';
+let enabled = process.env.FACEMAE_NATIVE !== 'off';
+
+function cacheDir(): string {
+  if (process.env.FACEMAE_CACHE_DIR) return process.env.FACEMAE_CACHE_DIR;
+  const xdg = process.env.XDG_CACHE_HOME;
+  return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.cache'), 'facemae');
+}
+
+/** The compiled library's path, compiling it first when the cache lacks it; throws with the compiler's message. */
+function compiled(): string {
+  const cc = process.env.CC ?? 'cc';
+  const march = process.env.FACEMAE_NATIVE_MARCH ?? 'native';
+  const flags = [
+    '-O3',
+    ...(process.arch === 'x64' || march !== 'native' ? [`-march=${march}`] : ['-mcpu=native']),
+    '-ffp-contract=off', // no fused multiply-adds: the SIMD module's results bit for bit
+    '-fno-math-errno',
+    '-fPIC',
+    process.platform === 'darwin' ? '-dynamiclib' : '-shared',
+    '-pthread',
+  ];
+  const key = crypto
+    .createHash('sha256')
+    .update([NATIVE_KERNELS_C, cc, ...flags, os.cpus()[0]?.model ?? '', process.arch].join('\0'))
+    .digest('hex')
+    .slice(0, 16);
+  const dir = cacheDir();
+  const file = path.join(dir, `kernels-${key}${process.platform === 'darwin' ? '.dylib' : '.so'}`);
+  if (fs.existsSync(file)) return file;
+  fs.mkdirSync(dir, { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  const src = `${tmp}.c`;
+  fs.writeFileSync(src, NATIVE_KERNELS_C);
+  try {
+    const r = spawnSync(cc, [...flags, '-o', tmp, src, ...(process.platform === 'darwin' ? [] : ['-ldl'])], {
+      encoding: 'utf8',
+    });
+    if (r.error) throw new Error(`${cc} could not run (${r.error.message})`);
+    if (r.status !== 0)
+      throw new Error(`${cc} failed: ${(r.stderr ?? '').trim().split('\n').slice(0, 3).join(' | ')}`);
+    fs.renameSync(tmp, file); // atomic: a concurrent process sees no file or a whole one
+  } finally {
+    fs.rmSync(src, { force: true });
+    fs.rmSync(tmp, { force: true });
+  }
+  return file;
+}
+
+/**
+ * Loads (compiling on first use) the native kernels with `threads` threads; `blasLibrary` is the
+ * CBLAS the engine loaded (for the row-split GEMM). null when unavailable (see `nativeLoadError()`).
+ */
+export function loadNativeKernels(threads: number, blasLibrary: string | null): Library | null {
+  if (lib !== undefined) {
+    if (lib) lib.threads = lib.setThreads(threads, -1);
+    return lib;
+  }
+  lib = null;
+  if (process.env.FACEMAE_NATIVE === 'off') {
+    loadError = 'FACEMAE_NATIVE=off';
+    return null;
+  }
+  let koffi: typeof import('koffi');
+  try {
+    koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
+  } catch (e) {
+    loadError = `koffi could not be loaded (${(e as Error).message})`;
+    return null;
+  }
+  try {
+    const file = compiled();
+    const so = koffi.load(file);
+    const call: Library['call'] = {};
+    for (const [name, args] of Object.entries(SIGNATURES)) {
+      const ret = name === 'sum_squares' ? 'double' : 'void';
+      call[name] = so.func(`fm_${name}`, ret, ['intptr_t', ...args]) as (...a: number[]) => number;
+    }
+    const setN = so.func('fm_set_threads', 'int', ['int', 'int']) as (n: number, s: number) => number;
+    const useBlas = so.func('fm_use_blas', 'int', ['str']) as (p: string) => number;
+    const rows = so.func('fm_sgemm_rows', 'void', [
+      'int',
+      'int',
+      'int',
+      'int',
+      'int',
+      'float',
+      'intptr_t',
+      'int',
+      'intptr_t',
+      'int',
+      'float',
+      'intptr_t',
+      'int',
+      'int',
+    ]) as SgemmRows;
+    const bases = new WeakMap<ArrayBufferLike, number>();
+    lib = {
+      threads: setN(threads, -1),
+      sgemmRows: blasLibrary && useBlas(blasLibrary) ? rows : null,
+      call,
+      setThreads: setN,
+      addressOf(buf) {
+        let b = bases.get(buf);
+        if (b === undefined) {
+          b = Number(koffi.address(buf));
+          bases.set(buf, b);
+        }
+        return b;
+      },
+      description: `${path.basename(file)} (-march=${process.env.FACEMAE_NATIVE_MARCH ?? 'native'})`,
+    };
+  } catch (e) {
+    loadError = `native kernels unavailable: ${(e as Error).message}`;
+    lib = null;
+  }
+  return lib;
+}
+
+/** Why `loadNativeKernels` returned null. */
+export function nativeLoadError(): string {
+  return loadError;
+}
+
+/** The loaded library when native kernels are on, else null. */
+export function nativeLibrary(): Library | null {
+  return enabled && lib ? lib : null;
+}
+
+/** Turns the native kernels on or off (tests and benches compare both paths); returns the old state. */
+export function setNativeKernels(on: boolean): boolean {
+  const was = enabled;
+  enabled = on;
+  return was;
+}
+
+/**
+ * Sets the threads a native kernel may use and, when `minSplit` is given, the work (in floats)
+ * below which it stays on one thread (tests use 1 to split every call); returns the threads in use.
+ */
+export function setNativeThreads(threads: number, minSplit = -1): number {
+  if (!lib) return 1;
+  lib.threads = lib.setThreads(threads, minSplit);
+  return lib.threads;
+}
+
+let boundMemory: WebAssembly.Memory | null = null;
+let bound: NativeKernels | null = null;
+
+/** The native kernels on `memory` (the wasm backend's), or null when they are off or not loaded. */
+export function nativeKernelsOn(memory: WebAssembly.Memory): NativeKernels | null {
+  const l = nativeLibrary();
+  if (!l) return null;
+  if (memory !== boundMemory || !bound) {
+    boundMemory = memory;
+    let buf: ArrayBufferLike | null = null;
+    let base = 0;
+    // the heap's address: a grown memory gets a new buffer (possibly moved)
+    const at = (): number => {
+      const b = memory.buffer;
+      if (b !== buf) {
+        buf = b;
+        base = l.addressOf(b);
+      }
+      return base;
+    };
+    const k = {} as Record<string, (...a: number[]) => number>;
+    for (const name of Object.keys(SIGNATURES)) {
+      const f = l.call[name]!;
+      k[name] = (...a: number[]) => f(at(), ...a);
+    }
+    bound = k as unknown as NativeKernels;
+  }
+  return bound;
+}
+
+/** The wasm backend's memory (the one the SIMD module imports), or null on other backends. */
+export function wasmMemoryOf(backend: tf.KernelBackend): WebAssembly.Memory | null {
+  if (!isWasm(backend)) return null;
+  const mem = (backend.wasm as unknown as { asm?: { memory?: WebAssembly.Memory } }).asm?.memory;
+  return mem instanceof WebAssembly.Memory ? mem : null;
+}
+
+/** The native kernels on `backend`'s memory; null off wasm, when off, or when not loaded. */
+export function nativeKernels(backend: tf.KernelBackend): NativeKernels | null {
+  const mem = nativeLibrary() ? wasmMemoryOf(backend) : null;
+  return mem ? nativeKernelsOn(mem) : null;
+}

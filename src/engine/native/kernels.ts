@@ -1,0 +1,832 @@
+// The native kernels' C source (compiled by ./index.ts on first use). Kept in a .ts module so it
+// ships in dist/ with the engine; edit it as C.
+export const NATIVE_KERNELS_C = String.raw`/*
+ * The engine's native kernels: the SIMD module's kernels (src/engine/simd/kernels.c) compiled for
+ * the host CPU and split over the engine's threads, plus the passes that were single-threaded JS
+ * or slow stock kernels. Called through koffi on tfjs-wasm's memory: base is the address of the
+ * wasm heap and every tensor argument a byte offset in it (0 = none), as for the SIMD module.
+ *
+ * Exactness: each kernel computes every output element with the same float32 operations in the
+ * same order as its SIMD-module twin (lane by lane, the scalar tails as written there; built with
+ * -ffp-contract=off, so no fused multiply-adds), and a thread split never changes an element's
+ * order of operations (element-wise and per-row kernels split rows; per-channel sums split
+ * channels; Σx² sums fixed blocks). So the results are bit-identical to the SIMD module's, at any
+ * thread count (tests/engine/native.test.ts).
+ */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXPORT __attribute__((visibility("default")))
+#define F(off) ((off) ? (float *)(base + (uintptr_t)(off)) : (float *)0)
+#define D(off) ((off) ? (double *)(base + (uintptr_t)(off)) : (double *)0)
+typedef unsigned int u32;
+
+/* ---- a small pool: the caller runs part 0, workers 1..parts-1; spin briefly, then sleep ---- */
+
+typedef void (*task_fn)(const void *args, int part, int parts);
+#define MAX_THREADS 64
+#define SPINS 4000
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+static int workers = 0, sleeping = 0, threads = 1;
+static unsigned long generation = 0;
+static task_fn job_fn;
+static const void *job_args;
+static int job_parts;
+static int pending = 0;
+static long min_split = 1L << 16; /* elements (or bytes moved / 4) below which a kernel stays on one thread */
+
+static inline void relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+static void *worker_main(void *arg) {
+  int id = (int)(intptr_t)arg;
+  unsigned long seen = 0;
+  for (;;) {
+    unsigned long g;
+    int spins = 0;
+    while ((g = __atomic_load_n(&generation, __ATOMIC_ACQUIRE)) == seen) {
+      if (++spins < SPINS) {
+        relax();
+        continue;
+      }
+      pthread_mutex_lock(&mu);
+      sleeping++;
+      while (__atomic_load_n(&generation, __ATOMIC_ACQUIRE) == seen) pthread_cond_wait(&wake, &mu);
+      sleeping--;
+      pthread_mutex_unlock(&mu);
+    }
+    seen = g;
+    if (id < job_parts) job_fn(job_args, id, job_parts);
+    __atomic_fetch_sub(&pending, 1, __ATOMIC_RELEASE);
+  }
+  return 0;
+}
+
+/* Threads a kernel may use (workers are started once and never stopped) and the split threshold. */
+EXPORT int fm_set_threads(int n, int split) {
+  if (n < 1) n = 1;
+  if (n > MAX_THREADS) n = MAX_THREADS;
+  if (split >= 0) min_split = split;
+  while (workers < n - 1) {
+    pthread_t t;
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &at, worker_main, (void *)(intptr_t)(workers + 1)) != 0) break;
+    pthread_attr_destroy(&at);
+    workers++;
+  }
+  threads = n < workers + 1 ? n : workers + 1;
+  return threads;
+}
+
+static void run(task_fn fn, const void *args, int parts) {
+  if (parts > threads) parts = threads;
+  if (parts <= 1) {
+    fn(args, 0, 1);
+    return;
+  }
+  job_fn = fn;
+  job_args = args;
+  job_parts = parts;
+  __atomic_store_n(&pending, workers, __ATOMIC_RELAXED);
+  pthread_mutex_lock(&mu);
+  __atomic_fetch_add(&generation, 1, __ATOMIC_RELEASE);
+  if (sleeping) pthread_cond_broadcast(&wake);
+  pthread_mutex_unlock(&mu);
+  fn(args, 0, parts);
+  int spins = 0;
+  while (__atomic_load_n(&pending, __ATOMIC_ACQUIRE) > 0)
+    if (++spins < SPINS) relax();
+    else sched_yield();
+}
+
+/* Parts for work units: one per min_split, at most the threads. */
+static int parts_for(long work) {
+  long p = min_split > 0 ? work / min_split : threads;
+  if (p < 1) p = 1;
+  return p < threads ? (int)p : threads;
+}
+
+/* [lo, hi) of part part of n items, cut at multiples of align. */
+static void span(long n, int part, int parts, long align, long *lo, long *hi) {
+  long blocks = (n + align - 1) / align;
+  long b0 = blocks * part / parts, b1 = blocks * (part + 1) / parts;
+  *lo = b0 * align < n ? b0 * align : n;
+  *hi = b1 * align < n ? b1 * align : n;
+}
+
+/* ---- e^x and the GELU, as the SIMD module's exp4 lane by lane ---- */
+
+static inline float wmax(float a, float b) { return a != a ? a : (a < b ? b : a); }
+static inline float wmin(float a, float b) { return a != a ? a : (a > b ? b : a); }
+
+static inline float expf_(float x) {
+  x = wmin(wmax(x, -87.3f), 88.3f);
+  float fx = __builtin_rintf(x * 1.44269504088896341f);
+  x = x - fx * 0.693359375f;
+  x = x + fx * 2.12194440e-4f;
+  float y = 1.9875691500e-4f;
+  y = y * x + 1.3981999507e-3f;
+  y = y * x + 8.3334519073e-3f;
+  y = y * x + 4.1665795894e-2f;
+  y = y * x + 1.6666665459e-1f;
+  y = y * x + 5.0000001201e-1f;
+  y = ((y * x) * x + x) + 1.0f;
+  int32_t n = ((int32_t)fx + 127) << 23;
+  float p;
+  memcpy(&p, &n, 4);
+  return y * p;
+}
+
+#define GELU_C 1.5957691216057308f
+#define GELU_A 0.044715f
+
+typedef struct { const float *x, *dy; float *y; long n; } ew_args;
+
+static void gelu_task(const void *v, int part, int parts) {
+  const ew_args *a = v;
+  long lo, hi, vec = a->n & ~3L;
+  span(a->n, part, parts, 64, &lo, &hi);
+  const float *x = a->x;
+  float *y = a->y;
+  for (long i = lo; i < hi && i < vec; i++) {
+    float t = x[i];
+    float u = GELU_C * (t + GELU_A * (t * (t * t)));
+    y[i] = t * (1.0f / (1.0f + expf_(-u)));
+  }
+  for (long i = lo > vec ? lo : vec; i < hi; i++) {
+    float t = x[i];
+    float s = 1.0f / (1.0f + expf_(-GELU_C * (t + GELU_A * t * t * t)));
+    y[i] = t * s;
+  }
+}
+
+EXPORT void fm_gelu(char *base, u32 x, u32 y, int n) {
+  ew_args a = {F(x), 0, F(y), n};
+  run(gelu_task, &a, parts_for(n * 8L));
+}
+
+static void gelu_grad_task(const void *v, int part, int parts) {
+  const ew_args *a = v;
+  long lo, hi, vec = a->n & ~3L;
+  span(a->n, part, parts, 64, &lo, &hi);
+  const float *x = a->x, *dy = a->dy;
+  float *dx = a->y;
+  for (long i = lo; i < hi && i < vec; i++) {
+    float t = x[i];
+    float t2 = t * t;
+    float s = 1.0f / (1.0f + expf_(-(GELU_C * (t + GELU_A * (t * t2)))));
+    float du = GELU_C * (1.0f + (3.0f * GELU_A) * t2);
+    float d = s + (t * (s * (1.0f - s))) * du;
+    dx[i] = dy[i] * d;
+  }
+  for (long i = lo > vec ? lo : vec; i < hi; i++) {
+    float t = x[i];
+    float s = 1.0f / (1.0f + expf_(-GELU_C * (t + GELU_A * t * t * t)));
+    dx[i] = dy[i] * (s + t * s * (1.0f - s) * GELU_C * (1.0f + 3.0f * GELU_A * t * t));
+  }
+}
+
+EXPORT void fm_gelu_grad(char *base, u32 dy, u32 x, u32 dx, int n) {
+  ew_args a = {F(x), F(dy), F(dx), n};
+  run(gelu_grad_task, &a, parts_for(n * 8L));
+}
+
+/* ---- LayerNorm ---- */
+
+static inline float hsum4(const float *a) { return ((a[0] + a[1]) + a[2]) + a[3]; }
+
+typedef struct {
+  const float *x, *g, *b, *dy, *mean, *rstd;
+  float *y, *meanw, *rstdw, *dgamma, *dbeta;
+  int R, D;
+  float eps;
+} ln_args;
+
+static void ln_task(const void *v, int part, int parts) {
+  const ln_args *a = v;
+  long lo, hi;
+  int D = a->D;
+  span(a->R, part, parts, 1, &lo, &hi);
+  const float *restrict g = a->g, *restrict b = a->b;
+  for (long r = lo; r < hi; r++) {
+    const float *restrict xr = a->x + r * D;
+    float *restrict yr = a->y + r * D;
+    float acc[4] = {0, 0, 0, 0};
+    int j = 0;
+    for (; j + 4 <= D; j += 4)
+      for (int l = 0; l < 4; l++) acc[l] = acc[l] + xr[j + l];
+    float s = hsum4(acc);
+    for (; j < D; j++) s += xr[j];
+    float mu = s / D;
+    for (int l = 0; l < 4; l++) acc[l] = 0.0f;
+    for (j = 0; j + 4 <= D; j += 4)
+      for (int l = 0; l < 4; l++) {
+        float d = xr[j + l] - mu;
+        acc[l] = acc[l] + d * d;
+      }
+    float ss = hsum4(acc);
+    for (; j < D; j++) ss += (xr[j] - mu) * (xr[j] - mu);
+    float k = 1.0f / __builtin_sqrtf(ss / D + a->eps);
+    a->meanw[r] = mu;
+    a->rstdw[r] = k;
+    for (j = 0; j + 4 <= D; j += 4)
+      for (int l = 0; l < 4; l++) yr[j + l] = ((xr[j + l] - mu) * k) * g[j + l] + b[j + l];
+    for (; j < D; j++) yr[j] = (xr[j] - mu) * k * g[j] + b[j];
+  }
+}
+
+EXPORT void fm_layernorm(char *base, u32 x, u32 g, u32 b, u32 y, u32 mean, u32 rstd, int R, int D, float eps) {
+  ln_args a = {.x = F(x), .g = F(g), .b = F(b), .y = F(y), .meanw = F(mean), .rstdw = F(rstd), .R = R, .D = D, .eps = eps};
+  run(ln_task, &a, parts_for((long)R * D * 3));
+}
+
+/* dx by rows (needs only the row's own sums) */
+static void ln_grad_rows(const void *v, int part, int parts) {
+  const ln_args *a = v;
+  long lo, hi;
+  int D = a->D;
+  span(a->R, part, parts, 1, &lo, &hi);
+  const float *restrict gamma = a->g;
+  for (long r = lo; r < hi; r++) {
+    const float *restrict xr = a->x + r * D, *restrict dyr = a->dy + r * D;
+    float *restrict dxr = a->y + r * D;
+    float mu = a->mean[r], k = a->rstd[r];
+    float sg4[4] = {0, 0, 0, 0}, sgx4[4] = {0, 0, 0, 0};
+    int j = 0;
+    for (; j + 4 <= D; j += 4)
+      for (int l = 0; l < 4; l++) {
+        float h = (xr[j + l] - mu) * k;
+        float gg = dyr[j + l] * gamma[j + l];
+        sg4[l] = sg4[l] + gg;
+        sgx4[l] = sgx4[l] + gg * h;
+      }
+    float sg = hsum4(sg4), sgx = hsum4(sgx4);
+    for (int t = j; t < D; t++) {
+      float h = (xr[t] - mu) * k;
+      float gg = dyr[t] * gamma[t];
+      sg += gg;
+      sgx += gg * h;
+    }
+    float am = sg / D, c = sgx / D;
+    for (j = 0; j + 4 <= D; j += 4)
+      for (int l = 0; l < 4; l++) {
+        float h = (xr[j + l] - mu) * k;
+        float gg = dyr[j + l] * gamma[j + l];
+        dxr[j + l] = k * ((gg - am) - h * c);
+      }
+    for (; j < D; j++) {
+      float h = (xr[j] - mu) * k;
+      dxr[j] = k * (dyr[j] * gamma[j] - am - h * c);
+    }
+  }
+}
+
+/* dγ, dβ by columns: each column summed over the rows in order, as the SIMD module does */
+static void ln_grad_cols(const void *v, int part, int parts) {
+  const ln_args *a = v;
+  long lo, hi;
+  int D = a->D;
+  span(D, part, parts, 16, &lo, &hi);
+  float *restrict dg = a->dgamma, *restrict db = a->dbeta;
+  for (long j = lo; j < hi; j++) dg[j] = db[j] = 0.0f;
+  for (long r = 0; r < a->R; r++) {
+    const float *restrict xr = a->x + r * D, *restrict dyr = a->dy + r * D;
+    float mu = a->mean[r], k = a->rstd[r];
+    for (long j = lo; j < hi; j++) {
+      float d = dyr[j];
+      float h = (xr[j] - mu) * k;
+      db[j] = db[j] + d;
+      dg[j] = dg[j] + d * h;
+    }
+  }
+}
+
+EXPORT void fm_layernorm_grad(char *base, u32 dy, u32 x, u32 gamma, u32 mean, u32 rstd, u32 dx, u32 dgamma,
+                              u32 dbeta, int R, int D) {
+  ln_args a = {.x = F(x), .g = F(gamma), .dy = F(dy), .mean = F(mean), .rstd = F(rstd), .y = F(dx),
+               .dgamma = F(dgamma), .dbeta = F(dbeta), .R = R, .D = D};
+  run(ln_grad_rows, &a, parts_for((long)R * D * 3));
+  run(ln_grad_cols, &a, D >= 32 ? parts_for((long)R * D * 2) : 1);
+}
+
+/* ---- per-channel sums (BatchNorm), split by channels ---- */
+
+#define BLOCK 64
+
+typedef struct {
+  const float *a, *b, *shift;
+  int R, C;
+  double *s1, *s2;
+  float *part;
+} cs_args;
+
+static void cs_task(const void *v, int part, int parts) {
+  const cs_args *A = v;
+  long c0, c1;
+  int C = A->C, R = A->R;
+  span(C, part, parts, 16, &c0, &c1);
+  float *restrict p1 = A->part, *restrict p2 = A->part + C;
+  const float *restrict b = A->b, *restrict shift = A->shift;
+  int squares = b == 0 && shift != 0;
+  for (long c = c0; c < c1; c++) A->s1[c] = A->s2[c] = 0.0;
+  for (int r0 = 0; r0 < R; r0 += BLOCK) {
+    int r1 = r0 + BLOCK < R ? r0 + BLOCK : R;
+    for (long c = c0; c < c1; c++) p1[c] = p2[c] = 0.0f;
+    for (int r = r0; r < r1; r++) {
+      const float *restrict ar = A->a + (long)r * C;
+      const float *restrict br = b ? b + (long)r * C : 0;
+      if (squares)
+        for (long c = c0; c < c1; c++) {
+          float d = ar[c] - shift[c];
+          p1[c] = p1[c] + d * d;
+        }
+      else if (br)
+        for (long c = c0; c < c1; c++) {
+          p1[c] = p1[c] + ar[c];
+          p2[c] = p2[c] + ar[c] * (br[c] - shift[c]);
+        }
+      else
+        for (long c = c0; c < c1; c++) p1[c] = p1[c] + ar[c];
+    }
+    for (long c = c0; c < c1; c++) {
+      A->s1[c] += p1[c];
+      A->s2[c] += p2[c];
+    }
+  }
+}
+
+EXPORT void fm_channel_sums(char *base, u32 a, u32 b, u32 shift, int R, int C, u32 s1, u32 s2, u32 part) {
+  cs_args A = {F(a), F(b), F(shift), R, C, D(s1), D(s2), F(part)};
+  run(cs_task, &A, C >= 32 ? parts_for((long)R * C * 2) : 1);
+}
+
+typedef struct {
+  const float *x, *k, *b, *z, *kz;
+  float *y;
+  int R, C;
+} ca_args;
+
+static void ca_task(const void *v, int part, int parts) {
+  const ca_args *A = v;
+  long lo, hi;
+  int C = A->C;
+  span(A->R, part, parts, 1, &lo, &hi);
+  int vec = C & ~3;
+  const float *restrict k = A->k, *restrict b = A->b, *restrict kz = A->kz;
+  for (long r = lo; r < hi; r++) {
+    const float *restrict xr = A->x + r * C;
+    const float *restrict zr = A->z ? A->z + r * C : 0;
+    float *restrict yr = A->y + r * C;
+    if (zr)
+      for (int c = 0; c < vec; c++) yr[c] = (xr[c] * k[c] + b[c]) + zr[c] * kz[c];
+    else
+      for (int c = 0; c < vec; c++) yr[c] = xr[c] * k[c] + b[c];
+    for (int c = vec; c < C; c++) yr[c] = xr[c] * k[c] + b[c] + (zr ? zr[c] * kz[c] : 0.0f);
+  }
+}
+
+EXPORT void fm_channel_affine(char *base, u32 x, u32 k, u32 b, u32 z, u32 kz, u32 y, int R, int C) {
+  ca_args A = {F(x), F(k), F(b), F(z), F(kz), F(y), R, C};
+  run(ca_task, &A, parts_for((long)R * C * 2));
+}
+
+/* ---- Σx²: fixed blocks of 4096, each a float32 sum (4 lanes), added in float64 in order ---- */
+
+typedef struct { const float *x; long n; float *blocks; } ss_args;
+
+static void ss_task(const void *v, int part, int parts) {
+  const ss_args *A = v;
+  long nb = (A->n + 4095) / 4096, b0, b1;
+  span(nb, part, parts, 1, &b0, &b1);
+  const float *restrict x = A->x;
+  for (long b = b0; b < b1; b++) {
+    long i0 = b * 4096, i1 = i0 + 4096 < A->n ? i0 + 4096 : A->n, i = i0;
+    float acc[4] = {0, 0, 0, 0};
+    for (; i + 4 <= i1; i += 4)
+      for (int l = 0; l < 4; l++) acc[l] = acc[l] + x[i + l] * x[i + l];
+    float s = hsum4(acc);
+    for (; i < i1; i++) s += x[i] * x[i];
+    A->blocks[b] = s;
+  }
+}
+
+EXPORT double fm_sum_squares(char *base, u32 x, int n) {
+  long nb = (n + 4095L) / 4096;
+  float one[1];
+  float *blocks = nb > 1 ? malloc(nb * sizeof(float)) : one;
+  ss_args A = {F(x), n, blocks};
+  run(ss_task, &A, blocks == 0 ? 1 : parts_for(n));
+  double total = 0.0;
+  for (long b = 0; b < nb; b++) total += blocks[b];
+  if (blocks != one) free(blocks);
+  return total;
+}
+
+/* ---- optimizers ---- */
+
+typedef struct {
+  const float *p, *g;
+  float *m, *v, *out;
+  long n;
+  float s, b1, b2, decay, step, ib2, eps, wd, mu, lr;
+} opt_args;
+
+static void adamw_task(const void *va, int part, int parts) {
+  const opt_args *A = va;
+  long lo, hi, vec = A->n & ~3L;
+  span(A->n, part, parts, 64, &lo, &hi);
+  const float *restrict p = A->p, *restrict g = A->g;
+  float *restrict m = A->m, *restrict v = A->v, *restrict out = A->out;
+  const float s = A->s, b1 = A->b1, b2 = A->b2, decay = A->decay, step = A->step, ib2 = A->ib2, eps = A->eps;
+  const float a1 = 1.0f - b1, a2 = 1.0f - b2;
+  long end = hi < vec ? hi : vec;
+  for (long i = lo; i < end; i++) {
+    float gi = g[i] * s;
+    float mi = b1 * m[i] + a1 * gi;
+    float vi = b2 * v[i] + a2 * (gi * gi);
+    m[i] = mi;
+    v[i] = vi;
+    float den = __builtin_sqrtf(vi) * ib2 + eps;
+    out[i] = p[i] * decay - (step * mi) / den;
+  }
+  for (long i = lo > vec ? lo : vec; i < hi; i++) {
+    float gi = g[i] * s;
+    float mi = b1 * m[i] + (1.0f - b1) * gi;
+    float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    out[i] = p[i] * decay - (step * mi) / (__builtin_sqrtf(vi) * ib2 + eps);
+  }
+}
+
+EXPORT void fm_adamw(char *base, u32 p, u32 g, u32 m, u32 vv, u32 out, int n, float s, float b1, float b2,
+                     float decay, float step, float ib2, float eps) {
+  opt_args A = {.p = F(p), .g = F(g), .m = F(m), .v = F(vv), .out = F(out), .n = n, .s = s, .b1 = b1, .b2 = b2,
+                .decay = decay, .step = step, .ib2 = ib2, .eps = eps};
+  run(adamw_task, &A, parts_for(n * 6L));
+}
+
+static void sgd_task(const void *va, int part, int parts) {
+  const opt_args *A = va;
+  long lo, hi;
+  span(A->n, part, parts, 64, &lo, &hi);
+  const float *restrict p = A->p, *restrict g = A->g;
+  float *restrict buf = A->m, *restrict out = A->out;
+  const float s = A->s, wd = A->wd, mu = A->mu, lr = A->lr;
+  if (buf)
+    for (long i = lo; i < hi; i++) {
+      float d = g[i] * s + wd * p[i];
+      d = mu * buf[i] + d;
+      buf[i] = d;
+      out[i] = p[i] - lr * d;
+    }
+  else
+    for (long i = lo; i < hi; i++) out[i] = p[i] - lr * (g[i] * s + wd * p[i]);
+}
+
+EXPORT void fm_sgd(char *base, u32 p, u32 g, u32 buf, u32 out, int n, float s, float wd, float mu, float lr) {
+  opt_args A = {.p = F(p), .g = F(g), .m = F(buf), .out = F(out), .n = n, .s = s, .wd = wd, .mu = mu, .lr = lr};
+  run(sgd_task, &A, parts_for(n * 4L));
+}
+
+/* ---- PReLU gradients ---- */
+
+typedef struct { const float *x, *alpha, *dy; float *dx; double *s; float *part; int R, C; } pr_args;
+
+static void prelu_x_task(const void *v, int part, int parts) {
+  const pr_args *A = v;
+  long lo, hi;
+  const float *restrict x = A->x, *restrict dy = A->dy, *restrict alpha = A->alpha;
+  float *restrict dx = A->dx;
+  if (A->C == 1) {
+    float al = alpha[0];
+    span(A->R, part, parts, 64, &lo, &hi);
+    for (long i = lo; i < hi; i++) dx[i] = x[i] > 0.0f ? dy[i] : al * dy[i];
+    return;
+  }
+  int C = A->C;
+  span(A->R, part, parts, 1, &lo, &hi);
+  for (long r = lo; r < hi; r++) {
+    const float *restrict xr = x + r * C, *restrict dyr = dy + r * C;
+    float *restrict dxr = dx + r * C;
+    for (int c = 0; c < C; c++) dxr[c] = xr[c] > 0.0f ? dyr[c] : alpha[c] * dyr[c];
+  }
+}
+
+EXPORT void fm_prelu_grad_x(char *base, u32 x, u32 alpha, u32 dy, u32 dx, int R, int C) {
+  pr_args A = {.x = F(x), .alpha = F(alpha), .dy = F(dy), .dx = F(dx), .R = R, .C = C};
+  run(prelu_x_task, &A, parts_for((long)R * C * 3));
+}
+
+/* wasm's f32x4.min(x, 0) lane by lane (−0 and NaN kept) in the vector part; the tail as written there */
+static inline float min0(float x) {
+  uint32_t u;
+  memcpy(&u, &x, 4);
+  /* x itself when its sign bit is set (negatives, −0) or it is NaN, else +0 */
+  uint32_t keep = (u >> 31) | ((u & 0x7fffffffu) > 0x7f800000u);
+  u &= 0u - keep;
+  memcpy(&x, &u, 4);
+  return x;
+}
+
+static void prelu_alpha_task(const void *v, int part, int parts) {
+  const pr_args *A = v;
+  long c0, c1;
+  int C = A->C, R = A->R, vec = C & ~3;
+  span(C, part, parts, 16, &c0, &c1);
+  float *restrict pt = A->part;
+  double *restrict s = A->s;
+  long cv = c1 < vec ? c1 : vec;
+  for (long c = c0; c < c1; c++) s[c] = 0.0;
+  for (int r0 = 0; r0 < R; r0 += BLOCK) {
+    int r1 = r0 + BLOCK < R ? r0 + BLOCK : R;
+    for (long c = c0; c < c1; c++) pt[c] = 0.0f;
+    for (int r = r0; r < r1; r++) {
+      const float *restrict xr = A->x + (long)r * C, *restrict dyr = A->dy + (long)r * C;
+      for (long c = c0; c < cv; c++) pt[c] = pt[c] + dyr[c] * min0(xr[c]);
+      for (long c = c0 > vec ? c0 : vec; c < c1; c++) pt[c] += dyr[c] * (xr[c] < 0.0f ? xr[c] : 0.0f);
+    }
+    for (long c = c0; c < c1; c++) s[c] += pt[c];
+  }
+}
+
+EXPORT void fm_prelu_grad_alpha(char *base, u32 x, u32 dy, int R, int C, u32 s, u32 part) {
+  pr_args A = {.x = F(x), .dy = F(dy), .s = D(s), .part = F(part), .R = R, .C = C};
+  run(prelu_alpha_task, &A, C >= 32 ? parts_for((long)R * C * 2) : 1);
+}
+
+/* ---- im2col, split over images ---- */
+
+typedef struct { const float *x; float *cols; int n0, nb; const int *g; } ic_args;
+
+static void im2col_task(const void *v, int part, int parts) {
+  const ic_args *A = v;
+  const int *g = A->g;
+  int H = g[0], W = g[1], C = g[2], OH = g[3], OW = g[4], KH = g[5], KW = g[6];
+  int sh = g[7], sw = g[8], dh = g[9], dw = g[10], pt = g[11], pl = g[12];
+  long lo, hi;
+  span(A->nb, part, parts, 1, &lo, &hi);
+  float *o = A->cols + lo * (long)OH * OW * KH * KW * C;
+  for (long n = A->n0 + lo; n < A->n0 + hi; n++) {
+    const float *xn = A->x + n * H * W * C;
+    for (int oh = 0; oh < OH; oh++)
+      for (int ow = 0; ow < OW; ow++) {
+        int iw0 = ow * sw - pl;
+        int inside = dw == 1 && iw0 >= 0 && iw0 + KW <= W;
+        for (int kh = 0; kh < KH; kh++) {
+          int ih = oh * sh - pt + kh * dh;
+          if (ih < 0 || ih >= H) {
+            memset(o, 0, sizeof(float) * KW * C);
+            o += KW * C;
+            continue;
+          }
+          const float *xrow = xn + (long)ih * W * C;
+          if (inside) {
+            memcpy(o, xrow + (long)iw0 * C, sizeof(float) * KW * C);
+            o += KW * C;
+            continue;
+          }
+          for (int kw = 0; kw < KW; kw++) {
+            int iw = iw0 + kw * dw;
+            if (iw < 0 || iw >= W) memset(o, 0, sizeof(float) * C);
+            else memcpy(o, xrow + (long)iw * C, sizeof(float) * C);
+            o += C;
+          }
+        }
+      }
+  }
+}
+
+EXPORT void fm_im2col(char *base, u32 x, u32 cols, int n0, int nb, u32 g) {
+  const int *geo = (const int *)(base + g);
+  ic_args A = {F(x), F(cols), n0, nb, geo};
+  run(im2col_task, &A, parts_for((long)nb * geo[3] * geo[4] * geo[5] * geo[6] * geo[2]));
+}
+
+/* ---- new: kernels the SIMD module does not have ---- */
+
+/*
+ * Depthwise convolution gradients, x [N,H,W,C], dy [N,OH,OW,C·M], filter [KH,KW,C,M]; g = {N, H, W,
+ * C, OH, OW, KH, KW, sh, sw, dh, dw, pt, pl, M}. The filter gradient sums each image in float32 and
+ * the images in float64 (split by channels); the input gradient is a scatter per image (split by
+ * images). Order per element is fixed, so any thread count gives the same bits.
+ */
+typedef struct { const float *x, *dy, *w; float *out; const int *g; double *acc; float *img; } dw_args;
+
+static void dw_filter_task(const void *v, int part, int parts) {
+  const dw_args *A = v;
+  const int *g = A->g;
+  int N = g[0], H = g[1], W = g[2], C = g[3], OH = g[4], OW = g[5], KH = g[6], KW = g[7];
+  int sh = g[8], sw = g[9], dh = g[10], dw = g[11], pt = g[12], pl = g[13], M = g[14];
+  long CO = (long)C * M, c0, c1;
+  span(CO, part, parts, 16, &c0, &c1);
+  double *acc = A->acc;
+  float *img = A->img;
+  for (int t = 0; t < KH * KW; t++)
+    for (long c = c0; c < c1; c++) acc[t * CO + c] = 0.0;
+  for (int n = 0; n < N; n++) {
+    for (int t = 0; t < KH * KW; t++)
+      for (long c = c0; c < c1; c++) img[t * CO + c] = 0.0f;
+    for (int oh = 0; oh < OH; oh++)
+      for (int ow = 0; ow < OW; ow++) {
+        const float *restrict dyo = A->dy + (((long)n * OH + oh) * OW + ow) * CO;
+        for (int kh = 0; kh < KH; kh++) {
+          int ih = oh * sh - pt + kh * dh;
+          if (ih < 0 || ih >= H) continue;
+          for (int kw = 0; kw < KW; kw++) {
+            int iw = ow * sw - pl + kw * dw;
+            if (iw < 0 || iw >= W) continue;
+            const float *restrict xo = A->x + (((long)n * H + ih) * W + iw) * C;
+            float *restrict io = img + (kh * KW + kw) * CO;
+            if (M == 1)
+              for (long c = c0; c < c1; c++) io[c] = io[c] + xo[c] * dyo[c];
+            else
+              for (long c = c0; c < c1; c++) io[c] = io[c] + xo[c / M] * dyo[c];
+          }
+        }
+      }
+    for (int t = 0; t < KH * KW; t++)
+      for (long c = c0; c < c1; c++) acc[t * CO + c] += img[t * CO + c];
+  }
+  for (int t = 0; t < KH * KW; t++)
+    for (long c = c0; c < c1; c++) A->out[t * CO + c] = (float)acc[t * CO + c];
+}
+
+EXPORT void fm_depthwise_filter_grad(char *base, u32 x, u32 dy, u32 out, u32 g) {
+  const int *geo = (const int *)(base + g);
+  long taps = (long)geo[6] * geo[7], CO = (long)geo[3] * geo[14];
+  double *acc = malloc(taps * CO * sizeof(double));
+  float *img = malloc(taps * CO * sizeof(float));
+  dw_args A = {F(x), F(dy), 0, F(out), geo, acc, img};
+  long work = (long)geo[0] * geo[4] * geo[5] * taps * CO;
+  run(dw_filter_task, &A, acc && img && CO >= 32 ? parts_for(work) : 1);
+  free(acc);
+  free(img);
+}
+
+static void dw_input_task(const void *v, int part, int parts) {
+  const dw_args *A = v;
+  const int *g = A->g;
+  int N = g[0], H = g[1], W = g[2], C = g[3], OH = g[4], OW = g[5], KH = g[6], KW = g[7];
+  int sh = g[8], sw = g[9], dh = g[10], dw = g[11], pt = g[12], pl = g[13], M = g[14];
+  long CO = (long)C * M, lo, hi;
+  span(N, part, parts, 1, &lo, &hi);
+  memset(A->out + lo * H * W * C, 0, sizeof(float) * (hi - lo) * H * W * C);
+  for (long n = lo; n < hi; n++)
+    for (int oh = 0; oh < OH; oh++)
+      for (int ow = 0; ow < OW; ow++) {
+        const float *restrict dyo = A->dy + ((n * OH + oh) * OW + ow) * CO;
+        for (int kh = 0; kh < KH; kh++) {
+          int ih = oh * sh - pt + kh * dh;
+          if (ih < 0 || ih >= H) continue;
+          for (int kw = 0; kw < KW; kw++) {
+            int iw = ow * sw - pl + kw * dw;
+            if (iw < 0 || iw >= W) continue;
+            float *restrict xo = A->out + ((n * H + ih) * W + iw) * C;
+            const float *restrict wo = A->w + (kh * KW + kw) * CO;
+            if (M == 1)
+              for (int c = 0; c < C; c++) xo[c] = xo[c] + wo[c] * dyo[c];
+            else
+              for (int c = 0; c < C; c++) {
+                float s = 0.0f;
+                for (int q = 0; q < M; q++) s = s + wo[c * M + q] * dyo[c * M + q];
+                xo[c] = xo[c] + s;
+              }
+          }
+        }
+      }
+}
+
+EXPORT void fm_depthwise_input_grad(char *base, u32 dy, u32 w, u32 out, u32 g) {
+  const int *geo = (const int *)(base + g);
+  dw_args A = {0, F(dy), F(w), F(out), geo, 0, 0};
+  long work = (long)geo[0] * geo[4] * geo[5] * geo[6] * geo[7] * geo[3] * geo[14];
+  run(dw_input_task, &A, parts_for(work));
+}
+
+/*
+ * Strided copy of a 4-byte-element box: y[i0,i1,i2,i3] = x[b0+i0, b1+i1, b2+i2, b3+i3] with x's
+ * shape xs[4] and y's ys[4] (rank padded to 4 with leading 1s); g = {xs0..3, b0..3, ys0..3}. Split
+ * over y's rows of the first two axes.
+ */
+typedef struct { const char *x; char *y; const int *g; } sl_args;
+
+static void slice_task(const void *v, int part, int parts) {
+  const sl_args *A = v;
+  const int *g = A->g;
+  long x1 = g[1], x2 = g[2], x3 = g[3];
+  long y0 = g[8], y1 = g[9], y2 = g[10], y3 = g[11];
+  long lo, hi;
+  span(y0 * y1, part, parts, 1, &lo, &hi);
+  for (long r = lo; r < hi; r++) {
+    long i0 = r / y1, i1 = r % y1;
+    const char *xs = A->x + 4 * (((g[4] + i0) * x1 + g[5] + i1) * x2 * x3 + (long)g[6] * x3 + g[7]);
+    char *ys = A->y + 4 * (r * y2 * y3);
+    if (y3 == x3) memcpy(ys, xs, 4 * y2 * y3);
+    else
+      for (long i2 = 0; i2 < y2; i2++) memcpy(ys + 4 * i2 * y3, xs + 4 * i2 * x3, 4 * y3);
+  }
+}
+
+EXPORT void fm_slice4(char *base, u32 x, u32 y, u32 g) {
+  const int *geo = (const int *)(base + g);
+  sl_args A = {base + x, base + y, geo};
+  long rows = (long)geo[8] * geo[9];
+  long n = rows * geo[10] * geo[11];
+  run(slice_task, &A, rows >= 2 ? parts_for(n * 2) : 1);
+}
+
+/*
+ * Element-wise binary ops stock tfjs-wasm runs without SIMD when one side is broadcast: y = a op b
+ * with b one value (bScalar) or, when aScalar, a one value; else same shape. op: 0 max, 1 min,
+ * 2 div, 3 add, 4 sub, 5 mul. Max and min as tfjs-wasm's std::max/std::min... with NaN
+ * propagated as tfjs's own: see wmax/wmin (the same results for non-NaN inputs).
+ */
+typedef struct { const float *a, *b; float *y; long n; int op, as, bs; } bin_args;
+
+#define BIN_LOOP(EXPR)                                                   \
+  if (A->bs)                                                             \
+    for (long i = lo; i < hi; i++) {                                     \
+      float u = a[i], w = b[0];                                          \
+      y[i] = EXPR;                                                       \
+    }                                                                    \
+  else if (A->as)                                                        \
+    for (long i = lo; i < hi; i++) {                                     \
+      float u = a[0], w = b[i];                                          \
+      y[i] = EXPR;                                                       \
+    }                                                                    \
+  else                                                                   \
+    for (long i = lo; i < hi; i++) {                                     \
+      float u = a[i], w = b[i];                                          \
+      y[i] = EXPR;                                                       \
+    }
+
+static void bin_task(const void *v, int part, int parts) {
+  const bin_args *A = v;
+  long lo, hi;
+  span(A->n, part, parts, 64, &lo, &hi);
+  const float *restrict a = A->a, *restrict b = A->b;
+  float *restrict y = A->y;
+  switch (A->op) {
+    case 0: BIN_LOOP(wmax(u, w)); break;
+    case 1: BIN_LOOP(wmin(u, w)); break;
+    case 2: BIN_LOOP(u / w); break;
+    case 3: BIN_LOOP(u + w); break;
+    case 4: BIN_LOOP(u - w); break;
+    default: BIN_LOOP(u * w); break;
+  }
+}
+
+EXPORT void fm_binary(char *base, int op, u32 a, int aScalar, u32 b, int bScalar, u32 y, int n) {
+  bin_args A = {F(a), F(b), F(y), n, op, aScalar, bScalar};
+  run(bin_task, &A, parts_for(n * 3L));
+}
+
+/* ---- GEMM split by rows over the threads, each part one single-threaded cblas_sgemm ---- */
+
+typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *, int, float,
+                         float *, int);
+static sgemm_fn sgemm = 0;
+
+EXPORT int fm_use_blas(const char *library) {
+  void *h = dlopen(library, RTLD_NOW | RTLD_NOLOAD);
+  if (!h) h = dlopen(library, RTLD_NOW);
+  sgemm = h ? (sgemm_fn)dlsym(h, "cblas_sgemm") : 0;
+  return sgemm != 0;
+}
+
+typedef struct {
+  int ta, tb, m, n, k, lda, ldb, ldc;
+  float alpha, beta;
+  const float *a, *b;
+  float *c;
+} gemm_args;
+
+static void gemm_task(const void *v, int part, int parts) {
+  const gemm_args *G = v;
+  long lo, hi;
+  span(G->m, part, parts, 16, &lo, &hi);
+  if (hi <= lo) return;
+  const float *a = G->ta ? G->a + lo : G->a + lo * G->lda;
+  sgemm(101, G->ta ? 112 : 111, G->tb ? 112 : 111, (int)(hi - lo), G->n, G->k, G->alpha, a, G->lda, G->b, G->ldb,
+        G->beta, G->c + lo * G->ldc, G->ldc);
+}
+
+/* Row-major C = alpha·op(A)·op(B) + beta·C on parts threads (the BLAS itself set to one thread). */
+EXPORT void fm_sgemm_rows(int ta, int tb, int m, int n, int k, float alpha, intptr_t a, int lda, intptr_t b,
+                          int ldb, float beta, intptr_t c, int ldc, int parts) {
+  gemm_args G = {ta, tb, m, n, k, lda, ldb, ldc, alpha, beta, (const float *)a, (const float *)b, (float *)c};
+  run(gemm_task, &G, parts);
+}
+`;

@@ -1,0 +1,225 @@
+/**
+ * The native kernels (src/engine/native): each SIMD-module twin gives the SIMD module's bits on
+ * one thread and on several (every call split, whatever its size), and the kernel suite passes
+ * with every native kernel split over three threads. Skipped where no C compiler could build
+ * them (the engine then runs the SIMD module, tested by the other suites).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setupEngine, tf, randn, rngFor } from './harness.js';
+import { kernelSuite } from './kernel-suite.js';
+import { addressOf } from '../../src/engine/kernels/context.js';
+import {
+  loadNativeKernels,
+  nativeKernels,
+  nativeKernelsOn,
+  setNativeKernels,
+  setNativeThreads,
+  wasmMemoryOf,
+  type NativeKernels,
+} from '../../src/engine/native/index.js';
+import { wasmSimdKernels, type SimdKernels } from '../../src/engine/simd/index.js';
+
+const available = loadNativeKernels(1, null) !== null;
+
+type Kernels = SimdKernels | NativeKernels;
+
+/**
+ * Runs `call` on fresh copies of `inputs` (float32 tensors; int32 where `ints`), `outs` float32
+ * outputs of the given sizes (zeroed), and returns every input and output's bits plus the return
+ * value: in-place kernels (AdamW's moments) are compared too.
+ */
+function runKernel(
+  k: Kernels,
+  inputs: Float32Array[],
+  outs: number[],
+  call: (k: Kernels, at: number[]) => number | void,
+  ints: Int32Array[] = [],
+): { bits: Uint32Array[]; ret: number | void } {
+  const backend = tf.backend();
+  const ts = [
+    ...inputs.map((d) => tf.tensor1d(d.slice())),
+    ...outs.map((n) => tf.tensor1d(new Float32Array(n))),
+    ...ints.map((d) => tf.tensor1d(d.slice(), 'int32')),
+  ];
+  const ret = call(
+    k,
+    ts.map((t) => addressOf(backend, t)),
+  );
+  const bits = ts.map((t) => new Uint32Array(Float32Array.from(t.dataSync()).buffer));
+  tf.dispose(ts);
+  return { bits, ret };
+}
+
+describe.skipIf(!available)('native kernels', () => {
+  let simd: SimdKernels;
+  let native: NativeKernels;
+  let restore = 1;
+  beforeAll(async () => {
+    await setupEngine('auto');
+    const mem = wasmMemoryOf(tf.backend())!;
+    simd = wasmSimdKernels(mem)!;
+    native = nativeKernelsOn(mem)!;
+    expect(simd).not.toBeNull();
+    expect(native).not.toBeNull();
+    restore = setNativeThreads(1);
+  });
+  afterAll(() => {
+    setNativeThreads(restore, 1 << 16);
+  });
+
+  const rng = rngFor('native');
+  const rand = (n: number, scale = 3): Float32Array => randn(rng, [n]).data.map((v) => v * scale);
+  /** Signed zeros, zeros and a NaN among random values: the selects' edge cases. */
+  const edgy = (n: number): Float32Array => {
+    const x = rand(n);
+    for (let i = 0; i < n; i += 7) x[i] = i % 3 === 0 ? -0 : 0;
+    x[5] = NaN;
+    return x;
+  };
+
+  /** Asserts SIMD module == native on 1 thread == native on 3 threads with every call split. */
+  function sameBits(
+    label: string,
+    inputs: Float32Array[],
+    outs: number[],
+    call: Parameters<typeof runKernel>[3],
+    ints?: Int32Array[],
+  ) {
+    const want = runKernel(simd, inputs, outs, call, ints);
+    for (const threads of [1, 3]) {
+      setNativeThreads(threads, 1);
+      const got = runKernel(native, inputs, outs, call, ints);
+      setNativeThreads(1, 1 << 16);
+      expect(got.ret, `${label}, ${threads} threads: returned value`).toBe(want.ret);
+      want.bits.forEach((w, i) => {
+        const g = got.bits[i]!;
+        const first = w.findIndex((v, j) => v !== g[j]);
+        expect(first, `${label}, ${threads} threads: tensor ${i} differs first at element ${first}`).toBe(-1);
+      });
+    }
+  }
+
+  const n = 4099; // not a multiple of 4: the scalar tails run too
+  it('GELU and its gradient', () => {
+    sameBits('gelu', [rand(n)], [n], (k, [x, y]) => k.gelu(x!, y!, n));
+    sameBits('gelu_grad', [rand(n), rand(n)], [n], (k, [dy, x, dx]) => k.gelu_grad(dy!, x!, dx!, n));
+  });
+
+  it('LayerNorm and its gradient (rows of 67 and of 192)', () => {
+    for (const [R, D] of [
+      [37, 67],
+      [130, 192],
+    ] as const) {
+      const x = rand(R * D);
+      const g = rand(D);
+      const b = rand(D);
+      sameBits(`layernorm ${D}`, [x, g, b], [R * D, R, R], (k, [x, g, b, y, m, r]) =>
+        k.layernorm(x!, g!, b!, y!, m!, r!, R, D, 1e-6),
+      );
+      const mean = rand(R);
+      const rstd = rand(R).map((v) => Math.abs(v) + 0.1);
+      sameBits(`layernorm_grad ${D}`, [rand(R * D), x, g, mean, rstd], [R * D, D, D], (k, a) =>
+        k.layernorm_grad(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, R, D),
+      );
+    }
+  });
+
+  it('per-channel sums (three modes) and the per-channel affine map (BatchNorm)', () => {
+    for (const C of [67, 64]) {
+      const R = 150; // two blocks of 64 rows and a partial one
+      const a = rand(R * C);
+      const b = rand(R * C);
+      const shift = rand(C);
+      // s1, s2: C float64 each = 2C floats; part: 2C floats
+      sameBits(`sums ${C}`, [a], [2 * C, 2 * C, 2 * C], (k, [a, s1, s2, p]) =>
+        k.channel_sums(a!, 0, 0, R, C, s1!, s2!, p!),
+      );
+      sameBits(`squares ${C}`, [a, shift], [2 * C, 2 * C, 2 * C], (k, [a, sh, s1, s2, p]) =>
+        k.channel_sums(a!, 0, sh!, R, C, s1!, s2!, p!),
+      );
+      sameBits(`products ${C}`, [a, b, shift], [2 * C, 2 * C, 2 * C], (k, [a, b, sh, s1, s2, p]) =>
+        k.channel_sums(a!, b!, sh!, R, C, s1!, s2!, p!),
+      );
+      sameBits(`affine ${C}`, [a, rand(C), rand(C)], [R * C], (k, [x, kk, bb, y]) =>
+        k.channel_affine(x!, kk!, bb!, 0, 0, y!, R, C),
+      );
+      const signed = edgy(R * C);
+      signed[5] = 2; // no NaN through arithmetic: its payload is not specified
+      sameBits(
+        `affine + z ${C}`,
+        [signed, rand(C), rand(C), b, rand(C)],
+        [R * C],
+        (k, [x, kk, bb, z, kz, y]) => k.channel_affine(x!, kk!, bb!, z!, kz!, y!, R, C),
+      );
+    }
+  });
+
+  it('Σx² in float64 over blocks', () => {
+    const m = 3 * 4096 + 77;
+    sameBits('sum_squares', [rand(m)], [], (k, [x]) => k.sum_squares(x!, m));
+  });
+
+  it('PReLU gradients (one slope and per channel, with signed zeros and a NaN)', () => {
+    const R = 150;
+    const C = 67;
+    sameBits('prelu_grad_x scalar', [edgy(n), rand(1), rand(n)], [n], (k, [x, al, dy, dx]) =>
+      k.prelu_grad_x(x!, al!, dy!, dx!, n, 1),
+    );
+    sameBits('prelu_grad_x channels', [edgy(R * C), rand(C), rand(R * C)], [R * C], (k, [x, al, dy, dx]) =>
+      k.prelu_grad_x(x!, al!, dy!, dx!, R, C),
+    );
+    const x = edgy(R * C);
+    x[5] = 1; // a NaN would make the slope's sums NaN: compare numbers
+    sameBits('prelu_grad_alpha', [x, rand(R * C)], [2 * C, C], (k, [x, dy, s, p]) =>
+      k.prelu_grad_alpha(x!, dy!, R, C, s!, p!),
+    );
+  });
+
+  it('AdamW and SGD (moments and momentum written in place)', () => {
+    const args = [0.7, 0.9, 0.95, 0.9995, 1e-3, 1.3, 1e-8] as const;
+    sameBits('adamw', [rand(n), rand(n), rand(n), rand(n).map(Math.abs)], [n], (k, [p, g, m, v, out]) =>
+      k.adamw(p!, g!, m!, v!, out!, n, ...args),
+    );
+    sameBits('sgd momentum', [rand(n), rand(n), rand(n)], [n], (k, [p, g, buf, out]) =>
+      k.sgd(p!, g!, buf!, out!, n, 0.7, 5e-4, 0.9, 0.1),
+    );
+    sameBits('sgd plain', [rand(n), rand(n)], [n], (k, [p, g, out]) =>
+      k.sgd(p!, g!, 0, out!, n, 0.7, 5e-4, 0.9, 0.1),
+    );
+  });
+
+  it('im2col (padding, stride 2, images 1..4 of 5)', () => {
+    const [N, H, W, C, KH, KW, s, pad] = [5, 9, 8, 3, 3, 3, 2, 1];
+    const OH = Math.floor((H + 2 * pad - KH) / s) + 1;
+    const OW = Math.floor((W + 2 * pad - KW) / s) + 1;
+    const geo = Int32Array.from([H, W, C, OH, OW, KH, KW, s, s, 1, 1, pad, pad]);
+    const cols = 4 * OH * OW * KH * KW * C;
+    sameBits('im2col', [rand(N * H * W * C)], [cols], (k, [x, out, g]) => k.im2col(x!, out!, 1, 4, g!), [
+      geo,
+    ]);
+  });
+
+  it('the kernels see the threads they are given, and native kernels are what the engine runs', () => {
+    expect(setNativeThreads(3, 1)).toBe(3);
+    expect(setNativeThreads(1, 1 << 16)).toBe(1);
+    expect(nativeKernels(tf.backend())).toBe(native);
+    const was = setNativeKernels(false);
+    expect(nativeKernels(tf.backend())).toBeNull();
+    setNativeKernels(was);
+  });
+});
+
+// The kernel suite with every native kernel (the SIMD twins, depthwise gradients, Slice,
+// Maximum/Minimum/RealDiv, the row-split GEMM's neighbours) split over three threads.
+describe.skipIf(!available)('engine kernels with the native kernels split over three threads', () => {
+  let restore = 1;
+  beforeAll(async () => {
+    await setupEngine('auto');
+    expect(nativeKernels(tf.backend())).not.toBeNull();
+    restore = setNativeThreads(3, 1);
+  });
+  afterAll(() => {
+    setNativeThreads(restore, 1 << 16);
+  });
+  kernelSuite();
+});
