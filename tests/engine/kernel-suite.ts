@@ -252,7 +252,7 @@ export function kernelSuite(): void {
     }
   });
 
-  describe('Slice, and Maximum / Minimum / RealDiv against one value or the same shape', () => {
+  describe('Slice, pad, and Maximum / Minimum (and RealDiv, stock) against one value or the same shape', () => {
     const slices: [string, number[], number[], number[]][] = [
       ['rank 1', [17], [3], [11]],
       ['rank 2, inner cut', [6, 9], [1, 2], [4, 5]],
@@ -262,6 +262,14 @@ export function kernelSuite(): void {
     ];
     for (const [name, shape, begin, size] of slices)
       it(`slice ${name}`, () => checkAgainstCpu(`slice ${name}`, (x) => tf.slice(x!, begin, size), [shape]));
+    const pads: [string, number[], [number, number][], number][] = [
+      ['rank 4, one pixel each side (mobileface)', [3, 7, 6, 5], [[0, 0], [1, 1], [1, 1], [0, 0]], 0],
+      ['rank 4, every axis, a constant', [2, 3, 4, 3], [[1, 0], [0, 2], [3, 1], [1, 2]], 0.5],
+      ['rank 2', [5, 6], [[2, 1], [0, 3]], -1],
+      ['rank 1', [9], [[4, 0]], 0],
+    ];
+    for (const [name, shape, p, v] of pads)
+      it(`pad ${name}`, () => checkAgainstCpu(`pad ${name}`, (x) => tf.pad(x!, p, v), [shape]));
     it('slice int32', () => {
       const x = tf.reshape(tf.range(0, 120, 1, 'int32'), [2, 3, 4, 5]);
       const y = tf.slice(x, [1, 1, 0, 2], [1, 2, 3, 2]);

@@ -209,8 +209,8 @@ describe.skipIf(!available)('native kernels', () => {
   });
 });
 
-// The kernel suite with every native kernel (the SIMD twins, depthwise gradients, Slice,
-// Maximum/Minimum/RealDiv, the row-split GEMM's neighbours) split over three threads.
+// The kernel suite with every native kernel (the SIMD twins, depthwise gradients, Slice, PadV2,
+// Maximum/Minimum) split over three threads.
 describe.skipIf(!available)('engine kernels with the native kernels split over three threads', () => {
   let restore = 1;
   beforeAll(async () => {

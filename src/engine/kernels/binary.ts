@@ -1,11 +1,11 @@
 /**
- * Maximum, Minimum and RealDiv of float32 tensors where one side is one value or both have the
- * same shape, on the native kernels (one pass, split over the engine's threads). Stock tfjs-wasm
- * runs these three (unlike Add, Sub and Multiply, which go to XNNPACK) through a generic
- * broadcasting loop without SIMD: in the bundled mobileface attacker, whose graph writes each
- * PReLU as max(x, 0) + γ·min(x, 0), they were 72% of an embedding pass; the MAE's input
- * normalisation (x − 0.5) / 0.5 was ~10 ms a call. Other shapes and dtypes, and an engine without
- * native kernels, keep the stock kernel.
+ * Maximum and Minimum of float32 tensors where one side is one value or both have the same shape,
+ * on the native kernels (one pass, split over the engine's threads). Stock tfjs-wasm runs these
+ * two (unlike Add, Sub, Multiply and RealDiv, which go to XNNPACK) through a generic broadcasting
+ * loop without SIMD: max(x, 0.3) over [64,112,112,3] took 21 ms against 0.7 ms here (one thread),
+ * and in the bundled mobileface attacker, whose graph writes each PReLU as max(x, 0) + γ·min(x, 0),
+ * they were 72% of an embedding pass. Other shapes and dtypes, and an engine without native
+ * kernels, keep the stock kernel.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -46,4 +46,3 @@ function binary(name: string, op: number) {
 
 export const maximum = binary('Maximum', BINARY_OPS.max);
 export const minimum = binary('Minimum', BINARY_OPS.min);
-export const realDiv = binary('RealDiv', BINARY_OPS.div);

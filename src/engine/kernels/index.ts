@@ -14,8 +14,9 @@ import { tile } from './tile.js';
 import { mean, sum } from './reduce.js';
 import { cast, identity } from './identity.js';
 import { fusedBatchNorm } from './batchnorm.js';
-import { maximum, minimum, realDiv } from './binary.js';
+import { maximum, minimum } from './binary.js';
 import { slice } from './slice.js';
+import { padV2 } from './pad.js';
 import type { Gemm } from '../blas.js';
 
 /** Kernel name -> implementation registered for backend 'wasm'. */
@@ -38,8 +39,8 @@ export const ENGINE_KERNELS: Record<string, tf.KernelFunc> = {
   FusedBatchNorm: fusedBatchNorm as unknown as tf.KernelFunc,
   Maximum: maximum as unknown as tf.KernelFunc,
   Minimum: minimum as unknown as tf.KernelFunc,
-  RealDiv: realDiv as unknown as tf.KernelFunc,
   Slice: slice as unknown as tf.KernelFunc,
+  PadV2: padV2 as unknown as tf.KernelFunc,
 };
 
 /** Stock kernels the project's kernels call without replacing them (captured before any profiler wraps them). */

@@ -103,6 +103,8 @@ export interface NativeKernels {
   depthwise_input_grad(dy: number, w: number, out: number, g: number): void;
   /** g: 12 int32 {x shape[4], begin[4], y shape[4]}; 4-byte elements. */
   slice4(x: number, y: number, g: number): void;
+  /** g: 12 int32 {x shape[4], before[4], y shape[4]}; float32; `v` outside x. */
+  pad4(x: number, y: number, g: number, v: number): void;
   /** y = a op b; op 0 max, 1 min, 2 div, 3 add, 4 sub, 5 mul; a or b one value when flagged. */
   binary(op: number, a: number, aScalar: number, b: number, bScalar: number, y: number, n: number): void;
 }
@@ -135,6 +137,7 @@ const SIGNATURES: Record<keyof NativeKernels, string[]> = {
   depthwise_filter_grad: ['uint32_t', 'uint32_t', 'uint32_t', 'uint32_t'],
   depthwise_input_grad: ['uint32_t', 'uint32_t', 'uint32_t', 'uint32_t'],
   slice4: ['uint32_t', 'uint32_t', 'uint32_t'],
+  pad4: ['uint32_t', 'uint32_t', 'uint32_t', 'float'],
   binary: ['int', 'uint32_t', 'int', 'uint32_t', 'int', 'uint32_t', 'int'],
 };
 

@@ -748,6 +748,51 @@ EXPORT void fm_slice4(char *base, u32 x, u32 y, u32 g) {
 }
 
 /*
+ * Constant padding of a float32 box (the forward of tf.pad): y [ys] = v outside, x [xs] placed at
+ * before; g = {xs0..3, before0..3, ys0..3} (rank padded to 4 with leading 1s). Split over y's
+ * rows of the first two axes.
+ */
+typedef struct { const float *x; float *y; const int *g; float v; } pad_args;
+
+static void fill_f32(float *restrict p, long n, float v) {
+  for (long i = 0; i < n; i++) p[i] = v;
+}
+
+static void pad_task(const void *va, int part, int parts) {
+  const pad_args *A = va;
+  const int *g = A->g;
+  long x0 = g[0], x1 = g[1], x2 = g[2], x3 = g[3];
+  long b0 = g[4], b1 = g[5], b2 = g[6], b3 = g[7];
+  long y1 = g[9], y2 = g[10], y3 = g[11];
+  long lo, hi;
+  span(g[8] * y1, part, parts, 1, &lo, &hi);
+  for (long r = lo; r < hi; r++) {
+    long i0 = r / y1 - b0, i1 = r % y1 - b1;
+    float *yr = A->y + r * y2 * y3;
+    if (i0 < 0 || i0 >= x0 || i1 < 0 || i1 >= x1) {
+      fill_f32(yr, y2 * y3, A->v);
+      continue;
+    }
+    const float *xr = A->x + (i0 * x1 + i1) * x2 * x3;
+    fill_f32(yr, b2 * y3, A->v);
+    for (long i2 = 0; i2 < x2; i2++) {
+      float *yo = yr + (b2 + i2) * y3;
+      fill_f32(yo, b3, A->v);
+      memcpy(yo + b3, xr + i2 * x3, 4 * x3);
+      fill_f32(yo + b3 + x3, y3 - b3 - x3, A->v);
+    }
+    fill_f32(yr + (b2 + x2) * y3, (y2 - b2 - x2) * y3, A->v);
+  }
+}
+
+EXPORT void fm_pad4(char *base, u32 x, u32 y, u32 g, float v) {
+  const int *geo = (const int *)(base + g);
+  pad_args A = {F(x), F(y), geo, v};
+  long rows = (long)geo[8] * geo[9];
+  run(pad_task, &A, rows >= 2 ? parts_for(rows * geo[10] * geo[11] * 2) : 1);
+}
+
+/*
  * Element-wise binary ops stock tfjs-wasm runs without SIMD when one side is broadcast: y = a op b
  * with b one value (bScalar) or, when aScalar, a one value; else same shape. op: 0 max, 1 min,
  * 2 div, 3 add, 4 sub, 5 mul. Max and min as tfjs-wasm's std::max/std::min... with NaN
