@@ -263,9 +263,37 @@ export function kernelSuite(): void {
     for (const [name, shape, begin, size] of slices)
       it(`slice ${name}`, () => checkAgainstCpu(`slice ${name}`, (x) => tf.slice(x!, begin, size), [shape]));
     const pads: [string, number[], [number, number][], number][] = [
-      ['rank 4, one pixel each side (mobileface)', [3, 7, 6, 5], [[0, 0], [1, 1], [1, 1], [0, 0]], 0],
-      ['rank 4, every axis, a constant', [2, 3, 4, 3], [[1, 0], [0, 2], [3, 1], [1, 2]], 0.5],
-      ['rank 2', [5, 6], [[2, 1], [0, 3]], -1],
+      [
+        'rank 4, one pixel each side (mobileface)',
+        [3, 7, 6, 5],
+        [
+          [0, 0],
+          [1, 1],
+          [1, 1],
+          [0, 0],
+        ],
+        0,
+      ],
+      [
+        'rank 4, every axis, a constant',
+        [2, 3, 4, 3],
+        [
+          [1, 0],
+          [0, 2],
+          [3, 1],
+          [1, 2],
+        ],
+        0.5,
+      ],
+      [
+        'rank 2',
+        [5, 6],
+        [
+          [2, 1],
+          [0, 3],
+        ],
+        -1,
+      ],
       ['rank 1', [9], [[4, 0]], 0],
     ];
     for (const [name, shape, p, v] of pads)

@@ -29,7 +29,12 @@ export function padV2(args: Args): tf.TensorInfo {
     g[4 + d] = i < 0 ? 0 : paddings[i]![0];
     g[8 + d] = i < 0 ? 1 : shape[i]!;
   }
-  nat.pad4(addressOf(backend, x), addressOf(backend, out), addressOf(backend, geo), (attrs.constantValue as number) ?? 0);
+  nat.pad4(
+    addressOf(backend, x),
+    addressOf(backend, out),
+    addressOf(backend, geo),
+    (attrs.constantValue as number) ?? 0,
+  );
   backend.disposeData(geo.dataId);
   return out;
 }
