@@ -131,7 +131,13 @@ export function loadBlas(threads = os.availableParallelism()): Blas | null {
         const pa = addressOf(a);
         const pb = pa ? addressOf(b) : 0;
         const pc = pb ? addressOf(c) : 0;
-        if (pc && rowSplit && maxThreads > 1 && m >= 64 * maxThreads && m * n * k >= ROW_SPLIT_WORK) {
+        if (
+          pc &&
+          rowSplit &&
+          maxThreads > 1 &&
+          m >= rowSplitMin.rows * maxThreads &&
+          m * n * k >= rowSplitMin.work
+        ) {
           useThreads(1);
           rowSplit(ta ? 1 : 0, tb ? 1 : 0, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, maxThreads);
           return;
@@ -214,18 +220,22 @@ export type SgemmRows = (
   parts: number,
 ) => void;
 
-/** Multiply-adds from which a row split pays for its hand-off (a few µs). */
-const ROW_SPLIT_WORK = 1 << 20;
 let rowSplit: SgemmRows | null = null;
+/** Rows per thread and multiply-adds from which a row split pays for its hand-off (a few µs). */
+let rowSplitMin = { rows: 64, work: 1 << 20 };
 
 /**
- * With FACEMAE_GEMM_SPLIT=rows and the native kernels loaded, a GEMM of ≥ 64 rows per thread and
- * ≥ 1 M multiply-adds runs as one single-threaded BLAS call per block of rows, on the native
- * kernels' threads, instead of by `gemmThreads` (one thread, or OpenBLAS's own threading).
- * `fn` null (or the variable unset) keeps `gemmThreads`.
+ * With FACEMAE_GEMM_SPLIT=rows (or `force`) and the native kernels loaded, a GEMM of ≥ 64 rows
+ * per thread and ≥ 1 M multiply-adds runs as one single-threaded BLAS call per block of rows, on
+ * the native kernels' threads, instead of by `gemmThreads` (one thread, or OpenBLAS's own
+ * threading). `fn` null (or the variable unset) keeps `gemmThreads`. Tests lower the thresholds.
  */
-export function setGemmRowSplit(fn: SgemmRows | null): void {
-  rowSplit = process.env.FACEMAE_GEMM_SPLIT === 'rows' ? fn : null;
+export function setGemmRowSplit(
+  fn: SgemmRows | null,
+  opts: { force?: boolean; minRows?: number; minWork?: number } = {},
+): void {
+  rowSplit = opts.force || process.env.FACEMAE_GEMM_SPLIT === 'rows' ? fn : null;
+  rowSplitMin = { rows: opts.minRows ?? 64, work: opts.minWork ?? 1 << 20 };
 }
 
 let setThreadsFn: ((n: number) => void) | undefined;

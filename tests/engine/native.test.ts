@@ -18,6 +18,12 @@ import {
   type NativeKernels,
 } from '../../src/engine/native/index.js';
 import { wasmSimdKernels, type SimdKernels } from '../../src/engine/simd/index.js';
+import { loadBlas } from '../../src/engine/index.js';
+import { setGemmRowSplit } from '../../src/engine/blas.js';
+import { createRequire } from 'node:module';
+
+const koffiAddress = (buf: ArrayBufferLike): bigint =>
+  (createRequire(import.meta.url)('koffi') as typeof import('koffi')).address(buf) as bigint;
 
 const available = loadNativeKernels(1, null) !== null;
 
@@ -199,6 +205,43 @@ describe.skipIf(!available)('native kernels', () => {
     ]);
   });
 
+  it('the row-split GEMM gives the bits of one BLAS call (all four transposes, 3 parts)', () => {
+    const blas = loadBlas(1);
+    if (!blas) return; // no BLAS: the engine never splits
+    const rows = loadNativeKernels(1, blas.library)!.sgemmRows!;
+    expect(rows).not.toBeNull();
+    const [M, N, K] = [301, 45, 70];
+    const backend = tf.backend();
+    const mem = () => new Float32Array(wasmMemoryOf(backend)!.buffer);
+    for (const [ta, tb] of [
+      [false, false],
+      [true, false],
+      [false, true],
+      [true, true],
+    ] as [boolean, boolean][]) {
+      const a = tf.tensor1d(rand(M * K));
+      const b = tf.tensor1d(rand(K * N));
+      const c0 = rand(M * N);
+      const [c1, c2] = [tf.tensor1d(c0), tf.tensor1d(c0)];
+      const [lda, ldb] = [ta ? M : K, tb ? K : N];
+      const at = (t: tf.Tensor) => addressOf(backend, t) / 4;
+      const view = (t: tf.Tensor, n: number) => mem().subarray(at(t), at(t) + n);
+      blas.sgemm(ta, tb, M, N, K, 0.5, view(a, M * K), lda, view(b, K * N), ldb, 0.25, view(c1, M * N), N);
+      setNativeThreads(3, 1);
+      const base = wasmMemoryOf(backend)!.buffer;
+      const addr = (t: tf.Tensor) => Number(koffiAddress(base)) + addressOf(backend, t);
+      rows(ta ? 1 : 0, tb ? 1 : 0, M, N, K, 0.5, addr(a), lda, addr(b), ldb, 0.25, addr(c2), N, 3);
+      setNativeThreads(1, 1 << 16);
+      const [w, g] = [c1, c2].map((t) => new Uint32Array(Float32Array.from(t.dataSync()).buffer));
+      expect(
+        w!.findIndex((v, i) => v !== g![i]),
+        `transA ${ta} transB ${tb}`,
+      ).toBe(-1);
+      expect(w!.some((v, i) => v !== new Uint32Array(c0.buffer)[i])).toBe(true); // it computed something
+      tf.dispose([a, b, c1, c2]);
+    }
+  });
+
   it('the kernels see the threads they are given, and native kernels are what the engine runs', () => {
     expect(setNativeThreads(3, 1)).toBe(3);
     expect(setNativeThreads(1, 1 << 16)).toBe(1);
@@ -210,15 +253,19 @@ describe.skipIf(!available)('native kernels', () => {
 });
 
 // The kernel suite with every native kernel (the SIMD twins, depthwise gradients, Slice, PadV2,
-// Maximum/Minimum) split over three threads.
+// Maximum/Minimum) split over three threads, and every GEMM split by rows where BLAS is there.
 describe.skipIf(!available)('engine kernels with the native kernels split over three threads', () => {
   let restore = 1;
   beforeAll(async () => {
     await setupEngine('auto');
     expect(nativeKernels(tf.backend())).not.toBeNull();
     restore = setNativeThreads(3, 1);
+    const blas = loadBlas(3);
+    if (blas)
+      setGemmRowSplit(loadNativeKernels(3, blas.library)!.sgemmRows, { force: true, minRows: 1, minWork: 0 });
   });
   afterAll(() => {
+    setGemmRowSplit(null);
     setNativeThreads(restore, 1 << 16);
   });
   kernelSuite();

@@ -115,6 +115,8 @@ interface Library {
   threads: number;
   /** Row-split GEMM on addresses; null when the BLAS symbol was not found. */
   sgemmRows: SgemmRows | null;
+  /** Points the row-split GEMM at a CBLAS library; returns it, or null when that fails. */
+  useBlas(library: string): SgemmRows | null;
   call: Record<string, (...args: number[]) => number>;
   setThreads(n: number, split: number): number;
   addressOf(buf: ArrayBufferLike): number;
@@ -197,7 +199,10 @@ function compiled(): string {
  */
 export function loadNativeKernels(threads: number, blasLibrary: string | null): Library | null {
   if (lib !== undefined) {
-    if (lib) lib.threads = lib.setThreads(threads, -1);
+    if (lib) {
+      lib.threads = lib.setThreads(threads, -1);
+      if (blasLibrary && !lib.sgemmRows) lib.sgemmRows = lib.useBlas(blasLibrary);
+    }
     return lib;
   }
   lib = null;
@@ -242,6 +247,7 @@ export function loadNativeKernels(threads: number, blasLibrary: string | null): 
     lib = {
       threads: setN(threads, -1),
       sgemmRows: blasLibrary && useBlas(blasLibrary) ? rows : null,
+      useBlas: (library) => (useBlas(library) ? rows : null),
       call,
       setThreads: setN,
       addressOf(buf) {
