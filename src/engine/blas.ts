@@ -249,6 +249,11 @@ function setThreads(n: number): number | undefined {
   useThreads(maxThreads);
   return n;
 }
+/** Sets the BLAS to one thread before native kernels call it from several threads at once. */
+export function singleThreadBlas(): void {
+  useThreads(1);
+}
+
 function useThreads(n: number): void {
   if (n === libThreads || !setThreadsFn) return;
   setThreadsFn(n);

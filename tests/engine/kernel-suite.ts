@@ -120,6 +120,7 @@ export function kernelSuite(): void {
       ['2 heads', [3, 5, 8], 2],
       ['1 head, 1 token', [2, 1, 4], 1],
       ['4 heads, T 13 (encoder-like)', [2, 13, 16], 4],
+      ['2 heads, T 30 (decoder-like: long rows)', [2, 30, 24], 2],
     ];
     for (const [name, shape, heads] of att) {
       it(`attention ${name}`, () =>

@@ -205,6 +205,34 @@ describe.skipIf(!available)('native kernels', () => {
     ]);
   });
 
+  it.each([
+    ['short rows', 13],
+    ['long rows (BLAS per head)', 30],
+  ])('attention and its gradient, %s: the same bits on one thread and on three', (_, T) => {
+    const [B, H, d] = [3, 3, 16];
+    const D = H * d;
+    const size = B * T * D;
+    const inputs = [rand(size), rand(size), rand(size), rand(size)];
+    const runs = [1, 3].map((threads) => {
+      setNativeThreads(threads, 1);
+      const fwd = runKernel(native, inputs.slice(0, 3), [size], (k, [q, kk, v, o]) =>
+        (k as NativeKernels).attention(q!, kk!, v!, o!, B, T, D, H, 0.25),
+      );
+      const grad = runKernel(native, inputs, [size, size, size], (k, [q, kk, v, dy, dq, dk, dv]) =>
+        (k as NativeKernels).attention_grad(dy!, q!, kk!, v!, dq!, dk!, dv!, B, T, D, H, 0.25),
+      );
+      setNativeThreads(1, 1 << 16);
+      return [...fwd.bits.slice(3), ...grad.bits.slice(4)];
+    });
+    runs[0]!.forEach((w, i) => {
+      expect(w.some((v) => v !== 0)).toBe(true);
+      expect(
+        w.findIndex((v, j) => v !== runs[1]![i]![j]),
+        `output ${i}`,
+      ).toBe(-1);
+    });
+  });
+
   it('the row-split GEMM gives the bits of one BLAS call (all four transposes, 3 parts)', () => {
     const blas = loadBlas(1);
     if (!blas) return; // no BLAS: the engine never splits

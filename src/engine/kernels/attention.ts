@@ -12,10 +12,15 @@
  * The softmax is the backend's own kernel over all heads at once (SIMD on wasm).
  *
  * Inputs q, k, v [B, T, H·d]; attrs heads H, scale s. Output o [B, T, H·d] (heads side by side,
- * ready for the output projection). Registered for the wasm and cpu backends.
+ * ready for the output projection). Registered for the wasm and cpu backends. On wasm with the
+ * native kernels, both ways are one native call split over the engine's threads by (item, head):
+ * the tiny MAE makes ~20,000 per-head GEMMs a step (13×64 encoder heads), each a BLAS call from JS
+ * whose fixed cost exceeded its arithmetic (src/engine/native/kernels.ts, fm_attention).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { callKernel, floatView, gemmFor, newFloat, registerOwnKernel } from './context.js';
+import { addressOf, callKernel, floatView, gemmFor, newFloat, registerOwnKernel } from './context.js';
+import { nativeKernels } from '../native/index.js';
+import { singleThreadBlas } from '../blas.js';
 
 export const ATTENTION = 'FacemaeAttention';
 const ATTENTION_GRAD = 'FacemaeAttentionGrad';
@@ -88,6 +93,14 @@ function forwardKernel(backendName: string) {
     const { q, k, v } = inputs as Record<'q' | 'k' | 'v', tf.TensorInfo>;
     const dm = dims(ATTENTION, attrs, q, k, v);
     const { B, T, D, H, d } = dm;
+    const nat = nativeKernels(backend);
+    if (nat) {
+      const o = newFloat(backend, [B, T, D]);
+      const at = (t: tf.TensorInfo) => addressOf(backend, t);
+      singleThreadBlas(); // long rows call the BLAS from every thread
+      nat.attention(at(q), at(k), at(v), at(o), B, T, D, H, dm.scale);
+      return o;
+    }
     const p = probabilities(backendName, backend, q, k, dm);
     const o = newFloat(backend, [B, T, D]);
     const [pv, vv, ov] = [p, v, o].map((t) => floatView(backend, t)) as Float32Array[];
@@ -123,6 +136,14 @@ function gradKernel(backendName: string) {
     const { dy, q, k, v } = inputs as Record<'dy' | 'q' | 'k' | 'v', tf.TensorInfo>;
     const dm = dims(ATTENTION_GRAD, attrs, dy, q, k, v);
     const { B, T, D, H, d, scale } = dm;
+    const nat = nativeKernels(backend);
+    if (nat) {
+      const [dq, dk, dv] = [0, 1, 2].map(() => newFloat(backend, [B, T, D])) as tf.TensorInfo[];
+      const at = (t: tf.TensorInfo) => addressOf(backend, t);
+      singleThreadBlas();
+      nat.attention_grad(at(dy), at(q), at(k), at(v), at(dq!), at(dk!), at(dv!), B, T, D, H, scale);
+      return [dq!, dk!, dv!];
+    }
     const p = probabilities(backendName, backend, q, k, dm);
     const dq = newFloat(backend, [B, T, D]);
     const dk = newFloat(backend, [B, T, D]);

@@ -103,6 +103,33 @@ export interface NativeKernels {
   depthwise_input_grad(dy: number, w: number, out: number, g: number): void;
   /** g: 12 int32 {x shape[4], begin[4], y shape[4]}; 4-byte elements. */
   slice4(x: number, y: number, g: number): void;
+  /** q, k, v, o [B, T, H·d]: o = softmax(s·Q·Kᵀ)·V per item and head. */
+  attention(
+    q: number,
+    k: number,
+    v: number,
+    o: number,
+    B: number,
+    T: number,
+    D: number,
+    H: number,
+    scale: number,
+  ): void;
+  /** Its gradient (P recomputed): dq, dk, dv [B, T, H·d]. */
+  attention_grad(
+    dy: number,
+    q: number,
+    k: number,
+    v: number,
+    dq: number,
+    dk: number,
+    dv: number,
+    B: number,
+    T: number,
+    D: number,
+    H: number,
+    scale: number,
+  ): void;
   /** g: 12 int32 {x shape[4], before[4], y shape[4]}; float32; `v` outside x. */
   pad4(x: number, y: number, g: number, v: number): void;
   /** y = a op b; op 0 max, 1 min, 2 div, 3 add, 4 sub, 5 mul; a or b one value when flagged. */
@@ -140,6 +167,8 @@ const SIGNATURES: Record<keyof NativeKernels, string[]> = {
   depthwise_input_grad: ['uint32_t', 'uint32_t', 'uint32_t', 'uint32_t'],
   slice4: ['uint32_t', 'uint32_t', 'uint32_t'],
   pad4: ['uint32_t', 'uint32_t', 'uint32_t', 'float'],
+  attention: [...Array<string>(4).fill('uint32_t'), 'int', 'int', 'int', 'int', 'float'],
+  attention_grad: [...Array<string>(7).fill('uint32_t'), 'int', 'int', 'int', 'int', 'float'],
   binary: ['int', 'uint32_t', 'int', 'uint32_t', 'int', 'uint32_t', 'int'],
 };
 

@@ -838,11 +838,176 @@ EXPORT void fm_binary(char *base, int op, u32 a, int aScalar, u32 b, int bScalar
   run(bin_task, &A, parts_for(n * 3L));
 }
 
-/* ---- GEMM split by rows over the threads, each part one single-threaded cblas_sgemm ---- */
-
+/* cblas_sgemm of the BLAS the engine loaded (fm_use_blas), or none */
 typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *, int, float,
                          float *, int);
 static sgemm_fn sgemm = 0;
+
+/*
+ * Multi-head attention per batch item and head (src/engine/kernels/attention.ts has the maths):
+ * q, k, v, o [B, T, H·d]; S = s·Q·Kᵀ, P = softmax(S), O = P·V, and the gradient recomputing P.
+ * Short rows (T < ATT_ROWS, the MAE encoder's 13 tokens): dot products in 8 interleaved partial
+ * sums and row updates (y += a·x), vectorized by the compiler without reassociating a sum; long
+ * rows (the decoder's 50): one single-threaded BLAS call per product, as the JS path makes them.
+ * Split over the B·H (item, head) pairs, each computed alone: any thread count gives the same bits.
+ */
+typedef struct {
+  const float *q, *k, *v, *dy;
+  float *o, *dq, *dk, *dv;
+  int B, T, D, H;
+  float scale;
+} att_args;
+
+static inline void axpy(float *restrict y, const float *restrict x, float a, int n) {
+  for (int i = 0; i < n; i++) y[i] = y[i] + a * x[i];
+}
+
+/* Σ a·b in 8 interleaved partial sums (vectorized without reassociating across them) */
+static inline float dot8(const float *restrict a, const float *restrict b, int n) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int l = 0;
+  for (; l + 8 <= n; l += 8)
+    for (int t = 0; t < 8; t++) acc[t] = acc[t] + a[l + t] * b[l + t];
+  float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  for (; l < n; l++) s += a[l] * b[l];
+  return s;
+}
+
+/* Long rows without a BLAS: Q·Kᵀ and dO·Vᵀ as row updates over K, V transposed into scratch (a
+   dot product per pair costs a horizontal sum each); short rows: dot products. */
+#define ATT_ROWS 24
+
+/* out [T,T] = A·Bᵀ of one head's [T,d] rows (stride D); bt: [d,T] scratch for long rows */
+static void att_abt(const float *a, const float *b, float *restrict out, float *restrict bt, int T, int D, int d) {
+  if (T < ATT_ROWS) {
+    for (int i = 0; i < T; i++)
+      for (int j = 0; j < T; j++) out[(long)i * T + j] = dot8(a + (long)i * D, b + (long)j * D, d);
+    return;
+  }
+  for (int j = 0; j < T; j++)
+    for (int l = 0; l < d; l++) bt[l * T + j] = b[(long)j * D + l];
+  for (int i = 0; i < T; i++) {
+    float *restrict row = out + (long)i * T;
+    for (int j = 0; j < T; j++) row[j] = 0.0f;
+    for (int l = 0; l < d; l++) axpy(row, bt + l * T, a[(long)i * D + l], T);
+  }
+}
+
+static void softmax_rows(float *P, int T);
+
+/* P [T,T] = softmax(s·Q·Kᵀ) of one head */
+static void att_probs(const float *q, const float *k, float *restrict P, float *restrict bt, int T, int D, int d,
+                      float scale) {
+  att_abt(q, k, P, bt, T, D, d);
+  for (long i = 0; i < (long)T * T; i++) P[i] = scale * P[i];
+  softmax_rows(P, T);
+}
+
+/* softmax of each row of P [T,T] in place */
+static void softmax_rows(float *P, int T) {
+  for (int i = 0; i < T; i++) {
+    float *restrict row = P + (long)i * T;
+    float m = -3.4e38f;
+    for (int j = 0; j < T; j++) m = row[j] > m ? row[j] : m;
+    float sum = 0.0f;
+    for (int j = 0; j < T; j++) {
+      row[j] = expf_(row[j] - m);
+      sum += row[j];
+    }
+    float inv = 1.0f / sum;
+    for (int j = 0; j < T; j++) row[j] = row[j] * inv;
+  }
+}
+
+/* One (item, head) with long rows by single-threaded BLAS calls (as the JS path, on this thread). */
+static void att_blas(const att_args *A, long off, float *P, float *dP) {
+  int T = A->T, D = A->D, d = D / A->H;
+  const float *q = A->q + off, *k = A->k + off, *v = A->v + off;
+  float s = A->scale;
+  sgemm(101, 111, 112, T, T, d, s, q, D, k, D, 0.0f, P, T);
+  softmax_rows(P, T);
+  if (!A->dy) {
+    sgemm(101, 111, 111, T, d, T, 1.0f, P, T, v, D, 0.0f, A->o + off, D);
+    return;
+  }
+  const float *dO = A->dy + off;
+  sgemm(101, 112, 111, T, d, T, 1.0f, P, T, dO, D, 0.0f, A->dv + off, D);
+  sgemm(101, 111, 112, T, T, d, 1.0f, dO, D, v, D, 0.0f, dP, T);
+  for (int i = 0; i < T; i++) {
+    float *restrict dpi = dP + (long)i * T;
+    const float *restrict Pi = P + (long)i * T;
+    float dot = 0.0f;
+    for (int j = 0; j < T; j++) dot += dpi[j] * Pi[j];
+    for (int j = 0; j < T; j++) dpi[j] = Pi[j] * (dpi[j] - dot);
+  }
+  sgemm(101, 111, 111, T, d, T, s, dP, T, k, D, 0.0f, A->dq + off, D);
+  sgemm(101, 112, 111, T, d, T, s, dP, T, q, D, 0.0f, A->dk + off, D);
+}
+
+static void att_task(const void *va, int part, int parts) {
+  const att_args *A = va;
+  int T = A->T, D = A->D, H = A->H, d = D / H;
+  long lo, hi;
+  span((long)A->B * H, part, parts, 1, &lo, &hi);
+  if (hi <= lo) return;
+  float *scratch = malloc(sizeof(float) * ((long)T * T * 2 + (long)d * T));
+  if (!scratch) return;
+  float *P = scratch, *dP = P + (long)T * T, *bt = dP + (long)T * T;
+  for (long bh = lo; bh < hi; bh++) {
+    long off = (bh / H) * T * D + (bh % H) * d;
+    const float *q = A->q + off, *k = A->k + off, *v = A->v + off;
+    if (T >= ATT_ROWS && sgemm) {
+      att_blas(A, off, P, dP);
+      continue;
+    }
+    att_probs(q, k, P, bt, T, D, d, A->scale);
+    if (!A->dy) {
+      for (int i = 0; i < T; i++) {
+        float *restrict o = A->o + off + (long)i * D;
+        for (int l = 0; l < d; l++) o[l] = 0.0f;
+        for (int j = 0; j < T; j++) axpy(o, v + (long)j * D, P[(long)i * T + j], d);
+      }
+      continue;
+    }
+    const float *dO = A->dy + off;
+    float *dq = A->dq + off, *dk = A->dk + off, *dv = A->dv + off;
+    for (int i = 0; i < T; i++)
+      for (int l = 0; l < d; l++) dq[(long)i * D + l] = dk[(long)i * D + l] = dv[(long)i * D + l] = 0.0f;
+    att_abt(dO, v, dP, bt, T, D, d); /* dP = dO·Vᵀ */
+    for (int i = 0; i < T; i++) {
+      const float *Pi = P + (long)i * T, *dOi = dO + (long)i * D;
+      float *restrict dpi = dP + (long)i * T;
+      /* dV += Pᵀ·dO; dS = P ⊙ (dP − rowsum(dP ⊙ P)) */
+      float dot = 0.0f;
+      for (int j = 0; j < T; j++) {
+        axpy(dv + (long)j * D, dOi, Pi[j], d);
+        dot += dpi[j] * Pi[j];
+      }
+      /* dQ = s·dS·K; dK = s·dSᵀ·Q */
+      for (int j = 0; j < T; j++) {
+        float g = A->scale * (Pi[j] * (dpi[j] - dot));
+        axpy(dq + (long)i * D, k + (long)j * D, g, d);
+        axpy(dk + (long)j * D, q + (long)i * D, g, d);
+      }
+    }
+  }
+  free(scratch);
+}
+
+EXPORT void fm_attention(char *base, u32 q, u32 k, u32 v, u32 o, int B, int T, int D, int H, float scale) {
+  att_args A = {.q = F(q), .k = F(k), .v = F(v), .o = F(o), .B = B, .T = T, .D = D, .H = H, .scale = scale};
+  run(att_task, &A, parts_for((long)B * T * T * D * 2));
+}
+
+EXPORT void fm_attention_grad(char *base, u32 dy, u32 q, u32 k, u32 v, u32 dq, u32 dk, u32 dv, int B, int T, int D,
+                              int H, float scale) {
+  att_args A = {.q = F(q), .k = F(k), .v = F(v), .dy = F(dy), .dq = F(dq), .dk = F(dk), .dv = F(dv), .B = B, .T = T,
+                .D = D, .H = H, .scale = scale};
+  run(att_task, &A, parts_for((long)B * T * T * D * 5));
+}
+
+/* ---- GEMM split by rows over the threads, each part one single-threaded cblas_sgemm ---- */
+
 
 EXPORT int fm_use_blas(const char *library) {
   void *h = dlopen(library, RTLD_NOW | RTLD_NOLOAD);
