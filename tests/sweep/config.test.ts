@@ -88,6 +88,12 @@ describe('sweep configs', () => {
       expect(fs.readFileSync(path.join(root, 'configs', f), 'utf8')).not.toMatch(/"attacker"/);
   });
 
+  it('every shipped config loads (schema, extends, paths)', () => {
+    const names = fs.readdirSync(path.join(root, 'configs')).filter((f) => f.endsWith('.json'));
+    expect(names).toContain('celeba-966-frontier-utility.json');
+    for (const f of names) expect(() => loadSweepConfig(path.join(root, 'configs', f)), f).not.toThrow();
+  });
+
   it('the configs that extend a base resolve to what they were before the split', () => {
     const golden = JSON.parse(
       fs.readFileSync(path.join(root, 'tests/fixtures/configs-resolved.json'), 'utf8'),
