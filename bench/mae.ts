@@ -7,6 +7,7 @@
  * masking and optimizer in PyTorch; for `irm` it runs the same ONNX teacher graph with its weights.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import { initEngine, tf, formatKernelProfile } from '../src/engine/index.js';
 import { createRng } from '../src/core/rng.js';
 import type { FaceBatch, FaceNet } from '../src/types.js';
@@ -60,6 +61,55 @@ export function setupMaeBench(cfg: TrainMaeConfig, teacher: FaceNet | null): Mae
 }
 
 const FLAGS = ['batch', 'steps', 'warmup', 'rounds', 'preset', 'seed', 'blas', 'peer'] as const;
+
+/**
+ * Multiply-add FLOPs of one image's training step (forward + backward ≈ 3 × the forward's
+ * matrix products: patch embedding, every block's q/k/v/projection/MLP and attention products,
+ * the decoder embedding and the prediction head); element-wise work is not counted.
+ */
+export function maeStepFlopsPerImage(
+  mc: {
+    imageSize: number;
+    patchSize: number;
+    dim: number;
+    depth: number;
+    decoderDim: number;
+    decoderDepth: number;
+    mlpRatio: number;
+  },
+  maskRatio: number,
+): number {
+  const L = (mc.imageSize / mc.patchSize) ** 2;
+  const pd = mc.patchSize ** 2 * 3;
+  const keep = Math.max(1, Math.floor(L * (1 - maskRatio)));
+  const block = (tokens: number, w: number) =>
+    tokens * (4 + 2 * mc.mlpRatio) * w * w + 2 * tokens * tokens * w;
+  const macs =
+    keep * pd * mc.dim +
+    mc.depth * block(keep + 1, mc.dim) +
+    (keep + 1) * mc.dim * mc.decoderDim +
+    mc.decoderDepth * block(L + 1, mc.decoderDim) +
+    (L + 1) * mc.decoderDim * pd;
+  return 3 * 2 * macs;
+}
+
+/** The machine's fp32 limit, GFLOP/s: FACEMAE_PEAK_GFLOPS, else cores × 32 FLOP/cycle (two 8-wide FMA units) × the clock in /proc/cpuinfo. */
+function peakGflops(): { gflops: number; basis: string } | null {
+  const env = Number(process.env.FACEMAE_PEAK_GFLOPS);
+  if (env > 0) return { gflops: env, basis: 'FACEMAE_PEAK_GFLOPS' };
+  let mhz = 0;
+  try {
+    mhz = Number(/cpu MHz\s*:\s*([\d.]+)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 0);
+  } catch {
+    return null;
+  }
+  if (!(mhz > 0)) return null;
+  const cores = os.availableParallelism();
+  return {
+    gflops: (cores * 32 * mhz) / 1000,
+    basis: `${cores} cores × 32 FLOP/cycle × ${(mhz / 1000).toFixed(2)} GHz (/proc/cpuinfo; set FACEMAE_PEAK_GFLOPS to use another limit)`,
+  };
+}
 
 export async function benchMae(argv: string[], opts: { irm: boolean }): Promise<void> {
   const f = flags(argv, FLAGS);
@@ -164,4 +214,14 @@ export async function benchMae(argv: string[], opts: { irm: boolean }): Promise<
   teacher?.dispose();
   images.dispose();
   reportRounds(name, ours, peers);
+  const gf = maeStepFlopsPerImage(mc, cfg.maskRatio) / 1e9;
+  const best = [...ours].sort((a, b) => a.imgPerSec - b.imgPerSec)[ours.length >> 1]!;
+  const peak = peakGflops();
+  console.log(
+    `flops: ${gf.toFixed(3)} GFLOP per image (matrix products, forward + backward${opts.irm ? ', without the IRM teacher' : ''}); ` +
+      `ours ${(gf * best.imgPerSec).toFixed(1)} GFLOP/s` +
+      (peak
+        ? ` = ${((100 * gf * best.imgPerSec) / peak.gflops).toFixed(0)}% of the fp32 limit ${peak.gflops.toFixed(0)} GFLOP/s (${peak.basis})`
+        : ''),
+  );
 }
