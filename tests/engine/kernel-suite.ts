@@ -156,6 +156,9 @@ export function kernelSuite(): void {
       ['padded 2x2 same s1 (asymmetric pad)', [2, 16, 16, 9], [2, 2, 9, 4], 1, 'same', 1],
       ['padded 5x5 same s1', [1, 44, 42, 8], [5, 5, 8, 6], 1, 'same', 1],
       ['padded 3x3 same s1, 1 image', [1, 24, 24, 16], [3, 3, 16, 8], 1, 'same', 1],
+      // scratch ≥ 64 KB: the native copies (pad, crop, the strided gradient's phases) run
+      ['padded 3x3 same s1, 32 channels out', [2, 30, 28, 8], [3, 3, 8, 32], 1, 'same', 1],
+      ['3x3 same s2, 30 px, 16 channels', [2, 30, 30, 16], [3, 3, 16, 16], 2, 'same', 1],
       // strided 1x1 (subsampled GEMM)
       ['1x1 s2 odd', [3, 7, 9, 8], [1, 1, 8, 5], 2, 'same', 1],
       ['1x1 s2 valid wide C', [2, 8, 8, 16], [1, 1, 16, 12], 2, 'valid', 1],

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { ctx, f32, heap, stock } from './context.js';
 import { simdKernels } from '../simd/index.js';
+import { nativeCopies } from '../native/index.js';
 
 type ConvInfo = tf.backend_util.Conv2DInfo;
 
@@ -352,6 +353,8 @@ function padImages(
   dst: Float32Array,
 ): void {
   const { H, W, Hp, Wp, pt, pl } = g;
+  const geo = Int32Array.of(nb, H, W, C, 0, pt, pl, 0, nb, Hp, Wp, C);
+  if (nativeCopies()?.pad4(src.subarray(n0 * H * W * C, (n0 + nb) * H * W * C), dst, geo, 0)) return;
   const rowP = Wp * C;
   const rowX = W * C;
   const left = pl * C;
@@ -495,6 +498,9 @@ function convPadded(
       }
     }
     const rowO = g.OW * Co;
+    // yp is [nb, Hp, Wp, Co] up to its last needed row: the crop reads rows below OH·Wp of each image only
+    const crop = Int32Array.of(nb, g.Hp, g.Wp, Co, 0, 0, 0, 0, nb, g.OH, g.OW, Co);
+    if (nativeCopies()?.slice4(yp, out.subarray(n0 * g.OH * rowO, (n0 + nb) * g.OH * rowO), crop)) return;
     for (let n = 0; n < nb; n++) {
       for (let oh = 0; oh < g.OH; oh++) {
         const s = (n * img + oh * g.Wp) * Co;
@@ -799,6 +805,8 @@ function backpropInputPhased(c: ConvInfo, dyv: Float32Array, wv: Float32Array, d
       }
     }
     // dx[n, ih, iw] = phase (ih+pt) mod s, (iw+pl) mod s at ((ih+pt) div s, (iw+pl) div s)
+    const geo = Int32Array.of(nb, H, W, Ci, PH, PW, s, pt, pl);
+    if (nativeCopies()?.phaseGather(dp, dx.subarray(n0 * H * W * Ci, (n0 + nb) * H * W * Ci), geo)) continue;
     for (let n = 0; n < nb; n++) {
       for (let ih = 0; ih < H; ih++) {
         const hp = ih + pt;

@@ -138,8 +138,19 @@ export interface NativeKernels {
 
 export const BINARY_OPS = { max: 0, min: 1, div: 2, add: 3, sub: 4, mul: 5 } as const;
 
+/** Box copies on JS arrays or views of wasm memory by address (the convolutions' scratch is outside wasm memory). */
+export interface NativeCopies {
+  /** y = x placed at `before` in a box of `v` (g: {x shape[4], before[4], y shape[4]}); false: not run (small buffers). */
+  pad4(x: Float32Array, y: Float32Array, g: Int32Array, v: number): boolean;
+  /** y = the box of x at `begin` (g: {x shape[4], begin[4], y shape[4]}); false: not run. */
+  slice4(x: Float32Array, y: Float32Array, g: Int32Array): boolean;
+  /** dx from the strided input gradient's phase buffers (g: {nb,H,W,C,PH,PW,s,pt,pl}); false: not run. */
+  phaseGather(dp: Float32Array, dx: Float32Array, g: Int32Array): boolean;
+}
+
 interface Library {
   threads: number;
+  copies: NativeCopies;
   /** Row-split GEMM on addresses; null when the BLAS symbol was not found. */
   sgemmRows: SgemmRows | null;
   /** Points the row-split GEMM at a CBLAS library; returns it, or null when that fails. */
@@ -273,20 +284,54 @@ export function loadNativeKernels(threads: number, blasLibrary: string | null): 
       'int',
     ]) as SgemmRows;
     const bases = new WeakMap<ArrayBufferLike, number>();
+    const addressOf = (buf: ArrayBufferLike): number => {
+      let b = bases.get(buf);
+      if (b === undefined) {
+        b = Number(koffi.address(buf));
+        bases.set(buf, b);
+      }
+      return b;
+    };
+    // a view's address, or 0 for a small buffer (V8 may keep it on its heap and move it)
+    const at = (v: Float32Array): number =>
+      v.buffer.byteLength >= 1 << 16 ? addressOf(v.buffer) + v.byteOffset : 0;
+    const pad4At = so.func('fm_pad4_at', 'void', ['intptr_t', 'intptr_t', 'int *', 'float']) as (
+      ...a: unknown[]
+    ) => void;
+    const slice4At = so.func('fm_slice4_at', 'void', ['intptr_t', 'intptr_t', 'int *']) as (
+      ...a: unknown[]
+    ) => void;
+    const phaseAt = so.func('fm_phase_gather_at', 'void', ['intptr_t', 'intptr_t', 'int *']) as (
+      ...a: unknown[]
+    ) => void;
+    const copies: NativeCopies = {
+      pad4(x, y, g, v) {
+        const [px, py] = [at(x), at(y)];
+        if (!px || !py) return false;
+        pad4At(px, py, g, v);
+        return true;
+      },
+      slice4(x, y, g) {
+        const [px, py] = [at(x), at(y)];
+        if (!px || !py) return false;
+        slice4At(px, py, g);
+        return true;
+      },
+      phaseGather(dp, dx, g) {
+        const [pd, px] = [at(dp), at(dx)];
+        if (!pd || !px) return false;
+        phaseAt(pd, px, g);
+        return true;
+      },
+    };
     lib = {
+      copies,
       threads: setN(threads, -1),
       sgemmRows: blasLibrary && useBlas(blasLibrary) ? rows : null,
       useBlas: (library) => (useBlas(library) ? rows : null),
       call,
       setThreads: setN,
-      addressOf(buf) {
-        let b = bases.get(buf);
-        if (b === undefined) {
-          b = Number(koffi.address(buf));
-          bases.set(buf, b);
-        }
-        return b;
-      },
+      addressOf,
       description: `${path.basename(file)} (-march=${process.env.FACEMAE_NATIVE_MARCH ?? 'native'})`,
     };
   } catch (e) {
@@ -294,6 +339,11 @@ export function loadNativeKernels(threads: number, blasLibrary: string | null): 
     lib = null;
   }
   return lib;
+}
+
+/** The native box copies when the native kernels are on, else null. */
+export function nativeCopies(): NativeCopies | null {
+  return nativeLibrary()?.copies ?? null;
 }
 
 /** Why `loadNativeKernels` returned null. */

@@ -792,6 +792,53 @@ EXPORT void fm_pad4(char *base, u32 x, u32 y, u32 g, float v) {
   run(pad_task, &A, rows >= 2 ? parts_for(rows * geo[10] * geo[11] * 2) : 1);
 }
 
+/* The same box copies on absolute addresses (the convolutions' scratch lives outside wasm memory). */
+EXPORT void fm_pad4_at(intptr_t x, intptr_t y, const int *g, float v) {
+  pad_args A = {(const float *)x, (float *)y, g, v};
+  long rows = (long)g[8] * g[9];
+  run(pad_task, &A, rows >= 2 ? parts_for(rows * g[10] * g[11] * 2) : 1);
+}
+
+EXPORT void fm_slice4_at(intptr_t x, intptr_t y, const int *g) {
+  sl_args A = {(const char *)x, (char *)y, g};
+  long rows = (long)g[8] * g[9];
+  run(slice_task, &A, rows >= 2 ? parts_for(rows * g[10] * g[11] * 2) : 1);
+}
+
+/*
+ * The strided input gradient's read-back (src/engine/kernels/conv.ts backpropInputPhased):
+ * dx [nb,H,W,C] from the s² phase buffers dp [s·s][nb,PH,PW,C]: pixel (ih, iw) is phase
+ * ((ih+pt) mod s, (iw+pl) mod s) at ((ih+pt) div s, (iw+pl) div s), zero outside; g = {nb, H, W,
+ * C, PH, PW, s, pt, pl}. Split over the images' rows.
+ */
+typedef struct { const float *dp; float *dx; const int *g; } ph_args;
+
+static void phase_task(const void *va, int part, int parts) {
+  const ph_args *A = va;
+  const int *g = A->g;
+  long nb = g[0], H = g[1], W = g[2], C = g[3], PH = g[4], PW = g[5], s = g[6], pt = g[7], pl = g[8];
+  long img = PH * PW, phaseLen = nb * img * C, lo, hi;
+  span(nb * H, part, parts, 1, &lo, &hi);
+  for (long r = lo; r < hi; r++) {
+    long n = r / H, ih = r % H, hp = ih + pt, ph = hp / s, a = hp % s;
+    float *d = A->dx + r * W * C;
+    if (ph >= PH) {
+      memset(d, 0, sizeof(float) * W * C);
+      continue;
+    }
+    for (long iw = 0; iw < W; iw++, d += C) {
+      long wp = iw + pl, pw = wp / s;
+      if (pw >= PW) memset(d, 0, sizeof(float) * C);
+      else memcpy(d, A->dp + (a * s + wp % s) * phaseLen + (n * img + ph * PW + pw) * C, sizeof(float) * C);
+    }
+  }
+}
+
+EXPORT void fm_phase_gather_at(intptr_t dp, intptr_t dx, const int *g) {
+  ph_args A = {(const float *)dp, (float *)dx, g};
+  run(phase_task, &A, parts_for((long)g[0] * g[1] * g[2] * g[3] * 2));
+}
+
 /*
  * Element-wise binary ops stock tfjs-wasm runs without SIMD when one side is broadcast: y = a op b
  * with b one value (bScalar) or, when aScalar, a one value; else same shape. op: 0 max, 1 min,
