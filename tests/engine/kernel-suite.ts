@@ -343,6 +343,8 @@ export function kernelSuite(): void {
       ['two axes, block after', [3, 4, 5, 2], [0, 1]],
       ['rank 1', [7], [0]],
       ['no axis', [2, 3], []],
+      ['all four axes', [2, 3, 4, 5], [0, 1, 2, 3]],
+      ['rank 5 (JS loop)', [2, 2, 3, 2, 3], [1, 4]],
     ];
     for (const [name, shape, dims] of cases) {
       it(name, () => checkAgainstCpu(`rev ${name}`, (x) => tf.reverse(x!, dims), [shape]));

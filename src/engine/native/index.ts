@@ -130,6 +130,8 @@ export interface NativeKernels {
     H: number,
     scale: number,
   ): void;
+  /** g: 8 int32 {shape[4], flip[4]}; 4-byte elements. */
+  reverse4(x: number, y: number, g: number): void;
   /** g: 12 int32 {x shape[4], before[4], y shape[4]}; float32; `v` outside x. */
   pad4(x: number, y: number, g: number, v: number): void;
   /** y = a op b; op 0 max, 1 min, 2 div, 3 add, 4 sub, 5 mul; a or b one value when flagged. */
@@ -178,6 +180,7 @@ const SIGNATURES: Record<keyof NativeKernels, string[]> = {
   depthwise_input_grad: ['uint32_t', 'uint32_t', 'uint32_t', 'uint32_t'],
   slice4: ['uint32_t', 'uint32_t', 'uint32_t'],
   pad4: ['uint32_t', 'uint32_t', 'uint32_t', 'float'],
+  reverse4: ['uint32_t', 'uint32_t', 'uint32_t'],
   attention: [...Array<string>(4).fill('uint32_t'), 'int', 'int', 'int', 'int', 'float'],
   attention_grad: [...Array<string>(7).fill('uint32_t'), 'int', 'int', 'int', 'int', 'float'],
   binary: ['int', 'uint32_t', 'int', 'uint32_t', 'int', 'uint32_t', 'int'],

@@ -840,6 +840,40 @@ EXPORT void fm_phase_gather_at(intptr_t dp, intptr_t dx, const int *g) {
 }
 
 /*
+ * Reverse of a 4-byte-element tensor of rank ≤ 4 (padded with leading 1s) along the flagged axes:
+ * g = {shape[4], flip[4]}. Split over the rows of the first two axes.
+ */
+typedef struct { const uint32_t *x; uint32_t *y; const int *g; } rv_args;
+
+static void reverse_task(const void *va, int part, int parts) {
+  const rv_args *A = va;
+  const int *g = A->g;
+  long s1 = g[1], s2 = g[2], s3 = g[3], lo, hi;
+  span((long)g[0] * s1, part, parts, 1, &lo, &hi);
+  for (long r = lo; r < hi; r++) {
+    long i0 = r / s1, i1 = r % s1;
+    long j0 = g[4] ? g[0] - 1 - i0 : i0, j1 = g[5] ? s1 - 1 - i1 : i1;
+    const uint32_t *xr = A->x + (j0 * s1 + j1) * s2 * s3;
+    uint32_t *restrict yr = A->y + r * s2 * s3;
+    for (long i2 = 0; i2 < s2; i2++) {
+      const uint32_t *restrict xs = xr + (g[6] ? s2 - 1 - i2 : i2) * s3;
+      uint32_t *restrict ys = yr + i2 * s3;
+      if (g[7])
+        for (long i3 = 0; i3 < s3; i3++) ys[i3] = xs[s3 - 1 - i3];
+      else
+        memcpy(ys, xs, 4 * s3);
+    }
+  }
+}
+
+EXPORT void fm_reverse4(char *base, u32 x, u32 y, u32 g) {
+  const int *geo = (const int *)(base + g);
+  rv_args A = {(const uint32_t *)(base + x), (uint32_t *)(base + y), geo};
+  long rows = (long)geo[0] * geo[1];
+  run(reverse_task, &A, rows >= 2 ? parts_for(rows * geo[2] * geo[3] * 2) : 1);
+}
+
+/*
  * Element-wise binary ops stock tfjs-wasm runs without SIMD when one side is broadcast: y = a op b
  * with b one value (bScalar) or, when aScalar, a one value; else same shape. op: 0 max, 1 min,
  * 2 div, 3 add, 4 sub, 5 mul. Max and min as tfjs-wasm's std::max/std::min... with NaN
