@@ -17,6 +17,7 @@ import { fusedBatchNorm } from './batchnorm.js';
 import { maximum, minimum } from './binary.js';
 import { slice } from './slice.js';
 import { padV2 } from './pad.js';
+import { prelu } from './prelu.js';
 import type { Gemm } from '../blas.js';
 
 /** Kernel name -> implementation registered for backend 'wasm'. */
@@ -41,6 +42,7 @@ export const ENGINE_KERNELS: Record<string, tf.KernelFunc> = {
   Minimum: minimum as unknown as tf.KernelFunc,
   Slice: slice as unknown as tf.KernelFunc,
   PadV2: padV2 as unknown as tf.KernelFunc,
+  Prelu: prelu as unknown as tf.KernelFunc,
 };
 
 /** Stock kernels the project's kernels call without replacing them (captured before any profiler wraps them). */

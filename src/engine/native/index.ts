@@ -69,6 +69,8 @@ export interface NativeKernels {
     C: number,
   ): void;
   sum_squares(x: number, n: number): number;
+  /** y = x > 0 ? x : α·x; α [C], or one value (C = 1: R is then the element count). */
+  prelu(x: number, alpha: number, y: number, R: number, C: number): void;
   prelu_grad_x(x: number, alpha: number, dy: number, dx: number, R: number, C: number): void;
   im2col(x: number, cols: number, n0: number, nb: number, g: number): void;
   prelu_grad_alpha(x: number, dy: number, R: number, C: number, s: number, part: number): void;
@@ -171,6 +173,7 @@ const SIGNATURES: Record<keyof NativeKernels, string[]> = {
   channel_sums: ['uint32_t', 'uint32_t', 'uint32_t', 'int', 'int', 'uint32_t', 'uint32_t', 'uint32_t'],
   channel_affine: [...Array<string>(6).fill('uint32_t'), 'int', 'int'],
   sum_squares: ['uint32_t', 'int'],
+  prelu: ['uint32_t', 'uint32_t', 'uint32_t', 'int', 'int'],
   prelu_grad_x: ['uint32_t', 'uint32_t', 'uint32_t', 'uint32_t', 'int', 'int'],
   im2col: ['uint32_t', 'uint32_t', 'int', 'int', 'uint32_t'],
   prelu_grad_alpha: ['uint32_t', 'uint32_t', 'int', 'int', 'uint32_t', 'uint32_t'],

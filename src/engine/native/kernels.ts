@@ -524,6 +524,32 @@ static void prelu_x_task(const void *v, int part, int parts) {
   }
 }
 
+/* PReLU: y = x where x > 0, else α·x; α per channel [C], or one value (C = 1: R is the element count). */
+static void prelu_task(const void *v, int part, int parts) {
+  const pr_args *A = v;
+  long lo, hi;
+  const float *restrict x = A->x, *restrict alpha = A->alpha;
+  float *restrict y = A->dx;
+  if (A->C == 1) {
+    float al = alpha[0];
+    span(A->R, part, parts, 64, &lo, &hi);
+    for (long i = lo; i < hi; i++) y[i] = x[i] > 0.0f ? x[i] : al * x[i];
+    return;
+  }
+  int C = A->C;
+  span(A->R, part, parts, 1, &lo, &hi);
+  for (long r = lo; r < hi; r++) {
+    const float *restrict xr = x + r * C;
+    float *restrict yr = y + r * C;
+    for (int c = 0; c < C; c++) yr[c] = xr[c] > 0.0f ? xr[c] : alpha[c] * xr[c];
+  }
+}
+
+EXPORT void fm_prelu(char *base, u32 x, u32 alpha, u32 y, int R, int C) {
+  pr_args A = {.x = F(x), .alpha = F(alpha), .dx = F(y), .R = R, .C = C};
+  run(prelu_task, &A, parts_for((long)R * C * 2));
+}
+
 EXPORT void fm_prelu_grad_x(char *base, u32 x, u32 alpha, u32 dy, u32 dx, int R, int C) {
   pr_args A = {.x = F(x), .alpha = F(alpha), .dy = F(dy), .dx = F(dx), .R = R, .C = C};
   run(prelu_x_task, &A, parts_for((long)R * C * 3));
