@@ -302,6 +302,13 @@ export function kernelSuite(): void {
     ];
     for (const [name, shape, p, v] of pads)
       it(`pad ${name}`, () => checkAgainstCpu(`pad ${name}`, (x) => tf.pad(x!, p, v), [shape]));
+    it('relu', () => checkAgainstCpu('relu', (x) => tf.relu(x!), [[3, 17, 5]]));
+    it('add int32 (stock kernel)', () => {
+      const y = tf.add(tf.tensor1d([1, 2, 3], 'int32'), tf.scalar(2, 'int32'));
+      expect(y.dtype).toBe('int32');
+      expect(Array.from(y.dataSync())).toEqual([3, 4, 5]);
+      y.dispose();
+    });
     it('slice int32', () => {
       const x = tf.reshape(tf.range(0, 120, 1, 'int32'), [2, 3, 4, 5]);
       const y = tf.slice(x, [1, 1, 0, 2], [1, 2, 3, 2]);
@@ -313,11 +320,16 @@ export function kernelSuite(): void {
       ['maximum', tf.maximum],
       ['minimum', tf.minimum],
       ['div', tf.div],
+      ['add', tf.add],
+      ['sub', tf.sub],
+      ['mul', tf.mul],
     ];
     const shapes: [string, number[], number[]][] = [
       ['one value right', [3, 7, 5], []],
       ['one value left', [1, 1], [4, 9]],
       ['same shape', [6, 11], [6, 11]],
+      ['a row over the last axis right', [2, 3, 5, 7], [7]],
+      ['a row over the last axis left', [1, 1, 6], [4, 5, 6]],
       ['broadcast (stock kernel)', [3, 1], [3, 4]],
     ];
     // tfjs's Maximum and Minimum gradients do not reduce broadcast dimensions (on any backend):
@@ -330,7 +342,7 @@ export function kernelSuite(): void {
             // div: keep the divisor away from 0
             (a, b) => (op === 'div' ? fn(a!, tf.add(tf.abs(b!), 0.5)) : fn(a!, b!)),
             [sa, sb],
-            { grad: op === 'div' || name === 'same shape' },
+            { grad: op === 'div' || op === 'add' || op === 'sub' || op === 'mul' || name === 'same shape' },
           ));
   });
 

@@ -14,7 +14,7 @@ import { tile } from './tile.js';
 import { mean, sum } from './reduce.js';
 import { cast, identity } from './identity.js';
 import { fusedBatchNorm } from './batchnorm.js';
-import { maximum, minimum } from './binary.js';
+import { add, maximum, minimum, multiply, relu, sub } from './binary.js';
 import { slice } from './slice.js';
 import { padV2 } from './pad.js';
 import { prelu } from './prelu.js';
@@ -39,6 +39,10 @@ export const ENGINE_KERNELS: Record<string, tf.KernelFunc> = {
   Cast: cast as unknown as tf.KernelFunc,
   FusedBatchNorm: fusedBatchNorm as unknown as tf.KernelFunc,
   Maximum: maximum as unknown as tf.KernelFunc,
+  Add: add as unknown as tf.KernelFunc,
+  Sub: sub as unknown as tf.KernelFunc,
+  Multiply: multiply as unknown as tf.KernelFunc,
+  Relu: relu as unknown as tf.KernelFunc,
   Minimum: minimum as unknown as tf.KernelFunc,
   Slice: slice as unknown as tf.KernelFunc,
   PadV2: padV2 as unknown as tf.KernelFunc,

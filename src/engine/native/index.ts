@@ -136,8 +136,13 @@ export interface NativeKernels {
   reverse4(x: number, y: number, g: number): void;
   /** g: 12 int32 {x shape[4], before[4], y shape[4]}; float32; `v` outside x. */
   pad4(x: number, y: number, g: number, v: number): void;
-  /** y = a op b; op 0 max, 1 min, 2 div, 3 add, 4 sub, 5 mul; a or b one value when flagged. */
-  binary(op: number, a: number, aScalar: number, b: number, bScalar: number, y: number, n: number): void;
+  /**
+   * y = a op b over n elements; op 0 max, 1 min, 2 div, 3 add, 4 sub, 5 mul; mode 0 same shape,
+   * 1 a one value, 2 b one value, 3 a one row of C repeated, 4 b one row of C repeated.
+   */
+  binary(op: number, a: number, b: number, y: number, n: number, mode: number, C: number): void;
+  /** y = max(x, 0) (NaN kept). */
+  relu(x: number, y: number, n: number): void;
 }
 
 export const BINARY_OPS = { max: 0, min: 1, div: 2, add: 3, sub: 4, mul: 5 } as const;
@@ -186,7 +191,8 @@ const SIGNATURES: Record<keyof NativeKernels, string[]> = {
   reverse4: ['uint32_t', 'uint32_t', 'uint32_t'],
   attention: [...Array<string>(4).fill('uint32_t'), 'int', 'int', 'int', 'int', 'float'],
   attention_grad: [...Array<string>(7).fill('uint32_t'), 'int', 'int', 'int', 'int', 'float'],
-  binary: ['int', 'uint32_t', 'int', 'uint32_t', 'int', 'uint32_t', 'int'],
+  binary: ['int', 'uint32_t', 'uint32_t', 'uint32_t', 'int', 'int', 'int'],
+  relu: ['uint32_t', 'uint32_t', 'int'],
 };
 
 let lib: Library | null | undefined;

@@ -900,34 +900,57 @@ EXPORT void fm_reverse4(char *base, u32 x, u32 y, u32 g) {
 }
 
 /*
- * Element-wise binary ops stock tfjs-wasm runs without SIMD when one side is broadcast: y = a op b
- * with b one value (bScalar) or, when aScalar, a one value; else same shape. op: 0 max, 1 min,
- * 2 div, 3 add, 4 sub, 5 mul. Max and min as tfjs-wasm's std::max/std::min... with NaN
- * propagated as tfjs's own: see wmax/wmin (the same results for non-NaN inputs).
+ * Element-wise binary ops: y = a op b where a side is one value (mode 1: a, 2: b), the same shape
+ * (0), or one row of C values repeated over the last axis (3: a, 4: b; n/C rows). op: 0 max, 1 min,
+ * 2 div, 3 add, 4 sub, 5 mul. Max and min as std::max/std::min (the other operand kept when one
+ * is NaN) except that a NaN in a propagates (wmax/wmin); non-NaN inputs give tfjs's results.
  */
-typedef struct { const float *a, *b; float *y; long n; int op, as, bs; } bin_args;
+typedef struct { const float *a, *b; float *y; long n; int op, mode, C; } bin_args;
 
 #define BIN_LOOP(EXPR)                                                   \
-  if (A->bs)                                                             \
-    for (long i = lo; i < hi; i++) {                                     \
-      float u = a[i], w = b[0];                                          \
-      y[i] = EXPR;                                                       \
-    }                                                                    \
-  else if (A->as)                                                        \
-    for (long i = lo; i < hi; i++) {                                     \
-      float u = a[0], w = b[i];                                          \
-      y[i] = EXPR;                                                       \
-    }                                                                    \
-  else                                                                   \
-    for (long i = lo; i < hi; i++) {                                     \
-      float u = a[i], w = b[i];                                          \
-      y[i] = EXPR;                                                       \
-    }
+  switch (A->mode) {                                                     \
+    case 1:                                                              \
+      for (long i = lo; i < hi; i++) {                                   \
+        float u = a[0], w = b[i];                                        \
+        y[i] = EXPR;                                                     \
+      }                                                                  \
+      break;                                                             \
+    case 2:                                                              \
+      for (long i = lo; i < hi; i++) {                                   \
+        float u = a[i], w = b[0];                                        \
+        y[i] = EXPR;                                                     \
+      }                                                                  \
+      break;                                                             \
+    case 3:                                                              \
+      for (long r = lo / C; r < hi / C; r++)                             \
+        for (long c = 0; c < C; c++) {                                   \
+          float u = a[c], w = b[r * C + c];                              \
+          y[r * C + c] = EXPR;                                           \
+        }                                                                \
+      break;                                                             \
+    case 4:                                                              \
+      for (long r = lo / C; r < hi / C; r++)                             \
+        for (long c = 0; c < C; c++) {                                   \
+          float u = a[r * C + c], w = b[c];                              \
+          y[r * C + c] = EXPR;                                           \
+        }                                                                \
+      break;                                                             \
+    default:                                                             \
+      for (long i = lo; i < hi; i++) {                                   \
+        float u = a[i], w = b[i];                                        \
+        y[i] = EXPR;                                                     \
+      }                                                                  \
+  }
 
 static void bin_task(const void *v, int part, int parts) {
   const bin_args *A = v;
-  long lo, hi;
-  span(A->n, part, parts, 64, &lo, &hi);
+  long lo, hi, C = A->C;
+  /* row modes split at whole rows */
+  span(A->mode >= 3 ? A->n / C : A->n, part, parts, A->mode >= 3 ? 1 : 64, &lo, &hi);
+  if (A->mode >= 3) {
+    lo *= C;
+    hi *= C;
+  }
   const float *restrict a = A->a, *restrict b = A->b;
   float *restrict y = A->y;
   switch (A->op) {
@@ -940,9 +963,25 @@ static void bin_task(const void *v, int part, int parts) {
   }
 }
 
-EXPORT void fm_binary(char *base, int op, u32 a, int aScalar, u32 b, int bScalar, u32 y, int n) {
-  bin_args A = {F(a), F(b), F(y), n, op, aScalar, bScalar};
+EXPORT void fm_binary(char *base, int op, u32 a, u32 b, u32 y, int n, int mode, int C) {
+  bin_args A = {F(a), F(b), F(y), n, op, mode, C < 1 ? 1 : C};
   run(bin_task, &A, parts_for(n * 3L));
+}
+
+/* y = max(x, 0) */
+typedef struct { const float *x; float *y; long n; } un_args;
+static void relu_task(const void *v, int part, int parts) {
+  const un_args *A = v;
+  long lo, hi;
+  span(A->n, part, parts, 64, &lo, &hi);
+  const float *restrict x = A->x;
+  float *restrict y = A->y;
+  for (long i = lo; i < hi; i++) y[i] = x[i] < 0.0f ? 0.0f : x[i];
+}
+
+EXPORT void fm_relu(char *base, u32 x, u32 y, int n) {
+  un_args A = {F(x), F(y), n};
+  run(relu_task, &A, parts_for(n * 2L));
 }
 
 /* cblas_sgemm of the BLAS the engine loaded (fm_use_blas), or none */
