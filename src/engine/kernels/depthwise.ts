@@ -78,6 +78,24 @@ function runNative(backend: BackendWasm, c: tf.backend_util.Conv2DInfo, call: (g
   backend.disposeData(geo.dataId);
 }
 
+/**
+ * The forward, y [N,OH,OW,C·M] from x [N,H,W,C] and filter [KH,KW,C,M], on the native kernels
+ * (split by output rows); without them, or for NCHW, the stock XNNPACK kernel (one thread).
+ */
+export function depthwiseForward(args: Args): tf.TensorInfo {
+  const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+  const { backend, attrs } = args;
+  const nat = attrs.dataFormat === 'NCHW' ? null : nativeKernels(backend);
+  if (!nat) return stock('DepthwiseConv2dNative', backend, args.inputs, attrs);
+  const c = infoOf(x.shape, filter.shape, attrs);
+  const out = backend.makeOutput([c.batchSize, c.outHeight, c.outWidth, c.outChannels], 'float32');
+  if (tf.util.sizeFromShape(out.shape) === 0) return out;
+  runNative(backend, c, (g) =>
+    nat.depthwise_forward(addressOf(backend, x), addressOf(backend, filter), addressOf(backend, out), g),
+  );
+  return out;
+}
+
 /** dW [KH,KW,C,M] from x [N,H,W,C] and dy [N,OH,OW,C·M]. */
 export function depthwiseBackpropFilter(args: Args): tf.TensorInfo {
   const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };

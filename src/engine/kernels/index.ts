@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ctx } from './context.js';
 import { batchMatMul, fusedMatMul } from './matmul.js';
 import { conv2D, conv2DBackpropFilter, conv2DBackpropInput } from './conv.js';
-import { depthwiseBackpropFilter, depthwiseBackpropInput } from './depthwise.js';
+import { depthwiseBackpropFilter, depthwiseBackpropInput, depthwiseForward } from './depthwise.js';
 import { unsortedSegmentSum } from './segment.js';
 import { transpose } from './transpose.js';
 import { reverse } from './reverse.js';
@@ -27,6 +27,7 @@ export const ENGINE_KERNELS: Record<string, tf.KernelFunc> = {
   Conv2D: conv2D as unknown as tf.KernelFunc,
   Conv2DBackpropFilter: conv2DBackpropFilter as unknown as tf.KernelFunc,
   Conv2DBackpropInput: conv2DBackpropInput as unknown as tf.KernelFunc,
+  DepthwiseConv2dNative: depthwiseForward as unknown as tf.KernelFunc,
   DepthwiseConv2dNativeBackpropFilter: depthwiseBackpropFilter as unknown as tf.KernelFunc,
   DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInput as unknown as tf.KernelFunc,
   UnsortedSegmentSum: unsortedSegmentSum as unknown as tf.KernelFunc,

@@ -101,6 +101,7 @@ export interface NativeKernels {
     lr: number,
   ): void;
   /** g: 15 int32 {N,H,W,C,OH,OW,KH,KW,sh,sw,dh,dw,pt,pl,M} in wasm memory. */
+  depthwise_forward(x: number, w: number, out: number, g: number): void;
   depthwise_filter_grad(x: number, dy: number, out: number, g: number): void;
   depthwise_input_grad(dy: number, w: number, out: number, g: number): void;
   /** g: 12 int32 {x shape[4], begin[4], y shape[4]}; 4-byte elements. */
@@ -184,6 +185,7 @@ const SIGNATURES: Record<keyof NativeKernels, string[]> = {
   prelu_grad_alpha: ['uint32_t', 'uint32_t', 'int', 'int', 'uint32_t', 'uint32_t'],
   adamw: [...Array<string>(5).fill('uint32_t'), 'int', ...Array<string>(7).fill('float')],
   sgd: [...Array<string>(4).fill('uint32_t'), 'int', ...Array<string>(4).fill('float')],
+  depthwise_forward: ['uint32_t', 'uint32_t', 'uint32_t', 'uint32_t'],
   depthwise_filter_grad: ['uint32_t', 'uint32_t', 'uint32_t', 'uint32_t'],
   depthwise_input_grad: ['uint32_t', 'uint32_t', 'uint32_t', 'uint32_t'],
   slice4: ['uint32_t', 'uint32_t', 'uint32_t'],

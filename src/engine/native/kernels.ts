@@ -741,6 +741,44 @@ EXPORT void fm_depthwise_input_grad(char *base, u32 dy, u32 w, u32 out, u32 g) {
   run(dw_input_task, &A, parts_for(work));
 }
 
+/* The forward: y [N,OH,OW,C·M] = depthwise x ⋆ w, gathered per output row (split by output rows). */
+static void dw_forward_task(const void *v, int part, int parts) {
+  const dw_args *A = v;
+  const int *g = A->g;
+  int N = g[0], H = g[1], W = g[2], C = g[3], OH = g[4], OW = g[5], KH = g[6], KW = g[7];
+  int sh = g[8], sw = g[9], dh = g[10], dw = g[11], pt = g[12], pl = g[13], M = g[14];
+  long CO = (long)C * M, lo, hi;
+  span((long)N * OH, part, parts, 1, &lo, &hi);
+  for (long r = lo; r < hi; r++) {
+    long n = r / OH, oh = r % OH;
+    for (int ow = 0; ow < OW; ow++) {
+      float *restrict yo = A->out + (r * OW + ow) * CO;
+      for (long c = 0; c < CO; c++) yo[c] = 0.0f;
+      for (int kh = 0; kh < KH; kh++) {
+        long ih = oh * sh - pt + kh * dh;
+        if (ih < 0 || ih >= H) continue;
+        for (int kw = 0; kw < KW; kw++) {
+          int iw = ow * sw - pl + kw * dw;
+          if (iw < 0 || iw >= W) continue;
+          const float *restrict xo = A->x + ((n * H + ih) * W + iw) * C;
+          const float *restrict wo = A->w + (kh * KW + kw) * CO;
+          if (M == 1)
+            for (long c = 0; c < CO; c++) yo[c] = yo[c] + xo[c] * wo[c];
+          else
+            for (long c = 0; c < CO; c++) yo[c] = yo[c] + xo[c / M] * wo[c];
+        }
+      }
+    }
+  }
+}
+
+EXPORT void fm_depthwise_forward(char *base, u32 x, u32 w, u32 out, u32 g) {
+  const int *geo = (const int *)(base + g);
+  dw_args A = {F(x), 0, F(w), F(out), geo, 0, 0};
+  long work = (long)geo[0] * geo[4] * geo[5] * geo[6] * geo[7] * geo[3] * geo[14];
+  run(dw_forward_task, &A, parts_for(work));
+}
+
 /*
  * Strided copy of a 4-byte-element box: y[i0,i1,i2,i3] = x[b0+i0, b1+i1, b2+i2, b3+i3] with x's
  * shape xs[4] and y's ys[4] (rank padded to 4 with leading 1s); g = {xs0..3, b0..3, ys0..3}. Split
