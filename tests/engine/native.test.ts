@@ -233,6 +233,30 @@ describe.skipIf(!available)('native kernels', () => {
     });
   });
 
+  it('the depthwise convolution and its gradients: the same bits on one thread and on three', () => {
+    const x = tf.tensor4d(rand(3 * 9 * 8 * 40), [3, 9, 8, 40]);
+    const w = tf.tensor4d(rand(3 * 3 * 40 * 1), [3, 3, 40, 1]);
+    const dy = tf.tensor4d(rand(3 * 5 * 4 * 40), [3, 5, 4, 40]);
+    const f = (a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.mul(tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'), dy));
+    const runs = [1, 3].map((threads) => {
+      setNativeThreads(threads, 1);
+      const y = tf.depthwiseConv2d(x, w, 2, 'same');
+      const [dx, dw] = tf.grads(f)([x, w]);
+      const bits = [y, dx!, dw!].map((t) => new Uint32Array(Float32Array.from(t.dataSync()).buffer));
+      tf.dispose([y, dx!, dw!]);
+      setNativeThreads(1, 1 << 16);
+      return bits;
+    });
+    runs[0]!.forEach((b, i) =>
+      expect(
+        b.findIndex((v, j) => v !== runs[1]![i]![j]),
+        `output ${i}`,
+      ).toBe(-1),
+    );
+    tf.dispose([x, w, dy]);
+  });
+
   it('the row-split GEMM gives the bits of one BLAS call (all four transposes, 3 parts)', () => {
     const blas = loadBlas(1);
     if (!blas) return; // no BLAS: the engine never splits
