@@ -303,6 +303,23 @@ export function kernelSuite(): void {
     for (const [name, shape, p, v] of pads)
       it(`pad ${name}`, () => checkAgainstCpu(`pad ${name}`, (x) => tf.pad(x!, p, v), [shape]));
     it('relu', () => checkAgainstCpu('relu', (x) => tf.relu(x!), [[3, 17, 5]]));
+    const splits: [string, number[], number[] | number, number][] = [
+      ['split axis 1 (the gradient of the cls concat)', [4, 13, 6], [1, 12], 1],
+      ['split the last axis in three', [3, 5, 9], 3, -1],
+      ['split axis 0 of rank 4', [6, 2, 3, 2], [2, 0, 4], 0],
+    ];
+    for (const [name, shape, sizes, axis] of splits)
+      it(name, () =>
+        checkAgainstCpu(
+          name,
+          (x) =>
+            tf.concat(
+              tf.split(x!, sizes, axis).map((p, i) => tf.mul(p, i + 1)),
+              axis,
+            ),
+          [shape],
+        ),
+      );
     it('add int32 (stock kernel)', () => {
       const y = tf.add(tf.tensor1d([1, 2, 3], 'int32'), tf.scalar(2, 'int32'));
       expect(y.dtype).toBe('int32');

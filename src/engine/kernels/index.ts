@@ -18,6 +18,7 @@ import { add, maximum, minimum, multiply, relu, sub } from './binary.js';
 import { slice } from './slice.js';
 import { padV2 } from './pad.js';
 import { prelu } from './prelu.js';
+import { splitV } from './split.js';
 import type { Gemm } from '../blas.js';
 
 /** Kernel name -> implementation registered for backend 'wasm'. */
@@ -48,6 +49,7 @@ export const ENGINE_KERNELS: Record<string, tf.KernelFunc> = {
   Slice: slice as unknown as tf.KernelFunc,
   PadV2: padV2 as unknown as tf.KernelFunc,
   Prelu: prelu as unknown as tf.KernelFunc,
+  SplitV: splitV as unknown as tf.KernelFunc,
 };
 
 /** Stock kernels the project's kernels call without replacing them (captured before any profiler wraps them). */
