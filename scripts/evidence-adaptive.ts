@@ -16,6 +16,7 @@ import { wilson95 } from '../src/attack/attack.js';
 import { writeJsonAtomic } from '../src/core/fs.js';
 import { verdictsOf, versionLabel, type EvidenceResults, type EvidenceRow } from '../src/report/evidence.js';
 import { ROW } from '../src/sweep/step-ids.js';
+import { paretoFrontier } from '../src/report/plot.js';
 import { renderMarkdownTable } from '../src/report/render.js';
 import type { ReportData, ReportRow } from '../src/report/types.js';
 import { writeReport } from '../src/report/write.js';
@@ -81,6 +82,15 @@ for (const [id, a] of adaptiveById)
       lfw: null,
     });
   }
+// one order in tables and plots: the original, FaceMAE by knob and ratio, then each baseline family
+const FAMILY = ['original', 'facemae', 'facemae-noirm', 'mask', 'blur', 'pixelate', 'noise', 'pixnoise'];
+const family = (m: string) => (FAMILY.includes(m) ? FAMILY.indexOf(m) : FAMILY.length);
+full.rows.sort(
+  (a, b) =>
+    family(a.method) - family(b.method) ||
+    (b.pasteBack ?? 1) - (a.pasteBack ?? 1) ||
+    (a.strength ?? 0) - (b.strength ?? 0),
+);
 full.verdicts = verdictsOf(
   full.rows.map((r) => ({
     id: ROW.ofEvidence(r),
@@ -120,16 +130,26 @@ for (const r of full.rows) {
 }
 console.log('');
 console.log(
-  '| FaceMAE (IRM) | worst case / LFW | best baseline at equal or stronger privacy | FaceMAE − baseline [95%] | outcome | error ratio |',
+  '| FaceMAE | worst case / LFW | best baseline at equal or stronger privacy | FaceMAE − baseline [95%] | outcome | error ratio | beats on both axes |',
 );
-console.log('|---|---|---|---|---|---:|');
+console.log('|---|---|---|---|---|---:|---|');
 const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(100 * x).toFixed(2)}`;
 for (const v of full.verdicts) {
   const b = v.bestBaseline;
   console.log(
-    `| ${v.facemae} | ${pct(v.worstIdentityTop1)} / ${acc(v.accuracy)}% | ${b ? `${b.id} (${pct(b.worstIdentityTop1)} / ${acc(b.accuracy)}%)` : '—'} | ${b ? `${signed(b.diff)}${b.ci95 ? ` [${signed(b.ci95[0])}, ${signed(b.ci95[1])}]` : ''}` : '—'} | **${v.outcome}** | ${b ? b.errorRatio.toFixed(2) : '—'} |`,
+    `| ${v.facemae} | ${pct(v.worstIdentityTop1)} / ${acc(v.accuracy)}% | ${b ? `${b.id} (${pct(b.worstIdentityTop1)} / ${acc(b.accuracy)}%)` : '—'} | ${b ? `${signed(b.diff)}${b.ci95 ? ` [${signed(b.ci95[0])}, ${signed(b.ci95[1])}]` : ''}` : '—'} | **${v.outcome}** | ${b ? b.errorRatio.toFixed(2) : '—'} | ${v.dominates.join(', ') || '—'} |`,
   );
 }
+// the frontier: the rows with utility no other row beats on both axes
+const front = paretoFrontier(
+  full.rows
+    .filter((r) => r.lfw && r.worstIdentityTop1 !== null)
+    .map((r) => ({ id: ROW.ofEvidence(r), x: r.worstIdentityTop1!, y: r.lfw!.accuracy })),
+);
+console.log('');
+console.log(
+  `frontier (least re-identified first): ${front.map((p) => `${p.id} (${pct(p.x)}, ${acc(p.y)}%)`).join(' → ')}`,
+);
 
 // The report page, redrawn from the merged rows.
 const set = String((full.protocol.verify as string[] | undefined)?.[0] ?? 'lfw');
@@ -195,7 +215,7 @@ const data: ReportData = {
     : [],
   config: full.protocol,
   notes: [
-    `Privacy columns: the worst case over the attackers (${names.join(', ')}; "@4": the same network at 4 images per identity); "frozen" is the strongest attacker that never saw a protected face. Utility: r-tiny trained on each version, all 6,000 LFW pairs${full.protocol.utilitySources ? '; rows trained in different runs are compared by unpaired intervals' : ''}. Made by scripts/evidence-adaptive.ts from the two result files (docs/EVIDENCE.md).`,
+    `Privacy columns: the worst case over the attackers (${names.join(', ')}; "@4": the same network at 4 images per identity); "frozen" is the strongest attacker that never saw a protected face. Utility: r-tiny trained on each version, all 6,000 LFW pairs${full.protocol.joined ? '; rows trained in different runs are compared by unpaired intervals' : ''}. Made by scripts/evidence-adaptive.ts from the two result files (docs/EVIDENCE.md).`,
   ],
   steps: [],
 };

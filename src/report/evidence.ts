@@ -87,6 +87,11 @@ export interface EvidenceVerdict {
   outcome: 'beats' | 'loses' | 'n.s.' | 'not tested' | 'no baseline as private';
   /** FaceMAE's error at most half the baseline's (the paper's "≥ 50% lower error"). */
   halvesError: boolean;
+  /**
+   * The baselines this row beats on both axes: re-identified at least as often (worst case no
+   * lower) and a significantly worse recognizer (the 95% interval of the difference below 0).
+   */
+  dominates: string[];
 }
 
 export interface EvidenceResults {
@@ -144,6 +149,9 @@ export function verdictsOf(rows: readonly VerdictRow[]): EvidenceVerdict[] {
     .filter((r) => r.method === 'facemae')
     .map((f) => {
       const [af, pf] = [acc(f), priv(f)];
+      const dominates = usable
+        .filter((b) => !NOT_BASELINES.has(b.method) && priv(b) >= pf && (b.vs?.[f.id]?.ci95[1] ?? 0) < 0)
+        .map((b) => b.id);
       const best = usable
         .filter((b) => !NOT_BASELINES.has(b.method) && priv(b) <= pf)
         .sort((x, y) => acc(y) - acc(x))[0];
@@ -155,6 +163,7 @@ export function verdictsOf(rows: readonly VerdictRow[]): EvidenceVerdict[] {
           bestBaseline: null,
           outcome: 'no baseline as private',
           halvesError: false,
+          dominates,
         };
       const ab = acc(best);
       // the baseline row holds the paired difference baseline − FaceMAE; turn it round
@@ -179,6 +188,7 @@ export function verdictsOf(rows: readonly VerdictRow[]): EvidenceVerdict[] {
         },
         outcome: significant === null ? 'not tested' : !significant ? 'n.s.' : diff > 0 ? 'beats' : 'loses',
         halvesError: errorRatio <= 0.5,
+        dominates,
       };
     });
 }
@@ -248,24 +258,78 @@ export function toEvidence(
   };
 }
 
-/** A results file whose rows' utility joins the table (see joinUtility). */
+/** A results file whose rows join a table (see joinUtility, joinPrivacy). */
 export interface UtilitySource {
   /** How the joined protocol names it (e.g. its path). */
   name: string;
   results: EvidenceResults;
-  /** The rows to take, by id (absent: every row with utility). */
+  /** The rows to take, by id (absent: every row the join can use). */
   rows?: readonly string[];
 }
 
 /** What a recognizer's accuracy depends on besides the version of B (paths compared by file name). */
 const RECIPE_KEYS = ['seed', 'size', 'split', 'verify', 'recognizer'] as const;
+/** What an attack's figures depend on besides the attackers (the model: FaceMAE rows, inpainting). */
+const ATTACK_KEYS = [
+  'seed',
+  'size',
+  'split',
+  'privacyImagesPerIdentity',
+  'publicImagesPerIdentity',
+  'mae',
+] as const;
 
-function recipeOf(protocol: Record<string, unknown>): string {
-  const pick = Object.fromEntries(RECIPE_KEYS.map((k) => [k, protocol[k] ?? null]));
-  // a run's own file holds absolute paths, a committed one relative: compare the last two parts
-  return JSON.stringify(pick, (_k, v: unknown) =>
-    typeof v === 'string' && v.includes('/') ? v.split('/').filter(Boolean).slice(-2).join('/') : v,
-  );
+function keysOf(protocol: Record<string, unknown>, keys: readonly string[]): string {
+  const pick = Object.fromEntries(keys.map((k) => [k, protocol[k] ?? null]));
+  // keys in one order; a run's own file holds absolute paths, a committed one relative: compare
+  // the paths' last two parts
+  return JSON.stringify(pick, (_k, v: unknown) => {
+    if (typeof v === 'string' && v.includes('/')) return v.split('/').filter(Boolean).slice(-2).join('/');
+    if (v && typeof v === 'object' && !Array.isArray(v))
+      return Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    return v;
+  });
+}
+
+/**
+ * Each source's rows (those named, else those `usable`), refusing a source whose protocol differs
+ * from the first's on `keys`, a row named twice and a named row a source lacks or cannot give.
+ */
+function pickRows(
+  sources: readonly UtilitySource[],
+  idOf: (r: EvidenceRow) => string,
+  o: { keys: readonly string[]; what: string; figures: string; usable: (r: EvidenceRow) => boolean },
+): { rows: EvidenceRow[]; protocol: Record<string, unknown> } {
+  if (!sources.length) throw new FaceMaeError('no results files to join', 'E_INPUT');
+  const first = sources[0]!;
+  const want = keysOf(first.results.protocol, o.keys);
+  const rows: EvidenceRow[] = [];
+  const from = new Map<string, string>();
+  for (const src of sources) {
+    if (keysOf(src.results.protocol, o.keys) !== want)
+      throw new FaceMaeError(
+        `${src.name}: its ${o.what} (${o.keys.join(', ')}) differs from ${first.name}'s; its rows cannot join the table`,
+        'E_INPUT',
+      );
+    const byId = new Map(src.results.rows.map((r) => [idOf(r), r]));
+    for (const id of src.rows ?? [...byId.keys()].filter((i) => o.usable(byId.get(i)!))) {
+      const r = byId.get(id);
+      if (!r || !o.usable(r))
+        throw new FaceMaeError(`${src.name} has ${r ? `no ${o.figures} for` : 'no'} row "${id}"`, 'E_INPUT');
+      if (from.has(id))
+        throw new FaceMaeError(
+          `row "${id}" is in ${from.get(id)} and ${src.name}: name it in one source`,
+          'E_INPUT',
+        );
+      from.set(id, src.name);
+      rows.push(r);
+    }
+  }
+  const joined = sources.map((s) => ({
+    file: s.name,
+    rows: rows.filter((r) => from.get(idOf(r)) === s.name).map(idOf),
+  }));
+  return { rows, protocol: { ...first.results.protocol, joined } };
 }
 
 /**
@@ -274,7 +338,7 @@ function recipeOf(protocol: Record<string, unknown>): string {
  * run made it: protections depend only on the seed and the image path). Each row comes from one
  * source; its differences to the reference rows (the original and every FaceMAE row) are measured
  * again across sources: paired where both carry per-pair scores, unpaired otherwise. The first
- * source's protocol is the table's, with `utilitySources` added. `idOf` gives a row's id.
+ * source's protocol is the table's, with `joined` (which rows came from which file) added.
  * Refuses a source whose recipe differs from the first's, a row named twice, and a named row a
  * source lacks or has no utility for.
  */
@@ -282,35 +346,18 @@ export function joinUtility(
   sources: readonly UtilitySource[],
   idOf: (r: EvidenceRow) => string,
 ): EvidenceResults {
-  if (!sources.length) throw new FaceMaeError('joinUtility: no sources', 'E_INPUT');
-  const recipe = recipeOf(sources[0]!.results.protocol);
-  const rows: EvidenceRow[] = [];
-  const from = new Map<string, string>();
-  for (const src of sources) {
-    if (recipeOf(src.results.protocol) !== recipe)
-      throw new FaceMaeError(
-        `${src.name}: its utility recipe (${RECIPE_KEYS.join(', ')}) differs from ${sources[0]!.name}'s; its rows cannot join the table`,
-        'E_INPUT',
-      );
-    const byId = new Map(src.results.rows.map((r) => [idOf(r), r]));
-    for (const id of src.rows ?? [...byId.keys()].filter((i) => byId.get(i)!.lfw)) {
-      const r = byId.get(id);
-      if (!r?.lfw)
-        throw new FaceMaeError(`${src.name} has ${r ? 'no utility for' : 'no'} row "${id}"`, 'E_INPUT');
-      if (from.has(id))
-        throw new FaceMaeError(
-          `row "${id}" is in ${from.get(id)} and ${src.name}: name it in one source`,
-          'E_INPUT',
-        );
-      from.set(id, src.name);
-      rows.push({ ...r, lfw: { ...r.lfw, vs: {} } });
-    }
-  }
+  const picked = pickRows(sources, idOf, {
+    keys: RECIPE_KEYS,
+    what: 'utility recipe',
+    figures: 'utility',
+    usable: (r) => r.lfw !== null,
+  });
+  const rows = picked.rows.map((r) => ({ ...r, lfw: { ...r.lfw!, vs: {} as Record<string, Difference> } }));
   const refs = rows.filter((r) => r.method === 'original' || r.method === 'facemae');
   for (const row of rows) {
-    const u = row.lfw!;
+    const u = row.lfw;
     for (const ref of refs) {
-      const o = ref.lfw!;
+      const o = ref.lfw;
       if (ref === row) continue;
       if (u.pairCorrect && o.pairCorrect && u.pairCorrect.length === o.pairCorrect.length)
         u.vs[idOf(ref)] = pairedBootstrapDifference(
@@ -327,15 +374,23 @@ export function joinUtility(
         };
     }
   }
-  return {
-    protocol: {
-      ...sources[0]!.results.protocol,
-      utilitySources: sources.map((s) => ({
-        file: s.name,
-        rows: rows.filter((r) => from.get(idOf(r)) === s.name).map(idOf),
-      })),
-    },
-    rows,
-    verdicts: [],
-  };
+  return { protocol: picked.protocol, rows, verdicts: [] };
+}
+
+/**
+ * The attacked rows of several privacy sweeps of the same protocol (split, images per identity,
+ * FaceMAE model) in one table, e.g. a run that added rows or parrots to an earlier one: each row
+ * from the one source that names it (absent lists: every row), as that source measured it.
+ */
+export function joinPrivacy(
+  sources: readonly UtilitySource[],
+  idOf: (r: EvidenceRow) => string,
+): EvidenceResults {
+  const picked = pickRows(sources, idOf, {
+    keys: ATTACK_KEYS,
+    what: 'attack protocol',
+    figures: 'attack figures',
+    usable: (r) => Object.keys(r.privacy).length > 0,
+  });
+  return { protocol: picked.protocol, rows: picked.rows, verdicts: [] };
 }

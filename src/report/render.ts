@@ -73,7 +73,10 @@ export function verdictLines(data: ReportData): string[] {
   return evidenceVerdicts(data, set).map((v) => {
     const head = `${label.get(v.facemae) ?? v.facemae} (worst-case identity top-1 ${pct(v.worstIdentityTop1)}, ${set ? setLabel(set) : ''} ${pct(v.accuracy)})`;
     const b = v.bestBaseline;
-    if (!b) return `${head}: no baseline with utility is as private.`;
+    const dominated = v.dominates.length
+      ? ` It beats ${v.dominates.map((id) => label.get(id) ?? id).join('; ')} on both axes (no more re-identified, significantly more useful).`
+      : '';
+    if (!b) return `${head}: no baseline with utility is as private.${dominated}`;
     const ci = b.ci95
       ? ` [${pts(b.ci95[0])}, ${pts(b.ci95[1])}${b.paired === false ? ', unpaired: rows of different runs' : ''}]`
       : '';
@@ -86,7 +89,7 @@ export function verdictLines(data: ReportData): string[] {
     return (
       `${head}: the best baseline at equal or stronger privacy is ${label.get(b.id) ?? b.id} (${pct(b.worstIdentityTop1)}, ${pct(b.accuracy)}); ` +
       `FaceMAE ${pts(b.diff)} pts${ci}: ${outcome}; error ratio ${b.errorRatio.toFixed(2)} ` +
-      `(≥ 50% lower error: ${v.halvesError ? 'reached' : 'not reached'}).`
+      `(≥ 50% lower error: ${v.halvesError ? 'reached' : 'not reached'}).${dominated}`
     );
   });
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   evidenceVerdicts,
+  joinPrivacy,
   joinUtility,
   toEvidence,
   type EvidenceResults,
@@ -197,7 +198,7 @@ describe('utility rows of several runs in one table (joinUtility)', () => {
     );
     expect(t.rows.map(idOf)).toEqual(['facemae-0.9', 'blur-16', 'original', 'mask-0.9']);
     expect(t.protocol.mae).toBe('new');
-    expect(t.protocol.utilitySources).toEqual([
+    expect(t.protocol.joined).toEqual([
       { file: 'new.json', rows: ['facemae-0.9', 'blur-16'] },
       { file: 'old.json', rows: ['original', 'mask-0.9'] },
     ]);
@@ -265,5 +266,87 @@ describe('a verdict on an unpaired difference', () => {
     const [v] = evidenceVerdicts(d, SET);
     expect(v!.bestBaseline!.paired).toBe(false);
     expect(verdictLines(d)[0]).toMatch(/\[−12\.0, −9\.8, unpaired: rows of different runs\]: loses to it/);
+  });
+});
+
+describe('attacked rows of several privacy runs in one table (joinPrivacy)', () => {
+  const P = {
+    seed: 0,
+    size: 112,
+    split: { dir: '/a/b/celeba' },
+    privacyImagesPerIdentity: 4,
+    publicImagesPerIdentity: 4,
+    mae: { pretrained: '/x/models/m' },
+  };
+  const prow = (method: string, strength: number, top1: number, pasteBack?: number): EvidenceRow => ({
+    method,
+    strength,
+    ...(pasteBack !== undefined ? { pasteBack } : {}),
+    privacy: { mobileface: { instanceTop1: top1, identityTop1: top1, identityTop5: top1 } },
+    worstIdentityTop1: top1,
+    lfw: null,
+    steps: null,
+    seconds: 1,
+  });
+  const idOf = (r: EvidenceRow) =>
+    `${r.method}-${r.strength}${r.pasteBack !== undefined ? `-pb${r.pasteBack}` : ''}`;
+
+  it('takes the rows each source names, as it measured them; refuses another model', () => {
+    const first: EvidenceResults = {
+      protocol: P,
+      rows: [prow('facemae', 0.9, 0.16), prow('blur', 16, 0.22)],
+      verdicts: [],
+    };
+    const later: EvidenceResults = {
+      protocol: { ...P, parrotSets: ['facemae-0.75-pb0'] },
+      rows: [prow('facemae', 0.75, 0.2, 0), prow('blur', 16, 0.23)],
+      verdicts: [],
+    };
+    const t = joinPrivacy(
+      [
+        { name: 'first', results: first },
+        { name: 'later', results: later, rows: ['facemae-0.75-pb0'] },
+      ],
+      idOf,
+    );
+    expect(t.rows.map(idOf)).toEqual(['facemae-0.9', 'blur-16', 'facemae-0.75-pb0']);
+    expect(t.rows[2]!.worstIdentityTop1).toBe(0.2);
+    const otherModel: EvidenceResults = {
+      ...later,
+      protocol: { ...P, mae: { pretrained: '/x/models/other' } },
+    };
+    expect(() =>
+      joinPrivacy(
+        [
+          { name: 'first', results: first },
+          { name: 'o', results: otherModel, rows: ['facemae-0.75-pb0'] },
+        ],
+        idOf,
+      ),
+    ).toThrow(/o: its attack protocol .* differs from first's/);
+    expect(() =>
+      joinPrivacy(
+        [
+          { name: 'first', results: first },
+          { name: 'later', results: later },
+        ],
+        idOf,
+      ),
+    ).toThrow(/row "blur-16" is in first and later/);
+  });
+});
+
+describe('the baselines a FaceMAE row beats on both axes', () => {
+  it('lists the baselines no more private and significantly less useful, and says so', () => {
+    const d = data();
+    d.rows.push(row('pixelate-16', 'pixelate', 0.5, 0.7, { 'facemae-r0.75': [-0.04, -0.05, -0.03] }));
+    // as private as FaceMAE 0.75 but the difference is not significant: not listed
+    d.rows.push(row('blur-6', 'blur', 0.4, 0.73, { 'facemae-r0.75': [-0.01, -0.03, 0.01] }));
+    const [v75, v9] = evidenceVerdicts(d, SET);
+    expect(v75!.dominates).toEqual(['pixelate-16']);
+    expect(v9!.dominates).toEqual([]);
+    expect(verdictLines(d)[0]).toMatch(
+      /It beats pixelate-16 on both axes \(no more re-identified, significantly more useful\)\.$/,
+    );
   });
 });
