@@ -89,9 +89,11 @@ EXPORT int fm_set_threads(int n, int split) {
   return threads;
 }
 
+static int busy = 0; /* a second caller (another JS thread of the process) runs alone */
+
 static void run(task_fn fn, const void *args, int parts) {
   if (parts > threads) parts = threads;
-  if (parts <= 1) {
+  if (parts <= 1 || __atomic_exchange_n(&busy, 1, __ATOMIC_ACQUIRE)) {
     fn(args, 0, 1);
     return;
   }
@@ -108,6 +110,7 @@ static void run(task_fn fn, const void *args, int parts) {
   while (__atomic_load_n(&pending, __ATOMIC_ACQUIRE) > 0)
     if (++spins < SPINS) relax();
     else sched_yield();
+  __atomic_store_n(&busy, 0, __ATOMIC_RELEASE);
 }
 
 /* Parts for work units: one per min_split, at most the threads. */
