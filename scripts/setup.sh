@@ -10,14 +10,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-# libopenblas0-pthread: native BLAS for the engine. chromium: the browser tests (web app, report).
+# libopenblas0-pthread: native BLAS for the engine. gcc + libc6-dev: the engine's native kernels,
+# compiled once on first use (cached under ~/.cache/facemae; without a compiler the engine keeps
+# its WebAssembly kernels, one core). chromium: the browser tests (web app, report).
 # redis-server (+ redis-cli) and openssl: the job-queue tests, which start their own Redis (plain
 # and TLS) on a free port of 127.0.0.1. Extra Debian packages can be passed as arguments.
 need=()
 case "$(uname -s)" in
   Linux)
     if command -v dpkg >/dev/null 2>&1; then
-      for p in libopenblas0-pthread chromium redis-server openssl "$@"; do
+      for p in libopenblas0-pthread gcc libc6-dev chromium redis-server openssl "$@"; do
         dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
       done
       if [ ${#need[@]} -gt 0 ]; then
