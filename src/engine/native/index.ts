@@ -21,8 +21,12 @@ import { isWasm } from '../kernels/context.js';
 import type { SgemmRows } from '../blas.js';
 import { NATIVE_KERNELS_C } from './kernels.js';
 
-/** Every argument named like a tensor is a byte offset in the wasm memory (0 = none), as for the SIMD module. */
-export interface NativeKernels {
+/**
+ * The kernels the SIMD module and the native library both provide, with the same signatures
+ * (src/engine/simd re-exports this type): every argument named like a tensor is a byte offset in
+ * the wasm backend's memory (0 = none).
+ */
+export interface SimdKernels {
   gelu(x: number, y: number, n: number): void;
   gelu_grad(dy: number, x: number, dx: number, n: number): void;
   layernorm(
@@ -48,6 +52,7 @@ export interface NativeKernels {
     R: number,
     D: number,
   ): void;
+  /** float64 s1, s2 [C]; part: 2C floats of scratch. */
   channel_sums(
     a: number,
     b: number,
@@ -69,10 +74,11 @@ export interface NativeKernels {
     C: number,
   ): void;
   sum_squares(x: number, n: number): number;
-  /** y = x > 0 ? x : α·x; α [C], or one value (C = 1: R is then the element count). */
-  prelu(x: number, alpha: number, y: number, R: number, C: number): void;
+  /** alpha [C] or one value (C = 1: R is then the element count). */
   prelu_grad_x(x: number, alpha: number, dy: number, dx: number, R: number, C: number): void;
+  /** cols of images n0..n0+nb of x (NHWC); g: 13 int32 of geometry (see kernels.c). */
   im2col(x: number, cols: number, n0: number, nb: number, g: number): void;
+  /** float64 s [C]; part: C floats of scratch. */
   prelu_grad_alpha(x: number, dy: number, R: number, C: number, s: number, part: number): void;
   adamw(
     p: number,
@@ -100,6 +106,12 @@ export interface NativeKernels {
     mu: number,
     lr: number,
   ): void;
+}
+
+/** Every argument named like a tensor is a byte offset in the wasm memory (0 = none), as for the SIMD module. */
+export interface NativeKernels extends SimdKernels {
+  /** y = x > 0 ? x : α·x; α [C], or one value (C = 1: R is then the element count). */
+  prelu(x: number, alpha: number, y: number, R: number, C: number): void;
   /** g: 15 int32 {N,H,W,C,OH,OW,KH,KW,sh,sw,dh,dw,pt,pl,M} in wasm memory. */
   depthwise_forward(x: number, w: number, out: number, g: number): void;
   depthwise_filter_grad(x: number, dy: number, out: number, g: number): void;

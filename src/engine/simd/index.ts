@@ -8,90 +8,9 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { SIMD_WASM_BASE64 } from './module.js';
 import { isWasm } from '../kernels/context.js';
-import { nativeKernelsOn } from '../native/index.js';
+import { nativeKernelsOn, type SimdKernels } from '../native/index.js';
 
-/** Every argument named like a tensor is a byte offset in the wasm backend's memory (0 = none). */
-export interface SimdKernels {
-  gelu(x: number, y: number, n: number): void;
-  gelu_grad(dy: number, x: number, dx: number, n: number): void;
-  layernorm(
-    x: number,
-    g: number,
-    b: number,
-    y: number,
-    mean: number,
-    rstd: number,
-    R: number,
-    D: number,
-    eps: number,
-  ): void;
-  layernorm_grad(
-    dy: number,
-    x: number,
-    gamma: number,
-    mean: number,
-    rstd: number,
-    dx: number,
-    dgamma: number,
-    dbeta: number,
-    R: number,
-    D: number,
-  ): void;
-  /** float64 s1, s2 [C]; part: 2C floats of scratch. */
-  channel_sums(
-    a: number,
-    b: number,
-    shift: number,
-    R: number,
-    C: number,
-    s1: number,
-    s2: number,
-    part: number,
-  ): void;
-  channel_affine(
-    x: number,
-    k: number,
-    b: number,
-    z: number,
-    kz: number,
-    y: number,
-    R: number,
-    C: number,
-  ): void;
-  sum_squares(x: number, n: number): number;
-  /** alpha [C] or one value (C = 1: R is then the element count). */
-  prelu_grad_x(x: number, alpha: number, dy: number, dx: number, R: number, C: number): void;
-  /** cols of images n0..n0+nb of x (NHWC); g: 13 int32 of geometry (see kernels.c). */
-  im2col(x: number, cols: number, n0: number, nb: number, g: number): void;
-  /** float64 s [C]; part: C floats of scratch. */
-  prelu_grad_alpha(x: number, dy: number, R: number, C: number, s: number, part: number): void;
-  adamw(
-    p: number,
-    g: number,
-    m: number,
-    v: number,
-    out: number,
-    n: number,
-    s: number,
-    b1: number,
-    b2: number,
-    decay: number,
-    step: number,
-    ib2: number,
-    eps: number,
-  ): void;
-  sgd(
-    p: number,
-    g: number,
-    buf: number,
-    out: number,
-    n: number,
-    s: number,
-    wd: number,
-    mu: number,
-    lr: number,
-  ): void;
-}
+export type { SimdKernels };
 
 let memory: WebAssembly.Memory | null = null;
 let kernels: SimdKernels | null = null;
