@@ -12,12 +12,7 @@
  */
 import fs from 'node:fs';
 import { writeJsonAtomic } from '../src/core/fs.js';
-import {
-  joinPrivacy,
-  joinUtility,
-  type EvidenceResults,
-  type UtilitySource,
-} from '../src/report/evidence.js';
+import { joinPrivacy, joinUtility, type EvidenceResults, type JoinSource } from '../src/report/evidence.js';
 import { ROW } from '../src/sweep/step-ids.js';
 
 const [mode, out, ...specs] = process.argv.slice(2);
@@ -27,7 +22,7 @@ if ((mode !== 'utility' && mode !== 'privacy') || !out || !specs.length) {
   );
   process.exit(2);
 }
-const sources: UtilitySource[] = specs.map((spec) => {
+const sources: JoinSource[] = specs.map((spec) => {
   const at = spec.lastIndexOf('@');
   const file = at > 0 ? spec.slice(0, at) : spec;
   let results: EvidenceResults;

@@ -5,7 +5,7 @@
  */
 import { pairedBootstrapDifference, unpairedDifference } from '../eval/bootstrap.js';
 import { FaceMaeError } from '../core/errors.js';
-import { correctnessBits } from './statistics.js';
+import { correctnessBits, isReference } from './statistics.js';
 import type { ReportData, ReportRow } from './types.js';
 
 /**
@@ -259,7 +259,7 @@ export function toEvidence(
 }
 
 /** A results file whose rows join a table (see joinUtility, joinPrivacy). */
-export interface UtilitySource {
+export interface JoinSource {
   /** How the joined protocol names it (e.g. its path). */
   name: string;
   results: EvidenceResults;
@@ -296,7 +296,7 @@ function keysOf(protocol: Record<string, unknown>, keys: readonly string[]): str
  * from the first's on `keys`, a row named twice and a named row a source lacks or cannot give.
  */
 function pickRows(
-  sources: readonly UtilitySource[],
+  sources: readonly JoinSource[],
   idOf: (r: EvidenceRow) => string,
   o: { keys: readonly string[]; what: string; figures: string; usable: (r: EvidenceRow) => boolean },
 ): { rows: EvidenceRow[]; protocol: Record<string, unknown> } {
@@ -343,7 +343,7 @@ function pickRows(
  * source lacks or has no utility for.
  */
 export function joinUtility(
-  sources: readonly UtilitySource[],
+  sources: readonly JoinSource[],
   idOf: (r: EvidenceRow) => string,
 ): EvidenceResults {
   const picked = pickRows(sources, idOf, {
@@ -353,7 +353,7 @@ export function joinUtility(
     usable: (r) => r.lfw !== null,
   });
   const rows = picked.rows.map((r) => ({ ...r, lfw: { ...r.lfw!, vs: {} as Record<string, Difference> } }));
-  const refs = rows.filter((r) => r.method === 'original' || r.method === 'facemae');
+  const refs = rows.filter(isReference);
   for (const row of rows) {
     const u = row.lfw;
     for (const ref of refs) {
@@ -383,7 +383,7 @@ export function joinUtility(
  * from the one source that names it (absent lists: every row), as that source measured it.
  */
 export function joinPrivacy(
-  sources: readonly UtilitySource[],
+  sources: readonly JoinSource[],
   idOf: (r: EvidenceRow) => string,
 ): EvidenceResults {
   const picked = pickRows(sources, idOf, {

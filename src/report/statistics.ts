@@ -15,8 +15,12 @@ export const correctnessBits = (s: string) => Uint8Array.from(s, (c) => (c === '
  * with IRM at the same ratio.
  */
 export function referenceRows(rows: readonly ReportRow[]): ReportRow[] {
-  return rows.filter((r) => r.id === 'original' || r.method === 'facemae');
+  return rows.filter(isReference);
 }
+
+/** Whether a row is one the others are compared with (the original, or FaceMAE with IRM). */
+export const isReference = (r: { method: string }): boolean =>
+  r.method === 'original' || r.method === 'facemae';
 
 /** Fills `ci95` and `vs` of every utility figure that carries per-pair correctness (in place). */
 export function addUtilityStatistics(
