@@ -100,6 +100,63 @@ interface TapeEngine {
 let onPath: Set<number> | null = null;
 
 /**
+ * For stock tfjs gradients: input name -> the saved inputs whose values that input's gradient
+ * reads (each gradient also reads every saved input's shape). A saved input no on-path input's
+ * gradient reads is kept as its shape only. tfjs's Add saves both operands to read their shapes,
+ * and Conv2D saves x for the filter gradient alone: through a frozen network (the IRM teacher,
+ * whose weights are constants) a conv's input, its raw output (saved by the bias Add) and every
+ * residual operand lived to the end of the forward, where PyTorch keeps none of them.
+ */
+const SAVED_VALUES_READ: Record<string, Record<string, readonly string[]>> = {
+  Add: { a: [], b: [] },
+  Sub: { a: [], b: [] },
+  Multiply: { a: ['b'], b: ['a'] },
+  RealDiv: { a: ['b'], b: ['a', 'b'] },
+  BatchMatMul: { a: ['b'], b: ['a'] },
+  Conv2D: { x: ['filter'], filter: ['x'] },
+  DepthwiseConv2dNative: { x: ['filter'], filter: ['x'] },
+  Reshape: { x: [] },
+  ExpandDims: { input: [] },
+  Slice: { x: [] },
+  PadV2: { x: [] },
+  Sum: { x: [] },
+  Mean: { x: [] },
+};
+
+/** What a gradient function gets in place of a saved tensor whose values it never reads. */
+function shapeOnly(t: tf.Tensor): tf.Tensor {
+  const { shape, dtype, size, rank } = t;
+  return { shape, dtype, size, rank, id: -1, isDisposed: true, dispose() {} } as unknown as tf.Tensor;
+}
+
+/**
+ * `saved` of a node of `kernelName` with the tensors no on-path input's gradient reads replaced
+ * by their shapes (and released); null when the kernel is not in SAVED_VALUES_READ or nothing is freed.
+ */
+function pruneSaved(
+  kernelName: string,
+  inputs: tf.NamedTensorMap,
+  saved: tf.Tensor[],
+  path: Set<number>,
+): tf.Tensor[] | null {
+  const reads = SAVED_VALUES_READ[kernelName];
+  const names = tf.getGradient(kernelName)?.inputsToSave;
+  // outputsToSave entries follow the inputs; a kernel saving outputs is not in the table
+  if (!reads || !names || names.length !== saved.length) return null;
+  const needed = new Set<string>();
+  for (const [name, t] of Object.entries(inputs)) {
+    if (t != null && path.has(t.id)) for (const r of reads[name] ?? names) needed.add(r);
+  }
+  if (names.every((n) => needed.has(n))) return null;
+  return saved.map((t, i) => {
+    if (needed.has(names[i]!)) return t;
+    const s = shapeOnly(t);
+    t.dispose();
+    return s;
+  });
+}
+
+/**
  * Records on the tape only the nodes that descend from the tensors being differentiated (the
  * model's variables). tfjs records every op run inside a gradient scope and keeps each node's
  * saved tensors to the end of the step, although a node with no such input never gets a gradient
@@ -131,6 +188,7 @@ function installTapePruning(): void {
         return;
       }
       for (const t of outputs) onPath.add(t.id);
+      if (saved?.length) saved = pruneSaved(kernelName, inputs, saved, onPath) ?? saved;
     }
     addTapeNode(kernelName, inputs, outputs, gradientsFunc, saved, attrs);
   };
