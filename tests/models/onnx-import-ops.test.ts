@@ -153,6 +153,41 @@ describe('ONNX importer ops (vs onnxruntime)', () => {
     await session.release();
   });
 
+  it('keeps no activation past its last reader (inside a tidy too), and differentiates to its input', () => {
+    const g = importOnnxGraph(parseOnnxModel(buildModel()), {
+      channelOrder: 'bgr',
+      mean: 0,
+      std: 255,
+      inputSize: 8,
+    });
+    const x = tf.tensor4d(rand(2 * 8 * 8 * 3), [2, 8, 8, 3]);
+    tf.dispose(tf.tidy(() => g.run(x))); // the first run makes the lazily built constants
+    const before = tf.memory().numTensors;
+    let during = 0;
+    const y = tf.tidy(() => {
+      const out = g.run(x);
+      during = tf.memory().numTensors - before;
+      return out;
+    });
+    // only the output: every activation (d and g have two readers each) was released on the way
+    expect(during).toBe(1);
+    // the gradient (the tape keeps what its backward reads) against a central difference
+    const w = tf.tensor2d(rand(2 * 5), [2, 5]);
+    const f = (a: tf.Tensor) => tf.sum(tf.mul(g.run(a as tf.Tensor4D), w));
+    const dx = tf.grad(f)(x);
+    const v = tf.tensor4d(rand(2 * 8 * 8 * 3), [2, 8, 8, 3]);
+    const eps = 1e-2;
+    const fd = tf.tidy(
+      () =>
+        (f(tf.add(x, tf.mul(v, eps))).dataSync()[0]! - f(tf.sub(x, tf.mul(v, eps))).dataSync()[0]!) /
+        (2 * eps),
+    );
+    const dir = tf.tidy(() => tf.sum(tf.mul(dx, v)).dataSync()[0]!);
+    expect(Math.abs(dir - fd)).toBeLessThan(2e-2 * Math.max(1, Math.abs(fd)));
+    tf.dispose([x, y, w, dx, v]);
+    g.dispose();
+  });
+
   it('a dynamic-batch ONNX file: onnxruntime (batched, sidecar input spec) and the tfjs import agree', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fr-onnx-ops-'));
     const file = path.join(dir, 'tiny.onnx');

@@ -85,7 +85,16 @@ export function importOnnxGraph(graph: OnnxGraph, input: FaceInputSpec): Importe
     if (!s) throw new Error(`node ${node.name} (${node.opType}): input ${name} must be a constant`);
     return s;
   };
-  const steps: Step[] = [];
+  /** The compiled steps in node order, each with the activations it reads (ONNX names). */
+  const steps: { run: Step; reads: string[]; writes: string }[] = [];
+  let current: OnnxNode | undefined;
+  const addStep = (run: Step) => {
+    steps.push({
+      run,
+      reads: (current?.inputs ?? []).filter((n) => n && !statics.has(n)),
+      writes: current?.outputs[0] ?? '',
+    });
+  };
   const get = (env: Env, name: string, node: OnnxNode): Value => {
     const v = env.get(name);
     if (!v) throw new Error(`node ${node.name} (${node.opType}): input ${name} is not computed`);
@@ -109,6 +118,7 @@ export function importOnnxGraph(graph: OnnxGraph, input: FaceInputSpec): Importe
   for (const t of statics.values()) paramCount += t.data.length;
 
   for (const node of graph.nodes) {
+    current = node;
     const op = node.opType as SupportedOp;
     const [in0 = '', in1 = '', in2 = ''] = node.inputs;
     const out = node.outputs[0] ?? '';
@@ -125,10 +135,10 @@ export function importOnnxGraph(graph: OnnxGraph, input: FaceInputSpec): Importe
       case 'Identity':
       case 'Dropout':
         if (statics.has(in0)) statics.set(out, statics.get(in0) as OnnxTensor);
-        else steps.push((env) => env.set(out, get(env, in0, node)));
+        else addStep((env) => env.set(out, get(env, in0, node)));
         break;
       case 'Conv':
-        steps.push(convStep(node, staticOf(in1, node), in2 ? staticOf(in2, node) : undefined, keep, get));
+        addStep(convStep(node, staticOf(in1, node), in2 ? staticOf(in2, node) : undefined, keep, get));
         break;
       case 'BatchNormalization': {
         const [scale, bias, mean, variance] = [in1, in2, node.inputs[3] ?? '', node.inputs[4] ?? ''].map(
@@ -144,7 +154,7 @@ export function importOnnxGraph(graph: OnnxGraph, input: FaceInputSpec): Importe
         }
         const ta = keep(tf.tensor1d(a));
         const tb = keep(tf.tensor1d(b));
-        steps.push((env) => {
+        addStep((env) => {
           const x = get(env, in0, node);
           // Both NHWC and [N, C] put channels last, so a [C] affine broadcasts directly.
           if (!x.nhwc && x.t.rank !== 2)
@@ -156,28 +166,28 @@ export function importOnnxGraph(graph: OnnxGraph, input: FaceInputSpec): Importe
       case 'PRelu': {
         // Per-channel ([C], [C,1,1]) or scalar slope: channels are last for NHWC and [N, C] alike.
         const alpha = operand(staticOf(in1, node), true);
-        steps.push((env) => {
+        addStep((env) => {
           const x = get(env, in0, node);
           env.set(out, { t: tf.prelu(x.t, alpha), nhwc: x.nhwc });
         });
         break;
       }
       case 'Relu':
-        steps.push((env) => {
+        addStep((env) => {
           const x = get(env, in0, node);
           env.set(out, { t: tf.relu(x.t), nhwc: x.nhwc });
         });
         break;
       case 'LeakyRelu': {
         const alpha = float('alpha', 0.01);
-        steps.push((env) => {
+        addStep((env) => {
           const x = get(env, in0, node);
           env.set(out, { t: tf.leakyRelu(x.t, alpha), nhwc: x.nhwc });
         });
         break;
       }
       case 'Sigmoid':
-        steps.push((env) => {
+        addStep((env) => {
           const x = get(env, in0, node);
           env.set(out, { t: tf.sigmoid(x.t), nhwc: x.nhwc });
         });
@@ -196,7 +206,7 @@ export function importOnnxGraph(graph: OnnxGraph, input: FaceInputSpec): Importe
           if (!t) cache.set(nhwc, (t = operand(c, nhwc)));
           return t;
         };
-        steps.push((env) => {
+        addStep((env) => {
           if (c0 || c1) {
             const x = get(env, c0 ? in1 : in0, node);
             const k = constOf((c0 ?? c1) as OnnxTensor, x.nhwc);
@@ -213,14 +223,14 @@ export function importOnnxGraph(graph: OnnxGraph, input: FaceInputSpec): Importe
       case 'Flatten': {
         const axis = int('axis', 1);
         if (axis !== 1) throw new Error(`node ${node.name}: Flatten axis ${axis} (only 1 is supported)`);
-        steps.push((env) => env.set(out, { t: flattenNchw(get(env, in0, node)), nhwc: false }));
+        addStep((env) => env.set(out, { t: flattenNchw(get(env, in0, node)), nhwc: false }));
         break;
       }
       case 'Reshape': {
         const shape = Array.from(staticOf(in1, node).data);
         if (shape.length !== 2)
           throw new Error(`node ${node.name}: Reshape to rank ${shape.length} (only [N, K] is supported)`);
-        steps.push((env) => {
+        addStep((env) => {
           const x = get(env, in0, node);
           const flat = flattenNchw(x);
           const k = shape[1] === 0 ? (flat.shape[1] as number) : (shape[1] as number);
@@ -248,7 +258,7 @@ export function importOnnxGraph(graph: OnnxGraph, input: FaceInputSpec): Importe
           op === 'Gemm' && in2
             ? keep(tf.mul(tf.tensor(Float32Array.from(staticOf(in2, node).data)), beta))
             : undefined;
-        steps.push((env) => {
+        addStep((env) => {
           const x = get(env, in0, node);
           if (x.nhwc || x.t.rank !== 2) throw new Error(`node ${node.name}: ${op} expects a [N, K] input`);
           const y = tf.matMul(x.t as tf.Tensor2D, wt as tf.Tensor2D);
@@ -257,7 +267,7 @@ export function importOnnxGraph(graph: OnnxGraph, input: FaceInputSpec): Importe
         break;
       }
       case 'GlobalAveragePool':
-        steps.push((env) => {
+        addStep((env) => {
           const x = get(env, in0, node);
           env.set(out, { t: tf.mean(x.t, [1, 2], true), nhwc: true });
         });
@@ -267,7 +277,7 @@ export function importOnnxGraph(graph: OnnxGraph, input: FaceInputSpec): Importe
         const k = ints('kernel_shape') ?? [1, 1];
         const s = ints('strides') ?? [1, 1];
         const p = ints('pads') ?? [0, 0, 0, 0];
-        steps.push((env) => {
+        addStep((env) => {
           const x = get(env, in0, node).t as tf.Tensor4D;
           const padded = p.some((v) => v !== 0)
             ? tf.pad(
@@ -296,16 +306,40 @@ export function importOnnxGraph(graph: OnnxGraph, input: FaceInputSpec): Importe
     }
   }
 
+  current = undefined;
+  // step i is the last reader of the activations in lastReads[i] (the output is never released)
+  const lastReader = new Map<string, number>();
+  steps.forEach((s, i) => s.reads.forEach((n) => lastReader.set(n, i)));
+  lastReader.delete(graphOutput.name);
+  const lastReads = steps.map(() => [] as string[]);
+  for (const [n, i] of lastReader) lastReads[i]!.push(n);
+
   const dim = graphOutput.shape[graphOutput.shape.length - 1] ?? -1;
   const { channelOrder, mean, std } = input;
   return {
     embeddingDim: dim,
     paramCount,
     run(x: tf.Tensor4D): tf.Tensor2D {
-      const rgbOrBgr = channelOrder === 'bgr' ? tf.reverse(x, 3) : x;
-      const pre = tf.div(tf.sub(tf.mul(rgbOrBgr, 255), mean), std);
+      const pre = tf.tidy(() => {
+        const rgbOrBgr = channelOrder === 'bgr' ? tf.reverse(x, 3) : x;
+        return tf.div(tf.sub(tf.mul(rgbOrBgr, 255), mean), std);
+      });
       const env: Env = new Map([[graphInput.name, { t: pre, nhwc: true }]]);
-      for (const step of steps) step(env);
+      steps.forEach((step, i) => {
+        // Each activation is released once its last reader has run, and a step's temporaries
+        // (a conv's output before its bias) at its end, as PyTorch frees them: a caller's tidy
+        // would hold every one to the end (the teacher's forward at batch 64 is ~2.4 GB of
+        // them). A gradient tape keeps what a backward reads (its own references).
+        tf.tidy(() => {
+          step.run(env);
+          return env.get(step.writes)?.t;
+        });
+        for (const name of lastReads[i]!) {
+          const v = env.get(name);
+          env.delete(name);
+          if (v && ![...env.values()].some((o) => o.t === v.t)) v.t.dispose();
+        }
+      });
       const y = env.get(graphOutput.name);
       if (!y) throw new Error(`graph output ${graphOutput.name} was not computed`);
       return (y.nhwc ? flattenNchw(y) : y.t) as tf.Tensor2D;
