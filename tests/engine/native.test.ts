@@ -131,8 +131,13 @@ describe.skipIf(!available)('native kernels', () => {
   });
 
   it('per-channel sums (three modes) and the per-channel affine map (BatchNorm)', () => {
-    for (const C of [67, 64]) {
-      const R = 150; // two blocks of 64 rows and a partial one
+    // 67 and 64 channels split by channels; 16 and 3 (below 32) by blocks of 64 rows
+    for (const [C, R] of [
+      [67, 150], // two blocks of 64 rows and a partial one
+      [64, 150],
+      [16, 700],
+      [3, 333],
+    ] as const) {
       const a = rand(R * C);
       const b = rand(R * C);
       const shift = rand(C);
@@ -179,6 +184,17 @@ describe.skipIf(!available)('native kernels', () => {
     sameBits('prelu_grad_alpha', [x, rand(R * C)], [2 * C, C], (k, [x, dy, s, p]) =>
       k.prelu_grad_alpha(x!, dy!, R, C, s!, p!),
     );
+    // fewer than 32 channels (and a scalar slope's four lanes): the row blocks split
+    for (const [c, r] of [
+      [16, 700],
+      [4, 333],
+    ] as const) {
+      const xt = edgy(r * c);
+      xt[5] = 1;
+      sameBits(`prelu_grad_alpha ${c}`, [xt, rand(r * c)], [2 * c, c], (k, [x, dy, s, p]) =>
+        k.prelu_grad_alpha(x!, dy!, r, c, s!, p!),
+      );
+    }
   });
 
   it('AdamW and SGD (moments and momentum written in place)', () => {

@@ -334,34 +334,40 @@ typedef struct {
   float *part;
 } cs_args;
 
+/* Block sums p1, p2 [c0, c1) of rows r0..r1 (float32, from zero, rows in order). */
+static inline void cs_block(const cs_args *A, int r0, int r1, long c0, long c1, float *restrict p1,
+                            float *restrict p2) {
+  int C = A->C;
+  const float *restrict b = A->b, *restrict shift = A->shift;
+  int squares = b == 0 && shift != 0;
+  for (long c = c0; c < c1; c++) p1[c] = p2[c] = 0.0f;
+  for (int r = r0; r < r1; r++) {
+    const float *restrict ar = A->a + (long)r * C;
+    const float *restrict br = b ? b + (long)r * C : 0;
+    if (squares)
+      for (long c = c0; c < c1; c++) {
+        float d = ar[c] - shift[c];
+        p1[c] = p1[c] + d * d;
+      }
+    else if (br)
+      for (long c = c0; c < c1; c++) {
+        p1[c] = p1[c] + ar[c];
+        p2[c] = p2[c] + ar[c] * (br[c] - shift[c]);
+      }
+    else
+      for (long c = c0; c < c1; c++) p1[c] = p1[c] + ar[c];
+  }
+}
+
 static void cs_task(const void *v, int part, int parts) {
   const cs_args *A = v;
   long c0, c1;
   int C = A->C, R = A->R;
   span(C, part, parts, 16, &c0, &c1);
   float *restrict p1 = A->part, *restrict p2 = A->part + C;
-  const float *restrict b = A->b, *restrict shift = A->shift;
-  int squares = b == 0 && shift != 0;
   for (long c = c0; c < c1; c++) A->s1[c] = A->s2[c] = 0.0;
   for (int r0 = 0; r0 < R; r0 += BLOCK) {
-    int r1 = r0 + BLOCK < R ? r0 + BLOCK : R;
-    for (long c = c0; c < c1; c++) p1[c] = p2[c] = 0.0f;
-    for (int r = r0; r < r1; r++) {
-      const float *restrict ar = A->a + (long)r * C;
-      const float *restrict br = b ? b + (long)r * C : 0;
-      if (squares)
-        for (long c = c0; c < c1; c++) {
-          float d = ar[c] - shift[c];
-          p1[c] = p1[c] + d * d;
-        }
-      else if (br)
-        for (long c = c0; c < c1; c++) {
-          p1[c] = p1[c] + ar[c];
-          p2[c] = p2[c] + ar[c] * (br[c] - shift[c]);
-        }
-      else
-        for (long c = c0; c < c1; c++) p1[c] = p1[c] + ar[c];
-    }
+    cs_block(A, r0, r0 + BLOCK < R ? r0 + BLOCK : R, c0, c1, p1, p2);
     for (long c = c0; c < c1; c++) {
       A->s1[c] += p1[c];
       A->s2[c] += p2[c];
@@ -369,9 +375,44 @@ static void cs_task(const void *v, int part, int parts) {
   }
 }
 
+/*
+ * Fewer than 32 channels (BatchNorm after r-tiny's 16-channel convolutions) give the channel split
+ * one part: such calls split the row blocks instead. Each part leaves its blocks' float32 sums in
+ * bs [blocks][2C]; they are added in float64 in block order afterwards, the one-thread order, so
+ * the bits do not change.
+ */
+typedef struct { const cs_args *A; float *bs; } csr_args;
+
+static void cs_rows_task(const void *v, int part, int parts) {
+  const csr_args *B = v;
+  int C = B->A->C, R = B->A->R;
+  long b0, b1;
+  span((R + BLOCK - 1) / BLOCK, part, parts, 1, &b0, &b1);
+  for (long k = b0; k < b1; k++) {
+    float *p1 = B->bs + k * 2 * C;
+    cs_block(B->A, (int)(k * BLOCK), (int)(k * BLOCK + BLOCK < R ? k * BLOCK + BLOCK : R), 0, C, p1, p1 + C);
+  }
+}
+
 EXPORT void fm_channel_sums(char *base, u32 a, u32 b, u32 shift, int R, int C, u32 s1, u32 s2, u32 part) {
   cs_args A = {F(a), F(b), F(shift), R, C, D(s1), D(s2), F(part)};
-  run(cs_task, &A, C >= 32 ? parts_for((long)R * C * 2) : 1);
+  int parts = parts_for((long)R * C * 2);
+  long blocks = (R + BLOCK - 1) / BLOCK;
+  float *bs = C < 32 && parts > 1 && blocks > 1 ? malloc(sizeof(float) * blocks * 2 * C) : 0;
+  if (!bs) {
+    run(cs_task, &A, C >= 32 ? parts : 1);
+    return;
+  }
+  csr_args B = {&A, bs};
+  run(cs_rows_task, &B, parts);
+  for (int c = 0; c < C; c++) A.s1[c] = A.s2[c] = 0.0;
+  for (long k = 0; k < blocks; k++)
+    for (int c = 0; c < C; c++) {
+      A.s1[c] += bs[k * 2 * C + c];
+      A.s2[c] += bs[k * 2 * C + C + c];
+    }
+  memcpy(A.part, bs + (blocks - 1) * 2 * C, sizeof(float) * 2 * C); /* the scratch as one thread leaves it */
+  free(bs);
 }
 
 typedef struct {
@@ -569,30 +610,59 @@ static inline float min0(float x) {
   return x;
 }
 
+/* Block sums pt [c0, c1) of rows r0..r1 (float32, from zero, rows in order). */
+static inline void prelu_alpha_block(const pr_args *A, int r0, int r1, long c0, long c1, float *restrict pt) {
+  int C = A->C, vec = C & ~3;
+  long cv = c1 < vec ? c1 : vec;
+  for (long c = c0; c < c1; c++) pt[c] = 0.0f;
+  for (int r = r0; r < r1; r++) {
+    const float *restrict xr = A->x + (long)r * C, *restrict dyr = A->dy + (long)r * C;
+    for (long c = c0; c < cv; c++) pt[c] = pt[c] + dyr[c] * min0(xr[c]);
+    for (long c = c0 > vec ? c0 : vec; c < c1; c++) pt[c] += dyr[c] * (xr[c] < 0.0f ? xr[c] : 0.0f);
+  }
+}
+
 static void prelu_alpha_task(const void *v, int part, int parts) {
   const pr_args *A = v;
   long c0, c1;
-  int C = A->C, R = A->R, vec = C & ~3;
+  int C = A->C, R = A->R;
   span(C, part, parts, 16, &c0, &c1);
-  float *restrict pt = A->part;
-  double *restrict s = A->s;
-  long cv = c1 < vec ? c1 : vec;
-  for (long c = c0; c < c1; c++) s[c] = 0.0;
+  for (long c = c0; c < c1; c++) A->s[c] = 0.0;
   for (int r0 = 0; r0 < R; r0 += BLOCK) {
-    int r1 = r0 + BLOCK < R ? r0 + BLOCK : R;
-    for (long c = c0; c < c1; c++) pt[c] = 0.0f;
-    for (int r = r0; r < r1; r++) {
-      const float *restrict xr = A->x + (long)r * C, *restrict dyr = A->dy + (long)r * C;
-      for (long c = c0; c < cv; c++) pt[c] = pt[c] + dyr[c] * min0(xr[c]);
-      for (long c = c0 > vec ? c0 : vec; c < c1; c++) pt[c] += dyr[c] * (xr[c] < 0.0f ? xr[c] : 0.0f);
-    }
-    for (long c = c0; c < c1; c++) s[c] += pt[c];
+    prelu_alpha_block(A, r0, r0 + BLOCK < R ? r0 + BLOCK : R, c0, c1, A->part);
+    for (long c = c0; c < c1; c++) A->s[c] += A->part[c];
   }
+}
+
+/* Fewer than 32 channels (or one slope): row blocks split as for the channel sums above. */
+typedef struct { const pr_args *A; float *bs; } prr_args;
+
+static void prelu_alpha_rows_task(const void *v, int part, int parts) {
+  const prr_args *B = v;
+  int C = B->A->C, R = B->A->R;
+  long b0, b1;
+  span((R + BLOCK - 1) / BLOCK, part, parts, 1, &b0, &b1);
+  for (long k = b0; k < b1; k++)
+    prelu_alpha_block(B->A, (int)(k * BLOCK), (int)(k * BLOCK + BLOCK < R ? k * BLOCK + BLOCK : R), 0, C,
+                      B->bs + k * C);
 }
 
 EXPORT void fm_prelu_grad_alpha(char *base, u32 x, u32 dy, int R, int C, u32 s, u32 part) {
   pr_args A = {.x = F(x), .dy = F(dy), .s = D(s), .part = F(part), .R = R, .C = C};
-  run(prelu_alpha_task, &A, C >= 32 ? parts_for((long)R * C * 2) : 1);
+  int parts = parts_for((long)R * C * 2);
+  long blocks = (R + BLOCK - 1) / BLOCK;
+  float *bs = C < 32 && parts > 1 && blocks > 1 ? malloc(sizeof(float) * blocks * C) : 0;
+  if (!bs) {
+    run(prelu_alpha_task, &A, C >= 32 ? parts : 1);
+    return;
+  }
+  prr_args B = {&A, bs};
+  run(prelu_alpha_rows_task, &B, parts);
+  for (int c = 0; c < C; c++) A.s[c] = 0.0;
+  for (long k = 0; k < blocks; k++)
+    for (int c = 0; c < C; c++) A.s[c] += bs[k * C + c];
+  memcpy(A.part, bs + (blocks - 1) * C, sizeof(float) * C); /* the scratch as one thread leaves it */
+  free(bs);
 }
 
 /* ---- im2col, split over images ---- */
