@@ -163,6 +163,9 @@ export function kernelSuite(): void {
       ['1x1 s2 odd', [3, 7, 9, 8], [1, 1, 8, 5], 2, 'same', 1],
       ['1x1 s2 valid wide C', [2, 8, 8, 16], [1, 1, 16, 12], 2, 'valid', 1],
       ['1x1 s3', [2, 10, 7, 8], [1, 1, 8, 4], 3, 'valid', 1],
+      // ≥ 64 KB subsampled: the native strided copies run (gather forward, scatter for dx)
+      ['1x1 s2, 64 px, 16 channels', [2, 64, 64, 16], [1, 1, 16, 16], 2, 'valid', 1],
+      ['1x1 s3 odd, 70 px', [2, 70, 67, 16], [1, 1, 16, 8], 3, 'valid', 1],
     ];
     for (const [name, xs, ws, s, pad] of cases) {
       it(name, () =>

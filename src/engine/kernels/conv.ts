@@ -384,7 +384,8 @@ function padRows(g: PadGeom, nb: number): number {
 
 /**
  * dst [M, C] = rows of y [N,OH,OW,C] images n0..n0+nb in the padded-width layout (row
- * n·img + oh·PW + ow, img = PH·PW), zeros in the rows no output pixel maps to; M as given.
+ * n·img + oh·PW + ow, img = PH·PW), zeros in the rows no output pixel maps to; M as given. A dst
+ * of whole images ([nb·img, C]) is filled to its end.
  */
 function toPaddedWidth(
   y: Float32Array,
@@ -399,6 +400,11 @@ function toPaddedWidth(
   dst: Float32Array,
 ): void {
   const rowO = OW * C;
+  // natively (split over threads) when dst holds whole images: [nb, img/PW, PW, C], y at the top left
+  if (dst.length >= nb * img * C) {
+    const geo = Int32Array.of(nb, OH, OW, C, 0, 0, 0, 0, nb, img / PW, PW, C);
+    if (nativeCopies()?.pad4(y.subarray(n0 * OH * rowO, (n0 + nb) * OH * rowO), dst, geo, 0)) return;
+  }
   let pos = 0;
   for (let n = 0; n < nb; n++) {
     for (let oh = 0; oh < OH; oh++) {
@@ -426,7 +432,7 @@ function filterGradPadded(
   dw: Float32Array,
 ): void {
   paddedChunks(xv, g, Ci, Co, (n0, nb, xp, M) => {
-    const dyp = scratchBOf(M * Co);
+    const dyp = scratchBOf(nb * g.Hp * g.Wp * Co); // whole images: the native copy fills it
     toPaddedWidth(dyv, g.OH, g.OW, Co, g.Wp, g.Hp * g.Wp, n0, nb, M, dyp);
     for (let kh = 0; kh < g.KH; kh++) {
       for (let kw = 0; kw < g.KW; kw++) {
@@ -528,6 +534,7 @@ function isStrided1x1(c: ConvInfo): boolean {
 function subsample(x: Float32Array, c: ConvInfo, dst: Float32Array): void {
   const C = c.inChannels;
   const { inHeight: H, inWidth: W, outHeight: OH, outWidth: OW, strideHeight: sh, strideWidth: sw } = c;
+  if (nativeCopies()?.strided(x, dst, Int32Array.of(c.batchSize, H, W, C, OH, OW, sh, sw), false)) return;
   let o = 0;
   for (let n = 0; n < c.batchSize; n++) {
     for (let oh = 0; oh < OH; oh++) {
@@ -545,6 +552,7 @@ function subsample(x: Float32Array, c: ConvInfo, dst: Float32Array): void {
 function upsample(src: Float32Array, c: ConvInfo, dx: Float32Array): void {
   const C = c.inChannels;
   const { inHeight: H, inWidth: W, outHeight: OH, outWidth: OW, strideHeight: sh, strideWidth: sw } = c;
+  if (nativeCopies()?.strided(src, dx, Int32Array.of(c.batchSize, H, W, C, OH, OW, sh, sw), true)) return;
   dx.fill(0);
   let o = 0;
   for (let n = 0; n < c.batchSize; n++) {
@@ -794,7 +802,7 @@ function backpropInputPhased(c: ConvInfo, dyv: Float32Array, wv: Float32Array, d
     dp.fill(0);
     // dY in the padded-width layout [nb, PH, PW, Co] up to the last valid row
     const M = (nb - 1) * img + (OH - 1) * PW + OW;
-    const dyp = scratchBOf(M * Co);
+    const dyp = scratchBOf(nb * img * Co); // whole images: the native copy fills it
     toPaddedWidth(dyv, OH, OW, Co, PW, img, n0, nb, M, dyp);
     for (let kh = 0; kh < KH; kh++) {
       for (let kw = 0; kw < KW; kw++) {

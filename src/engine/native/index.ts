@@ -168,6 +168,11 @@ export interface NativeCopies {
   slice4(x: Float32Array, y: Float32Array, g: Int32Array): boolean;
   /** dx from the strided input gradient's phase buffers (g: {nb,H,W,C,PH,PW,s,pt,pl}); false: not run. */
   phaseGather(dp: Float32Array, dx: Float32Array, g: Int32Array): boolean;
+  /**
+   * g: {N,H,W,C,OH,OW,sh,sw}. Gather: y [N,OH,OW,C] = x [N,H,W,C] at (oh·sh, ow·sw); scatter: y
+   * [N,H,W,C] = x [N,OH,OW,C] at those pixels, zeros elsewhere. false: not run.
+   */
+  strided(x: Float32Array, y: Float32Array, g: Int32Array, scatter: boolean): boolean;
 }
 
 interface Library {
@@ -330,6 +335,9 @@ export function loadNativeKernels(threads: number, blasLibrary: string | null): 
     const phaseAt = so.func('fm_phase_gather_at', 'void', ['intptr_t', 'intptr_t', 'int *']) as (
       ...a: unknown[]
     ) => void;
+    const stridedAt = so.func('fm_strided_at', 'void', ['intptr_t', 'intptr_t', 'int *', 'int']) as (
+      ...a: unknown[]
+    ) => void;
     const copies: NativeCopies = {
       pad4(x, y, g, v) {
         const [px, py] = [at(x), at(y)];
@@ -347,6 +355,12 @@ export function loadNativeKernels(threads: number, blasLibrary: string | null): 
         const [pd, px] = [at(dp), at(dx)];
         if (!pd || !px) return false;
         phaseAt(pd, px, g);
+        return true;
+      },
+      strided(x, y, g, scatter) {
+        const [px, py] = [at(x), at(y)];
+        if (!px || !py) return false;
+        stridedAt(px, py, g, scatter ? 1 : 0);
         return true;
       },
     };

@@ -977,6 +977,53 @@ EXPORT void fm_phase_gather_at(intptr_t dp, intptr_t dx, const int *g) {
 }
 
 /*
+ * The strided 1×1 convolutions' copies (src/engine/kernels/conv.ts subsample / upsample), on
+ * absolute addresses; g = {N, H, W, C, OH, OW, sh, sw}. Gather: y [N,OH,OW,C] = x[n, oh·sh, ow·sw]
+ * (split over y's rows). Scatter: y [N,H,W,C] = x [N,OH,OW,C] at the strided pixels, zeros
+ * elsewhere (split over y's rows). Copies only: the same bits at any thread count.
+ */
+typedef struct { const float *x; float *y; const int *g; } st_args;
+
+static void strided_gather_task(const void *va, int part, int parts) {
+  const st_args *A = va;
+  const int *g = A->g;
+  long H = g[1], W = g[2], C = g[3], OH = g[4], OW = g[5], sh = g[6], sw = g[7], lo, hi;
+  span((long)g[0] * OH, part, parts, 1, &lo, &hi);
+  for (long r = lo; r < hi; r++) {
+    const float *xr = A->x + ((r / OH) * H + (r % OH) * sh) * W * C;
+    float *yr = A->y + r * OW * C;
+    for (long ow = 0; ow < OW; ow++) memcpy(yr + ow * C, xr + ow * sw * C, sizeof(float) * C);
+  }
+}
+
+static void strided_scatter_task(const void *va, int part, int parts) {
+  const st_args *A = va;
+  const int *g = A->g;
+  long H = g[1], W = g[2], C = g[3], OH = g[4], OW = g[5], sh = g[6], sw = g[7], lo, hi;
+  span((long)g[0] * H, part, parts, 1, &lo, &hi);
+  for (long r = lo; r < hi; r++) {
+    long ih = r % H, oh = ih / sh;
+    float *yr = A->y + r * W * C;
+    if (ih % sh || oh >= OH) {
+      memset(yr, 0, sizeof(float) * W * C);
+      continue;
+    }
+    const float *xr = A->x + ((r / H) * OH + oh) * OW * C;
+    for (long iw = 0; iw < W; iw++) {
+      long ow = iw / sw;
+      if (iw % sw || ow >= OW) memset(yr + iw * C, 0, sizeof(float) * C);
+      else memcpy(yr + iw * C, xr + ow * C, sizeof(float) * C);
+    }
+  }
+}
+
+EXPORT void fm_strided_at(intptr_t x, intptr_t y, const int *g, int scatter) {
+  st_args A = {(const float *)x, (float *)y, g};
+  long n = (long)g[0] * (scatter ? g[1] * g[2] : g[4] * g[5]) * g[3];
+  run(scatter ? strided_scatter_task : strided_gather_task, &A, parts_for(n * 2));
+}
+
+/*
  * Reverse of a 4-byte-element tensor of rank ≤ 4 (padded with leading 1s) along the flagged axes:
  * g = {shape[4], flip[4]}. Split over the rows of the first two axes.
  */
