@@ -159,6 +159,10 @@ export function kernelSuite(): void {
       // scratch ≥ 64 KB: the native copies (pad, crop, the strided gradient's phases) run
       ['padded 3x3 same s1, 32 channels out', [2, 30, 28, 8], [3, 3, 8, 32], 1, 'same', 1],
       ['3x3 same s2, 30 px, 16 channels', [2, 30, 30, 16], [3, 3, 16, 16], 2, 'same', 1],
+      // few input channels (the native direct convolution where available): channel tails, padding, dilation-free strides
+      ['thin 3x3 same s2, 3 to 20 channels', [2, 20, 23, 3], [3, 3, 3, 20], 2, 'same', 1],
+      ['thin 5x5 explicit pad 2, 1 to 16 channels', [2, 17, 19, 1], [5, 5, 1, 16], 1, 2, 1],
+      ['thin 3x3 valid s1, 5 to 32 channels', [1, 12, 16, 5], [3, 3, 5, 32], 1, 'valid', 1],
       // strided 1x1 (subsampled GEMM)
       ['1x1 s2 odd', [3, 7, 9, 8], [1, 1, 8, 5], 2, 'same', 1],
       ['1x1 s2 valid wide C', [2, 8, 8, 16], [1, 1, 16, 12], 2, 'valid', 1],

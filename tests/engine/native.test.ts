@@ -273,6 +273,51 @@ describe.skipIf(!available)('native kernels', () => {
     tf.dispose([x, w, dy]);
   });
 
+  it('the thin convolution and the strided copies: the same bits on one thread and on three, and the values of the stock kernels', () => {
+    // an RGB stem (3 channels, 20 out: a 16-channel block and a tail) and 1x1 / 3x3 stride-2 convolutions
+    // whose gradients take the strided copies and the padded-width copy (buffers over 64 KB)
+    const cases: [number[], number[], number, 'same' | 'valid' | number][] = [
+      [[3, 33, 30, 3], [3, 3, 3, 20], 2, 'same'],
+      [[2, 19, 26, 1], [5, 5, 1, 16], 1, 2],
+      [[2, 64, 64, 16], [1, 1, 16, 16], 2, 'valid'],
+      [[2, 40, 40, 16], [3, 3, 16, 24], 2, 'same'],
+    ];
+    for (const [xs, ws, s, pad] of cases) {
+      const x = tf.tensor4d(rand(xs.reduce((a, b) => a * b)), xs as [number, number, number, number]);
+      const w = tf.tensor4d(rand(ws.reduce((a, b) => a * b)), ws as [number, number, number, number]);
+      const f = (a: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.sin(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, s, pad))) as tf.Scalar;
+      const run = () => {
+        const y = tf.conv2d(x, w, s, pad);
+        const [dx, dw] = tf.grads(f)([x, w]);
+        const out = [y, dx!, dw!].map((t) => Float32Array.from(t.dataSync()));
+        tf.dispose([y, dx!, dw!]);
+        return out;
+      };
+      const runs = [1, 3].map((threads) => {
+        setNativeThreads(threads, 1);
+        const r = run();
+        setNativeThreads(1, 1 << 16);
+        return r;
+      });
+      const was = setNativeKernels(false);
+      const stock = run();
+      setNativeKernels(was);
+      runs[0]!.forEach((a, i) => {
+        const b = runs[1]![i]!;
+        expect(
+          a.findIndex((v, j) => !Object.is(v, b[j])),
+          `[${xs}] * [${ws}]: output ${i}, 1 vs 3 threads`,
+        ).toBe(-1);
+        const ref = stock[i]!;
+        const scale = ref.reduce((m, v) => Math.max(m, Math.abs(v)), 1e-6);
+        const err = a.reduce((m, v, j) => Math.max(m, Math.abs(v - ref[j]!)), 0);
+        expect(err / scale, `[${xs}] * [${ws}]: output ${i} against the stock kernels`).toBeLessThan(1e-5);
+      });
+      tf.dispose([x, w]);
+    }
+  });
+
   it('the row-split GEMM gives the bits of one BLAS call (all four transposes, 3 parts)', () => {
     const blas = loadBlas(1);
     if (!blas) return; // no BLAS: the engine never splits

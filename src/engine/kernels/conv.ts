@@ -6,9 +6,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { ctx, f32, heap, stock } from './context.js';
+import { addressOf, ctx, f32, heap, i32, stock } from './context.js';
 import { simdKernels } from '../simd/index.js';
-import { nativeCopies } from '../native/index.js';
+import { nativeCopies, nativeKernels } from '../native/index.js';
 
 type ConvInfo = tf.backend_util.Conv2DInfo;
 
@@ -569,10 +569,49 @@ function upsample(src: Float32Array, c: ConvInfo, dx: Float32Array): void {
 
 type Args = { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: tf.NamedAttrMap };
 
+/**
+ * y [N,OH,OW,Co] of x [N,H,W,C<8] (the RGB stem) by the native direct convolution, split over
+ * threads; null without the native kernels (the stock XNNPACK kernel then runs, on one thread).
+ */
+function convThin({ inputs, backend, attrs }: Args): tf.TensorInfo | null {
+  const { x, filter } = inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+  const nat = nativeKernels(backend);
+  if (!nat) return null;
+  const c = convInfoOf(x.shape, filter.shape, attrs, 'Conv2D');
+  const out = backend.makeOutput([c.batchSize, c.outHeight, c.outWidth, c.outChannels], 'float32');
+  if (tf.util.sizeFromShape(out.shape) === 0) return out;
+  const geo = backend.makeOutput([15], 'int32');
+  i32(backend, geo).set([
+    c.batchSize,
+    c.inHeight,
+    c.inWidth,
+    c.inChannels,
+    c.outHeight,
+    c.outWidth,
+    c.filterHeight,
+    c.filterWidth,
+    c.strideHeight,
+    c.strideWidth,
+    c.dilationHeight,
+    c.dilationWidth,
+    c.padInfo.top,
+    c.padInfo.left,
+    c.outChannels,
+  ]);
+  const at = (t: tf.TensorInfo) => addressOf(backend, t);
+  nat.conv_thin(at(x), at(filter), at(out), at(geo));
+  backend.disposeData(geo.dataId);
+  return out;
+}
+
 /** Conv2D x [N,H,W,Cin] * filter [KH,KW,Cin,Cout] -> [N,OH,OW,Cout]. */
 export function conv2D(args: Args): tf.TensorInfo {
   const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
   const { backend, attrs } = args;
+  if (x.dtype === 'float32' && attrs.dataFormat !== 'NCHW' && x.shape[3]! < MIN_GEMM_CHANNELS) {
+    const thin = convThin(args);
+    if (thin) return thin;
+  }
   // Without native BLAS the stock XNNPACK convolution is faster than a JS GEMM.
   if (!ctx.native || x.dtype !== 'float32' || x.shape[3]! < MIN_GEMM_CHANNELS) {
     return stock('Conv2D', backend, args.inputs, attrs);

@@ -116,6 +116,8 @@ export interface NativeKernels extends SimdKernels {
   depthwise_forward(x: number, w: number, out: number, g: number): void;
   depthwise_filter_grad(x: number, dy: number, out: number, g: number): void;
   depthwise_input_grad(dy: number, w: number, out: number, g: number): void;
+  /** Direct convolution for few input channels: x [N,H,W,C], w [KH,KW,C,CO]; g as depthwise, with CO last. */
+  conv_thin(x: number, w: number, out: number, g: number): void;
   /** g: 12 int32 {x shape[4], begin[4], y shape[4]}; 4-byte elements. */
   slice4(x: number, y: number, g: number): void;
   /** q, k, v, o [B, T, H·d]: o = softmax(s·Q·Kᵀ)·V per item and head. */
@@ -205,6 +207,7 @@ const SIGNATURES: Record<keyof NativeKernels, string[]> = {
   depthwise_forward: ['uint32_t', 'uint32_t', 'uint32_t', 'uint32_t'],
   depthwise_filter_grad: ['uint32_t', 'uint32_t', 'uint32_t', 'uint32_t'],
   depthwise_input_grad: ['uint32_t', 'uint32_t', 'uint32_t', 'uint32_t'],
+  conv_thin: ['uint32_t', 'uint32_t', 'uint32_t', 'uint32_t'],
   slice4: ['uint32_t', 'uint32_t', 'uint32_t'],
   pad4: ['uint32_t', 'uint32_t', 'uint32_t', 'float'],
   reverse4: ['uint32_t', 'uint32_t', 'uint32_t'],

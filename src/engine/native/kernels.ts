@@ -853,6 +853,121 @@ EXPORT void fm_depthwise_forward(char *base, u32 x, u32 w, u32 out, u32 g) {
 }
 
 /*
+ * A direct convolution for inputs of few channels (the RGB stem: im2col + GEMM has K = 27 there,
+ * and the stock XNNPACK kernel runs on one thread): y [N,OH,OW,CO] from x [N,H,W,C] and w
+ * [KH,KW,C,CO]; g = {N,H,W,C,OH,OW,KH,KW,sh,sw,dh,dw,pt,pl,CO}. Each output sums its taps in
+ * (kh, kw, c) order from zero: four output pixels × 16 channels at a time in vector registers
+ * where their windows lie inside the image's width, one pixel at a time elsewhere (the same
+ * order). Split over output rows: any thread count gives the same bits.
+ */
+#define THIN_CB 16
+#define THIN_PB 4
+
+typedef float thin_v8 __attribute__((vector_size(32)));
+
+static inline thin_v8 thin_load(const float *p) {
+  thin_v8 v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+/*
+ * Four output pixels ow..ow+3 whose windows lie inside the image's width, 16 output channels from
+ * c0: the accumulators are vector variables the compiler keeps in registers (a float array
+ * indexed at run time was spilled to the stack, 4x slower); x·w then + as written, no FMA.
+ */
+static inline __attribute__((always_inline)) void thin_fast(const dw_args *A, long n, long oh, int ow, int c0,
+                                                            const int C) {
+  const int *g = A->g;
+  int H = g[1], W = g[2], KH = g[6], KW = g[7], sh = g[8], sw = g[9], dh = g[10], dw = g[11];
+  int pt = g[12], pl = g[13], CO = g[14];
+  thin_v8 a[THIN_PB][2];
+  for (int p = 0; p < THIN_PB; p++) a[p][0] = a[p][1] = (thin_v8){0};
+  for (int kh = 0; kh < KH; kh++) {
+    long ih = oh * sh - pt + kh * dh;
+    if (ih < 0 || ih >= H) continue;
+    const float *xr = A->x + (n * H + ih) * W * C;
+    for (int kw = 0; kw < KW; kw++) {
+      const float *wo = A->w + (long)(kh * KW + kw) * C * CO + c0;
+      const float *xp = xr + (long)(ow * sw - pl + kw * dw) * C;
+      for (int c = 0; c < C; c++) {
+        thin_v8 w0 = thin_load(wo + (long)c * CO), w1 = thin_load(wo + (long)c * CO + 8);
+        for (int p = 0; p < THIN_PB; p++) {
+          float xv = xp[(long)p * sw * C + c];
+          a[p][0] = a[p][0] + xv * w0;
+          a[p][1] = a[p][1] + xv * w1;
+        }
+      }
+    }
+  }
+  float *o = A->out + ((n * g[4] + oh) * g[5] + ow) * CO + c0;
+  for (int p = 0; p < THIN_PB; p++) {
+    memcpy(o + (long)p * CO, &a[p][0], sizeof(thin_v8));
+    memcpy(o + (long)p * CO + 8, &a[p][1], sizeof(thin_v8));
+  }
+}
+
+/* One output pixel, every channel, in the same order (the image's edges and channel tails). */
+static void thin_one(const dw_args *A, long n, long oh, int ow, int c0, int c1) {
+  const int *g = A->g;
+  int H = g[1], W = g[2], C = g[3], KH = g[6], KW = g[7], sh = g[8], sw = g[9], dh = g[10], dw = g[11];
+  int pt = g[12], pl = g[13], CO = g[14];
+  float *restrict o = A->out + ((n * g[4] + oh) * g[5] + ow) * CO;
+  for (int j = c0; j < c1; j++) o[j] = 0.0f;
+  for (int kh = 0; kh < KH; kh++) {
+    long ih = oh * sh - pt + kh * dh;
+    if (ih < 0 || ih >= H) continue;
+    for (int kw = 0; kw < KW; kw++) {
+      long iw = (long)ow * sw - pl + kw * dw;
+      if (iw < 0 || iw >= W) continue;
+      const float *xo = A->x + ((n * H + ih) * W + iw) * C;
+      for (int c = 0; c < C; c++) {
+        const float *restrict wc = A->w + ((long)(kh * KW + kw) * C + c) * CO;
+        float xv = xo[c];
+        for (int j = c0; j < c1; j++) o[j] = o[j] + xv * wc[j];
+      }
+    }
+  }
+}
+
+static inline __attribute__((always_inline)) void thin_rows(const dw_args *A, long lo, long hi, const int C) {
+  const int *g = A->g;
+  int W = g[2], OH = g[4], OW = g[5], KW = g[7], sw = g[9], dw = g[11], pl = g[13], CO = g[14];
+  int full = CO / THIN_CB * THIN_CB;
+  for (long r = lo; r < hi; r++) {
+    long n = r / OH, oh = r % OH;
+    for (int ow = 0; ow < OW; ow += THIN_PB) {
+      int inside = ow + THIN_PB <= OW && ow * sw - pl >= 0 && (ow + THIN_PB - 1) * sw - pl + (KW - 1) * dw < W;
+      for (int p = 0; p < THIN_PB && ow + p < OW; p++)
+        if (!inside) thin_one(A, n, oh, ow + p, 0, CO);
+        else if (full < CO) thin_one(A, n, oh, ow + p, full, CO);
+      if (inside)
+        for (int c0 = 0; c0 < full; c0 += THIN_CB) thin_fast(A, n, oh, ow, c0, C);
+    }
+  }
+}
+
+static void conv_thin_task(const void *v, int part, int parts) {
+  const dw_args *A = v;
+  long lo, hi;
+  span((long)A->g[0] * A->g[4], part, parts, 1, &lo, &hi);
+  /* a constant channel count lets the compiler unroll the taps' channel loop */
+  switch (A->g[3]) {
+  case 1: thin_rows(A, lo, hi, 1); break;
+  case 3: thin_rows(A, lo, hi, 3); break;
+  case 4: thin_rows(A, lo, hi, 4); break;
+  default: thin_rows(A, lo, hi, A->g[3]);
+  }
+}
+
+EXPORT void fm_conv_thin(char *base, u32 x, u32 w, u32 out, u32 g) {
+  const int *geo = (const int *)(base + g);
+  dw_args A = {F(x), 0, F(w), F(out), geo, 0, 0};
+  long work = (long)geo[0] * geo[4] * geo[5] * geo[6] * geo[7] * geo[3] * geo[14];
+  run(conv_thin_task, &A, parts_for(work));
+}
+
+/*
  * Strided copy of a 4-byte-element box: y[i0,i1,i2,i3] = x[b0+i0, b1+i1, b2+i2, b3+i3] with x's
  * shape xs[4] and y's ys[4] (rank padded to 4 with leading 1s); g = {xs0..3, b0..3, ys0..3}. Split
  * over y's rows of the first two axes.
