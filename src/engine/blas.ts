@@ -36,6 +36,12 @@ export interface Blas {
    */
   perShapeThreads: boolean;
   sgemm: Gemm;
+  /**
+   * The same product with K cut into pieces of SUM_K_ROWS, each one single-threaded call on the
+   * native threads, added in order (`setGemmSumK`); the plain sgemm without the native kernels or
+   * for views of small buffers. For op(A)ᵀ·B with a small [m,n] and a long K (filter gradients).
+   */
+  sgemmSumK: Gemm;
   /** OpenBLAS's kernel set (`openblas_get_corename`, e.g. Haswell = AVX2, SkylakeX/Cooperlake = AVX-512; OPENBLAS_CORETYPE overrides it); null for other libraries. */
   core: string | null;
 }
@@ -160,12 +166,26 @@ export function loadBlas(threads = os.availableParallelism()): Blas | null {
           Math.max(1, ldc),
         );
       };
+      const sgemmSumK: Gemm = (ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) => {
+        const pa = sumK && m > 0 && n > 0 ? addressOf(a) : 0;
+        const pb = pa ? addressOf(b) : 0;
+        const pc = pb ? addressOf(c) : 0;
+        if (pc) {
+          useThreads(1); // the pieces run concurrently, each on one BLAS thread
+          const lda1 = Math.max(1, lda);
+          const ldb1 = Math.max(1, ldb);
+          if (sumK!(ta ? 1 : 0, tb ? 1 : 0, m, n, k, alpha, pa, lda1, pb, ldb1, beta, pc, ldc, SUM_K_ROWS))
+            return;
+        }
+        sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+      };
       const blas: Blas = {
         library: file,
         threads: setThreads(threads) ?? threads,
         core,
         perShapeThreads: process.env.FACEMAE_GEMM_THREADS !== 'fixed',
         sgemm,
+        sgemmSumK,
       };
       cached = blas;
       return blas;
@@ -221,6 +241,34 @@ export type SgemmRows = (
 ) => void;
 
 let rowSplit: SgemmRows | null = null;
+
+/** Row-major GEMM on addresses with K cut into pieces of `kpart` over the native threads; 0: not run. */
+export type SgemmSumK = (
+  ta: number,
+  tb: number,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: number,
+  lda: number,
+  b: number,
+  ldb: number,
+  beta: number,
+  c: number,
+  ldc: number,
+  kpart: number,
+) => number;
+
+/** Rows of K per piece of `Blas.sgemmSumK`: fixed, so the result does not depend on the threads. */
+export const SUM_K_ROWS = 4096;
+
+let sumK: SgemmSumK | null = null;
+
+/** The native K-split the Blas's `sgemmSumK` runs on (null: it is the plain sgemm); the engine sets it with FACEMAE_GEMM_SPLIT=rows. */
+export function setGemmSumK(fn: SgemmSumK | null): void {
+  sumK = fn;
+}
 /** Rows per thread and multiply-adds from which a row split pays for its hand-off (a few µs). */
 let rowSplitMin = { rows: 64, work: 1 << 20 };
 

@@ -163,6 +163,10 @@ export function kernelSuite(): void {
       ['thin 3x3 same s2, 3 to 20 channels', [2, 20, 23, 3], [3, 3, 3, 20], 2, 'same', 1],
       ['thin 5x5 explicit pad 2, 1 to 16 channels', [2, 17, 19, 1], [5, 5, 1, 16], 1, 2, 1],
       ['thin 3x3 valid s1, 5 to 32 channels', [1, 12, 16, 5], [3, 3, 5, 32], 1, 'valid', 1],
+      // filter gradients over ≥ 8,192 pixels: K cut into pieces over the native threads (padded, im2col, 1x1)
+      ['K-split padded 3x3 s1, 64 px', [2, 64, 64, 8], [3, 3, 8, 8], 1, 'same', 1],
+      ['K-split im2col 3x3 s2, 64 px', [8, 64, 64, 8], [3, 3, 8, 16], 2, 'same', 1],
+      ['K-split 1x1 s1, 64 px', [2, 64, 64, 8], [1, 1, 8, 12], 1, 'valid', 1],
       // strided 1x1 (subsampled GEMM)
       ['1x1 s2 odd', [3, 7, 9, 8], [1, 1, 8, 5], 2, 'same', 1],
       ['1x1 s2 valid wide C', [2, 8, 8, 16], [1, 1, 16, 12], 2, 'valid', 1],

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupEngine, tf, randn, rngFor } from './harness.js';
 import { kernelSuite } from './kernel-suite.js';
-import { addressOf } from '../../src/engine/kernels/context.js';
+import { addressOf, ctx } from '../../src/engine/kernels/context.js';
 import {
   loadNativeKernels,
   nativeKernels,
@@ -19,7 +19,7 @@ import {
 } from '../../src/engine/native/index.js';
 import { wasmSimdKernels, type SimdKernels } from '../../src/engine/simd/index.js';
 import { loadBlas } from '../../src/engine/index.js';
-import { setGemmRowSplit } from '../../src/engine/blas.js';
+import { setGemmRowSplit, setGemmSumK } from '../../src/engine/blas.js';
 import { createRequire } from 'node:module';
 
 const koffiAddress = (buf: ArrayBufferLike): bigint =>
@@ -355,6 +355,76 @@ describe.skipIf(!available)('native kernels', () => {
     }
   });
 
+  it('the K-split GEMM: the same bits on one thread and on three, the values of one BLAS call (all four transposes)', () => {
+    const blas = loadBlas(1);
+    if (!blas) return; // no BLAS: the engine never splits
+    const sumK = loadNativeKernels(1, blas.library)!.sgemmSumK!;
+    expect(sumK).not.toBeNull();
+    const [M, N, K, piece] = [13, 21, 1000, 96]; // 11 pieces, the last one short
+    const backend = tf.backend();
+    const mem = () => new Float32Array(wasmMemoryOf(backend)!.buffer);
+    for (const [ta, tb] of [
+      [false, false],
+      [true, false],
+      [false, true],
+      [true, true],
+    ] as [boolean, boolean][]) {
+      const a = tf.tensor1d(rand(M * K));
+      const b = tf.tensor1d(rand(K * N));
+      const c0 = rand(M * N);
+      const cs = [c0, c0, c0].map((c) => tf.tensor1d(c));
+      const [lda, ldb] = [ta ? M : K, tb ? K : N];
+      const at = (t: tf.Tensor) => addressOf(backend, t) / 4;
+      const view = (t: tf.Tensor, n: number) => mem().subarray(at(t), at(t) + n);
+      blas.sgemm(
+        ta,
+        tb,
+        M,
+        N,
+        K,
+        0.5,
+        view(a, M * K),
+        lda,
+        view(b, K * N),
+        ldb,
+        0.25,
+        view(cs[0]!, M * N),
+        N,
+      );
+      const base = () => Number(koffiAddress(wasmMemoryOf(backend)!.buffer));
+      const addr = (t: tf.Tensor) => base() + addressOf(backend, t);
+      [1, 3].forEach((threads, i) => {
+        setNativeThreads(threads, 1);
+        const ran = sumK(
+          ta ? 1 : 0,
+          tb ? 1 : 0,
+          M,
+          N,
+          K,
+          0.5,
+          addr(a),
+          lda,
+          addr(b),
+          ldb,
+          0.25,
+          addr(cs[i + 1]!),
+          N,
+          piece,
+        );
+        setNativeThreads(1, 1 << 16);
+        expect(ran).toBe(1);
+      });
+      const [one, t1, t3] = cs.map((t) => Float32Array.from(t.dataSync()));
+      expect(
+        t1!.findIndex((v, i) => !Object.is(v, t3![i])),
+        `transA ${ta} transB ${tb}: 1 vs 3 threads`,
+      ).toBe(-1);
+      const scale = one!.reduce((m, v) => Math.max(m, Math.abs(v)), 1);
+      expect(Math.max(...t1!.map((v, i) => Math.abs(v - one![i]!))) / scale).toBeLessThan(1e-5);
+      tf.dispose([a, b, ...cs]);
+    }
+  });
+
   it('the kernels see the threads they are given, and native kernels are what the engine runs', () => {
     expect(setNativeThreads(3, 1)).toBe(3);
     expect(setNativeThreads(1, 1 << 16)).toBe(1);
@@ -366,7 +436,8 @@ describe.skipIf(!available)('native kernels', () => {
 });
 
 // The kernel suite with every native kernel (the SIMD twins, depthwise gradients, Slice, PadV2,
-// Maximum/Minimum) split over three threads, and every GEMM split by rows where BLAS is there.
+// Maximum/Minimum) split over three threads, and every GEMM split by rows (the filter gradients' by
+// K) where BLAS is there.
 describe.skipIf(!available)('engine kernels with the native kernels split over three threads', () => {
   let restore = 1;
   beforeAll(async () => {
@@ -374,11 +445,18 @@ describe.skipIf(!available)('engine kernels with the native kernels split over t
     expect(nativeKernels(tf.backend())).not.toBeNull();
     restore = setNativeThreads(3, 1);
     const blas = loadBlas(3);
-    if (blas)
-      setGemmRowSplit(loadNativeKernels(3, blas.library)!.sgemmRows, { force: true, minRows: 1, minWork: 0 });
+    if (blas) {
+      const lib = loadNativeKernels(3, blas.library)!;
+      setGemmRowSplit(lib.sgemmRows, { force: true, minRows: 1, minWork: 0 });
+      // and the filter gradients' K split (both come with FACEMAE_GEMM_SPLIT=rows)
+      setGemmSumK(lib.sgemmSumK);
+      ctx.gemmSumK = blas.sgemmSumK;
+    }
   });
   afterAll(() => {
     setGemmRowSplit(null);
+    setGemmSumK(null);
+    ctx.gemmSumK = null;
     setNativeThreads(restore, 1 << 16);
   });
   kernelSuite();

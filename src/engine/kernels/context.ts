@@ -14,6 +14,8 @@ export interface KernelContext {
   stock: Map<string, tf.KernelFunc>;
   /** Upper bound (floats) of one im2col scratch buffer; convolution is chunked over the batch to fit. */
   scratchFloats: number;
+  /** The native BLAS's K-split GEMM for filter gradients (FACEMAE_GEMM_SPLIT=rows), or null: `gemm` then. */
+  gemmSumK: Gemm | null;
 }
 
 export const ctx: KernelContext = {
@@ -23,6 +25,7 @@ export const ctx: KernelContext = {
   native: false,
   stock: new Map(),
   scratchFloats: 8 << 20,
+  gemmSumK: null,
 };
 
 /**

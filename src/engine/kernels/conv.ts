@@ -9,6 +9,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { addressOf, ctx, f32, heap, i32, stock } from './context.js';
 import { simdKernels } from '../simd/index.js';
 import { nativeCopies, nativeKernels } from '../native/index.js';
+import { SUM_K_ROWS, type Gemm } from '../blas.js';
 
 type ConvInfo = tf.backend_util.Conv2DInfo;
 
@@ -179,6 +180,15 @@ function convByIm2col(
       cout,
     );
   }
+}
+
+/**
+ * The GEMM of a filter gradient, op(A)ᵀ·dy [m,n] summed over K pixels: with the native kernels,
+ * K cut into fixed pieces over the threads when the product is thin (m·n ≤ 4,096, where
+ * `gemmThreads` gives one thread and a row split has no rows to cut) and long; else the GEMM.
+ */
+function filterGemm(m: number, n: number, k: number): Gemm {
+  return ctx.gemmSumK && nativeCopies() && m * n <= 4096 && k >= 2 * SUM_K_ROWS ? ctx.gemmSumK : ctx.gemm;
 }
 
 /** Channels below which the stock XNNPACK forward beats im2col + GEMM (the RGB stem). */
@@ -438,7 +448,7 @@ function filterGradPadded(
       for (let kw = 0; kw < g.KW; kw++) {
         const a = xp.subarray((kh * g.Wp + kw) * Ci);
         const o = (kh * g.KW + kw) * Ci * Co;
-        ctx.gemm(
+        filterGemm(Ci, Co, M)(
           true,
           false,
           Ci,
@@ -688,7 +698,8 @@ export function conv2DBackpropFilter(args: Args): tf.TensorInfo {
   const Co = c.outChannels;
   const rowsPerImage = c.outHeight * c.outWidth;
   if (isPointwise(c)) {
-    ctx.gemm(true, false, rowLen, Co, c.batchSize * rowsPerImage, 1, xv, rowLen, dyv, Co, 0, dw, Co);
+    const K = c.batchSize * rowsPerImage;
+    filterGemm(rowLen, Co, K)(true, false, rowLen, Co, K, 1, xv, rowLen, dyv, Co, 0, dw, Co);
     return out;
   }
   if (c.batchSize === 0) {
@@ -698,7 +709,8 @@ export function conv2DBackpropFilter(args: Args): tf.TensorInfo {
   if (isStrided1x1(c)) {
     const xs = scratchOf(c.batchSize * rowsPerImage * rowLen);
     subsample(xv, c, xs);
-    ctx.gemm(true, false, rowLen, Co, c.batchSize * rowsPerImage, 1, xs, rowLen, dyv, Co, 0, dw, Co);
+    const K = c.batchSize * rowsPerImage;
+    filterGemm(rowLen, Co, K)(true, false, rowLen, Co, K, 1, xs, rowLen, dyv, Co, 0, dw, Co);
     return out;
   }
   const pg = strideOneGeom(c);
@@ -712,7 +724,7 @@ export function conv2DBackpropFilter(args: Args): tf.TensorInfo {
     const rows = nb * rowsPerImage;
     const cols = columns(xv, c, n0, nb, rows, rowLen);
     const o = n0 * rowsPerImage * Co;
-    ctx.gemm(
+    filterGemm(rowLen, Co, rows)(
       true,
       false,
       rowLen,

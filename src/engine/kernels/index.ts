@@ -69,9 +69,10 @@ const DELEGATED = [
 let registered = false;
 
 /** Idempotent; call after the wasm backend is initialised (stock kernels' setup has run). */
-export function registerEngineKernels(gemm: Gemm, native: boolean): void {
+export function registerEngineKernels(gemm: Gemm, native: boolean, gemmSumK: Gemm | null = null): void {
   ctx.gemm = gemm;
   ctx.native = native;
+  ctx.gemmSumK = gemmSumK;
   if (registered) return;
   for (const name of DELEGATED) {
     const k = tf.getKernel(name, 'wasm');

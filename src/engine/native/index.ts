@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
 import { isWasm } from '../kernels/context.js';
-import type { SgemmRows } from '../blas.js';
+import type { SgemmRows, SgemmSumK } from '../blas.js';
 import { NATIVE_KERNELS_C } from './kernels.js';
 
 /**
@@ -182,8 +182,12 @@ interface Library {
   copies: NativeCopies;
   /** Row-split GEMM on addresses; null when the BLAS symbol was not found. */
   sgemmRows: SgemmRows | null;
+  /** GEMM on addresses with K cut into fixed pieces over the threads; null as sgemmRows. */
+  sgemmSumK: SgemmSumK | null;
   /** Points the row-split GEMM at a CBLAS library; returns it, or null when that fails. */
   useBlas(library: string): SgemmRows | null;
+  /** The K-split GEMM (works once a BLAS is in use). */
+  sumK: SgemmSumK;
   call: Record<string, (...args: number[]) => number>;
   setThreads(n: number, split: number): number;
   addressOf(buf: ArrayBufferLike): number;
@@ -275,7 +279,10 @@ export function loadNativeKernels(threads: number, blasLibrary: string | null): 
   if (lib !== undefined) {
     if (lib) {
       lib.threads = lib.setThreads(threads, -1);
-      if (blasLibrary && !lib.sgemmRows) lib.sgemmRows = lib.useBlas(blasLibrary);
+      if (blasLibrary && !lib.sgemmRows) {
+        lib.sgemmRows = lib.useBlas(blasLibrary);
+        lib.sgemmSumK = lib.sgemmRows ? lib.sumK : null;
+      }
     }
     return lib;
   }
@@ -317,6 +324,22 @@ export function loadNativeKernels(threads: number, blasLibrary: string | null): 
       'int',
       'int',
     ]) as SgemmRows;
+    const sumK = so.func('fm_sgemm_ksum', 'int', [
+      'int',
+      'int',
+      'int',
+      'int',
+      'int',
+      'float',
+      'intptr_t',
+      'int',
+      'intptr_t',
+      'int',
+      'float',
+      'intptr_t',
+      'int',
+      'int',
+    ]) as SgemmSumK;
     const bases = new WeakMap<ArrayBufferLike, number>();
     const addressOf = (buf: ArrayBufferLike): number => {
       let b = bases.get(buf);
@@ -367,11 +390,14 @@ export function loadNativeKernels(threads: number, blasLibrary: string | null): 
         return true;
       },
     };
+    const blasOk = blasLibrary !== null && useBlas(blasLibrary) !== 0;
     lib = {
       copies,
       threads: setN(threads, -1),
-      sgemmRows: blasLibrary && useBlas(blasLibrary) ? rows : null,
+      sgemmRows: blasOk ? rows : null,
+      sgemmSumK: blasOk ? sumK : null,
       useBlas: (library) => (useBlas(library) ? rows : null),
+      sumK,
       call,
       setThreads: setN,
       addressOf,

@@ -1458,4 +1458,51 @@ EXPORT void fm_sgemm_rows(int ta, int tb, int m, int n, int k, float alpha, intp
   gemm_args G = {ta, tb, m, n, k, lda, ldb, ldc, alpha, beta, (const float *)a, (const float *)b, (float *)c};
   run(gemm_task, &G, parts);
 }
+
+/*
+ * C = alpha·op(A)·op(B) + beta·C with K cut into pieces of kpart (fixed by the caller, not by the
+ * threads): each piece one single-threaded cblas_sgemm into its own [m,n] buffer, the pieces spread
+ * over the threads, then added into C in piece order. For the convolutions' filter gradients (m·n
+ * small, K the batch's pixels), which neither a row split nor OpenBLAS's threads cut well; any
+ * thread count gives the same bits. Returns 0 (nothing done) without a BLAS or memory.
+ */
+typedef struct {
+  int ta, tb, m, n, k, lda, ldb, kpart;
+  float alpha;
+  const float *a, *b;
+  float *t;
+} ksum_args;
+
+static void ksum_task(const void *v, int part, int parts) {
+  const ksum_args *G = v;
+  long pieces = (G->k + (long)G->kpart - 1) / G->kpart, lo, hi;
+  span(pieces, part, parts, 1, &lo, &hi);
+  for (long p = lo; p < hi; p++) {
+    long k0 = p * G->kpart;
+    int kp = (int)(G->k - k0 < G->kpart ? G->k - k0 : G->kpart);
+    const float *a = G->ta ? G->a + k0 * G->lda : G->a + k0;
+    const float *b = G->tb ? G->b + k0 : G->b + k0 * G->ldb;
+    sgemm(101, G->ta ? 112 : 111, G->tb ? 112 : 111, G->m, G->n, kp, G->alpha, a, G->lda, b, G->ldb, 0.0f,
+          G->t + p * (long)G->m * G->n, G->n);
+  }
+}
+
+EXPORT int fm_sgemm_ksum(int ta, int tb, int m, int n, int k, float alpha, intptr_t a, int lda, intptr_t b, int ldb,
+                         float beta, intptr_t c, int ldc, int kpart) {
+  if (!sgemm || kpart < 1 || k < 1) return 0;
+  long pieces = (k + (long)kpart - 1) / kpart;
+  float *t = malloc(sizeof(float) * pieces * m * n);
+  if (!t) return 0;
+  ksum_args G = {ta, tb, m, n, k, lda, ldb, kpart, alpha, (const float *)a, (const float *)b, t};
+  run(ksum_task, &G, (int)(pieces < threads ? pieces : threads));
+  float *C = (float *)c;
+  for (long i = 0; i < m; i++)
+    for (long j = 0; j < n; j++) {
+      float s = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+      for (long p = 0; p < pieces; p++) s = s + t[(p * m + i) * n + j];
+      C[i * ldc + j] = s;
+    }
+  free(t);
+  return 1;
+}
 `;
