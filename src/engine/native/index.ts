@@ -1,7 +1,8 @@
 /**
  * The native kernels (kernels.ts holds their C source): compiled for the host CPU with the system C
  * compiler on first use, cached (FACEMAE_CACHE_DIR, else $XDG_CACHE_HOME/facemae or
- * ~/.cache/facemae, one file per source, compiler flags and CPU model), loaded through koffi, and
+ * ~/.cache/facemae, one file per source, compiler flags and CPU model; used only where no other user
+ * can write it), loaded through koffi, and
  * called on tfjs-wasm's memory by address, as the BLAS is. They split every pass over the
  * engine's threads, which the wasm SIMD module cannot: tfjs-wasm's memory is not shared, so no
  * worker can run a kernel on it, and its threaded build is disabled under Node.
@@ -231,6 +232,22 @@ function cacheDir(): string {
   return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.cache'), 'facemae');
 }
 
+/**
+ * Refuses a cache entry another user could have written: the library found there is loaded into
+ * this process and run, so a folder or file writable by others (or owned by someone else) would let
+ * them plant code. POSIX only; a symlink is judged by what it points to.
+ */
+function checkPrivate(p: string): void {
+  if (typeof process.getuid !== 'function') return;
+  const st = fs.statSync(p);
+  if (st.uid !== process.getuid())
+    throw new Error(`the kernel cache ${p} belongs to another user (uid ${st.uid}); set FACEMAE_CACHE_DIR`);
+  if ((st.mode & 0o022) !== 0)
+    throw new Error(
+      `the kernel cache ${p} is writable by others (mode ${(st.mode & 0o777).toString(8)}); set FACEMAE_CACHE_DIR or chmod go-w it`,
+    );
+}
+
 /** The compiled library's path, compiling it first when the cache lacks it; throws with the compiler's message. */
 function compiled(): string {
   const cc = process.env.CC ?? 'cc';
@@ -251,8 +268,12 @@ function compiled(): string {
     .slice(0, 16);
   const dir = cacheDir();
   const file = path.join(dir, `kernels-${key}${process.platform === 'darwin' ? '.dylib' : '.so'}`);
-  if (fs.existsSync(file)) return file;
-  fs.mkdirSync(dir, { recursive: true });
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  checkPrivate(dir);
+  if (fs.existsSync(file)) {
+    checkPrivate(file);
+    return file;
+  }
   const tmp = `${file}.${process.pid}.tmp`;
   const src = `${tmp}.c`;
   fs.writeFileSync(src, NATIVE_KERNELS_C);
