@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resetKernelProfile, tf, type EngineInfo } from '../src/engine/index.js';
 import { FaceMaeError } from '../src/core/errors.js';
+import { gemmSplitOn } from '../src/engine/blas.js';
 
 export const PYTHON = process.env.FACEMAE_PYTHON ?? '/usr/bin/python3';
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -255,7 +256,10 @@ export function engineLine(info: EngineInfo): string {
     'library' in info.native
       ? `native kernels ${info.native.library} on ${info.native.threads} threads`
       : `native kernels off (${info.native.off})`;
-  const split = process.env.FACEMAE_GEMM_SPLIT === 'rows' ? ', GEMM rows split over the native threads' : '';
+  const split =
+    'library' in info.native && gemmSplitOn()
+      ? ', GEMM rows split over the native threads'
+      : ', GEMM split off (OpenBLAS threads)';
   return (
     `engine: backend ${tf.getBackend()}, BLAS ${info.blas ?? 'off'}${info.blasCore ? ` (kernels ${info.blasCore})` : ''}, ` +
     `threads ${info.threads}${split}; ${native}`

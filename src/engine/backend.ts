@@ -10,7 +10,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { blasLoadError, jsGemm, loadBlas, setGemmRowSplit, setGemmSumK } from './blas.js';
+import { blasLoadError, gemmSplitOn, jsGemm, loadBlas, setGemmRowSplit, setGemmSumK } from './blas.js';
 import { loadNativeKernels, nativeLoadError } from './native/index.js';
 import { registerEngineKernels } from './kernels/index.js';
 import { enableKernelProfile } from './profile.js';
@@ -122,8 +122,8 @@ export function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> {
     }
     const native = loadNativeKernels(threads, blas?.library ?? null);
     setGemmRowSplit(native?.sgemmRows ?? null);
-    // the filter gradients' K split changes the order of their sums: with the row split, off until measured
-    const sumK = process.env.FACEMAE_GEMM_SPLIT === 'rows' ? (native?.sgemmSumK ?? null) : null;
+    // the filter gradients' K split goes with the row split (FACEMAE_GEMM_SPLIT=off: neither)
+    const sumK = gemmSplitOn() ? (native?.sgemmSumK ?? null) : null;
     setGemmSumK(sumK);
     registerEngineKernels(blas ? blas.sgemm : jsGemm, Boolean(blas), blas && sumK ? blas.sgemmSumK : null);
     if (process.env.FACEMAE_PROFILE === '1') enableKernelProfile('wasm');

@@ -5,6 +5,7 @@
  */
 import os from 'node:os';
 import { createRequire } from 'node:module';
+import { FaceMaeError } from '../core/errors.js';
 
 /**
  * Row-major C = alpha·op(A)·op(B) + beta·C with op(A) [M,K], op(B) [K,N], C [M,N].
@@ -265,7 +266,21 @@ export const SUM_K_ROWS = 4096;
 
 let sumK: SgemmSumK | null = null;
 
-/** The native K-split the Blas's `sgemmSumK` runs on (null: it is the plain sgemm); the engine sets it with FACEMAE_GEMM_SPLIT=rows. */
+/**
+ * Whether GEMMs split over the native kernels' threads (FACEMAE_GEMM_SPLIT: `rows`, the default, or
+ * `off` for OpenBLAS's own threading). On by default since it measured faster on every step the
+ * benches time (docs/PERFORMANCE.md); any other value is refused, naming it.
+ */
+export function gemmSplitOn(): boolean {
+  const v = process.env.FACEMAE_GEMM_SPLIT;
+  if (v === undefined || v === '' || v === 'rows') return true;
+  if (v === 'off') return false;
+  throw new FaceMaeError(`FACEMAE_GEMM_SPLIT must be "rows" or "off", got "${v}"`, 'E_CONFIG', {
+    key: 'FACEMAE_GEMM_SPLIT',
+  });
+}
+
+/** The native K-split the Blas's `sgemmSumK` runs on (null: it is the plain sgemm); the engine sets it unless FACEMAE_GEMM_SPLIT=off. */
 export function setGemmSumK(fn: SgemmSumK | null): void {
   sumK = fn;
 }
@@ -273,17 +288,22 @@ export function setGemmSumK(fn: SgemmSumK | null): void {
 let rowSplitMin = { rows: 64, work: 1 << 20 };
 
 /**
- * With FACEMAE_GEMM_SPLIT=rows (or `force`) and the native kernels loaded, a GEMM of ≥ 64 rows
+ * Unless FACEMAE_GEMM_SPLIT=off (or with `force`), with the native kernels loaded, a GEMM of ≥ 64 rows
  * per thread and ≥ 1 M multiply-adds runs as one single-threaded BLAS call per block of rows, on
  * the native kernels' threads, instead of by `gemmThreads` (one thread, or OpenBLAS's own
- * threading). `fn` null (or the variable unset) keeps `gemmThreads`. Tests lower the thresholds.
+ * threading). `fn` null (or the variable `off`) keeps `gemmThreads`. Tests lower the thresholds.
  */
 export function setGemmRowSplit(
   fn: SgemmRows | null,
   opts: { force?: boolean; minRows?: number; minWork?: number } = {},
 ): void {
-  rowSplit = opts.force || process.env.FACEMAE_GEMM_SPLIT === 'rows' ? fn : null;
+  rowSplit = opts.force || gemmSplitOn() ? fn : null;
   rowSplitMin = { rows: opts.minRows ?? 64, work: opts.minWork ?? 1 << 20 };
+}
+
+/** The row split in use (null: none), so a caller can turn it off for a while and back. */
+export function gemmRowSplit(): SgemmRows | null {
+  return rowSplit;
 }
 
 let setThreadsFn: ((n: number) => void) | undefined;

@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { setupEngine } from './harness.js';
 import { kernelSuite } from './kernel-suite.js';
 import { gemmThreads, loadBlas } from '../../src/engine/index.js';
+import { gemmSplitOn } from '../../src/engine/blas.js';
 
 const hasBlas = loadBlas() !== null;
 
@@ -39,5 +40,25 @@ describe('gemmThreads (threads per GEMM shape)', () => {
     expect(gemmThreads(1, 768, 832, 2)).toBe(2);
     expect(gemmThreads(832, 768, 192, 1)).toBe(1);
     expect(gemmThreads(832, 768, 192, 4)).toBe(4);
+  });
+});
+
+describe('FACEMAE_GEMM_SPLIT', () => {
+  const saved = process.env.FACEMAE_GEMM_SPLIT;
+  const withValue = (v: string | undefined, f: () => void) => {
+    if (v === undefined) delete process.env.FACEMAE_GEMM_SPLIT;
+    else process.env.FACEMAE_GEMM_SPLIT = v;
+    try {
+      f();
+    } finally {
+      if (saved === undefined) delete process.env.FACEMAE_GEMM_SPLIT;
+      else process.env.FACEMAE_GEMM_SPLIT = saved;
+    }
+  };
+  it('is on unless set to off, and refuses any other value, naming it', () => {
+    withValue(undefined, () => expect(gemmSplitOn()).toBe(true));
+    withValue('rows', () => expect(gemmSplitOn()).toBe(true));
+    withValue('off', () => expect(gemmSplitOn()).toBe(false));
+    withValue('Rows ', () => expect(() => gemmSplitOn()).toThrow(/FACEMAE_GEMM_SPLIT must be "rows" or "off", got "Rows "/));
   });
 });

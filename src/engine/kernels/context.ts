@@ -14,7 +14,7 @@ export interface KernelContext {
   stock: Map<string, tf.KernelFunc>;
   /** Upper bound (floats) of one im2col scratch buffer; convolution is chunked over the batch to fit. */
   scratchFloats: number;
-  /** The native BLAS's K-split GEMM for filter gradients (FACEMAE_GEMM_SPLIT=rows), or null: `gemm` then. */
+  /** The native BLAS's K-split GEMM for filter gradients (unless FACEMAE_GEMM_SPLIT=off), or null: `gemm` then. */
   gemmSumK: Gemm | null;
 }
 
