@@ -52,6 +52,42 @@ export function i32(backend: BackendWasm, t: tf.TensorInfo): Int32Array {
   return new Int32Array(heap(backend).buffer, addressOf(backend, t), tf.util.sizeFromShape(t.shape));
 }
 
+/**
+ * Runs `call` with the address of a convolution's geometry {N,H,W,C,OH,OW,KH,KW,sh,sw,dh,dw,pt,pl,
+ * last} as int32 in wasm memory, the layout the native convolution kernels read; `last` is the
+ * output channels (a convolution) or the channel multiplier (a depthwise one).
+ */
+export function withConvGeometry(
+  backend: BackendWasm,
+  c: tf.backend_util.Conv2DInfo,
+  last: number,
+  call: (geometry: number) => void,
+): void {
+  const geo = backend.makeOutput([15], 'int32');
+  i32(backend, geo).set([
+    c.batchSize,
+    c.inHeight,
+    c.inWidth,
+    c.inChannels,
+    c.outHeight,
+    c.outWidth,
+    c.filterHeight,
+    c.filterWidth,
+    c.strideHeight,
+    c.strideWidth,
+    c.dilationHeight,
+    c.dilationWidth,
+    c.padInfo.top,
+    c.padInfo.left,
+    last,
+  ]);
+  try {
+    call(addressOf(backend, geo));
+  } finally {
+    backend.disposeData(geo.dataId);
+  }
+}
+
 interface CpuBackend extends tf.KernelBackend {
   data: { get(id: tf.DataId): { values?: unknown } };
   makeTensorInfo(shape: number[], dtype: tf.DataType, values?: Float32Array): tf.TensorInfo;

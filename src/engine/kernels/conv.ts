@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { addressOf, ctx, f32, heap, i32, stock } from './context.js';
+import { addressOf, ctx, f32, heap, stock, withConvGeometry } from './context.js';
 import { simdKernels } from '../simd/index.js';
 import { nativeCopies, nativeKernels } from '../native/index.js';
 import { SUM_K_ROWS, type Gemm } from '../blas.js';
@@ -590,27 +590,8 @@ function convThin({ inputs, backend, attrs }: Args): tf.TensorInfo | null {
   const c = convInfoOf(x.shape, filter.shape, attrs, 'Conv2D');
   const out = backend.makeOutput([c.batchSize, c.outHeight, c.outWidth, c.outChannels], 'float32');
   if (tf.util.sizeFromShape(out.shape) === 0) return out;
-  const geo = backend.makeOutput([15], 'int32');
-  i32(backend, geo).set([
-    c.batchSize,
-    c.inHeight,
-    c.inWidth,
-    c.inChannels,
-    c.outHeight,
-    c.outWidth,
-    c.filterHeight,
-    c.filterWidth,
-    c.strideHeight,
-    c.strideWidth,
-    c.dilationHeight,
-    c.dilationWidth,
-    c.padInfo.top,
-    c.padInfo.left,
-    c.outChannels,
-  ]);
   const at = (t: tf.TensorInfo) => addressOf(backend, t);
-  nat.conv_thin(at(x), at(filter), at(out), at(geo));
-  backend.disposeData(geo.dataId);
+  withConvGeometry(backend, c, c.outChannels, (g) => nat.conv_thin(at(x), at(filter), at(out), g));
   return out;
 }
 

@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { addressOf, f32, i32, stock } from './context.js';
+import { addressOf, f32, stock, withConvGeometry } from './context.js';
 import { nativeKernels, type NativeKernels } from '../native/index.js';
 
 type Args = { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: tf.NamedAttrMap };
@@ -56,26 +56,7 @@ function forEachTap(c: tf.backend_util.Conv2DInfo, fn: (xo: number, dyo: number,
 
 /** Runs a native depthwise gradient with the geometry {N,H,W,C,OH,OW,KH,KW,sh,sw,dh,dw,pt,pl,M} in wasm memory. */
 function runNative(backend: BackendWasm, c: tf.backend_util.Conv2DInfo, call: (g: number) => void): void {
-  const geo = backend.makeOutput([15], 'int32');
-  i32(backend, geo).set([
-    c.batchSize,
-    c.inHeight,
-    c.inWidth,
-    c.inChannels,
-    c.outHeight,
-    c.outWidth,
-    c.filterHeight,
-    c.filterWidth,
-    c.strideHeight,
-    c.strideWidth,
-    c.dilationHeight,
-    c.dilationWidth,
-    c.padInfo.top,
-    c.padInfo.left,
-    c.outChannels / c.inChannels,
-  ]);
-  call(addressOf(backend, geo));
-  backend.disposeData(geo.dataId);
+  withConvGeometry(backend, c, c.outChannels / c.inChannels, call);
 }
 
 /**
