@@ -103,22 +103,7 @@ export function loadBlas(threads = os.availableParallelism()): Blas | null {
       // The same function with A, B, C as addresses (a pointer and an intptr_t pass alike on the
       // 64-bit ABIs): koffi spends ~4 µs turning each subarray view into a pointer, more than a
       // whole tiny attention GEMM takes (~1.5 µs), and the MAE step makes ~20,000 of them.
-      const rawAt = lib.func('cblas_sgemm', 'void', [
-        'int',
-        'int',
-        'int',
-        'int',
-        'int',
-        'int',
-        'float',
-        'intptr_t',
-        'int',
-        'intptr_t',
-        'int',
-        'float',
-        'intptr_t',
-        'int',
-      ]);
+      const rawAt = lib.func('cblas_sgemm', 'void', ['int', ...GEMM_ADDRESS_ARGS]);
       const addressOf = addressCache(koffi);
       let setN: ((n: number) => void) | undefined;
       try {
@@ -223,8 +208,26 @@ function addressCache(koffi: typeof import('koffi')): (v: Float32Array) => numbe
   };
 }
 
-/** Row-major GEMM on addresses split by rows over `parts` threads (the native kernels' pool). */
-export type SgemmRows = (
+/**
+ * A row-major GEMM's operands with A, B, C as addresses, as cblas_sgemm takes them after its order:
+ * the koffi argument types and the matching parameters.
+ */
+export const GEMM_ADDRESS_ARGS = [
+  'int', // transA (a CBLAS enum, or 0/1 for the native kernels)
+  'int', // transB
+  'int', // m
+  'int', // n
+  'int', // k
+  'float', // alpha
+  'intptr_t', // a
+  'int', // lda
+  'intptr_t', // b
+  'int', // ldb
+  'float', // beta
+  'intptr_t', // c
+  'int', // ldc
+] as const;
+type GemmAddressOperands = [
   ta: number,
   tb: number,
   m: number,
@@ -238,28 +241,15 @@ export type SgemmRows = (
   beta: number,
   c: number,
   ldc: number,
-  parts: number,
-) => void;
+];
+
+/** Row-major GEMM on addresses split by rows over `parts` threads (the native kernels' pool). */
+export type SgemmRows = (...args: [...GemmAddressOperands, parts: number]) => void;
 
 let rowSplit: SgemmRows | null = null;
 
 /** Row-major GEMM on addresses with K cut into pieces of `kpart` over the native threads; 0: not run. */
-export type SgemmSumK = (
-  ta: number,
-  tb: number,
-  m: number,
-  n: number,
-  k: number,
-  alpha: number,
-  a: number,
-  lda: number,
-  b: number,
-  ldb: number,
-  beta: number,
-  c: number,
-  ldc: number,
-  kpart: number,
-) => number;
+export type SgemmSumK = (...args: [...GemmAddressOperands, kpart: number]) => number;
 
 /** Rows of K per piece of `Blas.sgemmSumK`: fixed, so the result does not depend on the threads. */
 export const SUM_K_ROWS = 4096;

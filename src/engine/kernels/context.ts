@@ -52,20 +52,9 @@ export function i32(backend: BackendWasm, t: tf.TensorInfo): Int32Array {
   return new Int32Array(heap(backend).buffer, addressOf(backend, t), tf.util.sizeFromShape(t.shape));
 }
 
-/**
- * Runs `call` with the address of a convolution's geometry {N,H,W,C,OH,OW,KH,KW,sh,sw,dh,dw,pt,pl,
- * last} as int32 in wasm memory, the layout the native convolution kernels read; `last` is the
- * output channels (a convolution) or the channel multiplier (a depthwise one).
- */
-export function withConvGeometry(
-  backend: BackendWasm,
-  c: tf.backend_util.Conv2DInfo,
-  last: number,
-  call: (geometry: number) => void,
-): void {
-  const geo = backend.makeOutput([15], 'int32');
-  i32(backend, geo).set([
-    c.batchSize,
+/** A convolution's geometry {H,W,C,OH,OW,KH,KW,sh,sw,dh,dw,pt,pl}, as the native and SIMD kernels read it. */
+export function convGeometry(c: tf.backend_util.Conv2DInfo): number[] {
+  return [
     c.inHeight,
     c.inWidth,
     c.inChannels,
@@ -79,8 +68,22 @@ export function withConvGeometry(
     c.dilationWidth,
     c.padInfo.top,
     c.padInfo.left,
-    last,
-  ]);
+  ];
+}
+
+/**
+ * Runs `call` with the address of a convolution's geometry {N,H,W,C,OH,OW,KH,KW,sh,sw,dh,dw,pt,pl,
+ * last} as int32 in wasm memory, the layout the native convolution kernels read; `last` is the
+ * output channels (a convolution) or the channel multiplier (a depthwise one).
+ */
+export function withConvGeometry(
+  backend: BackendWasm,
+  c: tf.backend_util.Conv2DInfo,
+  last: number,
+  call: (geometry: number) => void,
+): void {
+  const geo = backend.makeOutput([15], 'int32');
+  i32(backend, geo).set([c.batchSize, ...convGeometry(c), last]);
   try {
     call(addressOf(backend, geo));
   } finally {

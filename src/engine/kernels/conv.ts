@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { addressOf, ctx, f32, heap, stock, withConvGeometry } from './context.js';
+import { addressOf, convGeometry, ctx, f32, heap, stock, withConvGeometry } from './context.js';
 import { simdKernels } from '../simd/index.js';
 import { nativeCopies, nativeKernels } from '../native/index.js';
 import { SUM_K_ROWS, type Gemm } from '../blas.js';
@@ -68,21 +68,7 @@ function columns(
   const simd = ws ? simdKernels(ws.backend) : null;
   if (ws && simd && size <= ws.floats && x.buffer === heap(ws.backend).buffer) {
     const geom = new Int32Array(heap(ws.backend).buffer, ws.ptr, 13);
-    geom.set([
-      c.inHeight,
-      c.inWidth,
-      c.inChannels,
-      c.outHeight,
-      c.outWidth,
-      c.filterHeight,
-      c.filterWidth,
-      c.strideHeight,
-      c.strideWidth,
-      c.dilationHeight,
-      c.dilationWidth,
-      c.padInfo.top,
-      c.padInfo.left,
-    ]);
+    geom.set(convGeometry(c));
     const cols = ws.ptr + GEOM_BYTES;
     simd.im2col(x.byteOffset, cols, n0, nb, ws.ptr);
     return new Float32Array(heap(ws.backend).buffer, cols, size);

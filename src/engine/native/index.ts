@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
 import { isWasm } from '../kernels/context.js';
-import type { SgemmRows, SgemmSumK } from '../blas.js';
+import { GEMM_ADDRESS_ARGS, type SgemmRows, type SgemmSumK } from '../blas.js';
 import { NATIVE_KERNELS_C } from './kernels.js';
 
 /**
@@ -332,38 +332,8 @@ export function loadNativeKernels(threads: number, blasLibrary: string | null): 
     }
     const setN = so.func('fm_set_threads', 'int', ['int', 'int']) as (n: number, s: number) => number;
     const useBlas = so.func('fm_use_blas', 'int', ['str']) as (p: string) => number;
-    const rows = so.func('fm_sgemm_rows', 'void', [
-      'int',
-      'int',
-      'int',
-      'int',
-      'int',
-      'float',
-      'intptr_t',
-      'int',
-      'intptr_t',
-      'int',
-      'float',
-      'intptr_t',
-      'int',
-      'int',
-    ]) as SgemmRows;
-    const sumK = so.func('fm_sgemm_ksum', 'int', [
-      'int',
-      'int',
-      'int',
-      'int',
-      'int',
-      'float',
-      'intptr_t',
-      'int',
-      'intptr_t',
-      'int',
-      'float',
-      'intptr_t',
-      'int',
-      'int',
-    ]) as SgemmSumK;
+    const rows = so.func('fm_sgemm_rows', 'void', [...GEMM_ADDRESS_ARGS, 'int']) as SgemmRows;
+    const sumK = so.func('fm_sgemm_ksum', 'int', [...GEMM_ADDRESS_ARGS, 'int']) as SgemmSumK;
     const bases = new WeakMap<ArrayBufferLike, number>();
     const addressOf = (buf: ArrayBufferLike): number => {
       let b = bases.get(buf);
