@@ -24,6 +24,7 @@ import { installGelu } from './kernels/gelu.js';
 import { installLinear } from './kernels/linear.js';
 import { installAttention } from './kernels/attention.js';
 import { installResidualAdd } from './kernels/residual.js';
+import { installReduceGradients } from './kernels/reduce-grad.js';
 
 export type BackendName = 'wasm' | 'cpu';
 
@@ -103,6 +104,7 @@ export function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> {
     installLinear();
     installAttention();
     installResidualAdd();
+    installReduceGradients();
     installGradientMemorySaver();
     setGradientMemorySaver(process.env.FACEMAE_GRAD_FREE !== 'off');
     if (backend !== 'wasm')
