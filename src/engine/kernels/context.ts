@@ -76,16 +76,16 @@ export function convGeometry(c: tf.backend_util.Conv2DInfo): number[] {
  * last} as int32 in wasm memory, the layout the native convolution kernels read; `last` is the
  * output channels (a convolution) or the channel multiplier (a depthwise one).
  */
-export function withConvGeometry(
+export function withConvGeometry<T>(
   backend: BackendWasm,
   c: tf.backend_util.Conv2DInfo,
   last: number,
-  call: (geometry: number) => void,
-): void {
+  call: (geometry: number) => T,
+): T {
   const geo = backend.makeOutput([15], 'int32');
   i32(backend, geo).set([c.batchSize, ...convGeometry(c), last]);
   try {
-    call(addressOf(backend, geo));
+    return call(addressOf(backend, geo));
   } finally {
     backend.disposeData(geo.dataId);
   }

@@ -85,12 +85,14 @@ export function depthwiseBackpropFilter(args: Args): tf.TensorInfo {
   const c = infoOf(x.shape, filterShape, attrs);
   const out = backend.makeOutput(filterShape, 'float32');
   const nat: NativeKernels | null = nativeKernels(backend);
-  if (nat) {
-    runNative(backend, c, (g) =>
+  if (
+    nat &&
+    withConvGeometry(backend, c, c.outChannels / c.inChannels, (g) =>
       nat.depthwise_filter_grad(addressOf(backend, x), addressOf(backend, dy), addressOf(backend, out), g),
-    );
+    ) === 1
+  )
     return out;
-  }
+  // no native kernels, or no memory for their scratch: the portable loop
   const xv = f32(backend, x);
   const dyv = f32(backend, dy);
   const dwv = f32(backend, out);

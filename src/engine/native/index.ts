@@ -115,7 +115,8 @@ export interface NativeKernels extends SimdKernels {
   prelu(x: number, alpha: number, y: number, R: number, C: number): void;
   /** g: 15 int32 {N,H,W,C,OH,OW,KH,KW,sh,sw,dh,dw,pt,pl,M} in wasm memory. */
   depthwise_forward(x: number, w: number, out: number, g: number): void;
-  depthwise_filter_grad(x: number, dy: number, out: number, g: number): void;
+  /** 0 when the kernel could not allocate its scratch (nothing written), else 1. */
+  depthwise_filter_grad(x: number, dy: number, out: number, g: number): number;
   depthwise_input_grad(dy: number, w: number, out: number, g: number): void;
   /** Direct convolution for few input channels: x [N,H,W,C], w [KH,KW,C,CO]; g as depthwise, with CO last. */
   conv_thin(x: number, w: number, out: number, g: number): void;
@@ -327,7 +328,7 @@ export function loadNativeKernels(threads: number, blasLibrary: string | null): 
     const so = koffi.load(file);
     const call: Library['call'] = {};
     for (const [name, args] of Object.entries(SIGNATURES)) {
-      const ret = name === 'sum_squares' ? 'double' : 'void';
+      const ret = name === 'sum_squares' ? 'double' : name === 'depthwise_filter_grad' ? 'int' : 'void';
       call[name] = so.func(`fm_${name}`, ret, ['intptr_t', ...args]) as (...a: number[]) => number;
     }
     const setN = so.func('fm_set_threads', 'int', ['int', 'int']) as (n: number, s: number) => number;
