@@ -195,8 +195,8 @@ const median = (xs: number[]): number => {
  * `report` over rounds: one line per round, then `ratio:` as the median of the rounds' ratios
  * (with their range) and `rss ratio:` from the peaks. One round prints exactly as `report`.
  */
-export function reportRounds(label: string, ours: Result[], peers: Result[]): void {
-  if (ours.length === 1) return report(label, ours[0]!, peers[0] ?? null);
+export function reportRounds(label: string, ours: Result[], peers: Result[], peerName = 'pytorch'): void {
+  if (ours.length === 1) return report(label, ours[0]!, peers[0] ?? null, peerName);
   const paired = peers.length === ours.length;
   const ratios = paired ? ours.map((o, i) => o.imgPerSec / peers[i]!.imgPerSec) : [];
   ours.forEach((o, i) => {
@@ -204,7 +204,7 @@ export function reportRounds(label: string, ours: Result[], peers: Result[]): vo
     console.log(
       `round ${i + 1}: ours ${o.imgPerSec.toFixed(2)} img/s (cpu ${(o.cpuMsPerStep ?? NaN).toFixed(0)} ms/step)` +
         (p
-          ? `, pytorch ${p.imgPerSec.toFixed(2)} img/s (cpu ${(p.cpuMsPerStep ?? NaN).toFixed(0)} ms/step), ratio ${ratios[i]!.toFixed(2)}`
+          ? `, ${peerName} ${p.imgPerSec.toFixed(2)} img/s (cpu ${(p.cpuMsPerStep ?? NaN).toFixed(0)} ms/step), ratio ${ratios[i]!.toFixed(2)}`
           : ''),
     );
   });
@@ -218,35 +218,37 @@ export function reportRounds(label: string, ours: Result[], peers: Result[]): vo
   const f = (r: Result) =>
     `${r.imgPerSec.toFixed(2)} img/s median of ${ours.length} rounds (peak RSS ${r.peakRssMb.toFixed(0)} MB)`;
   console.log(`${label} ours:    ${f(o)}`);
-  if (p) console.log(`${label} pytorch: ${f(p)}`);
+  if (p) console.log(`${label} ${peerName}: ${f(p)}`);
   console.log(`load average: ${loadAverage()} on ${os.availableParallelism()} cores`);
   console.log(
     paired
-      ? `ratio: ${median(ratios).toFixed(2)} (img/s, ours / pytorch; median of ${ratios.length} rounds, range ` +
+      ? `ratio: ${median(ratios).toFixed(2)} (img/s, ours / ${peerName}; median of ${ratios.length} rounds, range ` +
           `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`
-      : 'ratio: n/a (img/s, ours / pytorch)',
+      : `ratio: n/a (img/s, ours / ${peerName})`,
   );
-  console.log(`rss ratio: ${p ? (o.peakRssMb / p.peakRssMb).toFixed(2) : 'n/a'} (peak RSS, ours / pytorch)`);
+  console.log(
+    `rss ratio: ${p ? (o.peakRssMb / p.peakRssMb).toFixed(2) : 'n/a'} (peak RSS, ours / ${peerName})`,
+  );
 }
 
-/** Prints ours and the peer, then the `ratio:` (img/s, ours / PyTorch) and `rss ratio:` lines. */
-export function report(label: string, ours: Result, peer: Result | null): void {
+/** Prints ours and the peer, then the `ratio:` (img/s, ours / the peer) and `rss ratio:` lines. */
+export function report(label: string, ours: Result, peer: Result | null, peerName = 'pytorch'): void {
   const f = (r: Result) =>
     `${r.imgPerSec.toFixed(2)} img/s (${r.stepMs.toFixed(0)} ms/step, cpu ${(r.cpuMsPerStep ?? NaN).toFixed(0)} ms/step, ` +
     `peak RSS ${r.peakRssMb.toFixed(0)} MB)`;
   console.log(`${label} ours:    ${f(ours)}`);
-  if (peer) console.log(`${label} pytorch: ${f(peer)}`);
+  if (peer) console.log(`${label} ${peerName}: ${f(peer)}`);
   console.log(`load average: ${loadAverage()} on ${os.availableParallelism()} cores`);
   if (peer?.cpuMsPerStep && ours.cpuMsPerStep) {
     console.log(
-      `cpu-time ratio (pytorch cpu ms / ours): ${(peer.cpuMsPerStep / ours.cpuMsPerStep).toFixed(2)}`,
+      `cpu-time ratio (${peerName} cpu ms / ours): ${(peer.cpuMsPerStep / ours.cpuMsPerStep).toFixed(2)}`,
     );
   }
   console.log(
-    `ratio: ${peer ? (ours.imgPerSec / peer.imgPerSec).toFixed(2) : 'n/a'} (img/s, ours / pytorch)`,
+    `ratio: ${peer ? (ours.imgPerSec / peer.imgPerSec).toFixed(2) : 'n/a'} (img/s, ours / ${peerName})`,
   );
   console.log(
-    `rss ratio: ${peer ? (ours.peakRssMb / peer.peakRssMb).toFixed(2) : 'n/a'} (peak RSS, ours / pytorch)`,
+    `rss ratio: ${peer ? (ours.peakRssMb / peer.peakRssMb).toFixed(2) : 'n/a'} (peak RSS, ours / ${peerName})`,
   );
 }
 

@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- embed`: the privacy audit's attacker embedding, ours vs Python on the same
  * model file. Ours is what `privacy` and `attack` run (src/loaders/embedders.ts `createEmbedder`):
- *  - 'faceplugin': fr_feature.onnx through onnxruntime-node (the audit's default attacker);
+ *  - 'faceplugin': fr_feature.onnx through onnxruntime-node on worker threads, one session each
+ *    (src/loaders/onnx-pool.ts; the audit's default attacker);
  *  - 'tfjs:faceplugin': the same ONNX file imported into our engine (tfjs wasm + BLAS);
  *  - 'faceres', 'mobileface': the bundled tfjs graph models on our engine.
  * The peer (bench/peers/embed.py) runs each file as Python users would: the ONNX file through
@@ -78,7 +79,9 @@ export async function benchEmbed(argv: string[]): Promise<void> {
     `embed: the audit's attacker embedding (createEmbedder(spec).embed), ${n} random ${SIDE}×${SIDE} RGB images ` +
       `per round in forward batches of ${batch} (one image per run where an ONNX file fixes the batch at 1), no flip view`,
   );
-  console.log(`${engineLine(info)}; onnxruntime threads ${info.threads}`);
+  console.log(
+    `${engineLine(info)}; ONNX files on ${info.threads} worker threads, one onnxruntime session at 1 thread each`,
+  );
   const rng = createRng(seed).fork('bench-images');
   const images = Uint8Array.from(rng.uniformArray(n * SIDE * SIDE * 3), (v) => Math.floor(v * 256));
   for (const spec of models) {
@@ -128,7 +131,7 @@ export async function benchEmbed(argv: string[]): Promise<void> {
       peer,
     );
     await embedder.dispose();
-    reportRounds(`embed ${spec}`, ours, peers);
+    reportRounds(`embed ${spec}`, ours, peers, pm?.runtime === 'onnxruntime' ? 'onnxruntime' : 'pytorch');
   }
   console.log('(peak RSS: ours is the process peak so far, over every model embedded before)');
 }

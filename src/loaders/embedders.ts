@@ -6,13 +6,13 @@
  *  - 'tfjs:faceplugin' | 'tfjs:FILE.onnx': the same model imported into tfjs (checks the importer);
  *  - 'faceres' | 'mobileface': bundled tfjs graph models, independent attackers (graph-model.ts);
  *  - RUN_DIR: a `facemae train-fr` run, in tfjs.
- * ONNX runs are batched when the model's batch dimension is dynamic, else one image per run.
+ * ONNX models run on worker threads, one image per run where the model fixes its batch at 1, else
+ * in batches of 32 (src/loaders/onnx-pool.ts).
  */
 import fs from 'node:fs';
-import * as ort from 'onnxruntime-node';
 import { FaceMaeError } from '../core/errors.js';
 import { initEngine, tf } from '../engine/backend.js';
-import { openSession } from '../engine/onnx-session.js';
+import { openOnnxPool } from './onnx-pool.js';
 import { isOnnxSpec, loadFaceNet, resolveOnnxSpec } from './face-net.js';
 import { graphModelEmbedder } from './graph-model.js';
 import { GRAPH_MODELS, isGraphModelSpec } from './graph-model-specs.js';
@@ -24,7 +24,7 @@ export interface EmbedderOptions {
   input?: Partial<FaceInputSpec>;
   /** Images per tfjs forward pass (default 32). */
   batchSize?: number;
-  /** onnxruntime intra-op threads (default: onnxruntime's choice). */
+  /** ONNX models: worker threads, one onnxruntime session at one thread each (default: the cores). */
   threads?: number;
 }
 
@@ -71,55 +71,23 @@ function checkBuffer(images: Uint8Array, n: number, s: number, name: string): vo
   }
 }
 
-/** An onnxruntime-node embedder; NCHW float input built from RGB uint8 with the model's convention. */
+/**
+ * An onnxruntime-node embedder: the model on worker threads, one session each (onnx-pool.ts), the
+ * NCHW float input built there from RGB uint8 with the model's convention.
+ */
 export async function onnxEmbedder(spec: string, opts: EmbedderOptions = {}): Promise<Embedder> {
   const { file, input } = resolveOnnxSpec(spec, opts.input);
-  const session = await openSession(file, 'face recognition', opts.threads);
-  const meta = session.inputMetadata[0];
-  const outName = session.outputNames[0];
-  if (!meta || !outName) throw new FaceMaeError(`${file} has no input or output`, 'E_BAD_MODEL');
-  const shape = meta.isTensor ? meta.shape : [];
-  const dynamicBatch = typeof shape[0] !== 'number' || shape[0] < 1;
-  const s = typeof shape[2] === 'number' && shape[2] > 0 ? shape[2] : input.inputSize;
-  const plane = s * s;
-  const order = input.channelOrder === 'bgr' ? [2, 1, 0] : [0, 1, 2];
-  let dim = 0;
-  const run = async (images: Uint8Array, start: number, m: number): Promise<Float32Array> => {
-    const x = new Float32Array(m * 3 * plane);
-    for (let n = 0; n < m; n++) {
-      const src = (start + n) * plane * 3;
-      for (let c = 0; c < 3; c++) {
-        const ch = order[c] as number;
-        const dst = (n * 3 + c) * plane;
-        for (let p = 0; p < plane; p++)
-          x[dst + p] = ((images[src + p * 3 + ch] as number) - input.mean) / input.std;
-      }
-    }
-    const r = await session.run({ [meta.name]: new ort.Tensor('float32', x, [m, 3, s, s]) });
-    const y = r[outName] as ort.Tensor;
-    dim = y.dims[y.dims.length - 1] as number;
-    return y.data as Float32Array;
-  };
-  // Probe the embedding size with one blank image.
-  dim = (await run(new Uint8Array(plane * 3), 0, 1)).length;
+  const pool = await openOnnxPool(file, input, 'face recognition', opts.threads);
   const name = spec === 'faceplugin' ? 'faceplugin' : file;
   return {
     name,
-    embeddingDim: dim,
-    inputSize: s,
+    embeddingDim: pool.embeddingDim,
+    inputSize: pool.inputSize,
     async embed(images: Uint8Array, n: number): Promise<Float32Array> {
-      checkBuffer(images, n, s, name);
-      const out = new Float32Array(n * dim);
-      const step = dynamicBatch ? 32 : 1;
-      for (let i = 0; i < n; i += step) {
-        const m = Math.min(step, n - i);
-        out.set((await run(images, i, m)).subarray(0, m * dim), i * dim);
-      }
-      return out;
+      checkBuffer(images, n, pool.inputSize, name);
+      return pool.embed(images, n);
     },
-    async dispose() {
-      await session.release();
-    },
+    dispose: () => pool.dispose(),
   };
 }
 

@@ -21,7 +21,7 @@ const SCHEMA = z.strictObject({
   targets: strList(),
   flip: z.boolean(),
   batchSize: posInt(),
-  /** onnxruntime threads; 0 = all cores. */
+  /** ONNX models: worker threads (one onnxruntime session at one thread each); 0 = all cores. */
   threads: nonNegInt(),
   /** An ONNX model's pixel convention, over its sidecar JSON. */
   input: z.strictObject({
@@ -54,7 +54,12 @@ const FLAGS: ConfigFlag[] = [
   },
   { flag: '--no-flip', key: 'flip', help: 'embed without the flip test-time augmentation' },
   { flag: '--batch-size <n>', key: 'batchSize', help: 'images per forward pass' },
-  { flag: '--threads <n>', key: 'threads', help: 'onnxruntime threads', default: 'all cores' },
+  {
+    flag: '--threads <n>',
+    key: 'threads',
+    help: 'ONNX models: worker threads, one onnxruntime session each',
+    default: 'all cores',
+  },
   {
     flag: '--channel-order <order>',
     key: 'input.channelOrder',
