@@ -66,7 +66,7 @@ function forwardKernel(backendName: string) {
     const [xv, wv, yv] = [x, w, y].map((t) => floatView(backend, t)) as Float32Array[];
     const gemm = gemmFor(backendName);
     if (r) yv!.set(floatView(backend, r));
-    // the bias rows as a rank-1 product 1·bᵀ: a JS loop over M·N cost a fifth of the MAE step's layers
+    // the bias rows as a rank-1 product 1·bᵀ, split over the threads like every GEMM (was a JS loop over M·N)
     if (b) gemm(false, false, M, N, 1, 1, onesOf(M), 1, floatView(backend, b), N, r ? 1 : 0, yv!, N);
     gemm(false, false, M, N, K, 1, xv!, K, wv!, N, b || r ? 1 : 0, yv!, N);
     return y;
