@@ -90,7 +90,9 @@ class PoolWorker {
   private failure: Error | null = null;
 
   constructor(workerData: object, what: string) {
-    this.worker = new Worker(WORKER, { eval: true, workerData });
+    // execArgv []: the parent's flags (--input-type=module, a loader such as tsx) would change how
+    // the string is read; it is plain CommonJS and needs no loader
+    this.worker = new Worker(WORKER, { eval: true, workerData, execArgv: [] });
     this.worker.unref(); // an idle pool does not keep the process alive
     this.worker.on('message', (r: Reply) => {
       const w = this.waiting.get(r.id);

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -47,6 +48,25 @@ describe('the ONNX worker pool', () => {
       await expect(pool.embed(images, N)).rejects.toThrow(/disposed/);
     }
     expect(images).toEqual(before);
+  });
+
+  it('an idle pool does not keep the process alive, even undisposed', () => {
+    const script = [
+      "import { openOnnxPool } from './src/loaders/onnx-pool.js';",
+      "import { resolveOnnxSpec } from './src/loaders/face-net.js';",
+      "const { file, input } = resolveOnnxSpec('faceplugin');",
+      "const pool = await openOnnxPool(file, input, 'face recognition', 2);",
+      'const e = await pool.embed(new Uint8Array(3 * 112 * 112 * 3), 3);',
+      'console.log(e.length);', // and no dispose(): the process must still end
+    ].join('\n');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: path.resolve(import.meta.dirname, '../..'),
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.signal, 'the process was still running after 60 s').toBeNull();
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(String(3 * 512));
   });
 
   it('names a file onnxruntime cannot load, a missing file and a bad thread count', async () => {
