@@ -71,11 +71,14 @@ function blasMode(opts: EngineOptions): 'auto' | 'off' {
   return opts.blas ?? 'auto';
 }
 
-function threadsOf(opts: EngineOptions): number {
+/** FACEMAE_THREADS, else the number of cores: the engine's threads, and the ONNX embedders' workers. */
+export function defaultThreads(): number {
   const env = Number(process.env.FACEMAE_THREADS);
-  if (opts.threads && opts.threads > 0) return opts.threads;
-  if (Number.isInteger(env) && env > 0) return env;
-  return os.availableParallelism();
+  return Number.isInteger(env) && env > 0 ? env : os.availableParallelism();
+}
+
+function threadsOf(opts: EngineOptions): number {
+  return opts.threads && opts.threads > 0 ? opts.threads : defaultThreads();
 }
 
 /** Idempotent: the first call sets the backend up, later calls with the same options return it. */

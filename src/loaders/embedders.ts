@@ -24,7 +24,7 @@ export interface EmbedderOptions {
   input?: Partial<FaceInputSpec>;
   /** Images per tfjs forward pass (default 32). */
   batchSize?: number;
-  /** ONNX models: worker threads, one onnxruntime session at one thread each (default: the cores). */
+  /** ONNX models: worker threads, one onnxruntime session at one thread each (default: FACEMAE_THREADS, else the cores). */
   threads?: number;
 }
 

@@ -11,9 +11,9 @@
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { FaceMaeError } from '../core/errors.js';
+import { defaultThreads } from '../engine/backend.js';
 import type { FaceInputSpec } from '../models/onnx/face-input.js';
 
 /** The worker (CommonJS). Messages in: {id, images?: Uint8Array, n}; out: {id, out} | {id, error}. */
@@ -130,6 +130,8 @@ class PoolWorker {
 }
 
 export interface OnnxPool {
+  /** Worker threads, one onnxruntime session each. */
+  readonly workers: number;
   /** Square input side the model takes. */
   readonly inputSize: number;
   readonly embeddingDim: number;
@@ -139,14 +141,15 @@ export interface OnnxPool {
 }
 
 /**
- * Opens `file` in `workers` worker threads (default: the machine's cores). A file onnxruntime
- * cannot load is a FaceMaeError naming it (`what` says which model).
+ * Opens `file` in `workers` worker threads (default: FACEMAE_THREADS, else the cores, as the
+ * engine: `sweep --jobs N` children get cores / N). A file onnxruntime cannot load is a
+ * FaceMaeError naming it (`what` says which model).
  */
 export async function openOnnxPool(
   file: string,
   input: FaceInputSpec,
   what: string,
-  workers = os.availableParallelism(),
+  workers = defaultThreads(),
 ): Promise<OnnxPool> {
   if (!fs.existsSync(file)) throw new FaceMaeError(`${what} model not found: ${file}`, 'E_NOT_FOUND');
   if (!Number.isInteger(workers) || workers < 1)
@@ -175,6 +178,7 @@ export async function openOnnxPool(
   }
   const bytes = side * side * 3;
   return {
+    workers,
     inputSize: side,
     embeddingDim: dim,
     async embed(images: Uint8Array, n: number): Promise<Float32Array> {

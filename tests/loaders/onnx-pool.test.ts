@@ -37,7 +37,7 @@ describe('the ONNX worker pool', () => {
     const before = images.slice();
     for (const workers of [1, 2, 3]) {
       const pool = await openOnnxPool(file, input, 'face recognition', workers);
-      expect([pool.inputSize, pool.embeddingDim]).toEqual([S, 512]);
+      expect([pool.workers, pool.inputSize, pool.embeddingDim]).toEqual([workers, S, 512]);
       const got = await pool.embed(images, N);
       expect(Array.from(got)).toEqual(Array.from(want));
       // fewer images than workers
@@ -67,6 +67,25 @@ describe('the ONNX worker pool', () => {
     expect(r.signal, 'the process was still running after 60 s').toBeNull();
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe(String(3 * 512));
+  });
+
+  it('opens FACEMAE_THREADS workers by default, as the engine takes its threads', async () => {
+    const before = process.env.FACEMAE_THREADS;
+    try {
+      for (const [env, want] of [
+        ['1', 1],
+        ['3', 3],
+        ['', os.availableParallelism()],
+      ] as const) {
+        process.env.FACEMAE_THREADS = env;
+        const pool = await openOnnxPool(file, input, 'face recognition');
+        expect(pool.workers).toBe(want);
+        await pool.dispose();
+      }
+    } finally {
+      if (before === undefined) delete process.env.FACEMAE_THREADS;
+      else process.env.FACEMAE_THREADS = before;
+    }
   });
 
   it('names a file onnxruntime cannot load, a missing file and a bad thread count', async () => {

@@ -21,7 +21,7 @@ const SCHEMA = z.strictObject({
   targets: strList(),
   flip: z.boolean(),
   batchSize: posInt(),
-  /** ONNX models: worker threads (one onnxruntime session at one thread each); 0 = all cores. */
+  /** ONNX models: worker threads (one onnxruntime session at one thread each); 0 = FACEMAE_THREADS, else all cores. */
   threads: nonNegInt(),
   /** An ONNX model's pixel convention, over its sidecar JSON. */
   input: z.strictObject({
@@ -58,7 +58,7 @@ const FLAGS: ConfigFlag[] = [
     flag: '--threads <n>',
     key: 'threads',
     help: 'ONNX models: worker threads, one onnxruntime session each',
-    default: 'all cores',
+    default: 'FACEMAE_THREADS, else all cores',
   },
   {
     flag: '--channel-order <order>',
