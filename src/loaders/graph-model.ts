@@ -110,7 +110,8 @@ export async function graphModelEmbedder(
   const forward = (images: Uint8Array, start: number, m: number): tf.Tensor2D =>
     tf.tidy(() => {
       const px = images.subarray(start * s * s * 3, (start + m) * s * s * 3);
-      let x: tf.Tensor4D = tf.tensor4d(Float32Array.from(px), [m, s, s, 3]);
+      // the typed-array constructor copies natively; Float32Array.from walks an iterator
+      let x: tf.Tensor4D = tf.tensor4d(new Float32Array(px), [m, s, s, 3]);
       if (input.channelOrder === 'bgr') x = tf.reverse(x, 3);
       if (side !== s) x = tf.image.resizeBilinear(x, [side, side], false);
       x = tf.div(tf.sub(x, input.mean), input.std);
