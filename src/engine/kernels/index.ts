@@ -7,6 +7,7 @@ import { ctx } from './context.js';
 import { batchMatMul, fusedMatMul } from './matmul.js';
 import { conv2D, conv2DBackpropFilter, conv2DBackpropInput } from './conv.js';
 import { depthwiseBackpropFilter, depthwiseBackpropInput, depthwiseForward } from './depthwise.js';
+import { fusedConv2D, fusedDepthwiseConv2D } from './fused-conv.js';
 import { unsortedSegmentSum } from './segment.js';
 import { transpose } from './transpose.js';
 import { reverse } from './reverse.js';
@@ -31,6 +32,8 @@ export const ENGINE_KERNELS: Record<string, tf.KernelFunc> = {
   DepthwiseConv2dNative: depthwiseForward as unknown as tf.KernelFunc,
   DepthwiseConv2dNativeBackpropFilter: depthwiseBackpropFilter as unknown as tf.KernelFunc,
   DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInput as unknown as tf.KernelFunc,
+  FusedConv2D: fusedConv2D as unknown as tf.KernelFunc,
+  FusedDepthwiseConv2D: fusedDepthwiseConv2D as unknown as tf.KernelFunc,
   UnsortedSegmentSum: unsortedSegmentSum as unknown as tf.KernelFunc,
   Transpose: transpose as unknown as tf.KernelFunc,
   Reverse: reverse as unknown as tf.KernelFunc,

@@ -160,6 +160,17 @@ export interface NativeKernels extends SimdKernels {
   binary(op: number, a: number, b: number, y: number, n: number, mode: number, C: number): void;
   /** y = max(x, 0) (NaN kept). */
   relu(x: number, y: number, n: number): void;
+  /** y [R,C] in place: act(y + b); act 0 none, 1 ReLU, 2 PReLU (alpha [C], or one value when nalpha = 1). */
+  bias_act(
+    y: number,
+    b: number,
+    alpha: number,
+    R: number,
+    C: number,
+    hasBias: number,
+    act: number,
+    nalpha: number,
+  ): void;
 }
 
 export const BINARY_OPS = { max: 0, min: 1, div: 2, add: 3, sub: 4, mul: 5 } as const;
@@ -221,6 +232,7 @@ const SIGNATURES: Record<keyof NativeKernels, string[]> = {
   attention_grad: [...Array<string>(7).fill('uint32_t'), 'int', 'int', 'int', 'int', 'float'],
   binary: ['int', 'uint32_t', 'uint32_t', 'uint32_t', 'int', 'int', 'int'],
   relu: ['uint32_t', 'uint32_t', 'int'],
+  bias_act: ['uint32_t', 'uint32_t', 'uint32_t', ...Array<string>(5).fill('int')],
 };
 
 let lib: Library | null | undefined;

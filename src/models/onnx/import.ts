@@ -41,6 +41,8 @@ interface Value {
 }
 type Env = Map<string, Value>;
 type Step = (env: Env) => void;
+/** The activation a Conv step applies after its bias (the Conv's only reader, absorbed). */
+type Activation = { kind: 'relu' } | { kind: 'prelu'; alpha: tf.Tensor };
 
 export interface ImportedGraph {
   /** x: [N, S, S, 3] RGB in [0, 1] -> [N, D]. Not wrapped in tidy: the caller tidies. */
@@ -116,6 +118,22 @@ export function importOnnxGraph(graph: OnnxGraph, input: FaceInputSpec): Importe
   };
   let paramCount = 0;
   for (const t of statics.values()) paramCount += t.data.length;
+  const readers = new Map<string, OnnxNode[]>();
+  for (const n of graph.nodes)
+    for (const i of n.inputs) if (i) readers.set(i, [...(readers.get(i) ?? []), n]);
+  /** Activation nodes run by the Conv step before them (a Conv's only reader: see convStep). */
+  const absorbed = new Set<OnnxNode>();
+  const activationAfter = (conv: OnnxNode): Activation | undefined => {
+    const out = conv.outputs[0] ?? '';
+    const next = readers.get(out);
+    const n = next?.length === 1 && out !== graphOutput.name ? next[0] : undefined;
+    let act: Activation | undefined;
+    if (n?.opType === 'Relu') act = { kind: 'relu' };
+    else if (n?.opType === 'PRelu' && statics.has(n.inputs[1] ?? ''))
+      act = { kind: 'prelu', alpha: operand(staticOf(n.inputs[1] ?? '', n), true) };
+    if (n && act) absorbed.add(n);
+    return act;
+  };
 
   for (const node of graph.nodes) {
     current = node;
@@ -138,7 +156,16 @@ export function importOnnxGraph(graph: OnnxGraph, input: FaceInputSpec): Importe
         else addStep((env) => env.set(out, get(env, in0, node)));
         break;
       case 'Conv':
-        addStep(convStep(node, staticOf(in1, node), in2 ? staticOf(in2, node) : undefined, keep, get));
+        addStep(
+          convStep(
+            node,
+            staticOf(in1, node),
+            in2 ? staticOf(in2, node) : undefined,
+            keep,
+            get,
+            activationAfter(node),
+          ),
+        );
         break;
       case 'BatchNormalization': {
         const [scale, bias, mean, variance] = [in1, in2, node.inputs[3] ?? '', node.inputs[4] ?? ''].map(
@@ -164,6 +191,10 @@ export function importOnnxGraph(graph: OnnxGraph, input: FaceInputSpec): Importe
         break;
       }
       case 'PRelu': {
+        if (absorbed.has(node)) {
+          addStep((env) => env.set(out, get(env, in0, node))); // run by the Conv before it
+          break;
+        }
         // Per-channel ([C], [C,1,1]) or scalar slope: channels are last for NHWC and [N, C] alike.
         const alpha = operand(staticOf(in1, node), true);
         addStep((env) => {
@@ -173,6 +204,10 @@ export function importOnnxGraph(graph: OnnxGraph, input: FaceInputSpec): Importe
         break;
       }
       case 'Relu':
+        if (absorbed.has(node)) {
+          addStep((env) => env.set(out, get(env, in0, node))); // run by the Conv before it
+          break;
+        }
         addStep((env) => {
           const x = get(env, in0, node);
           env.set(out, { t: tf.relu(x.t), nhwc: x.nhwc });
@@ -366,6 +401,7 @@ function convStep(
   b: OnnxTensor | undefined,
   keep: <T extends tf.Tensor>(t: T) => T,
   get: (env: Env, name: string, node: OnnxNode) => Value,
+  act?: Activation,
 ): Step {
   const attr = node.attrs;
   const [o = 0, ig = 0, kh = 0, kw = 0] = w.dims;
@@ -408,10 +444,27 @@ function convStep(
   const out = node.outputs[0] ?? '';
   return (env) => {
     const x = get(env, node.inputs[0] ?? '', node).t as tf.Tensor4D;
+    const engine = tf.engine() as unknown as { state: { gradientDepth: number } };
+    if ((act || bias) && engine.state.gradientDepth === 0) {
+      // no gradient to record: the convolution, bias and activation as one fused op (kernels/fused-conv.ts)
+      const args = {
+        x,
+        filter: filter as tf.Tensor4D,
+        strides,
+        pad: explicitPad(padSpec) as unknown as number, // both fused ops take explicit padding
+        bias,
+        activation: act?.kind ?? ('linear' as const),
+        preluActivationWeights: act?.kind === 'prelu' ? act.alpha : undefined,
+      };
+      env.set(out, { t: dw ? tf.fused.depthwiseConv2d(args) : tf.fused.conv2d(args), nhwc: true });
+      return;
+    }
     let y: tf.Tensor4D;
     if (dw) y = dw(x);
     else y = tf.conv2d(x, filter as tf.Tensor4D, strides, explicitPad(padSpec));
-    env.set(out, { t: bias ? tf.add(y, bias) : y, nhwc: true });
+    let t: tf.Tensor = bias ? tf.add(y, bias) : y;
+    if (act) t = act.kind === 'prelu' ? tf.prelu(t, act.alpha) : tf.relu(t);
+    env.set(out, { t, nhwc: true });
   };
 }
 
