@@ -126,7 +126,8 @@ export function importOnnxGraph(graph: OnnxGraph, input: FaceInputSpec): Importe
   const activationAfter = (conv: OnnxNode): Activation | undefined => {
     const out = conv.outputs[0] ?? '';
     const next = readers.get(out);
-    const n = next?.length === 1 && out !== graphOutput.name ? next[0] : undefined;
+    const n =
+      next?.length === 1 && next[0]!.inputs[0] === out && out !== graphOutput.name ? next[0] : undefined;
     let act: Activation | undefined;
     if (n?.opType === 'Relu') act = { kind: 'relu' };
     else if (n?.opType === 'PRelu' && statics.has(n.inputs[1] ?? ''))
