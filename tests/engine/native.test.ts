@@ -324,12 +324,32 @@ describe.skipIf(!available)('native kernels', () => {
     setGemmRowSplit(split, { force: true });
   });
 
-  it('the row-split GEMM gives the bits of one BLAS call (all four transposes, 3 parts)', () => {
-    const blas = loadBlas(1);
-    if (!blas) return; // no BLAS: the engine never splits
-    const rows = loadNativeKernels(1, blas.library)!.sgemmRows!;
-    expect(rows).not.toBeNull();
-    const [M, N, K] = [301, 45, 70];
+  type GemmArgs = [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  /**
+   * For each of the four transpose pairs: random A [M,K], B [K,N] and `outs` + 1 copies of a random
+   * C in wasm memory, C copy 0 updated by one BLAS call (C = 0.5·op(A)·op(B) + 0.25·C); `body` gets
+   * the other copies, with the GEMM's arguments on addresses for a copy (as the native GEMMs take them).
+   */
+  function gemmCases(
+    sgemm: NonNullable<ReturnType<typeof loadBlas>>['sgemm'],
+    [M, N, K]: [number, number, number],
+    outs: number,
+    body: (c: { label: string; c0: Float32Array; cs: tf.Tensor[]; args: (c: tf.Tensor) => GemmArgs }) => void,
+  ): void {
     const backend = tf.backend();
     const mem = () => new Float32Array(wasmMemoryOf(backend)!.buffer);
     for (const [ta, tb] of [
@@ -341,24 +361,49 @@ describe.skipIf(!available)('native kernels', () => {
       const a = tf.tensor1d(rand(M * K));
       const b = tf.tensor1d(rand(K * N));
       const c0 = rand(M * N);
-      const [c1, c2] = [tf.tensor1d(c0), tf.tensor1d(c0)];
+      const cs = Array.from({ length: outs + 1 }, () => tf.tensor1d(c0));
       const [lda, ldb] = [ta ? M : K, tb ? K : N];
       const at = (t: tf.Tensor) => addressOf(backend, t) / 4;
       const view = (t: tf.Tensor, n: number) => mem().subarray(at(t), at(t) + n);
-      blas.sgemm(ta, tb, M, N, K, 0.5, view(a, M * K), lda, view(b, K * N), ldb, 0.25, view(c1, M * N), N);
+      sgemm(ta, tb, M, N, K, 0.5, view(a, M * K), lda, view(b, K * N), ldb, 0.25, view(cs[0]!, M * N), N);
+      const addr = (t: tf.Tensor) =>
+        Number(koffiAddress(wasmMemoryOf(backend)!.buffer)) + addressOf(backend, t);
+      const args = (c: tf.Tensor): GemmArgs => [
+        ta ? 1 : 0,
+        tb ? 1 : 0,
+        M,
+        N,
+        K,
+        0.5,
+        addr(a),
+        lda,
+        addr(b),
+        ldb,
+        0.25,
+        addr(c),
+        N,
+      ];
+      body({ label: `transA ${ta} transB ${tb}`, c0, cs, args });
+      tf.dispose([a, b, ...cs]);
+    }
+  }
+
+  it('the row-split GEMM gives the bits of one BLAS call (all four transposes, 3 parts)', () => {
+    const blas = loadBlas(1);
+    if (!blas) return; // no BLAS: the engine never splits
+    const rows = loadNativeKernels(1, blas.library)!.sgemmRows!;
+    expect(rows).not.toBeNull();
+    gemmCases(blas.sgemm, [301, 45, 70], 1, ({ label, c0, cs, args }) => {
       setNativeThreads(3, 1);
-      const base = wasmMemoryOf(backend)!.buffer;
-      const addr = (t: tf.Tensor) => Number(koffiAddress(base)) + addressOf(backend, t);
-      rows(ta ? 1 : 0, tb ? 1 : 0, M, N, K, 0.5, addr(a), lda, addr(b), ldb, 0.25, addr(c2), N, 3);
+      rows(...args(cs[1]!), 3);
       setNativeThreads(1, 1 << 16);
-      const [w, g] = [c1, c2].map((t) => new Uint32Array(Float32Array.from(t.dataSync()).buffer));
+      const [w, g] = cs.map((t) => new Uint32Array(Float32Array.from(t.dataSync()).buffer));
       expect(
         w!.findIndex((v, i) => v !== g![i]),
-        `transA ${ta} transB ${tb}`,
+        label,
       ).toBe(-1);
       expect(w!.some((v, i) => v !== new Uint32Array(c0.buffer)[i])).toBe(true); // it computed something
-      tf.dispose([a, b, c1, c2]);
-    }
+    });
   });
 
   it('the K-split GEMM: the same bits on one thread and on three, the values of one BLAS call (all four transposes)', () => {
@@ -366,69 +411,22 @@ describe.skipIf(!available)('native kernels', () => {
     if (!blas) return; // no BLAS: the engine never splits
     const sumK = loadNativeKernels(1, blas.library)!.sgemmSumK!;
     expect(sumK).not.toBeNull();
-    const [M, N, K, piece] = [13, 21, 1000, 96]; // 11 pieces, the last one short
-    const backend = tf.backend();
-    const mem = () => new Float32Array(wasmMemoryOf(backend)!.buffer);
-    for (const [ta, tb] of [
-      [false, false],
-      [true, false],
-      [false, true],
-      [true, true],
-    ] as [boolean, boolean][]) {
-      const a = tf.tensor1d(rand(M * K));
-      const b = tf.tensor1d(rand(K * N));
-      const c0 = rand(M * N);
-      const cs = [c0, c0, c0].map((c) => tf.tensor1d(c));
-      const [lda, ldb] = [ta ? M : K, tb ? K : N];
-      const at = (t: tf.Tensor) => addressOf(backend, t) / 4;
-      const view = (t: tf.Tensor, n: number) => mem().subarray(at(t), at(t) + n);
-      blas.sgemm(
-        ta,
-        tb,
-        M,
-        N,
-        K,
-        0.5,
-        view(a, M * K),
-        lda,
-        view(b, K * N),
-        ldb,
-        0.25,
-        view(cs[0]!, M * N),
-        N,
-      );
-      const base = () => Number(koffiAddress(wasmMemoryOf(backend)!.buffer));
-      const addr = (t: tf.Tensor) => base() + addressOf(backend, t);
+    const piece = 96; // K 1000: 11 pieces, the last one short
+    gemmCases(blas.sgemm, [13, 21, 1000], 2, ({ label, cs, args }) => {
       [1, 3].forEach((threads, i) => {
         setNativeThreads(threads, 1);
-        const ran = sumK(
-          ta ? 1 : 0,
-          tb ? 1 : 0,
-          M,
-          N,
-          K,
-          0.5,
-          addr(a),
-          lda,
-          addr(b),
-          ldb,
-          0.25,
-          addr(cs[i + 1]!),
-          N,
-          piece,
-        );
+        const ran = sumK(...args(cs[i + 1]!), piece);
         setNativeThreads(1, 1 << 16);
         expect(ran).toBe(1);
       });
       const [one, t1, t3] = cs.map((t) => Float32Array.from(t.dataSync()));
       expect(
         t1!.findIndex((v, i) => !Object.is(v, t3![i])),
-        `transA ${ta} transB ${tb}: 1 vs 3 threads`,
+        `${label}: 1 vs 3 threads`,
       ).toBe(-1);
       const scale = one!.reduce((m, v) => Math.max(m, Math.abs(v)), 1);
       expect(Math.max(...t1!.map((v, i) => Math.abs(v - one![i]!))) / scale).toBeLessThan(1e-5);
-      tf.dispose([a, b, ...cs]);
-    }
+    });
   });
 
   it('the kernels see the threads they are given, and native kernels are what the engine runs', () => {
