@@ -55,8 +55,8 @@ function forEachTap(c: tf.backend_util.Conv2DInfo, fn: (xo: number, dyo: number,
 }
 
 /** Runs a native depthwise gradient with the geometry {N,H,W,C,OH,OW,KH,KW,sh,sw,dh,dw,pt,pl,M} in wasm memory. */
-function runNative(backend: BackendWasm, c: tf.backend_util.Conv2DInfo, call: (g: number) => void): void {
-  withConvGeometry(backend, c, c.outChannels / c.inChannels, call);
+function runNative<T>(backend: BackendWasm, c: tf.backend_util.Conv2DInfo, call: (g: number) => T): T {
+  return withConvGeometry(backend, c, c.outChannels / c.inChannels, call);
 }
 
 /**
@@ -87,7 +87,7 @@ export function depthwiseBackpropFilter(args: Args): tf.TensorInfo {
   const nat: NativeKernels | null = nativeKernels(backend);
   if (
     nat &&
-    withConvGeometry(backend, c, c.outChannels / c.inChannels, (g) =>
+    runNative(backend, c, (g) =>
       nat.depthwise_filter_grad(addressOf(backend, x), addressOf(backend, dy), addressOf(backend, out), g),
     ) === 1
   )

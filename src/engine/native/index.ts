@@ -195,17 +195,21 @@ interface Library {
   copies: NativeCopies;
   /** Row-split GEMM on addresses; null when the BLAS symbol was not found. */
   sgemmRows: SgemmRows | null;
-  /** GEMM on addresses with K cut into fixed pieces over the threads; null as sgemmRows. */
-  sgemmSumK: SgemmSumK | null;
+  /** GEMM on addresses with K cut into fixed pieces over the threads; null while sgemmRows is (it needs the same BLAS). */
+  readonly sgemmSumK: SgemmSumK | null;
   /** Points the row-split GEMM at a CBLAS library; returns it, or null when that fails. */
   useBlas(library: string): SgemmRows | null;
-  /** The K-split GEMM (works once a BLAS is in use). */
-  sumK: SgemmSumK;
   call: Record<string, (...args: number[]) => number>;
   setThreads(n: number, split: number): number;
   addressOf(buf: ArrayBufferLike): number;
   description: string;
 }
+
+/** Return types other than void. */
+const RETURNS: Partial<Record<keyof NativeKernels, string>> = {
+  sum_squares: 'double',
+  depthwise_filter_grad: 'int',
+};
 
 const SIGNATURES: Record<keyof NativeKernels, string[]> = {
   gelu: ['uint32_t', 'uint32_t', 'int'],
@@ -316,10 +320,7 @@ export function loadNativeKernels(threads: number, blasLibrary: string | null): 
   if (lib !== undefined) {
     if (lib) {
       lib.threads = lib.setThreads(threads, -1);
-      if (blasLibrary && !lib.sgemmRows) {
-        lib.sgemmRows = lib.useBlas(blasLibrary);
-        lib.sgemmSumK = lib.sgemmRows ? lib.sumK : null;
-      }
+      if (blasLibrary && !lib.sgemmRows) lib.sgemmRows = lib.useBlas(blasLibrary);
     }
     return lib;
   }
@@ -340,7 +341,7 @@ export function loadNativeKernels(threads: number, blasLibrary: string | null): 
     const so = koffi.load(file);
     const call: Library['call'] = {};
     for (const [name, args] of Object.entries(SIGNATURES)) {
-      const ret = name === 'sum_squares' ? 'double' : name === 'depthwise_filter_grad' ? 'int' : 'void';
+      const ret = RETURNS[name as keyof NativeKernels] ?? 'void';
       call[name] = so.func(`fm_${name}`, ret, ['intptr_t', ...args]) as (...a: number[]) => number;
     }
     const setN = so.func('fm_set_threads', 'int', ['int', 'int']) as (n: number, s: number) => number;
@@ -402,9 +403,10 @@ export function loadNativeKernels(threads: number, blasLibrary: string | null): 
       copies,
       threads: setN(threads, -1),
       sgemmRows: blasOk ? rows : null,
-      sgemmSumK: blasOk ? sumK : null,
+      get sgemmSumK() {
+        return this.sgemmRows ? sumK : null;
+      },
       useBlas: (library) => (useBlas(library) ? rows : null),
-      sumK,
       call,
       setThreads: setN,
       addressOf,

@@ -137,6 +137,10 @@ static void span(long n, int part, int parts, long align, long *lo, long *hi) {
  */
 static void *own(long bytes) { return aligned_alloc(64, (bytes + 63) & ~63L); }
 
+/* ReLU (NaN and -0 kept) and PReLU of one value: one definition for the kernels that apply them */
+static inline float relu1(float x) { return x < 0.0f ? 0.0f : x; }
+static inline float prelu1(float x, float a) { return x > 0.0f ? x : a * x; }
+
 /* ---- e^x and the GELU, as the SIMD module's exp4 lane by lane ---- */
 
 static inline float wmax(float a, float b) { return a != a ? a : (a < b ? b : a); }
@@ -601,7 +605,7 @@ static void prelu_task(const void *v, int part, int parts) {
   if (A->C == 1) {
     float al = alpha[0];
     span(A->R, part, parts, 64, &lo, &hi);
-    for (long i = lo; i < hi; i++) y[i] = x[i] > 0.0f ? x[i] : al * x[i];
+    for (long i = lo; i < hi; i++) y[i] = prelu1(x[i], al);
     return;
   }
   int C = A->C;
@@ -609,14 +613,15 @@ static void prelu_task(const void *v, int part, int parts) {
   for (long r = lo; r < hi; r++) {
     const float *restrict xr = x + r * C;
     float *restrict yr = y + r * C;
-    for (int c = 0; c < C; c++) yr[c] = xr[c] > 0.0f ? xr[c] : alpha[c] * xr[c];
+    for (int c = 0; c < C; c++) yr[c] = prelu1(xr[c], alpha[c]);
   }
 }
 
 /*
  * A convolution's output in place, y [R, C]: y = act(y + b) with b [C] when has_bias, act 0 none,
  * 1 ReLU, 2 PReLU with alpha [C] (or one value when nalpha = 1): the float32 operations of the Add,
- * Relu and Prelu kernels above, row by row in one pass instead of three passes and two new tensors.
+ * Relu and Prelu kernels (relu1, prelu1), row by row in one pass instead of three passes and two
+ * new tensors.
  */
 typedef struct { float *y; const float *b, *alpha; long R; int C, has_bias, act, nalpha; } ba_args;
 
@@ -631,11 +636,11 @@ static void bias_act_task(const void *v, int part, int parts) {
     if (A->has_bias)
       for (int c = 0; c < C; c++) y[c] = y[c] + b[c];
     if (A->act == 1)
-      for (int c = 0; c < C; c++) y[c] = y[c] < 0.0f ? 0.0f : y[c];
+      for (int c = 0; c < C; c++) y[c] = relu1(y[c]);
     else if (A->act == 2 && A->nalpha == 1)
-      for (int c = 0; c < C; c++) y[c] = y[c] > 0.0f ? y[c] : al[0] * y[c];
+      for (int c = 0; c < C; c++) y[c] = prelu1(y[c], al[0]);
     else if (A->act == 2)
-      for (int c = 0; c < C; c++) y[c] = y[c] > 0.0f ? y[c] : al[c] * y[c];
+      for (int c = 0; c < C; c++) y[c] = prelu1(y[c], al[c]);
   }
 }
 
@@ -1322,7 +1327,7 @@ static void relu_task(const void *v, int part, int parts) {
   span(A->n, part, parts, 64, &lo, &hi);
   const float *restrict x = A->x;
   float *restrict y = A->y;
-  for (long i = lo; i < hi; i++) y[i] = x[i] < 0.0f ? 0.0f : x[i];
+  for (long i = lo; i < hi; i++) y[i] = relu1(x[i]);
 }
 
 EXPORT void fm_relu(char *base, u32 x, u32 y, int n) {
