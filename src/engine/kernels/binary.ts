@@ -11,14 +11,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { addressOf, stock } from './context.js';
+import { addressOf, isRow, stock } from './context.js';
 import { BINARY_OPS, nativeKernels } from '../native/index.js';
 
 type Args = { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: tf.NamedAttrMap };
-
-/** True when `s` is [C] after leading 1s. */
-const isRow = (s: number[], C: number): boolean =>
-  s.length > 0 && s[s.length - 1] === C && s.slice(0, -1).every((d) => d === 1);
 
 function binary(name: string, op: number) {
   return (args: Args): tf.TensorInfo => {

@@ -38,6 +38,13 @@ export function heap(backend: BackendWasm): Uint8Array {
 }
 
 /** Byte offset of a tensor's data in the wasm backend's memory (what the SIMD kernels take). */
+/**
+ * True when `shape` is [C] after leading 1s (a rank-0 shape counts as [1]): one value per channel
+ * of the last axis, as a bias, a PReLU slope or a folded BatchNorm broadcasts.
+ */
+export const isRow = (shape: number[], C: number): boolean =>
+  shape.length === 0 ? C === 1 : shape[shape.length - 1] === C && shape.slice(0, -1).every((d) => d === 1);
+
 export function addressOf(backend: tf.KernelBackend, t: tf.TensorInfo): number {
   const data = (backend as BackendWasm).dataIdMap.get(t.dataId);
   if (!data || data.memoryOffset == null) throw new Error('tensor has no wasm memory');

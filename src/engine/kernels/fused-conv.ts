@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { addressOf, stock } from './context.js';
+import { addressOf, isRow, stock } from './context.js';
 import { conv2D } from './conv.js';
 import { depthwiseForward } from './depthwise.js';
 import { nativeKernels } from '../native/index.js';
@@ -17,13 +17,11 @@ type Args = { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: tf.Nam
 
 const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, prelu: 2 };
 
-/** A [C] row over the last axis (any shape whose other dimensions are 1), or with `one`, a single value. */
+/** A [C] row over the last axis (`isRow`), or with `one`, a single value. */
 function perChannel(t: tf.TensorInfo | undefined, C: number, one: boolean): boolean {
   if (!t) return true;
-  const size = tf.util.sizeFromShape(t.shape);
   if (t.dtype !== 'float32') return false;
-  if (one && size === 1) return true;
-  return size === C && t.shape.every((d, i) => i === t.shape.length - 1 || d === 1);
+  return (one && tf.util.sizeFromShape(t.shape) === 1) || isRow(t.shape, C);
 }
 
 function fused(

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { addressOf, stock } from './context.js';
+import { addressOf, isRow, stock } from './context.js';
 import { nativeKernels } from '../native/index.js';
 
 type Args = { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: tf.NamedAttrMap };
@@ -16,8 +16,7 @@ export function prelu(args: Args): tf.TensorInfo {
   const { backend } = args;
   const n = tf.util.sizeFromShape(x.shape);
   const C = tf.util.sizeFromShape(alpha.shape);
-  const perChannel =
-    C === x.shape[x.shape.length - 1] && alpha.shape.every((d, i) => i === alpha.shape.length - 1 || d === 1);
+  const perChannel = isRow(alpha.shape, x.shape[x.shape.length - 1] ?? -1);
   const nat =
     x.dtype === 'float32' && alpha.dtype === 'float32' && n > 0 && (C === 1 || perChannel)
       ? nativeKernels(backend)
